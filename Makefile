@@ -1,0 +1,26 @@
+# pgi-survey: `make demo` and `make test` are the two commands a new user needs.
+# Each creates .venv when missing and (re)installs only when pyproject.toml changed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help demo test clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## run the pipeline on the bundled demo data, write reports to out/
+	$(PY) pipelines/demo.py --out out
+
+test: $(STAMP)  ## run the test suite
+	$(PY) -m pytest -q
+
+clean:  ## remove the virtual environment and outputs
+	rm -rf $(VENV) out
