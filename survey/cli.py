@@ -1,0 +1,90 @@
+"""The ``pgi-survey`` command. It only composes library calls; no statistics here."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import SurveyError
+
+__all__ = ["main", "build_parser"]
+
+
+def _cmd_questionnaire_list(args: argparse.Namespace) -> int:
+    from .questionnaire import list_questionnaires, load_questionnaire
+
+    root = Path(args.dir) if args.dir else None
+    for path in list_questionnaires(root):
+        qn = load_questionnaire(path, province=args.province, root=path.parent)
+        print(f"{qn.id:<24} v{qn.version:<8} {len(qn.questions):>3} questions "
+              f"{len(qn.indicators):>3} indicators  {qn.title.vi}")
+    return 0
+
+
+def _cmd_questionnaire_validate(args: argparse.Namespace) -> int:
+    from .questionnaire import list_questionnaires
+    from .questionnaire.load import iter_problems
+
+    root = Path(args.dir) if args.dir else None
+    paths = [Path(f) for f in args.files] or list_questionnaires(root)
+    problems = list(iter_problems(paths, province=args.province))
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {len(paths)} file(s)", file=sys.stderr)
+        return 1
+    print(f"{len(paths)} questionnaire(s) valid: " + ", ".join(p.stem for p in paths))
+    return 0
+
+
+def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
+    from .questionnaire import export_questionnaire, load_questionnaire
+
+    root = Path(args.dir) if args.dir else None
+    qn = load_questionnaire(args.id, province=args.province, root=root)
+    path = export_questionnaire(qn, args.format, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``pgi-survey``."""
+    parser = argparse.ArgumentParser(prog="pgi-survey", description=(
+        "Firm surveys for the Provincial Green Index (PGI): questionnaires, ingestion, "
+        "weighting, scoring, forecast and reports."))
+    commands = parser.add_subparsers(dest="command", required=True)
+    qparser = commands.add_parser("questionnaire", help="list, validate and export questionnaires")
+    qcmds = qparser.add_subparsers(dest="action", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dir", help="definitions folder (default: the project's questionnaires/)")
+        p.add_argument("--province", help="locality list to use (default: settings.yaml)")
+
+    p = qcmds.add_parser("list", help="list the questionnaires")
+    common(p)
+    p.set_defaults(func=_cmd_questionnaire_list)
+    p = qcmds.add_parser("validate", help="check definitions; print every problem with its place")
+    p.add_argument("files", nargs="*", help="definition files (default: all)")
+    common(p)
+    p.set_defaults(func=_cmd_questionnaire_validate)
+    p = qcmds.add_parser("export", help="export a questionnaire to XLSForm, SPSS or a codebook")
+    p.add_argument("id", help="questionnaire id or file")
+    p.add_argument("--format", required=True, choices=["xlsform", "sav", "codebook"])
+    p.add_argument("--out", required=True, help="output file, or a folder")
+    common(p)
+    p.set_defaults(func=_cmd_questionnaire_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (1 on a reported error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SurveyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,613 @@
+"""Read and validate questionnaire definitions (YAML) into :class:`Questionnaire`.
+
+A definition is checked as a whole and every problem is reported at once,
+each with its file, line and place, e.g.::
+
+    questionnaires/pgi_feedback.yaml:88: sections[2].questions[3].choices:
+        question 'env_quality': unknown choice list 'agree5'
+
+Layout of the definitions folder::
+
+    questionnaires/
+        settings.yaml           default province
+        profile.yaml            firm-profile block shared by every questionnaire
+        localities/<key>.yaml   the locality list of one province
+        <id>.yaml               one questionnaire each
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from ..errors import Problem, QuestionnaireError
+from .expressions import Expression, parse_expression
+from .model import (
+    INDICATOR_METHODS,
+    NUMERIC_TYPES,
+    QUESTION_TYPES,
+    SELECT_TYPES,
+    Choice,
+    ChoiceList,
+    Indicator,
+    Label,
+    Locality,
+    Question,
+    Questionnaire,
+    Section,
+    SubIndex,
+)
+
+__all__ = ["default_root", "load_questionnaire", "list_questionnaires", "load_locality", "default_province"]
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+RESERVED_IDS = {"value", "_id", "_uuid"}
+LOCALITY_LIST = "locality"  # choice list filled from the province's locality file
+_KEYS = {
+    "top": {"id", "version", "title", "description", "note", "include", "missing_codes",
+            "choice_lists", "sections", "subindices", "indicators"},
+    "profile": {"choice_lists", "missing_codes", "sections", "note"},
+    "section": {"id", "label", "questions"},
+    "question": {"id", "type", "label", "hint", "choices", "missing", "required", "relevant",
+                 "constraint", "range", "personal"},
+    "indicator": {"id", "subindex", "label", "question", "method", "codes", "among", "direction",
+                  "goalposts", "weight", "normalisation"},
+    "subindex": {"number", "label", "short"},
+    "choice": {"code", "vi", "en"},
+    "locality": {"province", "province_vi", "level", "as_of", "source", "units"},
+}
+
+
+def default_root() -> Path:
+    """The definitions folder: ``$PGI_QUESTIONNAIRES`` or the project's ``questionnaires/``."""
+    env = os.environ.get("PGI_QUESTIONNAIRES")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "questionnaires"
+
+
+def default_province(root: Path | None = None) -> str:
+    """The province key set in ``settings.yaml`` (e.g. ``bac_giang``)."""
+    root = root or default_root()
+    settings = root / "settings.yaml"
+    if not settings.exists():
+        raise QuestionnaireError(f"{settings}: file not found; it names the default province",
+                                 file=str(settings), hint="create it with a line 'province: <key>'")
+    data, _ = _read_yaml(settings)
+    if not isinstance(data, dict) or not isinstance(data.get("province"), str):
+        raise QuestionnaireError("settings must name the province, e.g. 'province: bac_giang'",
+                                 file=str(settings), where="province")
+    return data["province"]
+
+
+# ------------------------------------------------------------------ YAML with line numbers
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
+    """Parse a YAML file; return the data and a map from place (``a.b[2].c``) to line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise QuestionnaireError(f"{path}: file not found", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise QuestionnaireError("the file is not UTF-8 text; save it as UTF-8",
+                                 file=str(path), hint=str(exc)) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise QuestionnaireError(f"cannot read YAML: {getattr(exc, 'problem', exc)}", file=str(path),
+                                 line=mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    if node is not None:
+        _map_lines(node, "", lines)
+    return data, lines
+
+
+def _map_lines(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = f"{path}.{key.value}" if path else str(key.value)
+            lines[sub] = key.start_mark.line + 1
+            _map_lines(value, sub, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _map_lines(item, f"{path}[{i}]", lines)
+
+
+@dataclass
+class _Doc:
+    """One definition file being read: its data, line map and the shared problem list."""
+
+    path: Path
+    data: Any
+    lines: dict[str, int]
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, where: str, message: str, hint: str | None = None, value: Any = None) -> None:
+        line, probe = None, where
+        while probe and line is None:
+            line = self.lines.get(probe)
+            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe) if probe else ""
+        self.problems.append(Problem(message, _display(self.path), where or None, line, value, hint))
+
+    def keys(self, obj: dict, allowed_kind: str, where: str) -> None:
+        for key in obj:
+            if key not in _KEYS[allowed_kind]:
+                self.problem(f"{where}.{key}" if where else str(key), f"unknown field '{key}'",
+                             hint="allowed: " + ", ".join(sorted(_KEYS[allowed_kind])))
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# ------------------------------------------------------------------ small readers
+
+def _label(doc: _Doc, obj: Any, where: str, required: bool = True) -> Label | None:
+    if obj is None:
+        if required:
+            doc.problem(where, "label is missing", hint="give 'vi' and 'en' texts")
+        return None
+    if not isinstance(obj, dict):
+        doc.problem(where, "label must have 'vi' and 'en' texts")
+        return None
+    texts = {}
+    for lang in ("vi", "en"):
+        text = obj.get(lang)
+        if text is None or (isinstance(text, str) and not text.strip()):
+            doc.problem(f"{where}.{lang}" if lang in obj else where, f"missing {lang} label")
+        elif not isinstance(text, str):
+            doc.problem(f"{where}.{lang}", f"{lang} label must be text, got {text!r}",
+                        hint="put it in quotes; YAML reads Yes/No/On/Off as true/false")
+        else:
+            texts[lang] = text.strip()
+    extra = set(obj) - {"vi", "en"}
+    if extra:
+        doc.problem(where, f"unknown language(s) {sorted(extra)}", hint="use 'vi' and 'en'")
+    return Label(texts.get("vi", ""), texts.get("en", ""))
+
+
+def _expression(doc: _Doc, text: Any, where: str) -> Expression | None:
+    if text is None:
+        return None
+    try:
+        return parse_expression(str(text))
+    except ValueError as exc:
+        doc.problem(where, str(exc), value=text)
+        return None
+
+
+def _choice(doc: _Doc, obj: Any, where: str) -> Choice | None:
+    if not isinstance(obj, dict):
+        doc.problem(where, "a choice is written {code: 1, vi: ..., en: ...}")
+        return None
+    doc.keys(obj, "choice", where)
+    code = obj.get("code")
+    if not isinstance(code, int) or isinstance(code, bool):
+        doc.problem(f"{where}.code", f"code must be a whole number, got {code!r}")
+        return None
+    label = _label(doc, {k: obj.get(k) for k in ("vi", "en")}, where)
+    return Choice(code, label) if label else None
+
+
+def _choices(doc: _Doc, items: Any, where: str) -> tuple[Choice, ...]:
+    if not isinstance(items, list) or not items:
+        doc.problem(where, "must be a non-empty list of choices")
+        return ()
+    out, seen = [], set()
+    for i, item in enumerate(items):
+        c = _choice(doc, item, f"{where}[{i}]")
+        if c is None:
+            continue
+        if c.code in seen:
+            doc.problem(f"{where}[{i}].code", f"duplicate code {c.code}")
+        seen.add(c.code)
+        out.append(c)
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ blocks
+
+@dataclass
+class _Parts:
+    """What the files of one questionnaire contribute, before cross-checks."""
+
+    choice_lists: dict[str, ChoiceList] = field(default_factory=dict)
+    missing_codes: dict[int, Label] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    origins: dict[str, tuple[_Doc, str]] = field(default_factory=dict)  # question id -> place
+
+
+def _read_block(doc: _Doc, parts: _Parts) -> None:
+    """Read choice lists, missing codes and sections of one file into ``parts``."""
+    data = doc.data
+    for name, items in (data.get("choice_lists") or {}).items():
+        where = f"choice_lists.{name}"
+        if name in parts.choice_lists:
+            doc.problem(where, f"choice list '{name}' is defined twice")
+        parts.choice_lists[name] = ChoiceList(name, _choices(doc, items, where))
+    for i, c in enumerate(data.get("missing_codes") or []):
+        choice = _choice(doc, c, f"missing_codes[{i}]")
+        if choice:
+            if choice.code in parts.missing_codes:
+                doc.problem(f"missing_codes[{i}].code", f"missing code {choice.code} is declared twice")
+            parts.missing_codes[choice.code] = choice.label
+    sections = data.get("sections")
+    if not isinstance(sections, list):
+        doc.problem("sections", "must be a list of sections")
+        return
+    for i, s in enumerate(sections):
+        section = _section(doc, s, f"sections[{i}]", parts)
+        if section:
+            parts.sections.append(section)
+
+
+def _section(doc: _Doc, obj: Any, where: str, parts: _Parts) -> Section | None:
+    if not isinstance(obj, dict):
+        doc.problem(where, "a section needs id, label and questions")
+        return None
+    doc.keys(obj, "section", where)
+    sid = obj.get("id")
+    _check_id(doc, sid, f"{where}.id", "section")
+    label = _label(doc, obj.get("label"), f"{where}.label")
+    questions = []
+    for j, q in enumerate(obj.get("questions") or []):
+        question = _question(doc, q, f"{where}.questions[{j}]", str(sid))
+        if question is None:
+            continue
+        if question.id in parts.origins:
+            other_doc, other_where = parts.origins[question.id]
+            doc.problem(f"{where}.questions[{j}].id", f"duplicate question id '{question.id}'",
+                        hint=f"also at {_display(other_doc.path)} {other_where}")
+        parts.origins[question.id] = (doc, f"{where}.questions[{j}]")
+        questions.append(question)
+    if not questions:
+        doc.problem(where, f"section '{sid}' has no questions")
+    return Section(str(sid), label or Label("", ""), tuple(questions))
+
+
+def _check_id(doc: _Doc, value: Any, where: str, what: str) -> bool:
+    if not isinstance(value, str) or not ID_PATTERN.match(value) or value in RESERVED_IDS:
+        doc.problem(where, f"{what} id {value!r} is not a valid name",
+                    hint="lower-case letters, digits and _, starting with a letter, at most 32 "
+                         "characters; not 'value'")
+        return False
+    return True
+
+
+def _question(doc: _Doc, obj: Any, where: str, section: str) -> Question | None:
+    if not isinstance(obj, dict):
+        doc.problem(where, "a question needs at least id, type and label")
+        return None
+    doc.keys(obj, "question", where)
+    qid = obj.get("id")
+    if not _check_id(doc, qid, f"{where}.id", "question"):
+        return None
+    qtype = obj.get("type")
+    if qtype not in QUESTION_TYPES:
+        doc.problem(f"{where}.type", f"question '{qid}': unknown type {qtype!r}",
+                    hint="one of " + ", ".join(QUESTION_TYPES))
+        return None
+    choices = obj.get("choices")
+    if qtype in SELECT_TYPES and not choices:
+        doc.problem(where, f"question '{qid}': a {qtype} question needs 'choices'")
+    if qtype not in SELECT_TYPES and choices:
+        doc.problem(f"{where}.choices", f"question '{qid}': a {qtype} question takes no choices")
+    missing = obj.get("missing") or []
+    if not isinstance(missing, list) or not all(isinstance(m, int) for m in missing):
+        doc.problem(f"{where}.missing", f"question '{qid}': missing must be a list of codes")
+        missing = []
+    rng = _range(doc, obj.get("range"), f"{where}.range", qid, qtype)
+    return Question(
+        id=qid, type=qtype, section=section,
+        label=_label(doc, obj.get("label"), f"{where}.label") or Label("", ""),
+        hint=_label(doc, obj.get("hint"), f"{where}.hint", required=False),
+        choices=choices if isinstance(choices, str) else None,
+        missing=tuple(missing), required=bool(obj.get("required", False)),
+        relevant=_expression(doc, obj.get("relevant"), f"{where}.relevant"),
+        constraint=_expression(doc, obj.get("constraint"), f"{where}.constraint"),
+        range=rng, personal=bool(obj.get("personal", False)),
+    )
+
+
+def _range(doc: _Doc, obj: Any, where: str, qid: str, qtype: str) -> tuple:
+    if obj is None:
+        return (None, None)
+    if qtype not in NUMERIC_TYPES:
+        doc.problem(where, f"question '{qid}': only integer and decimal questions take a range")
+        return (None, None)
+    if not isinstance(obj, dict) or set(obj) - {"min", "max"}:
+        doc.problem(where, f"question '{qid}': range is written {{min: 0, max: 100}}")
+        return (None, None)
+    lo, hi = obj.get("min"), obj.get("max")
+    for key, v in (("min", lo), ("max", hi)):
+        if v is not None and v != "current_year" and not isinstance(v, (int, float)):
+            doc.problem(f"{where}.{key}", f"question '{qid}': {key} must be a number or 'current_year'")
+            return (None, None)
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+        doc.problem(where, f"question '{qid}': min {lo} is above max {hi}")
+    return (lo, hi)
+
+
+# ------------------------------------------------------------------ index metadata
+
+def _subindices(doc: _Doc) -> tuple[SubIndex, ...]:
+    out = []
+    for i, obj in enumerate(doc.data.get("subindices") or []):
+        where = f"subindices[{i}]"
+        if not isinstance(obj, dict):
+            doc.problem(where, "a sub-index needs number, label and short")
+            continue
+        doc.keys(obj, "subindex", where)
+        number = obj.get("number")
+        if number not in (1, 2, 3, 4):
+            doc.problem(f"{where}.number", f"sub-index number must be 1 to 4, got {number!r}")
+            continue
+        if any(s.number == number for s in out):
+            doc.problem(f"{where}.number", f"sub-index {number} is defined twice")
+        label = _label(doc, obj.get("label"), f"{where}.label") or Label("", "")
+        short = _label(doc, obj.get("short"), f"{where}.short") or label
+        out.append(SubIndex(number, label, short))
+    return tuple(sorted(out, key=lambda s: s.number))
+
+
+def _indicator(doc: _Doc, obj: Any, where: str) -> Indicator | None:
+    if not isinstance(obj, dict):
+        doc.problem(where, "an indicator needs id, subindex, label, question and method")
+        return None
+    doc.keys(obj, "indicator", where)
+    iid = obj.get("id")
+    if not _check_id(doc, iid, f"{where}.id", "indicator"):
+        return None
+    method = obj.get("method")
+    if method not in INDICATOR_METHODS:
+        doc.problem(f"{where}.method", f"indicator '{iid}': unknown method {method!r}",
+                    hint="one of " + ", ".join(INDICATOR_METHODS))
+    direction = obj.get("direction", "positive")
+    if direction not in ("positive", "negative"):
+        doc.problem(f"{where}.direction", f"indicator '{iid}': direction must be positive or negative")
+    weight = obj.get("weight", 1)
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight <= 0:
+        doc.problem(f"{where}.weight", f"indicator '{iid}': weight must be a positive number, got {weight!r}")
+        weight = 1
+    goalposts = obj.get("goalposts", [0, 1])
+    if (not isinstance(goalposts, list) or len(goalposts) != 2
+            or not all(isinstance(g, (int, float)) for g in goalposts) or goalposts[0] == goalposts[1]):
+        doc.problem(f"{where}.goalposts", f"indicator '{iid}': goalposts are two different numbers [low, high]")
+        goalposts = [0, 1]
+    codes = obj.get("codes") or []
+    if not isinstance(codes, list) or not all(isinstance(c, int) for c in codes):
+        doc.problem(f"{where}.codes", f"indicator '{iid}': codes must be a list of codes")
+        codes = []
+    return Indicator(
+        id=iid, subindex=obj.get("subindex"), question=obj.get("question"), method=method,
+        label=_label(doc, obj.get("label"), f"{where}.label") or Label("", ""),
+        codes=tuple(codes), among=_expression(doc, obj.get("among"), f"{where}.among"),
+        direction=direction, goalposts=(float(goalposts[0]), float(goalposts[1])),
+        weight=float(weight), normalisation=str(obj.get("normalisation", "goalposts")),
+    )
+
+
+# ------------------------------------------------------------------ cross-checks
+
+def _check_questions(parts: _Parts) -> None:
+    qtypes = {q.id: q.type for s in parts.sections for q in s.questions}
+    names = set(qtypes)
+    for s in parts.sections:
+        for q in s.questions:
+            doc, where = parts.origins[q.id]
+            if q.choices and q.choices not in parts.choice_lists:
+                doc.problem(f"{where}.choices", f"question '{q.id}': unknown list '{q.choices}'",
+                            hint="known lists: " + ", ".join(sorted(parts.choice_lists)))
+            codes = set(parts.choice_lists[q.choices].codes) if q.choices in parts.choice_lists else set()
+            for m in q.missing:
+                if m not in parts.missing_codes:
+                    doc.problem(f"{where}.missing", f"question '{q.id}': missing code {m} is not declared",
+                                hint="declare it under missing_codes")
+                elif m in codes:
+                    doc.problem(f"{where}.missing", f"question '{q.id}': missing code {m} is also an answer code")
+            for key, expr in (("relevant", q.relevant), ("constraint", q.constraint)):
+                for name in sorted((expr.names if expr else set()) - names):
+                    doc.problem(f"{where}.{key}", f"question '{q.id}': {key} refers to missing question '{name}'")
+            if q.relevant and q.id in q.relevant.names:
+                doc.problem(f"{where}.relevant", f"question '{q.id}': relevance cannot refer to itself")
+            if q.type == "multiple":
+                for code in codes:
+                    if f"{q.id}_{code}" in names:
+                        doc.problem(f"{where}.id", f"question '{q.id}': its option column '{q.id}_{code}' "
+                                    "clashes with a question of that id")
+
+
+def _check_index(doc: _Doc, subindices: tuple[SubIndex, ...], indicators: list[Indicator],
+                 parts: _Parts) -> None:
+    questions = {q.id: q for s in parts.sections for q in s.questions}
+    seen: set[str] = set()
+    for i, ind in enumerate(indicators):
+        where = f"indicators[{i}]"
+        if ind.id in seen or ind.id in questions:
+            doc.problem(f"{where}.id", f"duplicate id '{ind.id}'")
+        seen.add(ind.id)
+        if ind.subindex not in {s.number for s in subindices}:
+            doc.problem(f"{where}.subindex", f"indicator '{ind.id}': unknown sub-index {ind.subindex!r}")
+        q = questions.get(ind.question)
+        if q is None:
+            doc.problem(f"{where}.question", f"indicator '{ind.id}' refers to missing question '{ind.question}'")
+        else:
+            _check_indicator_method(doc, where, ind, q, parts)
+        for name in sorted((ind.among.names if ind.among else set()) - set(questions)):
+            doc.problem(f"{where}.among", f"indicator '{ind.id}': 'among' refers to missing question '{name}'")
+    for s in subindices:
+        if not any(ind.subindex == s.number for ind in indicators):
+            doc.problem("subindices", f"sub-index {s.number} has no indicator")
+
+
+def _check_indicator_method(doc: _Doc, where: str, ind: Indicator, q: Question, parts: _Parts) -> None:
+    if ind.method in ("share", "share_within"):
+        if not q.is_select:
+            doc.problem(f"{where}.method", f"indicator '{ind.id}': a share needs a choice question, "
+                        f"'{q.id}' is {q.type}")
+        elif not ind.codes:
+            doc.problem(f"{where}.codes", f"indicator '{ind.id}': a share needs the codes that count")
+        elif q.choices in parts.choice_lists:
+            unknown = set(ind.codes) - set(parts.choice_lists[q.choices].codes)
+            if unknown:
+                doc.problem(f"{where}.codes", f"indicator '{ind.id}': codes {sorted(unknown)} are not "
+                            f"answers of '{q.id}'")
+    if ind.method == "share_within" and ind.among is None:
+        doc.problem(where, f"indicator '{ind.id}': share_within needs 'among' (the sub-population)")
+    if ind.method == "mean" and not q.is_numeric:
+        doc.problem(f"{where}.method", f"indicator '{ind.id}': a mean needs a number question, "
+                    f"'{q.id}' is {q.type}")
+
+
+# ------------------------------------------------------------------ locality
+
+def load_locality(province: str, root: Path | None = None) -> Locality:
+    """Read ``localities/<province>.yaml``: the locality list of one province.
+
+    Raises
+    ------
+    QuestionnaireError
+        If the file is missing or invalid, or names a province not in the
+        reference province list.
+    """
+    from ..reference import province_names
+
+    root = root or default_root()
+    path = root / "localities" / f"{province}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in (root / "localities").glob("*.yaml"))
+        raise QuestionnaireError(f"no locality list for province '{province}'", file=_display(path),
+                                 hint="known: " + (", ".join(known) or "none"))
+    data, lines = _read_yaml(path)
+    doc = _Doc(path, data, lines)
+    if not isinstance(data, dict):
+        raise QuestionnaireError("a locality file is a mapping", file=_display(path))
+    doc.keys(data, "locality", "")
+    for key in ("province", "province_vi", "level", "as_of", "source"):
+        if not isinstance(data.get(key), (str, int)) or not str(data.get(key)).strip():
+            doc.problem(key, f"'{key}' is missing")
+    if data.get("province") not in province_names():
+        doc.problem("province", f"unknown province {data.get('province')!r}",
+                    hint="use the English name from the reference province list")
+    if data.get("level") not in ("district", "commune"):
+        doc.problem("level", "level must be 'district' (before 1 July 2025) or 'commune'")
+    units = _choices(doc, data.get("units"), "units")
+    if doc.problems:
+        raise QuestionnaireError(f"{_display(path)}: {len(doc.problems)} problem(s)", problems=doc.problems)
+    return Locality(province, str(data["province"]), str(data["province_vi"]), data["level"],
+                    str(data["as_of"]), str(data["source"]), ChoiceList(LOCALITY_LIST, units))
+
+
+# ------------------------------------------------------------------ entry points
+
+def _resolve(source: str | Path, root: Path) -> Path:
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return root / f"{source}.yaml"
+
+
+def _open(path: Path, kind: str, problems: list[Problem]) -> _Doc:
+    data, lines = _read_yaml(path)
+    doc = _Doc(path, data, lines, problems)
+    if not isinstance(data, dict):
+        raise QuestionnaireError("a definition file is a YAML mapping", file=_display(path))
+    doc.keys(data, kind, "")
+    return doc
+
+
+def load_questionnaire(source: str | Path, *, province: str | None = None,
+                       root: Path | None = None) -> Questionnaire:
+    """Load and validate one questionnaire.
+
+    Parameters
+    ----------
+    source : str or Path
+        A questionnaire id (``pgi_feedback``) looked up in ``root``, or a path.
+    province : str, optional
+        Key of the locality list to use; default from ``settings.yaml``.
+    root : Path, optional
+        The definitions folder; default :func:`default_root`.
+
+    Raises
+    ------
+    QuestionnaireError
+        Listing every problem found, each with file, line and place.
+    """
+    root = root or default_root()
+    path = _resolve(source, root)
+    problems: list[Problem] = []
+    doc = _open(path, "top", problems)
+    parts = _Parts()
+    for inc in doc.data.get("include") or []:
+        inc_path = (path.parent / f"{inc}.yaml")
+        if not inc_path.exists():
+            doc.problem("include", f"included block '{inc}' not found", hint=str(inc_path))
+            continue
+        _read_block(_open(inc_path, "profile", problems), parts)
+    _read_block(doc, parts)
+    locality = None
+    if any(q.choices == LOCALITY_LIST for s in parts.sections for q in s.questions):
+        locality = load_locality(province or default_province(root), root)
+        parts.choice_lists[LOCALITY_LIST] = locality.units
+    _check_questions(parts)
+    subindices = _subindices(doc)
+    indicators = [ind for i, obj in enumerate(doc.data.get("indicators") or [])
+                  if (ind := _indicator(doc, obj, f"indicators[{i}]")) is not None]
+    _check_index(doc, subindices, indicators, parts)
+    header = _header(doc)
+    description = _label(doc, doc.data.get("description"), "description", required=False)
+    note = _label(doc, doc.data.get("note"), "note", required=False)
+    if problems:
+        raise QuestionnaireError(f"{_display(path)}: {len(problems)} problem(s) in the definition",
+                                 problems=problems)
+    return Questionnaire(
+        id=header["id"], version=header["version"], title=header["title"],
+        description=description, note=note,
+        source=path, sections=tuple(parts.sections), choice_lists=dict(parts.choice_lists),
+        missing_codes=dict(parts.missing_codes), subindices=subindices,
+        indicators=tuple(indicators), locality=locality,
+    )
+
+
+def _header(doc: _Doc) -> dict[str, Any]:
+    data = doc.data
+    if not isinstance(data.get("id"), str) or not ID_PATTERN.match(data["id"]):
+        doc.problem("id", f"questionnaire id {data.get('id')!r} is missing or not a valid name")
+    elif doc.path.stem != data["id"]:
+        doc.problem("id", f"id '{data['id']}' differs from the file name '{doc.path.stem}'")
+    if not isinstance(data.get("version"), str) or not data["version"].strip():
+        doc.problem("version", "version is missing; write it in quotes, e.g. version: \"2026.1\"")
+    return {"id": data.get("id"), "version": str(data.get("version")),
+            "title": _label(doc, data.get("title"), "title")}
+
+
+def list_questionnaires(root: Path | None = None) -> list[Path]:
+    """The questionnaire files of a definitions folder (``*.yaml`` with an ``id``)."""
+    root = root or default_root()
+    out = []
+    for path in sorted(root.glob("*.yaml")):
+        if path.stem in ("settings", "profile"):
+            continue
+        out.append(path)
+    return out
+
+
+def iter_problems(paths: Iterable[Path], province: str | None = None) -> Iterable[Problem]:
+    """Validate several files; yield every problem (used by ``questionnaire validate``)."""
+    for path in paths:
+        try:
+            load_questionnaire(path, province=province, root=path.parent)
+        except QuestionnaireError as exc:
+            yield from exc.problems or [Problem(exc.message, _display(path))]
