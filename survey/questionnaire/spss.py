@@ -27,7 +27,6 @@ __all__ = ["SavLayout", "sav_layout", "write_sav", "fit_bytes", "VARIABLE_LABEL_
 
 VARIABLE_LABEL_BYTES = 256
 VALUE_LABEL_BYTES = 120
-TEXT_WIDTH = 1000
 _SELECTED = {"vi": ("Không chọn", "Có chọn"), "en": ("Not selected", "Selected")}
 
 
@@ -76,7 +75,9 @@ def _add_question(layout: SavLayout, qn: Questionnaire, q: Question, lang: str) 
     if q.missing:
         layout.missing[var] = [float(m) for m in q.missing]
     if q.type == "text":
-        layout.measure[var], layout.formats[var], layout.kinds[var] = "nominal", f"A{TEXT_WIDTH}", "text"
+        # ReadStat sizes a text variable to its longest answer (A1 in an empty
+        # template); SPSS users widen it in Variable View before typing.
+        layout.measure[var], layout.kinds[var] = "nominal", "text"
     elif q.type == "date":
         layout.measure[var], layout.formats[var], layout.kinds[var] = "scale", "DATE11", "date"
     else:

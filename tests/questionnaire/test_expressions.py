@@ -1,0 +1,99 @@
+"""The expression language: parsing, XPath translation, evaluation on frames."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from survey.questionnaire import evaluate, parse_expression, to_xpath
+
+TYPES = {"a": "yesno", "n": "integer", "m": "multiple", "site": "single", "t": "text"}
+
+
+def test_names_exclude_value():
+    expr = parse_expression("value <= n and selected(m, 3)")
+    assert expr.names == {"n", "m"}
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os')", "a.real == 1", "lambda: 1", "a if n else m", "f(a)", "a < n < 3",
+    "a in n", "True", "[x for x in a]", "a + 1 == 2 ** 3",
+])
+def test_rejects_anything_outside_the_language(text):
+    with pytest.raises(ValueError):
+        parse_expression(text)
+
+
+@pytest.mark.parametrize("text, xpath", [
+    ("a == 1", "${a} = '1'"),
+    ("n >= 2", "${n} >= 2"),
+    ("site in [1, 2]", "(${site} = '1' or ${site} = '2')"),
+    ("site not in [3]", "not(${site} = '3')"),
+    ("a == 1 or n > 3", "${a} = '1' or ${n} > 3"),
+    ("a == 1 and (n > 3 or site == 2)", "${a} = '1' and (${n} > 3 or ${site} = '2')"),
+    ("selected(m, 7)", "selected(${m}, '7')"),
+    ("not (selected(value, 7) and count_selected(value) > 1)",
+     "not(selected(., '7') and count-selected(.) > 1)"),
+    ("answered(m)", "string-length(string(${m})) > 0"),
+    ("regex(value, '^[0-9]{8}$')", "regex(., '^[0-9]{8}$')"),
+    ("value <= current_year()", ". <= number(format-date(today(), '%Y'))"),
+    ("selected(m, value)", "selected(${m}, .)"),
+])
+def test_xpath(text, xpath):
+    assert to_xpath(parse_expression(text), {**TYPES, "value": "multiple"}) == xpath
+
+
+FRAME = pd.DataFrame({
+    "a": [1, 0, np.nan, 1],
+    "n": [5, 1, 3, np.nan],
+    "m": ["1 7", "3", None, "2 3"],
+    "t": ["0912 345 678", "abc", None, "+84912345678"],
+})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a == 1", [True, False, False, True]),
+    ("a != 1", [False, True, True, False]),       # as in ODK: unanswered is not 1
+    ("n > 2", [True, False, True, False]),
+    ("3 < n", [True, False, False, False]),
+    ("a == 1 and n > 2", [True, False, False, False]),
+    ("a == 1 or n == 1", [True, True, False, True]),
+    ("not a == 1", [False, True, True, False]),
+    ("n in [1, 3]", [False, True, True, False]),
+    ("selected(m, 3)", [False, True, False, True]),
+    ("count_selected(m) > 1", [True, False, False, True]),
+    ("answered(m)", [True, True, False, True]),
+    ("regex(t, '^[+]?[0-9 .]{8,15}$')", [True, False, False, True]),
+])
+def test_evaluate_by_hand(text, expected):
+    assert evaluate(parse_expression(text), FRAME).tolist() == expected
+
+
+def test_evaluate_value_and_current_year():
+    frame = pd.DataFrame({"y": [1990, 2026, 2027]})
+    got = evaluate(parse_expression("value >= 1900 and value <= current_year()"), frame,
+                   self_column="y", today=dt.date(2026, 11, 28))
+    assert got.tolist() == [True, True, False]
+
+
+def test_evaluate_names_a_missing_column():
+    with pytest.raises(KeyError, match="no column 'zz'"):
+        evaluate(parse_expression("zz == 1"), FRAME)
+
+
+codes = st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=codes, a=st.integers(1, 5), b=st.integers(1, 5))
+def test_in_equals_or_of_equalities(values, a, b):
+    frame = pd.DataFrame({"q": pd.array(values, dtype="Float64").astype(float)})
+    left = evaluate(parse_expression(f"q in [{a}, {b}]"), frame)
+    right = evaluate(parse_expression(f"q == {a} or q == {b}"), frame)
+    assert left.tolist() == right.tolist()
+    negated = evaluate(parse_expression(f"q not in [{a}, {b}]"), frame)
+    assert (negated == ~left).all()
