@@ -105,8 +105,9 @@ def _frame(layout: SavLayout, data: pd.DataFrame | None) -> pd.DataFrame:
         raw = data[qid] if data is not None and qid in data.columns else pd.Series([None] * n, dtype=object)
         raw = raw.reset_index(drop=True)
         if code is not None:
-            tokens = raw.astype("string").str.split()
-            cols[var] = tokens.map(lambda t, c=str(code): np.nan if t is pd.NA else float(c in t)).astype(float)
+            text = raw.astype("string")
+            chosen = text.str.contains(rf"(?:^|\s){code}(?:\s|$)", regex=True)
+            cols[var] = chosen.astype("Float64").astype(float)  # NA (not asked) stays missing
         elif layout.kinds[var] == "text":
             cols[var] = raw.astype(object).where(raw.notna(), "")
         elif layout.kinds[var] == "date":
