@@ -285,13 +285,19 @@ def _check_id(doc: _Doc, value: Any, where: str, what: str) -> bool:
     return True
 
 
-def _question(doc: _Doc, obj: Any, where: str, section: str) -> Question | None:
+def _entry_id(doc: _Doc, obj: Any, where: str, kind: str, needs: str) -> str | None:
+    """Open one mapping entry (question, indicator): check its shape, fields and id."""
     if not isinstance(obj, dict):
-        doc.problem(where, "a question needs at least id, type and label")
+        doc.problem(where, f"a{'n' if kind[0] in 'aeiou' else ''} {kind} needs {needs}")
         return None
-    doc.keys(obj, "question", where)
-    qid = obj.get("id")
-    if not _check_id(doc, qid, f"{where}.id", "question"):
+    doc.keys(obj, kind, where)
+    ident = obj.get("id")
+    return ident if _check_id(doc, ident, f"{where}.id", kind) else None
+
+
+def _question(doc: _Doc, obj: Any, where: str, section: str) -> Question | None:
+    qid = _entry_id(doc, obj, where, "question", "at least id, type and label")
+    if qid is None:
         return None
     qtype = obj.get("type")
     if qtype not in QUESTION_TYPES:
@@ -362,12 +368,8 @@ def _subindices(doc: _Doc) -> tuple[SubIndex, ...]:
 
 
 def _indicator(doc: _Doc, obj: Any, where: str) -> Indicator | None:
-    if not isinstance(obj, dict):
-        doc.problem(where, "an indicator needs id, subindex, label, question and method")
-        return None
-    doc.keys(obj, "indicator", where)
-    iid = obj.get("id")
-    if not _check_id(doc, iid, f"{where}.id", "indicator"):
+    iid = _entry_id(doc, obj, where, "indicator", "id, subindex, label, question and method")
+    if iid is None:
         return None
     method = obj.get("method")
     if method not in INDICATOR_METHODS:
