@@ -47,6 +47,54 @@ def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import console_summary, ingest_file, write_report
+
+    result = ingest_file(
+        args.file, args.survey, args.period, db=args.db, mapping=args.mapping, format=args.format,
+        encoding=args.encoding, sep=args.sep, sheet=args.sheet, province=args.province,
+        max_bytes=int(args.max_size * 1024 * 1024), progress=None)
+    print(console_summary(result, args.lang))
+    if args.report:
+        path = write_report(result, args.report, args.lang)
+        print(("Báo cáo: " if args.lang == "vi" else "Report: ") + str(path))
+    return 0
+
+
+def _cmd_loads(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    table = Store(args.db).list_loads()
+    if table.empty:
+        print("Chưa có lần nạp nào / no loads yet")
+        return 0
+    table["loaded_at"] = table["loaded_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M"))
+    table["sha256"] = table["sha256"].str[:12]
+    print(table.drop(columns=["size_bytes"]).to_string(index=False))
+    return 0
+
+
+def _add_ingest(commands) -> None:
+    p = commands.add_parser("ingest", help="load a survey export (Kobo CSV, CSV, SPSS .sav, Excel) into the store")
+    p.add_argument("file", help="the export to load")
+    p.add_argument("--survey", required=True, help="questionnaire id, e.g. monthly_difficulties")
+    p.add_argument("--period", required=True, help="the wave, YYYY-MM")
+    p.add_argument("--mapping", help="YAML or CSV file mapping column names to question ids")
+    p.add_argument("--db", help="SQLAlchemy URL of the store (default: $PGI_DB or data/pgi_survey.sqlite)")
+    p.add_argument("--report", help="write the list of problems to this .xlsx or .csv file")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of messages and report")
+    p.add_argument("--format", choices=["kobo_csv", "csv", "sav", "xlsx"], help="default: from the file's content")
+    p.add_argument("--encoding", help="text encoding (default: detected; e.g. utf-8, utf-16, cp1258)")
+    p.add_argument("--sep", help="CSV separator (default: detected)")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+    p.add_argument("--max-size", type=float, default=1024, help="largest file accepted, in MB (default 1024)")
+    p.add_argument("--province", help="locality list (default: questionnaires/settings.yaml)")
+    p.set_defaults(func=_cmd_ingest)
+    p = commands.add_parser("loads", help="list the audit log of loads")
+    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p.set_defaults(func=_cmd_loads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pgi-survey``."""
     parser = argparse.ArgumentParser(prog="pgi-survey", description=(
@@ -73,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file, or a folder")
     common(p)
     p.set_defaults(func=_cmd_questionnaire_export)
+    _add_ingest(commands)
     return parser
 
 

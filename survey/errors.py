@@ -18,6 +18,8 @@ __all__ = [
     "SurveyWarning",
     "QuestionnaireError",
     "ExportError",
+    "IngestError",
+    "StoreError",
 ]
 
 
@@ -112,3 +114,14 @@ class QuestionnaireError(SurveyError):
 
 class ExportError(SurveyError):
     """A questionnaire or data set could not be exported."""
+
+
+class IngestError(SurveyError):
+    """A file cannot be loaded at all (empty, unreadable, a required column missing...).
+
+    Nothing is written to the store when this is raised.
+    """
+
+
+class StoreError(SurveyError):
+    """The store cannot be opened or written, or holds something unexpected."""

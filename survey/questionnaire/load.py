@@ -48,7 +48,7 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 RESERVED_IDS = {"value", "_id", "_uuid"}
 LOCALITY_LIST = "locality"  # choice list filled from the province's locality file
 _KEYS = {
-    "top": {"id", "version", "title", "description", "note", "include", "missing_codes",
+    "top": {"id", "version", "title", "description", "note", "include", "missing_codes", "response_id",
             "choice_lists", "sections", "subindices", "indicators"},
     "profile": {"choice_lists", "missing_codes", "sections", "note"},
     "section": {"id", "label", "questions"},
@@ -569,6 +569,11 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
                   if (ind := _indicator(doc, obj, f"indicators[{i}]")) is not None]
     _check_index(doc, subindices, indicators, parts)
     header = _header(doc)
+    response_id = doc.data.get("response_id")
+    if response_id is not None:
+        rq = next((q for s in parts.sections for q in s.questions if q.id == response_id), None)
+        if rq is None or rq.type not in ("text", "integer"):
+            doc.problem("response_id", f"response_id must name a text or integer question, not {response_id!r}")
     description = _label(doc, doc.data.get("description"), "description", required=False)
     note = _label(doc, doc.data.get("note"), "note", required=False)
     if problems:
@@ -579,7 +584,7 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
         description=description, note=note,
         source=path, sections=tuple(parts.sections), choice_lists=dict(parts.choice_lists),
         missing_codes=dict(parts.missing_codes), subindices=subindices,
-        indicators=tuple(indicators), locality=locality,
+        indicators=tuple(indicators), locality=locality, response_id=response_id,
     )
 
 

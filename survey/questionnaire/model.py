@@ -195,6 +195,8 @@ class Questionnaire:
     subindices: tuple[SubIndex, ...] = ()
     indicators: tuple[Indicator, ...] = ()
     locality: Locality | None = None
+    #: question whose answer identifies a response (used as key when a file has no Kobo ``_uuid``)
+    response_id: str | None = None
     _by_id: Mapping[str, Question] = field(default_factory=dict, repr=False, compare=False)
 
     @property

@@ -1,0 +1,276 @@
+"""Turn raw cells into typed answers, noting every cell that cannot be read.
+
+Typed answers, one column per question id:
+
+- single, likert, yes/no, integer, decimal: float (codes are whole numbers;
+  NaN when unanswered);
+- multiple: text of the chosen codes in code order, space-separated (``"1 3"``);
+- text: NFC-normalised text; date: :class:`datetime.date`.
+
+Answers may come as codes or as labels in Vietnamese or English (compared
+after NFC, case and whitespace folding). Numbers accept the Vietnamese
+decimal comma (``12,5``) and thousands dots (``1.250.000``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ..questionnaire import Question, Questionnaire
+from .mapping import ColumnMap, fold
+
+__all__ = ["coerce_answers", "parse_number", "parse_date", "cell_text"]
+
+_TRUE = {"1", "1.0", "true", "x", "yes", "có", "co", "selected", "có chọn"}
+_FALSE = {"0", "0.0", "false", "no", "không", "khong", "not selected", "không chọn"}
+_YESNO = {"true": 1, "false": 0, "yes": 1, "no": 0, "có": 1, "không": 0, "co": 1, "khong": 0}
+
+
+def cell_text(value: Any) -> str:
+    """A raw cell as it would be shown to a person ('' when empty)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_number(text: str, whole: bool = False) -> float | None:
+    """Read a number written the Vietnamese or English way; None if it is not one.
+
+    ``"12,5"`` and ``"12.5"`` are 12.5; ``"1.250.000"`` and ``"1,250,000"`` are
+    1250000; with both marks the last one is the decimal mark. For a whole-number
+    question, a single mark followed by exactly three digits is a thousands mark.
+    """
+    s = re.sub(r"[\s\u00a0]", "", str(text))
+    if not re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", s):
+        return None
+    marks = set(re.findall(r"[.,]", s))
+    if len(marks) == 2:
+        dec = "." if s.rfind(".") > s.rfind(",") else ","
+        s = s.replace("," if dec == "." else ".", "").replace(dec, ".")
+    elif marks:
+        mark = marks.pop()
+        groups = s.lstrip("+-").split(mark)
+        thousands = len(groups) > 2 or (whole and len(groups[-1]) == 3)
+        if thousands and all(len(g) == 3 for g in groups[1:]):
+            s = s.replace(mark, "")
+        elif len(groups) > 2:
+            return None
+        else:
+            s = s.replace(mark, ".")
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date from a datetime, ISO text (2025-11-30) or day-first text (30/11/2025); else None."""
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text[:19] if "T" in text or ":" in text else text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+class _Problems(list):
+    """Problem records: row, column, question, value, reason, params."""
+
+    def add(self, rows, column: str, qid: str, values, reason: str, **params) -> None:
+        for row, value in zip(rows, values):
+            self.append({"row": int(row), "column": column, "question": qid, "value": cell_text(value),
+                         "reason": reason, "params": {"question": qid, "value": cell_text(value), **params}})
+
+
+def _by_unique(raw: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """Apply ``func`` once per distinct non-missing value (files repeat answers a lot)."""
+    present = raw.dropna()
+    lookup = {v: func(v) for v in pd.unique(present)}
+    return present.map(lookup)
+
+
+def _label_lookup(qn: Questionnaire, q: Question) -> dict[str, int]:
+    lookup = {}
+    for c in qn.choices(q):
+        lookup[fold(c.label.vi)] = c.code
+        lookup[fold(c.label.en)] = c.code
+    if q.type == "yesno":
+        lookup.update({k: v for k, v in _YESNO.items() if k not in lookup})
+    return lookup
+
+
+def _coerce_select(raw: pd.Series, qn: Questionnaire, q: Question, column: str, out: _Problems) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(raw):
+        return raw.astype(float)
+    lookup = _label_lookup(qn, q)
+
+    def one(value: Any) -> float:
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            return float(value)
+        number = parse_number(str(value))
+        if number is not None:
+            return number
+        return float(lookup.get(fold(value), np.nan))
+
+    text = raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None)
+    codes = _by_unique(text, one).reindex(raw.index).astype(float)
+    bad = text.notna() & codes.isna()
+    out.add(raw.index[bad], column, q.id, raw[bad], "unknown_label")
+    return codes
+
+
+def _tokens_to_codes(value: Any, qn: Questionnaire, q: Question) -> tuple[list[int], list[str]]:
+    """Codes chosen in a multiple-choice cell, and the tokens not understood."""
+    valid = {c.code for c in qn.choices(q)}
+    text = cell_text(value).strip()
+    tokens = text.split()
+    if tokens and all(re.fullmatch(r"\d+(\.0)?", t) for t in tokens):
+        codes = [int(float(t)) for t in tokens]
+        return [c for c in codes if c in valid], [str(c) for c in codes if c not in valid]
+    lookup = _label_lookup(qn, q)
+    if fold(text) in lookup:
+        return [lookup[fold(text)]], []
+    # Google Forms joins choices with ", " and a label may itself hold commas:
+    # take the longest run of pieces that is a label, then move on.
+    parts = [p for p in re.split(r"\s*[;,|]\s*", text) if p]
+    codes, unknown, i = [], [], 0
+    while i < len(parts):
+        for j in range(len(parts), i, -1):
+            code = lookup.get(fold(", ".join(parts[i:j])))
+            if code is not None:
+                codes.append(code)
+                i = j
+                break
+        else:
+            part = parts[i]
+            if re.fullmatch(r"\d+", part) and int(part) in valid:
+                codes.append(int(part))
+            else:
+                unknown.append(part)
+            i += 1
+    return codes, unknown
+
+
+def _canonical(codes: list[int]) -> str:
+    return " ".join(str(c) for c in sorted(set(codes)))
+
+
+def _coerce_multiple(raw: pd.Series, qn: Questionnaire, q: Question, column: str, out: _Problems) -> pd.Series:
+    parsed = _by_unique(raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None),
+                        lambda v: _tokens_to_codes(v, qn, q))
+    result = pd.Series(pd.NA, index=raw.index, dtype=object)
+    for row, (codes, unknown) in parsed.items():
+        if unknown:
+            out.add([row], column, q.id, [" ".join(unknown)], "unknown_code")
+        result[row] = _canonical(codes) if codes or not unknown else pd.NA
+    return result
+
+
+def _truthy(value: Any, labels: set[str]) -> float:
+    text = fold(cell_text(value))
+    if text == "":
+        return np.nan
+    if text in _TRUE or text in labels:
+        return 1.0
+    if text in _FALSE:
+        return 0.0
+    return -1.0  # not understood
+
+
+def _coerce_split(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: dict[int, str],
+                  out: _Problems) -> pd.Series:
+    flags = {}
+    for code, column in columns.items():
+        choice = next(c for c in qn.choices(q) if c.code == code)
+        labels = {fold(choice.label.vi), fold(choice.label.en)}
+        flag = _by_unique(frame[column], lambda v, lb=labels: _truthy(v, lb)).reindex(frame.index)
+        bad = flag == -1.0
+        out.add(frame.index[bad], column, q.id, frame[column][bad], "unknown_label")
+        flags[code] = flag.where(~bad)
+    table = pd.DataFrame(flags)
+    answered = table.notna().any(axis=1)
+    chosen = table.fillna(0).astype(bool)
+    names = np.array([str(c) for c in table.columns], dtype=object)
+    text = [" ".join(names[row]) for row in chosen.to_numpy()]
+    return pd.Series(text, index=frame.index, dtype=object).where(answered, pd.NA)
+
+
+def _coerce_number(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.astype(float)
+    whole = q.type == "integer"
+
+    def one(value: Any) -> float:
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            return float(value)
+        number = parse_number(str(value), whole=whole)
+        return np.nan if number is None else number
+
+    text = raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None)
+    values = _by_unique(text, one).reindex(raw.index).astype(float)
+    bad = text.notna() & values.isna()
+    out.add(raw.index[bad], column, q.id, raw[bad], "not_a_number")
+    return values
+
+
+def _coerce_date(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd.Series:
+    text = raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None)
+    dates = _by_unique(text, parse_date).reindex(raw.index)
+    bad = text.notna() & dates.isna()
+    out.add(raw.index[bad], column, q.id, raw[bad], "bad_date")
+    return dates.astype(object).where(dates.notna(), pd.NA)
+
+
+def _coerce_text(raw: pd.Series) -> pd.Series:
+    def one(value: Any) -> Any:
+        text = unicodedata.normalize("NFC", cell_text(value)).strip()
+        return text if text else pd.NA
+    return _by_unique(raw, one).reindex(raw.index).astype(object)
+
+
+def coerce_answers(raw: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap) -> tuple[pd.DataFrame, list[dict]]:
+    """Typed answers for every question (empty where the file has no column), and cell problems.
+
+    Returns
+    -------
+    answers : DataFrame
+        Indexed like ``raw`` (file row numbers), one column per question id.
+    problems : list of dict
+        ``row``, ``column`` (as in the file), ``question``, ``value``, ``reason``, ``params``.
+    """
+    out = _Problems()
+    cols: dict[str, pd.Series] = {}
+    for q in qn.questions:
+        if q.id in cmap.split:
+            cols[q.id] = _coerce_split(raw, qn, q, cmap.split[q.id], out)
+            continue
+        if q.id not in cmap.single:
+            cols[q.id] = pd.Series(np.nan if (q.is_numeric or q.is_select and q.type != "multiple")
+                                   else pd.NA, index=raw.index,
+                                   dtype=float if (q.is_numeric or q.is_select and q.type != "multiple") else object)
+            continue
+        column = cmap.single[q.id]
+        series = raw[column]
+        if q.type == "multiple":
+            cols[q.id] = _coerce_multiple(series, qn, q, column, out)
+        elif q.is_select:
+            cols[q.id] = _coerce_select(series, qn, q, column, out)
+        elif q.is_numeric:
+            cols[q.id] = _coerce_number(series, q, column, out)
+        elif q.type == "date":
+            cols[q.id] = _coerce_date(series, q, column, out)
+        else:
+            cols[q.id] = _coerce_text(series)
+    return pd.DataFrame(cols, index=raw.index), list(out)

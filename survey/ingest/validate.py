@@ -1,0 +1,133 @@
+"""Check typed answers against the questionnaire.
+
+Per-column rules (answer codes, ranges, whole numbers) are a pandera schema
+built from the definition, validated lazily so every failing cell is found
+in one pass. Rules across columns (skip logic, required-when-shown,
+constraints) are evaluated with the questionnaire's own expressions.
+Declared missing codes (98, 99) are always valid answers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from ..questionnaire import Question, Questionnaire, evaluate
+from .coerce import cell_text
+from .mapping import ColumnMap
+
+__all__ = ["answer_schema", "validate_answers"]
+
+
+def _bound(value, today: dt.date) -> float | None:
+    return float(today.year) if value == "current_year" else (None if value is None else float(value))
+
+
+def _range_check(q: Question, today: dt.date) -> pa.Check:
+    lo, hi = (_bound(v, today) for v in q.range)
+    missing = [float(m) for m in q.missing]
+
+    def inside(s: pd.Series) -> pd.Series:
+        ok = pd.Series(True, index=s.index)
+        if lo is not None:
+            ok &= s >= lo
+        if hi is not None:
+            ok &= s <= hi
+        return ok | s.isin(missing)
+    return pa.Check(inside, error="out_of_range")
+
+
+def _column(qn: Questionnaire, q: Question, today: dt.date) -> pa.Column:
+    checks = []
+    if q.is_select:
+        codes = [float(c.code) for c in qn.choices(q)]
+        checks.append(pa.Check.isin(codes, error="unknown_code"))
+    elif q.is_numeric:
+        if q.range != (None, None):
+            checks.append(_range_check(q, today))
+        if q.type == "integer":
+            checks.append(pa.Check(lambda s: np.isclose(s, np.round(s)), error="not_whole"))
+    return pa.Column(float, checks, nullable=True, required=False)
+
+
+_SCHEMAS: dict[tuple[int, dt.date], tuple[Questionnaire, pa.DataFrameSchema]] = {}
+
+
+def answer_schema(qn: Questionnaire, today: dt.date | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of a questionnaire's typed answers (per-column rules); built once per day."""
+    today = today or dt.date.today()
+    key = (id(qn), today)
+    if key not in _SCHEMAS or _SCHEMAS[key][0] is not qn:
+        columns = {q.id: _column(qn, q, today) for q in qn.questions
+                   if q.type != "multiple" and (q.is_select or q.is_numeric)}
+        _SCHEMAS[key] = (qn, pa.DataFrameSchema(columns, strict=False, coerce=False))
+    return _SCHEMAS[key][1]
+
+
+def _column_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, today: dt.date) -> list[dict]:
+    try:
+        answer_schema(qn, today).validate(answers, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    out = []
+    cases = cases[cases["index"].notna()]
+    for rec in cases.itertuples(index=False):
+        q = qn.question(rec.column)
+        value = cell_text(rec.failure_case)
+        params = {"question": q.id, "value": value}
+        if rec.check == "out_of_range":
+            lo, hi = (_bound(v, today) for v in q.range)
+            params.update(low="" if lo is None else f"{lo:g}", high="" if hi is None else f"{hi:g}")
+        out.append({"row": int(rec.index), "column": _file_column(cmap, q.id), "question": q.id,
+                    "value": value, "reason": str(rec.check), "params": params})
+    return out
+
+
+def _file_column(cmap: ColumnMap, qid: str) -> str | None:
+    return cmap.column_of(qid) if (qid in cmap.single or qid in cmap.split) else None
+
+
+def _answered(answers: pd.DataFrame, qid: str) -> pd.Series:
+    col = answers[qid]
+    return col.notna() & (col.astype("string").str.strip() != "")
+
+
+def _rule_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, today: dt.date) -> list[dict]:
+    out: list[dict] = []
+
+    def add(mask: pd.Series, q: Question, reason: str, **params) -> None:
+        for row in answers.index[mask.to_numpy()]:
+            value = cell_text(answers.at[row, q.id])
+            out.append({"row": int(row), "column": _file_column(cmap, q.id), "question": q.id, "value": value,
+                        "reason": reason, "params": {"question": q.id, "value": value, **params}})
+
+    for q in qn.questions:
+        answered = _answered(answers, q.id)
+        shown = evaluate(q.relevant, answers, today=today) if q.relevant else pd.Series(True, index=answers.index)
+        if q.relevant is not None:
+            add(answered & ~shown, q, "not_relevant", condition=q.relevant.source)
+        if q.required:
+            add(shown & ~answered, q, "required_missing")
+        if q.constraint is not None:
+            real = answered & ~answers[q.id].isin([float(m) for m in q.missing]) if q.missing else answered
+            ok = evaluate(q.constraint, answers, self_column=q.id, today=today)
+            add(real & ~ok, q, "constraint", condition=q.constraint.source)
+    return out
+
+
+def validate_answers(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap,
+                     today: dt.date | None = None) -> list[dict]:
+    """Every rule broken by typed answers, as problem records (see :func:`coerce_answers`).
+
+    Parameters
+    ----------
+    today : date, optional
+        Date of collection for ``current_year`` bounds (default: today).
+    """
+    today = today or dt.date.today()
+    problems = _column_problems(answers, qn, cmap, today)
+    problems += _rule_problems(answers, qn, cmap, today)
+    return problems

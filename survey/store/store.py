@@ -1,0 +1,322 @@
+"""The persistent store of waves, responses, loads, quarantine and raw files.
+
+SQLAlchemy Core on an embedded SQLite file by default, or any SQLAlchemy URL
+(PostgreSQL) for shared use. Tables:
+
+- ``waves``: one per questionnaire and period (``2025-11``);
+- ``responses_<questionnaire>``: tidy answers, one row per firm and wave,
+  one typed column per question, plus ``_key`` (the response id) and
+  ``_hash`` (a fingerprint of the answers);
+- ``loads``: the audit log: file, SHA-256, size, time, user and the counts;
+- ``quarantine``: every refused row, raw, with its reasons;
+- ``raw_files``: each loaded file's bytes, once, so nothing is ever lost
+  (unknown columns included).
+
+Everything a load writes happens in one transaction (:meth:`Store.begin`):
+if anything fails, the store is as before. On SQLite the transaction starts
+with ``BEGIN IMMEDIATE``, so a second loader waits for the first instead of
+failing halfway, and table changes are part of the transaction too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Column, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Table, Text,
+    UniqueConstraint, create_engine, event, inspect, select, text, update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import StoreError
+from ..questionnaire import Questionnaire
+
+__all__ = ["Store", "default_url", "response_table_name"]
+
+metadata = MetaData()
+waves = Table(
+    "waves", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("survey_id", String(64), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("questionnaire_version", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("survey_id", "period", name="uq_wave"),
+)
+loads = Table(
+    "loads", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wave_id", Integer, ForeignKey("waves.id"), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size_bytes", Integer, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("encoding", String(32)),
+    Column("loaded_at", DateTime, nullable=False),
+    Column("user_name", String(128)),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("accepted", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+    Column("already_present", Integer, nullable=False, default=0),
+    Column("unknown_columns", Text),
+)
+quarantine = Table(
+    "quarantine", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False, index=True),
+    Column("wave_id", Integer, ForeignKey("waves.id"), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("response_key", Text),
+    Column("raw_hash", String(64), nullable=False, index=True),
+    Column("raw", Text, nullable=False),
+    Column("reasons", Text, nullable=False),
+)
+raw_files = Table(
+    "raw_files", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("file_name", Text, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+FIXED = ("_id", "_wave_id", "_load_id", "_row", "_key", "_hash")
+
+
+def default_url() -> str:
+    """``$PGI_DB`` if set, else a SQLite file in ``$PGI_DATA_DIR`` (default ``./data``)."""
+    if os.environ.get("PGI_DB"):
+        return os.environ["PGI_DB"]
+    folder = Path(os.environ.get("PGI_DATA_DIR", "data"))
+    return f"sqlite:///{folder / 'pgi_survey.sqlite'}"
+
+
+def response_table_name(survey_id: str) -> str:
+    return f"responses_{survey_id}"
+
+
+def _sql_type(qtype: str):
+    return {"text": Text, "multiple": Text, "date": Date}.get(qtype, Float)
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, open transactions, so DDL is transactional too."""
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """A connection to the store.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; default :func:`default_url`.
+
+    Raises
+    ------
+    StoreError
+        If the database cannot be opened or its tables created.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        try:
+            if self.url.startswith("sqlite:///"):
+                path = Path(self.url.removeprefix("sqlite:///"))
+                if str(path) not in ("", ":memory:"):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                self.engine = create_engine(self.url, connect_args={"timeout": 120})
+                _sqlite_transactions(self.engine)
+            else:
+                self.engine = create_engine(self.url, pool_pre_ping=True)
+            with self.begin() as conn:
+                metadata.create_all(conn)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: "
+                             f"{str(exc).splitlines()[0]}") from None
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages."""
+        return self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") else self.url
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed at the end, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ waves and tables
+
+    def wave_id(self, conn: Connection, qn: Questionnaire, period: str) -> int:
+        """The id of the wave (questionnaire, period), created if new."""
+        found = conn.execute(select(waves.c.id).where(waves.c.survey_id == qn.id, waves.c.period == period)).first()
+        if found:
+            return found[0]
+        res = conn.execute(waves.insert().values(survey_id=qn.id, period=period, questionnaire_version=qn.version,
+                                                 created_at=dt.datetime.now()))
+        return res.inserted_primary_key[0]
+
+    def response_table(self, conn: Connection, qn: Questionnaire) -> Table:
+        """The responses table of a questionnaire, created or widened to hold every question."""
+        name = response_table_name(qn.id)
+        inspector = inspect(conn)
+        wanted = [(q.id, _sql_type(q.type)) for q in qn.questions]
+        if not inspector.has_table(name):
+            table = Table(name, MetaData(),
+                          Column("_id", Integer, primary_key=True),
+                          Column("_wave_id", Integer, ForeignKey(waves.c.id), nullable=False),
+                          Column("_load_id", Integer, ForeignKey(loads.c.id), nullable=False),
+                          Column("_row", Integer, nullable=False),
+                          Column("_key", Text, nullable=False),
+                          Column("_hash", String(32), nullable=False),
+                          *[Column(qid, typ()) for qid, typ in wanted],
+                          UniqueConstraint("_wave_id", "_key", name=f"uq_{name}_key"))
+            table.create(conn)
+            return table
+        have = {c["name"] for c in inspector.get_columns(name)}
+        for qid, typ in wanted:  # a new questionnaire version may add questions
+            if qid not in have:
+                col_type = typ().compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN "{qid}" {col_type}')
+        return Table(name, MetaData(), autoload_with=conn)
+
+    # ------------------------------------------------------------ loads
+
+    def loads_of_file(self, conn: Connection, survey_id: str, sha256: str) -> list[tuple[int, str]]:
+        """Earlier loads of the same file content for a questionnaire: (load id, period)."""
+        rows = conn.execute(select(loads.c.id, waves.c.period).join(waves, loads.c.wave_id == waves.c.id)
+                            .where(waves.c.survey_id == survey_id, loads.c.sha256 == sha256)).all()
+        return [(r[0], r[1]) for r in rows]
+
+    def archive_file(self, conn: Connection, path: Path, sha256: str, size: int) -> None:
+        """Keep the file's bytes, once per content."""
+        if conn.execute(select(raw_files.c.sha256).where(raw_files.c.sha256 == sha256)).first() is None:
+            conn.execute(raw_files.insert().values(sha256=sha256, file_name=path.name, size_bytes=size,
+                                                   content=path.read_bytes()))
+
+    def start_load(self, conn: Connection, wave_id: int, *, file_name: str, sha256: str, size: int,
+                   format: str, encoding: str | None, user: str | None = None) -> int:
+        res = conn.execute(loads.insert().values(
+            wave_id=wave_id, file_name=file_name, sha256=sha256, size_bytes=size, format=format,
+            encoding=encoding, loaded_at=dt.datetime.now(), user_name=user or _user(),
+            rows_read=0, accepted=0, quarantined=0, already_present=0))
+        return res.inserted_primary_key[0]
+
+    def finish_load(self, conn: Connection, load_id: int, *, rows_read: int, accepted: int, quarantined: int,
+                    already_present: int, unknown_columns: Sequence[str]) -> None:
+        conn.execute(update(loads).where(loads.c.id == load_id).values(
+            rows_read=rows_read, accepted=accepted, quarantined=quarantined, already_present=already_present,
+            unknown_columns=json.dumps(list(unknown_columns), ensure_ascii=False)))
+
+    def stored_keys(self, conn: Connection, table: Table, wave_id: int, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """Of ``keys``, those already stored in the wave: key -> (answer hash, load id)."""
+        found: dict[str, tuple[str, int]] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):  # stay under SQL parameter limits
+            part = unique[i:i + 500]
+            rows = conn.execute(select(table.c._key, table.c._hash, table.c._load_id)
+                                .where(table.c._wave_id == wave_id, table.c._key.in_(part))).all()
+            found.update({r[0]: (r[1], r[2]) for r in rows})
+        return found
+
+    def insert_responses(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+        """Insert typed answers; ``frame`` has the ``_`` columns and question columns."""
+        if frame.empty:
+            return
+        columns = [c for c in frame.columns if c in table.c]
+        values = frame[columns].astype(object).where(frame[columns].notna(), None)
+        for c in columns:
+            if isinstance(table.c[c].type, Date):
+                values[c] = values[c].map(lambda d: d.isoformat() if d is not None else None)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c}"' for c in columns) + ") VALUES ("
+               + ", ".join([mark] * len(columns)) + ")")
+        rows = [tuple(_plain(v) for v in row) for row in values.itertuples(index=False, name=None)]
+        conn.exec_driver_sql(sql, rows)
+
+    def quarantined_hashes(self, conn: Connection, wave_id: int, hashes: Sequence[str]) -> set[str]:
+        """Of ``hashes`` (fingerprints of raw rows), those already quarantined in the wave."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(hashes))
+        for i in range(0, len(unique), 500):
+            rows = conn.execute(select(quarantine.c.raw_hash).where(
+                quarantine.c.wave_id == wave_id, quarantine.c.raw_hash.in_(unique[i:i + 500]))).all()
+            found.update(r[0] for r in rows)
+        return found
+
+    def insert_quarantine(self, conn: Connection, records: list[dict[str, Any]]) -> None:
+        if records:
+            conn.execute(quarantine.insert(), records)
+
+    # ------------------------------------------------------------ reading
+
+    def list_loads(self) -> pd.DataFrame:
+        """The audit log, newest first."""
+        query = (select(loads.c.id.label("load"), waves.c.survey_id.label("survey"), waves.c.period,
+                        loads.c.file_name, loads.c.format, loads.c.loaded_at, loads.c.user_name, loads.c.rows_read,
+                        loads.c.accepted, loads.c.quarantined, loads.c.already_present, loads.c.sha256,
+                        loads.c.size_bytes)
+                 .join(waves, loads.c.wave_id == waves.c.id).order_by(loads.c.id.desc()))
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
+
+    def read_quarantine(self, load_id: int | None = None) -> pd.DataFrame:
+        """Quarantined rows (raw and reasons as parsed JSON), optionally of one load."""
+        query = select(quarantine).order_by(quarantine.c.id)
+        if load_id is not None:
+            query = query.where(quarantine.c.load_id == load_id)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in quarantine.c])
+        for col in ("raw", "reasons"):
+            frame[col] = frame[col].map(json.loads)
+        return frame
+
+    def read_responses(self, qn: Questionnaire, period_from: str | None = None,
+                       period_to: str | None = None) -> pd.DataFrame:
+        """Stored answers of a questionnaire, with ``period`` and ``response_key`` first."""
+        name = response_table_name(qn.id)
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table(name):
+                return pd.DataFrame(columns=["period", "response_key"] + [q.id for q in qn.questions])
+            table = Table(name, MetaData(), autoload_with=conn)
+            qcols = [table.c[q.id] for q in qn.questions if q.id in table.c]
+            query = (select(waves.c.period, table.c._key.label("response_key"), *qcols)
+                     .join(waves, table.c._wave_id == waves.c.id).where(waves.c.survey_id == qn.id)
+                     .order_by(waves.c.period, table.c._id))
+            if period_from:
+                query = query.where(waves.c.period >= period_from)
+            if period_to:
+                query = query.where(waves.c.period <= period_to)
+            rows = conn.execute(query).all()
+        return pd.DataFrame(rows, columns=["period", "response_key"] + [c.name for c in qcols])
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars to Python values for the database driver."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
