@@ -84,7 +84,8 @@ def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd
     The key is Kobo's ``_uuid`` or the declared response id; without one, the
     fingerprint of the answers (so an identical row loaded twice is found).
     """
-    hashes = pd.util.hash_pandas_object(answers, index=False).map(lambda h: f"{h:016x}")
+    raw_hashes = pd.util.hash_pandas_object(answers, index=False).to_numpy()
+    hashes = pd.Series([f"{h:016x}" for h in raw_hashes], index=answers.index, dtype=object)
     if cmap.key is None:
         return "h:" + hashes, hashes
     keys = raw[cmap.key].map(lambda v: unicodedata.normalize("NFC", cell_text(v)).strip())
@@ -122,7 +123,10 @@ def _quarantine_records(raw: pd.DataFrame, rows: list[int], by_row: dict[int, li
 def _process_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.date) -> None:
     qn, result = state.qn, state.result
     answers, problems = coerce_answers(raw, qn, state.cmap)
-    problems += validate_answers(answers, qn, state.cmap, today)
+    unreadable = {(p["row"], p["question"]) for p in problems}
+    # a cell that could not be read is reported once, not again as "not answered"
+    problems += [p for p in validate_answers(answers, qn, state.cmap, today)
+                 if (p["row"], p["question"]) not in unreadable]
     problems += _empty_rows(answers)
     keys, hashes = _keys(raw, answers, state.cmap)
     problems += _duplicates(keys, state)

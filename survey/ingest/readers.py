@@ -172,6 +172,20 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+def _nfc_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells in Unicode NFC (Windows-1258 and macOS files use combining marks)."""
+    for col in frame.columns:
+        series = frame[col]
+        if series.dtype != object and not pd.api.types.is_string_dtype(series):
+            continue
+        values = pd.unique(series.dropna())
+        fix = {v: unicodedata.normalize("NFC", v) for v in values
+               if isinstance(v, str) and not unicodedata.is_normalized("NFC", v)}
+        if fix:
+            frame[col] = series.map(lambda v: fix.get(v, v) if isinstance(v, str) else v)
+    return frame
+
+
 # ------------------------------------------------------------------ CSV
 
 def _decode_sample(info: FileInfo, encoding: str) -> str:
@@ -315,6 +329,7 @@ def iter_chunks(path: str | Path, *, format: str | None = None, encoding: str | 
     if info.format == "sav":
         meta = _sav_meta(info)
         for frame, _ in _sav_chunks(info, chunksize):
+            frame = _nfc_cells(frame)
             frame.columns = meta.columns
             frame.index = pd.RangeIndex(offset + 1, offset + 1 + len(frame))
             offset += len(frame)
@@ -333,7 +348,7 @@ def iter_chunks(path: str | Path, *, format: str | None = None, encoding: str | 
             if fmt == "csv" and format is None and KOBO_MARKERS & set(columns):
                 fmt = "kobo_csv"
             meta = RawMeta(replace(info, format=fmt), columns)
-        frame = frame.copy() if info.format == "xlsx" else frame
+        frame = _nfc_cells(frame.copy() if info.format == "xlsx" else frame)
         frame.columns = meta.columns
         frame.index = pd.RangeIndex(offset + 2, offset + 2 + len(frame))  # row 1 is the header
         offset += len(frame)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -48,7 +47,7 @@ def _column(qn: Questionnaire, q: Question, today: dt.date) -> pa.Column:
         if q.range != (None, None):
             checks.append(_range_check(q, today))
         if q.type == "integer":
-            checks.append(pa.Check(lambda s: np.isclose(s, np.round(s)), error="not_whole"))
+            checks.append(pa.Check(lambda s: (s - s.round()).abs() < 1e-9, error="not_whole"))
     return pa.Column(float, checks, nullable=True, required=False)
 
 
@@ -73,7 +72,10 @@ def _column_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, 
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     out = []
-    cases = cases[cases["index"].notna()]
+    broken = cases[cases["index"].isna()]
+    if len(broken):  # a check that raised: never let it pass as "no problem"
+        first = broken.iloc[0]
+        raise RuntimeError(f"validation check {first['check']!r} on {first['column']!r} failed: {first['failure_case']}")
     for rec in cases.itertuples(index=False):
         q = qn.question(rec.column)
         value = cell_text(rec.failure_case)
