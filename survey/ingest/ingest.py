@@ -12,6 +12,8 @@ import hashlib
 import json
 import re
 import unicodedata
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from ..store import Store
 from .coerce import cell_text, coerce_answers
 from .mapping import ColumnMap, map_columns, read_mapping
 from .messages import SUMMARY, render
-from .readers import DEFAULT_MAX_BYTES, FileInfo, RawMeta, iter_chunks
+from .readers import DEFAULT_MAX_BYTES, FileInfo, RawMeta, iter_chunks, prefetch
 from .validate import validate_answers
 
 __all__ = ["ingest_file", "LoadResult", "PERIOD_PATTERN"]
@@ -177,7 +179,7 @@ def _progress(total: int | None, enabled: bool | None):
 def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, db: str | None = None,
                 store: Store | None = None, mapping: str | Path | dict[str, str] | None = None,
                 format: str | None = None, encoding: str | None = None, sep: str | None = None,
-                sheet: str | int | None = None, chunksize: int = 50_000, max_bytes: int = DEFAULT_MAX_BYTES,
+                sheet: str | int | None = None, chunksize: int = 20_000, max_bytes: int = DEFAULT_MAX_BYTES,
                 province: str | None = None, user: str | None = None, progress: bool | None = False,
                 today: dt.date | None = None) -> LoadResult:
     """Load a survey export into the store.
@@ -208,8 +210,17 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     if isinstance(mapping, (str, Path)):
         mapping = read_mapping(mapping)
     store = store or Store(db)
-    chunks = iter_chunks(path, format=format, encoding=encoding, sep=sep, sheet=sheet, chunksize=chunksize,
-                         max_bytes=max_bytes)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgi-archive") as pool:
+        # zlib releases the interpreter lock: the archive is compressed while rows are processed
+        archive = pool.submit(lambda: zlib.compress(Path(path).read_bytes(), 1)) if Path(path).is_file() else None
+        return _ingest(path, qn, period, store, mapping, archive, user, today, progress,
+                       dict(format=format, encoding=encoding, sep=sep, sheet=sheet, chunksize=chunksize,
+                            max_bytes=max_bytes))
+
+
+def _ingest(path, qn: Questionnaire, period: str, store: Store, mapping, archive, user, today, progress,
+            options: dict) -> LoadResult:
+    chunks = prefetch(iter_chunks(path, **options))
     with store.begin() as conn:
         first = next(chunks, None)
         if first is None:
@@ -217,6 +228,8 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
         state = _open_load(first[1].info, qn, period, store, conn, user)
         state.cmap = map_columns(first[1].columns, qn, mapping=mapping, file=first[1].info.name)
         _run(first, chunks, state, today or dt.date.today(), progress)
+        info = first[1].info
+        store.archive_file(conn, info.path, info.sha256, info.size, archive.result() if archive else None)
     return state.result
 
 
@@ -228,7 +241,6 @@ def _open_load(info: FileInfo, qn: Questionnaire, period: str, store: Store, con
                           file=str(info.path), hint="check the period; a file belongs to one wave")
     wave_id = store.wave_id(conn, qn, period)
     table = store.response_table(conn, qn)
-    store.archive_file(conn, info.path, info.sha256, info.size)
     load_id = store.start_load(conn, wave_id, file_name=info.name, sha256=info.sha256, size=info.size,
                                format=info.format, encoding=info.encoding, user=user)
     result = LoadResult(info.name, info.sha256, info.format, info.encoding, qn.id, period, load_id)

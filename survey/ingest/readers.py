@@ -28,7 +28,7 @@ from ..errors import IngestError
 
 __all__ = [
     "FORMATS", "FileInfo", "RawMeta", "file_info", "detect_encoding", "read_file", "iter_chunks",
-    "read_kobo_csv", "read_csv", "read_sav", "read_xlsx", "DEFAULT_MAX_BYTES",
+    "read_kobo_csv", "read_csv", "read_sav", "read_xlsx", "DEFAULT_MAX_BYTES", "prefetch",
 ]
 
 FORMATS = ("kobo_csv", "csv", "sav", "xlsx")
@@ -353,6 +353,46 @@ def iter_chunks(path: str | Path, *, format: str | None = None, encoding: str | 
         frame.index = pd.RangeIndex(offset + 2, offset + 2 + len(frame))  # row 1 is the header
         offset += len(frame)
         yield frame, meta
+
+
+def prefetch(chunks: Iterator, depth: int = 1) -> Iterator:
+    """Read the next chunk in a background thread while the caller works on the current one.
+
+    Storing a chunk (SQLite releases the interpreter lock while it writes)
+    then overlaps with reading the next. An error of the reader is raised
+    here, in the caller's thread, at the point it occurred.
+    """
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in chunks:
+                if stop.is_set():
+                    return
+                box.put(item)
+            box.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(exc)
+
+    thread = threading.Thread(target=work, name="pgi-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := box.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 def read_file(path: str | Path, **options) -> tuple[pd.DataFrame, RawMeta]:

@@ -94,6 +94,8 @@ def _file_column(cmap: ColumnMap, qid: str) -> str | None:
 
 def _answered(answers: pd.DataFrame, qid: str) -> pd.Series:
     col = answers[qid]
+    if pd.api.types.is_numeric_dtype(col):  # numbers and codes: answered means present
+        return col.notna()
     return col.notna() & (col.astype("string").str.strip() != "")
 
 

@@ -23,6 +23,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -84,6 +85,7 @@ raw_files = Table(
     Column("sha256", String(64), primary_key=True),
     Column("file_name", Text, nullable=False),
     Column("size_bytes", Integer, nullable=False),
+    Column("compression", String(8), nullable=False, default="zlib"),
     Column("content", LargeBinary, nullable=False),
 )
 FIXED = ("_id", "_wave_id", "_load_id", "_row", "_key", "_hash")
@@ -205,11 +207,32 @@ class Store:
                             .where(waves.c.survey_id == survey_id, loads.c.sha256 == sha256)).all()
         return [(r[0], r[1]) for r in rows]
 
-    def archive_file(self, conn: Connection, path: Path, sha256: str, size: int) -> None:
-        """Keep the file's bytes, once per content."""
+    def archive_file(self, conn: Connection, path: Path, sha256: str, size: int,
+                     compressed: bytes | None = None) -> None:
+        """Keep the file's bytes (zlib-compressed), once per content.
+
+        ``compressed`` may be given when the caller compressed the file already
+        (ingest does it in a worker thread while rows are being processed).
+        """
         if conn.execute(select(raw_files.c.sha256).where(raw_files.c.sha256 == sha256)).first() is None:
+            content = compressed if compressed is not None else zlib.compress(path.read_bytes(), 1)
             conn.execute(raw_files.insert().values(sha256=sha256, file_name=path.name, size_bytes=size,
-                                                   content=path.read_bytes()))
+                                                   compression="zlib", content=content))
+
+    def read_raw_file(self, sha256: str) -> bytes:
+        """The bytes of a loaded file, as they were.
+
+        Raises
+        ------
+        StoreError
+            If no file with that SHA-256 was ever loaded.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(select(raw_files.c.content, raw_files.c.compression)
+                               .where(raw_files.c.sha256 == sha256)).first()
+        if row is None:
+            raise StoreError(f"no loaded file has SHA-256 {sha256}")
+        return zlib.decompress(row[0]) if row[1] == "zlib" else bytes(row[0])
 
     def start_load(self, conn: Connection, wave_id: int, *, file_name: str, sha256: str, size: int,
                    format: str, encoding: str | None, user: str | None = None) -> int:
@@ -241,15 +264,18 @@ class Store:
         if frame.empty:
             return
         columns = [c for c in frame.columns if c in table.c]
-        values = frame[columns].astype(object).where(frame[columns].notna(), None)
-        for c in columns:
-            if isinstance(table.c[c].type, Date):
-                values[c] = values[c].map(lambda d: d.isoformat() if d is not None else None)
+        nan_is_null = conn.dialect.name == "sqlite"  # SQLite stores a bound NaN as NULL
+        values = [_column_values(frame[c], table.c[c].type, nan_is_null) for c in columns]
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c}"' for c in columns) + ") VALUES ("
                + ", ".join([mark] * len(columns)) + ")")
-        rows = [tuple(_plain(v) for v in row) for row in values.itertuples(index=False, name=None)]
-        conn.exec_driver_sql(sql, rows)
+        # Column-wise lists zipped into rows for the driver: no Python call per cell
+        # on the numeric columns that make up most of a large load.
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(sql, zip(*values))
+        finally:
+            cursor.close()
 
     def quarantined_hashes(self, conn: Connection, wave_id: int, hashes: Sequence[str]) -> set[str]:
         """Of ``hashes`` (fingerprints of raw rows), those already quarantined in the wave."""
@@ -308,11 +334,16 @@ class Store:
         return pd.DataFrame(rows, columns=["period", "response_key"] + [c.name for c in qcols])
 
 
-def _plain(value: Any) -> Any:
-    """Numpy scalars to Python values for the database driver."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _column_values(series: pd.Series, sql_type: Any, nan_is_null: bool) -> list:
+    """One column as Python values for the driver, missing as None (or NaN where it means NULL)."""
+    if isinstance(sql_type, Date):
+        return [d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else None for d in series]
+    if series.dtype.kind == "f":
+        values = series.to_numpy().tolist()
+        return values if nan_is_null else [None if v != v else v for v in values]
+    if series.dtype.kind in "iub":
+        return series.to_numpy().tolist()
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in series.tolist()]
 
 
 def _user() -> str:
