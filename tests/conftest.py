@@ -50,3 +50,35 @@ def pgi():
 @pytest.fixture(scope="session")
 def monthly():
     return load_questionnaire("monthly_difficulties")
+
+
+def postgres_store(name: str):
+    """A Store on PostgreSQL in a schema of its own, dropped afterwards; skipped without a server.
+
+    Set ``PGI_TEST_POSTGRES_URL`` (e.g. ``postgresql://postgres@127.0.0.1:5433/pgi_test``) to run.
+    """
+    import hashlib
+    import os
+    from urllib.parse import quote
+
+    from sqlalchemy import create_engine, text
+
+    from survey.store import Store
+
+    url = os.environ.get("PGI_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("PostgreSQL store tests: set PGI_TEST_POSTGRES_URL to run them")
+    schema = "t_" + hashlib.sha1(name.encode()).hexdigest()[:16]
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    store = Store(f"{url}{sep}options={quote(f'-csearch_path={schema}')}")
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

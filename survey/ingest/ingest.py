@@ -51,6 +51,10 @@ class LoadResult:
     quarantined: int = 0
     already_present: int = 0
     unknown_columns: list[str] = field(default_factory=list)
+    #: accepted rows whose answers equal a response stored under another id:
+    #: (row, its key, the stored key). Stored all the same (two firms may answer
+    #: alike), but worth a look: the same survey may have come in two exports.
+    same_as_stored: list[tuple[int, str, str]] = field(default_factory=list)
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
 
     def summary(self, lang: str = "vi") -> str:
@@ -155,6 +159,9 @@ def _process_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     known = state.store.quarantined_hashes(state.conn, state.wave_id, [r["raw_hash"] for r in records])
     fresh = [r for r in records if r["raw_hash"] not in known]
     present += [r["row_number"] for r in records if r["raw_hash"] in known]
+    twins = state.store.same_answers(state.conn, state.table, state.wave_id, hashes[accept].tolist())
+    result.same_as_stored += [(int(r), keys[r], twins[hashes[r]]) for r in accept
+                              if hashes[r] in twins and twins[hashes[r]] != keys[r]]
     frame = answers.loc[accept].copy()
     frame.insert(0, "_hash", hashes[accept])
     frame.insert(0, "_key", keys[accept])

@@ -83,6 +83,14 @@ def console_summary(result: LoadResult, lang: str = "vi", top: int = 5) -> str:
     if result.unknown_columns:
         label = "Cột không nhận ra" if lang == "vi" else "Unknown columns"
         lines.append(f"{label}: {', '.join(result.unknown_columns)}")
+    if result.same_as_stored:
+        rows = ", ".join(str(r) for r, _, _ in result.same_as_stored[:5])
+        more = "…" if len(result.same_as_stored) > 5 else ""
+        lines.append((f"Lưu ý: {len(result.same_as_stored)} dòng ({rows}{more}) có câu trả lời giống hệt phiếu đã lưu "
+                      "với mã khác; kiểm tra xem cùng một cuộc khảo sát có bị nạp từ hai tệp không")
+                     if lang == "vi" else
+                     (f"Note: {len(result.same_as_stored)} rows ({rows}{more}) have exactly the answers of responses "
+                      "already stored under another id; check that one survey was not loaded from two exports"))
     if len(result.problems):
         counts = result.problems.groupby(["reason", "question"], dropna=False).size().sort_values(ascending=False)
         label = "Vấn đề thường gặp" if lang == "vi" else "Most frequent problems"

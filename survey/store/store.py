@@ -149,6 +149,9 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
+        except ImportError as exc:
+            raise StoreError(f"the database driver for {self.safe_url} is not installed ({exc.name})",
+                             hint="for PostgreSQL: pip install 'psycopg[binary]'") from None
 
     @property
     def safe_url(self) -> str:
@@ -276,6 +279,16 @@ class Store:
             cursor.executemany(sql, zip(*values))
         finally:
             cursor.close()
+
+    def same_answers(self, conn: Connection, table: Table, wave_id: int, hashes: Sequence[str]) -> dict[str, str]:
+        """Of ``hashes`` (answer fingerprints), those stored in the wave: hash -> the stored response's key."""
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(hashes))
+        for i in range(0, len(unique), 500):
+            rows = conn.execute(select(table.c._hash, table.c._key).where(
+                table.c._wave_id == wave_id, table.c._hash.in_(unique[i:i + 500]))).all()
+            found.update({r[0]: r[1] for r in rows})
+        return found
 
     def quarantined_hashes(self, conn: Connection, wave_id: int, hashes: Sequence[str]) -> set[str]:
         """Of ``hashes`` (fingerprints of raw rows), those already quarantined in the wave."""

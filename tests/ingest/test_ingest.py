@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from survey.errors import IngestError
 from survey.ingest import ingest_file
 from survey.store import Store, load_responses
+from tests.conftest import postgres_store
 from tests.fixtures import make_answers, to_kobo_csv, to_label_csv, to_sav, to_xlsx
 
 WRITERS = {
@@ -24,11 +25,15 @@ WRITERS = {
 }
 
 
-@pytest.fixture()
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    yield s
-    s.dispose()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """A fresh store: SQLite always; PostgreSQL when PGI_TEST_POSTGRES_URL names a server."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+        yield s
+        s.dispose()
+        return
+    yield from postgres_store(request.node.name)
 
 
 def snapshot(store: Store) -> dict[str, list[tuple]]:
@@ -237,3 +242,27 @@ def test_a_new_question_widens_the_table(tmp_path, store, qdir):
     ingest_file(to_kobo_csv(answers, new, tmp_path / "b.csv", uuids=["x", "y", "z"]), new, "2025-11", store=store)
     frame = load_responses(new, store=store)
     assert frame["employees_trained"].isna().tolist() == [True] * 3 + [False] * 3
+
+
+def test_raw_file_is_kept_with_unknown_columns(tmp_path, store, monthly):
+    import pandas as pd
+    path = to_kobo_csv(make_answers(monthly, 4, seed=13), monthly, tmp_path / "k.csv")
+    frame = pd.read_csv(path, sep=";", dtype=str)
+    frame["ghi_chu_rieng"] = "ghi chú của cán bộ"
+    frame.to_csv(path, sep=";", index=False)
+    result = ingest_file(path, monthly, "2025-11", store=store)
+    assert result.unknown_columns == ["ghi_chu_rieng"]
+    assert store.read_raw_file(result.sha256) == path.read_bytes()
+    from survey.errors import StoreError
+    with pytest.raises(StoreError, match="no loaded file"):
+        store.read_raw_file("0" * 64)
+
+
+def test_same_answers_under_another_id_are_stored_but_flagged(tmp_path, store, monthly):
+    from survey.ingest import console_summary
+    answers = make_answers(monthly, 6, seed=14)
+    ingest_file(to_kobo_csv(answers, monthly, tmp_path / "k.csv"), monthly, "2025-11", store=store)
+    result = ingest_file(to_sav(answers.iloc[:2], monthly, tmp_path / "s.sav"), monthly, "2025-11", store=store)
+    assert result.accepted == 2  # no id in the .sav: not provably the same responses
+    assert [(r, stored) for r, _, stored in result.same_as_stored] == [(1, "uuid-00000"), (2, "uuid-00001")]
+    assert "2 rows (1, 2) have exactly the answers of responses already stored" in console_summary(result, "en")
