@@ -159,7 +159,8 @@ def _process_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     known = state.store.quarantined_hashes(state.conn, state.wave_id, [r["raw_hash"] for r in records])
     fresh = [r for r in records if r["raw_hash"] not in known]
     present += [r["row_number"] for r in records if r["raw_hash"] in known]
-    twins = state.store.same_answers(state.conn, state.table, state.wave_id, hashes[accept].tolist())
+    twins = state.store.same_answers(state.conn, state.table, state.wave_id, hashes[accept].tolist(),
+                                     keyed=state.cmap.key is not None)
     result.same_as_stored += [(int(r), keys[r], twins[hashes[r]]) for r in accept
                               if hashes[r] in twins and twins[hashes[r]] != keys[r]]
     frame = answers.loc[accept].copy()

@@ -31,8 +31,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    Column, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, event, inspect, select, text, update,
+    Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    UniqueConstraint, create_engine, event, inspect, literal, select, text, update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -194,7 +194,12 @@ class Store:
                           *[Column(qid, typ()) for qid, typ in wanted],
                           UniqueConstraint("_wave_id", "_key", name=f"uq_{name}_key"))
             table.create(conn)
-            return table
+        if f"ix_{name}_hash" not in {i["name"] for i in inspect(conn).get_indexes(name)}:
+            # Only responses with a real id: a content-keyed one ("h:<hash>") is found by its key.
+            table = Table(name, MetaData(), autoload_with=conn)
+            where = table.c._key.not_like(literal("h:%"))
+            Index(f"ix_{name}_hash", table.c._wave_id, table.c._hash,
+                  sqlite_where=where, postgresql_where=where).create(conn)
         have = {c["name"] for c in inspector.get_columns(name)}
         for qid, typ in wanted:  # a new questionnaire version may add questions
             if qid not in have:
@@ -280,14 +285,25 @@ class Store:
         finally:
             cursor.close()
 
-    def same_answers(self, conn: Connection, table: Table, wave_id: int, hashes: Sequence[str]) -> dict[str, str]:
-        """Of ``hashes`` (answer fingerprints), those stored in the wave: hash -> the stored response's key."""
+    def same_answers(self, conn: Connection, table: Table, wave_id: int, hashes: Sequence[str],
+                     keyed: bool) -> dict[str, str]:
+        """Stored responses of the wave with these answer fingerprints, but the other kind of key.
+
+        For rows with a real id (``keyed``), the stored content-keyed responses
+        (``h:<hash>``); for rows without, the stored responses that have a real
+        id. Returns hash -> the stored response's key.
+        """
         found: dict[str, str] = {}
         unique = list(dict.fromkeys(hashes))
         for i in range(0, len(unique), 500):
-            rows = conn.execute(select(table.c._hash, table.c._key).where(
-                table.c._wave_id == wave_id, table.c._hash.in_(unique[i:i + 500]))).all()
-            found.update({r[0]: r[1] for r in rows})
+            part = unique[i:i + 500]
+            if keyed:
+                query = select(table.c._hash, table.c._key).where(
+                    table.c._wave_id == wave_id, table.c._key.in_(["h:" + h for h in part]))
+            else:
+                query = select(table.c._hash, table.c._key).where(
+                    table.c._wave_id == wave_id, table.c._hash.in_(part), table.c._key.not_like("h:%"))
+            found.update({r[0]: r[1] for r in conn.execute(query).all()})
         return found
 
     def quarantined_hashes(self, conn: Connection, wave_id: int, hashes: Sequence[str]) -> set[str]:
