@@ -20,6 +20,8 @@ __all__ = [
     "ExportError",
     "IngestError",
     "StoreError",
+    "WeightingError",
+    "EstimationError",
 ]
 
 
@@ -125,3 +127,11 @@ class IngestError(SurveyError):
 
 class StoreError(SurveyError):
     """The store cannot be opened or written, or holds something unexpected."""
+
+
+class WeightingError(SurveyError):
+    """Weights cannot be computed: bad margins, empty cells, no convergence."""
+
+
+class EstimationError(SurveyError):
+    """An estimate cannot be computed from the design (unknown variable, empty domain...)."""

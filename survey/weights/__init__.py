@@ -1,0 +1,17 @@
+"""Survey weights: margins, the design object, calibration, replicates, estimators, diagnostics."""
+from .calibrate import CALFUNS, calibrate, poststratify, rake, trim
+from .design import Design, Step, make_design
+from .diagnostics import format_diagnostics, margin_check, weight_summary
+from .estimate import degrees_of_freedom, linearised_variance, mean, proportion, total
+from .margins import (
+    Category, Margin, PopulationMargins, default_margins_path, load_margins, margin_categories, prepare_margins,
+)
+from .replicates import REPLICATE_TYPES, replicate_design, replicate_variance, with_replicates
+
+__all__ = [
+    "Design", "Step", "make_design", "Category", "Margin", "PopulationMargins", "load_margins", "prepare_margins",
+    "margin_categories", "default_margins_path", "poststratify", "rake", "calibrate", "trim", "CALFUNS",
+    "replicate_design", "with_replicates", "replicate_variance", "REPLICATE_TYPES",
+    "mean", "total", "proportion", "linearised_variance", "degrees_of_freedom",
+    "weight_summary", "margin_check", "format_diagnostics",
+]

@@ -1,0 +1,291 @@
+"""Adjust weights to population margins: post-stratification, raking, calibration, trimming.
+
+Each function takes a :class:`Design` and returns a new one. With replicate
+weights, the same adjustment is applied to every replicate column, as R's
+``survey`` does, so replicate standard errors include the adjustment.
+
+Methods (references: Deville & Särndal 1992; Lumley 2010, ch. 7):
+
+- :func:`poststratify`: one margin; weights in each category scaled to its count.
+- :func:`rake`: iterative proportional fitting over two or more margins until
+  every margin is met within ``tol`` (relative), optionally with trimming.
+- :func:`calibrate`: generalised regression (``linear``, GREG), ``raking`` or
+  ``logit`` (bounded) calibration to all margins at once, by Newton's method
+  on the calibration equations, exactly as R's ``grake``.
+- :func:`trim`: weights held within limits, the trimmed mass spread over the others.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import Problem, WeightingError
+from .design import Design, Step
+from .margins import Margin, PopulationMargins, margin_categories
+
+__all__ = ["poststratify", "rake", "calibrate", "trim", "group_index", "CALFUNS"]
+
+
+def group_index(design: Design, margin: Margin) -> tuple[np.ndarray, np.ndarray]:
+    """Category index (0..K-1) of each respondent, and the population counts (K,)."""
+    names = margin_categories(design.data, margin)
+    order = {c.name: i for i, c in enumerate(margin.categories)}
+    idx = names.map(order)
+    if idx.isna().any():
+        raise WeightingError(f"{int(idx.isna().sum())} response(s) have no category in margin '{margin.name}'",
+                             hint="run prepare_margins first")
+    return idx.to_numpy(dtype=int), margin.counts().to_numpy()
+
+
+def _indicator(idx: np.ndarray, k: int) -> sp.csr_matrix:
+    n = len(idx)
+    return sp.csr_matrix((np.ones(n), (idx, np.arange(n))), shape=(k, n))
+
+
+def _check_cells(margin: Margin, totals: np.ndarray, pop: np.ndarray) -> None:
+    empty = [margin.categories[i].name for i in np.flatnonzero((totals[:, 0] <= 0) & (pop > 0))]
+    if empty:
+        raise WeightingError(f"margin '{margin.name}': categories {empty} have population but no weighted respondent",
+                             hint="declare a merge in the margins file (collapse)")
+
+
+def _scale_to(G: sp.csr_matrix, idx: np.ndarray, pop: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Scale each column's weights so that category totals equal ``pop`` (NaN where a replicate has none)."""
+    totals = np.asarray(G @ W)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(totals > 0, pop[:, None] / totals, np.where(pop[:, None] > 0, np.nan, 1.0))
+    return W * factor[idx]
+
+
+# ------------------------------------------------------------------ post-stratification
+
+def poststratify(design: Design, margin: Margin) -> Design:
+    """Scale weights within each category of one margin to its population count.
+
+    Raises
+    ------
+    WeightingError
+        A category with population has no respondent.
+    """
+    idx, pop = group_index(design, margin)
+    G = _indicator(idx, len(pop))
+    W = design.all_weights()
+    _check_cells(margin, np.asarray(G @ W), pop)
+    new = _scale_to(G, idx, pop, W)
+    step = Step("poststratify", {"groups": idx, "old": design.weights.copy(), "new": new[:, 0].copy()})
+    return design.with_all_weights(new, step, f"post-stratified on '{margin.name}'")
+
+
+# ------------------------------------------------------------------ raking
+
+def _ipf(W: np.ndarray, parts: list, tol: float, maxit: int) -> tuple[np.ndarray, int]:
+    for it in range(1, maxit + 1):
+        for _, idx, pop, G in parts:
+            W = _scale_to(G, idx, pop, W)
+        worst = max(_misfit(G, pop, W) for _, _, pop, G in parts)
+        if worst < tol:
+            return W, it
+    return W, -1
+
+
+def _misfit(G: sp.csr_matrix, pop: np.ndarray, W: np.ndarray) -> float:
+    """Largest relative gap between weighted totals and counts, over finite columns."""
+    totals = np.asarray(G @ W)
+    ok = np.all(np.isfinite(totals), axis=0)
+    if not ok.any():
+        return 0.0
+    return float(np.max(np.abs(totals[:, ok] - pop[:, None]) / np.maximum(pop[:, None], 1.0)))
+
+
+def _not_met(parts: list, W: np.ndarray, tol: float, what: str) -> WeightingError:
+    problems = [Problem(f"margin '{m.name}' is off by up to {_misfit(G, pop, W[:, :1]):.2%}", where=m.name)
+                for m, _, pop, G in parts if _misfit(G, pop, W[:, :1]) >= tol]
+    return WeightingError(f"{what} did not converge: the weights cannot meet every margin",
+                          problems=problems or [Problem("a replicate did not converge")],
+                          hint="merge sparse categories, drop a margin or loosen the trimming limits")
+
+
+def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit: int = 500,
+         trim_limits: tuple[float, float] | None = None) -> Design:
+    """Rake (iterative proportional fitting) to two or more margins.
+
+    Parameters
+    ----------
+    tol : float
+        Convergence: every category total within ``tol`` (relative) of its count.
+    maxit : int
+        Most passes over the margins.
+    trim_limits : (lower, upper), optional
+        Bounds on the weights (enterprises per respondent); after raking,
+        weights outside are trimmed (:func:`trim`) and the raking redone, until
+        both hold.
+
+    Raises
+    ------
+    WeightingError
+        Empty categories, or no convergence (naming the margins not met).
+    """
+    parts = []
+    W = design.all_weights()
+    for m in margins.margins:
+        idx, pop = group_index(design, m)
+        G = _indicator(idx, len(pop))
+        _check_cells(m, np.asarray(G @ W), pop)
+        parts.append((m, idx, pop, G))
+    total_it = 0
+    for _ in range(50 if trim_limits else 1):
+        W, it = _ipf(W, parts, tol, maxit)
+        if it < 0:
+            raise _not_met(parts, W, tol, "raking")
+        total_it += it
+        if not trim_limits or _within(W, trim_limits, tol):
+            break
+        W = _trim_matrix(W, *trim_limits)
+    else:
+        raise _not_met(parts, W, tol, "raking with trimming")
+    step = Step("rake", {"margins": [idx for _, idx, _, _ in parts], "new": W[:, 0].copy()})
+    note = f"raked on {', '.join(m.name for m in margins.margins)} in {total_it} passes"
+    return design.with_all_weights(W, step, note + (f", weights kept within {trim_limits}" if trim_limits else ""))
+
+
+def _within(W: np.ndarray, limits: tuple[float, float], tol: float) -> bool:
+    lo, hi = limits
+    finite = W[:, np.all(np.isfinite(W), axis=0)]
+    return bool(np.all(finite >= lo * (1 - tol)) and np.all(finite <= hi * (1 + tol)))
+
+
+# ------------------------------------------------------------------ trimming
+
+def _trim_matrix(W: np.ndarray, lower: float, upper: float, strict: bool = True) -> np.ndarray:
+    W = W.copy()
+    for j in range(W.shape[1]):
+        w = W[:, j]
+        if not np.all(np.isfinite(w)):
+            continue
+        for _ in range(100):
+            outside = (w < lower) | (w > upper)
+            if not outside.any():
+                break
+            new = np.clip(w, lower, upper)
+            new[~outside] += (w - new).sum() / (~outside).sum()  # spread the trimmed mass evenly, as R does
+            w = new
+            if not strict:
+                break
+        W[:, j] = w
+    return W
+
+
+def trim(design: Design, lower: float = -np.inf, upper: float = np.inf, strict: bool = True) -> Design:
+    """Hold weights within ``[lower, upper]``; the trimmed mass is spread evenly over the other weights.
+
+    As R's ``trimWeights``; ``strict`` repeats until no weight is outside. The
+    total of the weights is kept; margins may move, so rake again (or use
+    ``rake(..., trim_limits=...)``) to meet them.
+    """
+    W = _trim_matrix(design.all_weights(), lower, upper, strict)
+    moved = int(np.sum(W[:, 0] != design.weights))
+    return design.with_all_weights(W, None, f"trimmed to [{lower:g}, {upper:g}]: {moved} weights changed")
+
+
+# ------------------------------------------------------------------ calibration (GREG, raking, logit)
+
+def _linear(u, lo, hi):
+    return np.minimum(np.maximum(u + 1, lo), hi) - 1, ((u < hi - 1) & (u > lo - 1)).astype(float)
+
+
+def _raking(u, lo, hi):
+    e = np.exp(u)
+    return np.minimum(np.maximum(e, lo), hi) - 1, np.where((u < hi - 1) & (u > lo - 1), e, 0.0)
+
+
+def _logit(u, lo, hi):
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise WeightingError("logit calibration needs finite bounds, e.g. bounds=(0.5, 2)")
+    a = (hi - lo) / ((hi - 1) * (1 - lo))
+    e = np.exp(a * u)
+    num, den = lo * (hi - 1) + hi * (1 - lo) * e, hi - 1 + (1 - lo) * e
+    return num / den - 1, hi * (1 - lo) * e * a / den - num * ((1 - lo) * e * a) / den ** 2
+
+
+#: calibration functions F^-1(u) - 1 and their derivative, as R's cal.linear, cal.raking, cal.logit
+CALFUNS = {"linear": _linear, "raking": _raking, "logit": _logit}
+
+
+def model_matrix(design: Design, margins: PopulationMargins) -> tuple[np.ndarray, np.ndarray]:
+    """Intercept plus indicators of every category but the first of each margin, and their totals.
+
+    The same column space, and so the same calibrated weights, as R's
+    ``model.matrix(~a + b)`` with ``population = c(N, N_a2, ..., N_b2, ...)``.
+    """
+    cols, totals = [np.ones(design.n)], [margins.total]
+    for m in margins.margins:
+        idx, pop = group_index(design, m)
+        for k in range(1, len(pop)):
+            cols.append((idx == k).astype(float))
+            totals.append(pop[k])
+    return np.column_stack(cols), np.asarray(totals, dtype=float)
+
+
+def _grake(X: np.ndarray, w: np.ndarray, T: np.ndarray, calfun: str, bounds, tol: float, maxit: int) -> np.ndarray:
+    """g-factors solving sum(w * g * x) = T with g = 1 + F(x'eta) (Newton, as R's grake)."""
+    F = CALFUNS[calfun]
+    lo, hi = bounds
+    eta = np.zeros(X.shape[1])
+    s_total = X.T @ w
+    scale = 1.0
+    ratios = T / np.where(s_total == 0, np.nan, s_total)
+    if np.nanmin(ratios) > 20:  # R rescales wildly small starting weights
+        scale = float(np.nanmean(ratios))
+        w, s_total = w * scale, s_total * scale
+    for _ in range(maxit):
+        fm1, deriv = F(X @ eta, lo, hi)
+        Tmat = (X * (w * deriv)[:, None]).T @ X
+        misfit = T - s_total - X.T @ (w * fm1)
+        eta = eta + np.linalg.pinv(Tmat, rcond=256 * np.finfo(float).eps) @ misfit
+        fm1, _ = F(X @ eta, lo, hi)
+        misfit = T - s_total - X.T @ (w * fm1)
+        if np.all(np.abs(misfit) / (1 + np.abs(T)) < tol):
+            return (1 + fm1) * scale
+    raise WeightingError(f"{calfun} calibration did not converge in {maxit} iterations",
+                         hint="loosen the bounds or merge sparse categories")
+
+
+def calibrate(design: Design, margins: PopulationMargins, *, calfun: str = "linear",
+              bounds: tuple[float, float] = (-np.inf, np.inf), tol: float = 1e-10, maxit: int = 100) -> Design:
+    """Calibrate to all margins at once.
+
+    Parameters
+    ----------
+    calfun : {"linear", "raking", "logit"}
+        ``linear`` is GREG (weights may go below zero without bounds);
+        ``raking`` gives the raking weights; ``logit`` keeps the ratio of
+        final to starting weight strictly within ``bounds``.
+    bounds : (lower, upper)
+        Limits on g = final / starting weight.
+
+    Raises
+    ------
+    WeightingError
+        Unknown ``calfun``, empty categories, or no convergence.
+    """
+    if calfun not in CALFUNS:
+        raise WeightingError(f"unknown calibration function {calfun!r}", hint="linear, raking or logit")
+    X, T = model_matrix(design, margins)
+    W = design.all_weights()
+    for m in margins.margins:
+        idx, pop = group_index(design, m)
+        _check_cells(m, np.asarray(_indicator(idx, len(pop)) @ W), pop)
+    G = np.column_stack([_calibrate_column(X, W[:, j], T, calfun, bounds, tol, maxit) for j in range(W.shape[1])])
+    step = Step("greg", {"X": X, "old": design.weights.copy(), "g": G[:, 0].copy()})
+    return design.with_all_weights(W * G, step, f"calibrated ({calfun}) to {', '.join(m.name for m in margins.margins)}")
+
+
+def _calibrate_column(X, w, T, calfun, bounds, tol, maxit) -> np.ndarray:
+    if not np.all(np.isfinite(w)):
+        return np.full_like(w, np.nan)
+    if calfun == "linear" and not np.any(np.isfinite(bounds)):
+        # closed form GREG, as R's regcalibrate
+        A = X * np.sqrt(w)[:, None]
+        lam = np.linalg.lstsq(A.T @ A, T - X.T @ w, rcond=None)[0]
+        return 1 + X @ lam
+    return _grake(X, w, T, calfun, bounds, tol, maxit)

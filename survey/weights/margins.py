@@ -1,0 +1,266 @@
+"""Population margins: how many active enterprises each category of the province holds.
+
+A margins file (YAML) is per province and year and names its source::
+
+    province: Bac Giang
+    year: 2024
+    source: "..."
+    illustrative: true            # figures not from a published source
+    margins:
+      size_class:                 # margin name
+        question: size_class      # the questionnaire variable it is built from
+        categories:
+          micro: {codes: [1], count: 7150}
+          ...
+    collapse:                     # merges allowed when a category has too few respondents
+      - {margin: size_class, merge: [large, very_large], into: large_200_plus}
+    min_respondents: 5
+
+Before calibration, :func:`prepare_margins` counts respondents per category,
+applies the declared merges where a category is empty or below
+``min_respondents`` (with a log line each), and refuses a category with
+population but no respondents that no merge covers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..errors import Problem, WeightingError
+
+__all__ = ["Category", "Margin", "PopulationMargins", "load_margins", "prepare_margins", "margin_categories",
+           "default_margins_path"]
+
+
+@dataclass(frozen=True)
+class Category:
+    """One category of a margin: the answer codes it covers and its population count."""
+
+    name: str
+    codes: tuple[int, ...]
+    count: float
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A population margin: counts of enterprises by the categories of one variable."""
+
+    name: str
+    question: str
+    categories: tuple[Category, ...]
+
+    @property
+    def total(self) -> float:
+        return float(sum(c.count for c in self.categories))
+
+    def counts(self) -> pd.Series:
+        """Population count per category name."""
+        return pd.Series({c.name: c.count for c in self.categories}, dtype=float)
+
+
+@dataclass(frozen=True)
+class Collapse:
+    margin: str
+    merge: tuple[str, ...]
+    into: str
+
+
+@dataclass(frozen=True)
+class PopulationMargins:
+    """The margins of one province and year, with their source."""
+
+    province: str
+    year: int
+    source: str
+    illustrative: bool
+    margins: tuple[Margin, ...]
+    collapse: tuple[Collapse, ...] = ()
+    min_respondents: int = 1
+    file: str | None = None
+    log: tuple[str, ...] = field(default=())
+
+    def margin(self, name: str) -> Margin:
+        for m in self.margins:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    @property
+    def total(self) -> float:
+        return self.margins[0].total
+
+    def select(self, names: list[str] | None) -> "PopulationMargins":
+        """Only the margins named (all when None)."""
+        if not names:
+            return self
+        unknown = [n for n in names if n not in {m.name for m in self.margins}]
+        if unknown:
+            raise WeightingError(f"unknown margin(s) {unknown}", file=self.file,
+                                 hint="known: " + ", ".join(m.name for m in self.margins))
+        return replace(self, margins=tuple(self.margin(n) for n in names))
+
+
+def default_margins_path(province: str, year: int) -> Path:
+    """The shipped margins file of a province and year."""
+    return Path(__file__).resolve().parents[1] / "data" / "margins" / f"{province}_{year}.yaml"
+
+
+def _category(name: str, obj: Any, where: str, file: str, problems: list[Problem]) -> Category | None:
+    if not isinstance(obj, dict) or "codes" not in obj or "count" not in obj:
+        problems.append(Problem("a category is written {codes: [1, 2], count: 1234}", file, where))
+        return None
+    codes, count = obj["codes"], obj["count"]
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, int) for c in codes):
+        problems.append(Problem(f"category '{name}': codes must be a list of answer codes", file, where))
+        return None
+    if not isinstance(count, (int, float)) or count < 0:
+        problems.append(Problem(f"category '{name}': count must be a number >= 0, got {count!r}", file, where))
+        return None
+    return Category(str(name), tuple(codes), float(count))
+
+
+def load_margins(path: str | Path) -> PopulationMargins:
+    """Read and check a margins file.
+
+    Raises
+    ------
+    WeightingError
+        Listing every problem: missing source, bad categories, a code in two
+        categories, margins whose totals disagree (by more than 0.5%), bad merges.
+    """
+    path = Path(path)
+    file = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WeightingError("margins file not found", file=file) from None
+    except yaml.YAMLError as exc:
+        raise WeightingError(f"cannot read YAML: {exc}", file=file) from None
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise WeightingError("a margins file is a YAML mapping", file=file)
+    for key in ("province", "year", "source", "margins"):
+        if not data.get(key):
+            problems.append(Problem(f"'{key}' is missing", file, key))
+    margins = []
+    for name, obj in (data.get("margins") or {}).items():
+        where = f"margins.{name}"
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not isinstance(obj.get("categories"), dict):
+            problems.append(Problem(f"margin '{name}' needs 'question' and 'categories'", file, where))
+            continue
+        cats = [c for n, o in obj["categories"].items()
+                if (c := _category(n, o, f"{where}.categories.{n}", file, problems))]
+        seen: dict[int, str] = {}
+        for c in cats:
+            for code in c.codes:
+                if code in seen:
+                    problems.append(Problem(f"code {code} is in both '{seen[code]}' and '{c.name}'", file, where))
+                seen[code] = c.name
+        margins.append(Margin(str(name), obj["question"], tuple(cats)))
+    totals = {m.name: m.total for m in margins}
+    if totals and max(totals.values()) > 1.005 * min(totals.values()):
+        problems.append(Problem("the margins do not add up to the same number of enterprises: "
+                                + ", ".join(f"{k} {v:,.0f}" for k, v in totals.items()), file, "margins",
+                                hint="every margin counts the same population"))
+    collapse = _collapse_rules(data.get("collapse") or [], margins, file, problems)
+    if problems:
+        raise WeightingError(f"{len(problems)} problem(s) in the margins file", problems=problems)
+    return PopulationMargins(str(data["province"]), int(data["year"]), str(data["source"]),
+                             bool(data.get("illustrative", False)), tuple(margins), tuple(collapse),
+                             int(data.get("min_respondents", 1)), file)
+
+
+def _collapse_rules(items: list, margins: list[Margin], file: str, problems: list[Problem]) -> list[Collapse]:
+    out = []
+    by_name = {m.name: m for m in margins}
+    for i, obj in enumerate(items):
+        where = f"collapse[{i}]"
+        if not isinstance(obj, dict) or obj.get("margin") not in by_name or not obj.get("merge") or not obj.get("into"):
+            problems.append(Problem("a merge is written {margin: NAME, merge: [a, b], into: a_b} with a known margin",
+                                    file, where))
+            continue
+        names = {c.name for c in by_name[obj["margin"]].categories}
+        unknown = [n for n in obj["merge"] if n not in names]
+        if unknown:
+            problems.append(Problem(f"merge names unknown categories {unknown} of '{obj['margin']}'", file, where))
+            continue
+        out.append(Collapse(obj["margin"], tuple(obj["merge"]), str(obj["into"])))
+    return out
+
+
+def margin_categories(data: pd.DataFrame, margin: Margin) -> pd.Series:
+    """Each respondent's category name in a margin (NaN when the answer is in no category)."""
+    lookup = {code: c.name for c in margin.categories for code in c.codes}
+    if margin.question not in data.columns:
+        raise WeightingError(f"the responses have no variable '{margin.question}' needed by margin '{margin.name}'")
+    return data[margin.question].map(lambda v: lookup.get(int(v)) if pd.notna(v) and float(v).is_integer() else None)
+
+
+def _merge(margin: Margin, rule: Collapse) -> Margin:
+    merged = [c for c in margin.categories if c.name in rule.merge]
+    kept = [c for c in margin.categories if c.name not in rule.merge]
+    new = Category(rule.into, tuple(code for c in merged for code in c.codes), sum(c.count for c in merged))
+    position = min(i for i, c in enumerate(margin.categories) if c.name in rule.merge)
+    kept.insert(position, new)
+    return replace(margin, categories=tuple(kept))
+
+
+def prepare_margins(margins: PopulationMargins, data: pd.DataFrame) -> PopulationMargins:
+    """Check respondents per category and apply the declared merges where needed.
+
+    Returns the margins to calibrate to, with ``log`` saying what was merged and why.
+
+    Raises
+    ------
+    WeightingError
+        A respondent has no category in a margin (the answer is missing or in no
+        category), or a category with population has no respondent and no merge covers it.
+    """
+    log, out, problems = list(margins.log), [], []
+    for margin in margins.margins:
+        cats = margin_categories(data, margin)
+        missing = cats.isna()
+        if missing.any():
+            problems.append(Problem(f"{int(missing.sum())} response(s) have no category in margin '{margin.name}' "
+                                    f"(question '{margin.question}' unanswered or answered outside the categories)",
+                                    margins.file, margin.name, hint="correct or remove those responses, or add the "
+                                    "codes to a category"))
+            out.append(margin)
+            continue
+        out.append(_collapse_margin(margin, cats, margins, log, problems))
+    if problems:
+        raise WeightingError("the responses cannot be weighted to these margins", problems=problems)
+    return replace(margins, margins=tuple(out), log=tuple(log))
+
+
+def _collapse_margin(margin: Margin, cats: pd.Series, margins: PopulationMargins, log: list[str],
+                     problems: list[Problem]) -> Margin:
+    """Apply declared merges while a category is below ``min_respondents``; refuse empty ones left."""
+    rules = [r for r in margins.collapse if r.margin == margin.name]
+    while True:
+        counts = cats.value_counts()
+        names = {c.name for c in margin.categories}
+        sparse = [c for c in margin.categories if c.count > 0 and counts.get(c.name, 0) < margins.min_respondents]
+        rule = next((r for c in sparse for r in rules if c.name in r.merge and set(r.merge) <= names), None)
+        if rule is None:
+            break
+        before = ", ".join(f"{n} ({int(counts.get(n, 0))})" for n in rule.merge)
+        margin = _merge(margin, rule)
+        cats = cats.map(lambda n, r=rule: r.into if n in r.merge else n)
+        log.append(f"{margin.name}: merged {before} into '{rule.into}' "
+                   f"(respondents in brackets; minimum {margins.min_respondents})")
+    for c in sparse:
+        n = int(counts.get(c.name, 0))
+        if n == 0:
+            problems.append(Problem(f"category '{c.name}' of margin '{margin.name}' has {c.count:,.0f} enterprises "
+                                    "but no respondent, and no merge covers it", margins.file, margin.name,
+                                    hint="declare a merge under 'collapse' or drop the margin"))
+        else:
+            log.append(f"{margin.name}: '{c.name}' has only {n} respondent(s) (< {margins.min_respondents}); "
+                       "no merge declared, kept")
+    return margin
