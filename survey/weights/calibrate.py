@@ -116,9 +116,12 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
     maxit : int
         Most passes over the margins.
     trim_limits : (lower, upper), optional
-        Bounds on the weights (enterprises per respondent); after raking,
-        weights outside are trimmed (:func:`trim`) and the raking redone, until
-        both hold.
+        Limits on the weights (enterprises per respondent). When raking alone
+        leaves weights outside them, the weights are recomputed by logit
+        calibration (Deville & Särndal 1992; R's ``calibrate(calfun="logit",
+        bounds=...)``) with each respondent's bounds set so that its weight stays
+        within the limits: like raking for weights well inside, it moves the
+        trimmed mass to the other respondents and still meets every margin.
 
     Raises
     ------
@@ -132,20 +135,43 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
         G = _indicator(idx, len(pop))
         _check_cells(m, np.asarray(G @ W), pop)
         parts.append((m, idx, pop, G))
-    total_it = 0
-    for _ in range(50 if trim_limits else 1):
-        W, it = _ipf(W, parts, tol, maxit)
-        if it < 0:
-            raise _not_met(parts, W, tol, "raking")
-        total_it += it
-        if not trim_limits or _within(W, trim_limits, tol):
-            break
-        W = _trim_matrix(W, *trim_limits)
-    else:
-        raise _not_met(parts, W, tol, "raking with trimming")
-    step = Step("rake", {"margins": [idx for _, idx, _, _ in parts], "new": W[:, 0].copy()})
-    note = f"raked on {', '.join(m.name for m in margins.margins)} in {total_it} passes"
-    return design.with_all_weights(W, step, note + (f", weights kept within {trim_limits}" if trim_limits else ""))
+    new, it = _ipf(W, parts, tol, maxit)
+    if it < 0:
+        raise _not_met(parts, new, tol, "raking")
+    names = ", ".join(m.name for m in margins.margins)
+    if trim_limits and not _within(new, trim_limits, tol):
+        return _bounded_rake(design, margins, trim_limits, names)
+    step = Step("rake", {"margins": [idx for _, idx, _, _ in parts], "new": new[:, 0].copy()})
+    return design.with_all_weights(new, step, f"raked on {names} in {it} passes")
+
+
+def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[float, float], names: str) -> Design:
+    X, T = model_matrix(design, margins)
+    W = design.all_weights()
+    lo, hi = limits
+    cols = []
+    for j in range(W.shape[1]):
+        w = W[:, j]
+        if not np.all(np.isfinite(w)):
+            cols.append(np.full_like(w, np.nan))
+            continue
+        shift = T[0] / w.sum()  # start from weights that already add up to the population
+        ws = w * shift
+        with np.errstate(divide="ignore"):
+            bounds = (np.where(ws > 0, lo / ws, 0.0), np.where(ws > 0, hi / ws, np.inf))
+        try:
+            cols.append(shift * _grake(X, ws, T, "logit", bounds, 1e-10, 200, rescale=False))
+        except WeightingError:
+            if j == 0:
+                raise WeightingError(
+                    f"raking with weights kept within [{lo:g}, {hi:g}] did not converge: no weights within these "
+                    f"limits meet the margins {names}",
+                    hint="widen the limits, merge sparse categories or drop a margin") from None
+            cols.append(np.full_like(w, np.nan))  # this replicate is dropped from the variance
+    G = np.column_stack(cols)
+    step = Step("greg", {"X": X, "old": design.weights.copy(), "g": G[:, 0].copy()})
+    return design.with_all_weights(W * G, step, f"raked on {names} with weights kept within [{lo:g}, {hi:g}] "
+                                                "(logit calibration)")
 
 
 def _within(W: np.ndarray, limits: tuple[float, float], tol: float) -> bool:
@@ -199,7 +225,7 @@ def _raking(u, lo, hi):
 
 
 def _logit(u, lo, hi):
-    if not (np.isfinite(lo) and np.isfinite(hi)):
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
         raise WeightingError("logit calibration needs finite bounds, e.g. bounds=(0.5, 2)")
     a = (hi - lo) / ((hi - 1) * (1 - lo))
     e = np.exp(a * u)
@@ -226,7 +252,8 @@ def model_matrix(design: Design, margins: PopulationMargins) -> tuple[np.ndarray
     return np.column_stack(cols), np.asarray(totals, dtype=float)
 
 
-def _grake(X: np.ndarray, w: np.ndarray, T: np.ndarray, calfun: str, bounds, tol: float, maxit: int) -> np.ndarray:
+def _grake(X: np.ndarray, w: np.ndarray, T: np.ndarray, calfun: str, bounds, tol: float, maxit: int,
+           rescale: bool = True) -> np.ndarray:
     """g-factors solving sum(w * g * x) = T with g = 1 + F(x'eta) (Newton, as R's grake)."""
     F = CALFUNS[calfun]
     lo, hi = bounds
@@ -234,18 +261,27 @@ def _grake(X: np.ndarray, w: np.ndarray, T: np.ndarray, calfun: str, bounds, tol
     s_total = X.T @ w
     scale = 1.0
     ratios = T / np.where(s_total == 0, np.nan, s_total)
-    if np.nanmin(ratios) > 20:  # R rescales wildly small starting weights
+    if rescale and np.nanmin(ratios) > 20:  # R rescales wildly small starting weights
         scale = float(np.nanmean(ratios))
         w, s_total = w * scale, s_total * scale
-    for _ in range(maxit):
-        fm1, deriv = F(X @ eta, lo, hi)
+    fm1, deriv = F(X @ eta, lo, hi)
+    it = 0
+    while it < maxit:
         Tmat = (X * (w * deriv)[:, None]).T @ X
         misfit = T - s_total - X.T @ (w * fm1)
-        eta = eta + np.linalg.pinv(Tmat, rcond=256 * np.finfo(float).eps) @ misfit
-        fm1, _ = F(X @ eta, lo, hi)
+        step = np.linalg.pinv(Tmat, rcond=256 * np.finfo(float).eps) @ misfit
+        eta = eta + step
+        with np.errstate(over="ignore", invalid="ignore"):
+            fm1, deriv = F(X @ eta, lo, hi)
+            while it < maxit and not (np.all(np.isfinite(fm1)) and np.all(np.isfinite(deriv))):
+                it += 1  # step halving, as R's grake
+                step = step / 2
+                eta = eta - step
+                fm1, deriv = F(X @ eta, lo, hi)
         misfit = T - s_total - X.T @ (w * fm1)
         if np.all(np.abs(misfit) / (1 + np.abs(T)) < tol):
             return (1 + fm1) * scale
+        it += 1
     raise WeightingError(f"{calfun} calibration did not converge in {maxit} iterations",
                          hint="loosen the bounds or merge sparse categories")
 
