@@ -74,6 +74,35 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from .weights import weight_survey
+
+    first, _, last = args.period.partition("..")
+    result = weight_survey(args.survey, first, last or first, margins=args.margins, use=args.use,
+                           method=args.method, replicates=None if args.replicates == "none" else args.replicates,
+                           n_replicates=args.n_replicates, seed=args.seed,
+                           trim_limits=tuple(args.trim) if args.trim else None, db=args.db)
+    print(result.diagnostics())
+    print(f"Stored as weighting #{result.weighting_id} of {args.survey} {first}..{last or first}")
+    return 0
+
+
+def _add_weights(commands) -> None:
+    p = commands.add_parser("weights", help="weight stored responses to the province's enterprise population")
+    p.add_argument("--survey", required=True, help="questionnaire id")
+    p.add_argument("--period", required=True, help="YYYY-MM or a range YYYY-MM..YYYY-MM")
+    p.add_argument("--margins", required=True, help="population margins file (YAML)")
+    p.add_argument("--use", nargs="+", help="margins to use (default: all in the file)")
+    p.add_argument("--method", default="rake", choices=["rake", "linear", "logit", "poststratify"])
+    p.add_argument("--replicates", default="bootstrap", choices=["bootstrap", "JK1", "none"])
+    p.add_argument("--n-replicates", type=int, default=200, help="bootstrap replicates (default 200)")
+    p.add_argument("--seed", type=int, default=20251, help="seed of the bootstrap")
+    p.add_argument("--trim", nargs=2, type=float, metavar=("LOWER", "UPPER"),
+                   help="keep every weight within these limits (enterprises per respondent)")
+    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p.set_defaults(func=_cmd_weights)
+
+
 def _add_ingest(commands) -> None:
     p = commands.add_parser("ingest", help="load a survey export (Kobo CSV, CSV, SPSS .sav, Excel) into the store")
     p.add_argument("file", help="the export to load")
@@ -122,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=_cmd_questionnaire_export)
     _add_ingest(commands)
+    _add_weights(commands)
     return parser
 
 

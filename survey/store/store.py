@@ -88,6 +88,30 @@ raw_files = Table(
     Column("compression", String(8), nullable=False, default="zlib"),
     Column("content", LargeBinary, nullable=False),
 )
+weightings = Table(
+    "weightings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("survey_id", String(64), nullable=False),
+    Column("period_from", String(7), nullable=False),
+    Column("period_to", String(7), nullable=False),
+    Column("margins_file", Text, nullable=False),
+    Column("margins_sha256", String(64), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("rep_type", String(16)),
+    Column("scale", Float),
+    Column("rscales", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("log", Text, nullable=False),
+)
+weights_table = Table(
+    "weights", metadata,
+    Column("weighting_id", Integer, ForeignKey("weightings.id"), primary_key=True),
+    Column("wave_id", Integer, ForeignKey("waves.id"), primary_key=True),
+    Column("response_key", Text, primary_key=True),
+    Column("weight", Float, nullable=False),
+    Column("replicates", LargeBinary),  # float64 array, one value per replicate
+)
 FIXED = ("_id", "_wave_id", "_load_id", "_row", "_key", "_hash")
 
 
@@ -319,6 +343,54 @@ class Store:
     def insert_quarantine(self, conn: Connection, records: list[dict[str, Any]]) -> None:
         if records:
             conn.execute(quarantine.insert(), records)
+
+    # ------------------------------------------------------------ weights
+
+    def save_weights(self, survey_id: str, period_from: str, period_to: str, *, keys: pd.DataFrame,
+                     weights: np.ndarray, repweights: np.ndarray | None, meta: dict[str, Any]) -> int:
+        """Store one weighting (in one transaction); return its id.
+
+        ``keys`` has the ``period`` and ``response_key`` of each weighted response.
+        """
+        with self.begin() as conn:
+            res = conn.execute(weightings.insert().values(
+                survey_id=survey_id, period_from=period_from, period_to=period_to, created_at=dt.datetime.now(),
+                margins_file=meta["margins_file"], margins_sha256=meta["margins_sha256"], method=meta["method"],
+                rep_type=meta.get("rep_type"), scale=meta.get("scale"),
+                rscales=json.dumps(meta.get("rscales")), summary=json.dumps(meta["summary"]),
+                log=json.dumps(meta["log"], ensure_ascii=False)))
+            wid = res.inserted_primary_key[0]
+            wave_ids = dict(conn.execute(select(waves.c.period, waves.c.id)
+                                         .where(waves.c.survey_id == survey_id)).all())
+            rows = [{"weighting_id": wid, "wave_id": wave_ids[p], "response_key": k, "weight": float(w),
+                     "replicates": None if repweights is None else repweights[i].astype("<f8").tobytes()}
+                    for i, (p, k, w) in enumerate(zip(keys["period"], keys["response_key"], weights))]
+            conn.execute(weights_table.insert(), rows)
+        return wid
+
+    def latest_weighting(self, survey_id: str, period_from: str, period_to: str) -> dict[str, Any] | None:
+        """The newest weighting of exactly this survey and period range, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(weightings).where(
+                weightings.c.survey_id == survey_id, weightings.c.period_from == period_from,
+                weightings.c.period_to == period_to).order_by(weightings.c.id.desc())).mappings().first()
+        if row is None:
+            return None
+        out = dict(row)
+        for key in ("rscales", "summary", "log"):
+            out[key] = json.loads(out[key]) if out[key] else None
+        return out
+
+    def read_weights(self, weighting_id: int) -> pd.DataFrame:
+        """Weights of one weighting: period, response_key, weight, replicates (array or None)."""
+        query = (select(waves.c.period, weights_table.c.response_key, weights_table.c.weight,
+                        weights_table.c.replicates)
+                 .join(waves, weights_table.c.wave_id == waves.c.id)
+                 .where(weights_table.c.weighting_id == weighting_id))
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=["period", "response_key", "weight", "replicates"])
+        frame["replicates"] = frame["replicates"].map(lambda b: None if b is None else np.frombuffer(b, dtype="<f8"))
+        return frame
 
     # ------------------------------------------------------------ reading
 

@@ -7,6 +7,7 @@ from .margins import (
     Category, Margin, PopulationMargins, default_margins_path, load_margins, margin_categories, prepare_margins,
 )
 from .replicates import REPLICATE_TYPES, replicate_design, replicate_variance, with_replicates
+from .weigh import METHODS, WeightingResult, load_design, weight_survey
 
 __all__ = [
     "Design", "Step", "make_design", "Category", "Margin", "PopulationMargins", "load_margins", "prepare_margins",
@@ -14,4 +15,5 @@ __all__ = [
     "replicate_design", "with_replicates", "replicate_variance", "REPLICATE_TYPES",
     "mean", "total", "proportion", "linearised_variance", "degrees_of_freedom",
     "weight_summary", "margin_check", "format_diagnostics",
+    "weight_survey", "load_design", "WeightingResult", "METHODS",
 ]

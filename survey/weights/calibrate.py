@@ -16,10 +16,12 @@ Methods (references: Deville & Särndal 1992; Lumley 2010, ch. 7):
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import Problem, WeightingError
+from ..errors import Problem, SurveyWarning, WeightingError
 from .design import Design, Step
 from .margins import Margin, PopulationMargins, margin_categories
 
@@ -78,23 +80,32 @@ def poststratify(design: Design, margin: Margin) -> Design:
 
 # ------------------------------------------------------------------ raking
 
-def _ipf(W: np.ndarray, parts: list, tol: float, maxit: int) -> tuple[np.ndarray, int]:
+def _ipf(W: np.ndarray, parts: list, tol: float, maxit: int) -> tuple[np.ndarray, int, int]:
+    """Rake every column; return weights, passes (-1: the main weights did not converge) and the
+    number of replicate columns given up (NaN: no respondent left in a category, or no convergence)."""
     for it in range(1, maxit + 1):
         for _, idx, pop, G in parts:
             W = _scale_to(G, idx, pop, W)
-        worst = max(_misfit(G, pop, W) for _, _, pop, G in parts)
-        if worst < tol:
-            return W, it
-    return W, -1
+        gaps = np.max([_column_misfit(G, pop, W) for _, _, pop, G in parts], axis=0)
+        if gaps[0] < tol and np.all(gaps[1:][np.isfinite(gaps[1:])] < tol):
+            break
+    else:
+        if not gaps[0] < tol:
+            return W, -1, 0
+        W[:, 1:][:, ~(gaps[1:] < tol)] = np.nan  # replicates that would not converge are left out
+    return W, it, int(np.sum(~np.all(np.isfinite(W[:, 1:]), axis=0)))
+
+
+def _column_misfit(G: sp.csr_matrix, pop: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Per column: the largest relative gap between category totals and counts (NaN for a failed column)."""
+    totals = np.asarray(G @ W)
+    return np.max(np.abs(totals - pop[:, None]) / np.maximum(pop[:, None], 1.0), axis=0)
 
 
 def _misfit(G: sp.csr_matrix, pop: np.ndarray, W: np.ndarray) -> float:
     """Largest relative gap between weighted totals and counts, over finite columns."""
-    totals = np.asarray(G @ W)
-    ok = np.all(np.isfinite(totals), axis=0)
-    if not ok.any():
-        return 0.0
-    return float(np.max(np.abs(totals[:, ok] - pop[:, None]) / np.maximum(pop[:, None], 1.0)))
+    gaps = _column_misfit(G, pop, W)
+    return float(np.max(gaps[np.isfinite(gaps)])) if np.isfinite(gaps).any() else 0.0
 
 
 def _not_met(parts: list, W: np.ndarray, tol: float, what: str) -> WeightingError:
@@ -135,14 +146,20 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
         G = _indicator(idx, len(pop))
         _check_cells(m, np.asarray(G @ W), pop)
         parts.append((m, idx, pop, G))
-    new, it = _ipf(W, parts, tol, maxit)
+    new, it, dropped = _ipf(W, parts, tol, maxit)
     if it < 0:
         raise _not_met(parts, new, tol, "raking")
     names = ", ".join(m.name for m in margins.margins)
+    note = f"raked on {names} in {it} passes" + (
+        f"; {dropped} replicate(s) left out (a category empty or no convergence)" if dropped else "")
+    if dropped > 0.1 * (W.shape[1] - 1):
+        warnings.warn(f"{dropped} of {W.shape[1] - 1} replicates could not be raked to the margins {names}: "
+                      "standard errors rest on the others; merge sparse categories or use fewer margins",
+                      SurveyWarning, stacklevel=2)
     if trim_limits and not _within(new, trim_limits, tol):
         return _bounded_rake(design, margins, trim_limits, names)
     step = Step("rake", {"margins": [idx for _, idx, _, _ in parts], "new": new[:, 0].copy()})
-    return design.with_all_weights(new, step, f"raked on {names} in {it} passes")
+    return design.with_all_weights(new, step, note)
 
 
 def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[float, float], names: str) -> Design:
