@@ -103,6 +103,56 @@ def _add_weights(commands) -> None:
     p.set_defaults(func=_cmd_weights)
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .scoring import ScoringConfig, score_survey, summary_text
+
+    result = score_survey(args.survey, args.year, by=args.by, province=args.province, db=args.db,
+                          config=ScoringConfig(min_n=args.min_n, sensitivity=not args.no_sensitivity))
+    print(summary_text(result, args.lang))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".xlsx":
+            result.table.to_excel(out, index=False)
+        else:
+            result.table.to_csv(out, index=False, encoding="utf-8-sig")
+        print(f"wrote {out}")
+    return 0
+
+
+def _cmd_official_import(args: argparse.Namespace) -> int:
+    from .scoring import read_official_table
+    from .store import Store
+
+    frame, notes = read_official_table(args.file, args.year)
+    rows = Store(args.db).save_official(frame)
+    for note in notes:
+        print(f"note: {note}")
+    print(f"imported {rows} official figures for {args.year} ({frame['province'].nunique()} provinces)")
+    return 0
+
+
+def _add_scoring(commands) -> None:
+    p = commands.add_parser("score", help="estimate the PGI sub-indices and total from the weighted survey")
+    p.add_argument("--survey", default="pgi_feedback", help="questionnaire id (default pgi_feedback)")
+    p.add_argument("--year", required=True, type=int)
+    p.add_argument("--by", help="score by a domain: locality, sector, size_class, ownership, site, period")
+    p.add_argument("--out", help="write the table to .csv or .xlsx")
+    p.add_argument("--province", help="targets file key (default: the questionnaire's province)")
+    p.add_argument("--min-n", type=int, default=10, help="suppress cells with fewer respondents (default 10)")
+    p.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity Monte Carlo")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p.set_defaults(func=_cmd_score)
+    p = commands.add_parser("official", help="the official PGI record")
+    sub = p.add_subparsers(dest="action", required=True)
+    q = sub.add_parser("import", help="import a full official table (CSV or XLSX) for a year")
+    q.add_argument("file")
+    q.add_argument("--year", required=True, type=int)
+    q.add_argument("--db", help="SQLAlchemy URL of the store")
+    q.set_defaults(func=_cmd_official_import)
+
+
 def _add_ingest(commands) -> None:
     p = commands.add_parser("ingest", help="load a survey export (Kobo CSV, CSV, SPSS .sav, Excel) into the store")
     p.add_argument("file", help="the export to load")
@@ -152,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_questionnaire_export)
     _add_ingest(commands)
     _add_weights(commands)
+    _add_scoring(commands)
     return parser
 
 

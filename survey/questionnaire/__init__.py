@@ -12,13 +12,13 @@ from ..errors import ExportError
 from .codebook import render_codebook, write_codebook
 from .expressions import Expression, evaluate, parse_expression, to_xpath
 from .load import default_province, default_root, list_questionnaires, load_locality, load_questionnaire
-from .model import Choice, ChoiceList, Indicator, Label, Locality, Question, Questionnaire, Section, SubIndex
+from .model import Choice, ChoiceList, Indicator, Label, Locality, Question, Questionnaire, Section, Sensitivity, SubIndex
 from .spss import sav_layout, write_sav
 from .xlsform import convert_xlsform, read_xlsform, write_xlsform
 
 __all__ = [
     "Choice", "ChoiceList", "Expression", "Indicator", "Label", "Locality", "Question",
-    "Questionnaire", "Section", "SubIndex",
+    "Questionnaire", "Section", "Sensitivity", "SubIndex",
     "load_questionnaire", "list_questionnaires", "load_locality", "default_root", "default_province",
     "parse_expression", "to_xpath", "evaluate",
     "write_xlsform", "read_xlsform", "convert_xlsform", "write_sav", "sav_layout",

@@ -28,6 +28,7 @@ from ..errors import Problem, QuestionnaireError
 from .expressions import Expression, parse_expression
 from .model import (
     INDICATOR_METHODS,
+    NORMALISATIONS,
     NUMERIC_TYPES,
     QUESTION_TYPES,
     SELECT_TYPES,
@@ -39,6 +40,7 @@ from .model import (
     Question,
     Questionnaire,
     Section,
+    Sensitivity,
     SubIndex,
 )
 
@@ -48,14 +50,15 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 RESERVED_IDS = {"value", "_id", "_uuid"}
 LOCALITY_LIST = "locality"  # choice list filled from the province's locality file
 _KEYS = {
-    "top": {"id", "version", "title", "description", "note", "include", "missing_codes", "response_id",
+    "top": {"id", "version", "title", "description", "note", "include", "missing_codes", "response_id", "sensitivity",
             "choice_lists", "sections", "subindices", "indicators"},
     "profile": {"choice_lists", "missing_codes", "sections", "note"},
     "section": {"id", "label", "questions"},
     "question": {"id", "type", "label", "hint", "choices", "missing", "required", "relevant",
                  "constraint", "range", "personal"},
     "indicator": {"id", "subindex", "label", "question", "method", "codes", "among", "direction",
-                  "goalposts", "weight", "normalisation"},
+                  "goalposts", "weight", "normalisation", "target"},
+    "sensitivity": {"weights", "goalposts", "normalisations", "draws"},
     "subindex": {"number", "label", "short"},
     "choice": {"code", "vi", "en"},
     "locality": {"province", "province_vi", "level", "as_of", "source", "units"},
@@ -391,12 +394,20 @@ def _indicator(doc: _Doc, obj: Any, where: str) -> Indicator | None:
     if not isinstance(codes, list) or not all(isinstance(c, int) for c in codes):
         doc.problem(f"{where}.codes", f"indicator '{iid}': codes must be a list of codes")
         codes = []
+    normalisation = obj.get("normalisation", "goalposts")
+    if normalisation not in NORMALISATIONS:
+        doc.problem(f"{where}.normalisation", f"indicator '{iid}': unknown normalisation {normalisation!r}",
+                    hint="one of " + ", ".join(NORMALISATIONS))
+    target = obj.get("target")
+    if normalisation == "target" and not isinstance(target, (int, float)):
+        doc.problem(where, f"indicator '{iid}': normalisation 'target' needs a numeric 'target'")
     return Indicator(
         id=iid, subindex=obj.get("subindex"), question=obj.get("question"), method=method,
         label=_label(doc, obj.get("label"), f"{where}.label") or Label("", ""),
         codes=tuple(codes), among=_expression(doc, obj.get("among"), f"{where}.among"),
         direction=direction, goalposts=(float(goalposts[0]), float(goalposts[1])),
-        weight=float(weight), normalisation=str(obj.get("normalisation", "goalposts")),
+        weight=float(weight), normalisation=str(normalisation),
+        target=float(target) if isinstance(target, (int, float)) else None,
     )
 
 
@@ -574,6 +585,7 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
         rq = next((q for s in parts.sections for q in s.questions if q.id == response_id), None)
         if rq is None or rq.type not in ("text", "integer"):
             doc.problem("response_id", f"response_id must name a text or integer question, not {response_id!r}")
+    sensitivity = _sensitivity(doc)
     description = _label(doc, doc.data.get("description"), "description", required=False)
     note = _label(doc, doc.data.get("note"), "note", required=False)
     if problems:
@@ -584,8 +596,37 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
         description=description, note=note,
         source=path, sections=tuple(parts.sections), choice_lists=dict(parts.choice_lists),
         missing_codes=dict(parts.missing_codes), subindices=subindices,
-        indicators=tuple(indicators), locality=locality, response_id=response_id,
+        indicators=tuple(indicators), locality=locality, response_id=response_id, sensitivity=sensitivity,
     )
+
+
+def _sensitivity(doc: _Doc) -> Sensitivity:
+    obj = doc.data.get("sensitivity")
+    if obj is None:
+        return Sensitivity()
+    if not isinstance(obj, dict):
+        doc.problem("sensitivity", "sensitivity is a mapping: weights, goalposts, normalisations, draws")
+        return Sensitivity()
+    doc.keys(obj, "sensitivity", "sensitivity")
+    default = Sensitivity()
+    weights = obj.get("weights", list(default.weights))
+    if (not isinstance(weights, list) or len(weights) != 2 or not all(isinstance(x, (int, float)) for x in weights)
+            or not 0 < weights[0] <= 1 <= weights[1]):
+        doc.problem("sensitivity.weights", "weights is a range [low, high] with 0 < low <= 1 <= high")
+        weights = list(default.weights)
+    shift = obj.get("goalposts", default.goalposts)
+    if not isinstance(shift, (int, float)) or not 0 <= shift < 0.5:
+        doc.problem("sensitivity.goalposts", "goalposts is a share of the range, from 0 to 0.5")
+        shift = default.goalposts
+    norms = obj.get("normalisations", list(default.normalisations))
+    if not isinstance(norms, list) or not norms or any(n not in NORMALISATIONS for n in norms):
+        doc.problem("sensitivity.normalisations", "normalisations is a list of: " + ", ".join(NORMALISATIONS))
+        norms = list(default.normalisations)
+    draws = obj.get("draws", default.draws)
+    if not isinstance(draws, int) or draws < 10:
+        doc.problem("sensitivity.draws", "draws is a whole number of at least 10")
+        draws = default.draws
+    return Sensitivity((float(weights[0]), float(weights[1])), float(shift), tuple(norms), draws)
 
 
 def _header(doc: _Doc) -> dict[str, Any]:

@@ -16,6 +16,8 @@ __all__ = [
     "SELECT_TYPES",
     "NUMERIC_TYPES",
     "INDICATOR_METHODS",
+    "NORMALISATIONS",
+    "Sensitivity",
     "Label",
     "Choice",
     "ChoiceList",
@@ -38,6 +40,10 @@ NUMERIC_TYPES = frozenset({"integer", "decimal"})
 #: ``share_within`` - the same, among the sub-population ``among``;
 #: ``mean`` - weighted mean of a number (valid answers only), optionally ``among``.
 INDICATOR_METHODS = ("share", "share_within", "mean")
+#: How an indicator value becomes a 0-10 score: ``goalposts`` (low -> 0, high -> 10),
+#: ``minmax`` (1 + 9 (x - min) / (max - min) over a benchmark set, as the PCI) or
+#: ``target`` (the worse goalpost -> 0, the target -> 10).
+NORMALISATIONS = ("goalposts", "minmax", "target")
 LANGS = ("vi", "en")
 
 
@@ -164,6 +170,29 @@ class Indicator:
     goalposts: tuple[float, float] = (0.0, 1.0)
     weight: float = 1.0
     normalisation: str = "goalposts"
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Declared alternatives for the sensitivity analysis of the scores.
+
+    Attributes
+    ----------
+    weights : (low, high)
+        Each indicator weight is multiplied by a factor drawn uniformly in this range.
+    goalposts : float
+        Each goalpost moves by up to this share of the indicator's range.
+    normalisations : tuple of str
+        Normalisations drawn for each indicator (minmax needs a benchmark set).
+    draws : int
+        Monte Carlo draws.
+    """
+
+    weights: tuple[float, float] = (0.5, 1.5)
+    goalposts: float = 0.10
+    normalisations: tuple[str, ...] = ("goalposts",)
+    draws: int = 500
 
 
 @dataclass(frozen=True)
@@ -197,6 +226,7 @@ class Questionnaire:
     locality: Locality | None = None
     #: question whose answer identifies a response (used as key when a file has no Kobo ``_uuid``)
     response_id: str | None = None
+    sensitivity: Sensitivity = Sensitivity()
     _by_id: Mapping[str, Question] = field(default_factory=dict, repr=False, compare=False)
 
     @property

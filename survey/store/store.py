@@ -112,6 +112,16 @@ weights_table = Table(
     Column("weight", Float, nullable=False),
     Column("replicates", LargeBinary),  # float64 array, one value per replicate
 )
+official = Table(
+    "official_pgi", metadata,
+    Column("year", Integer, primary_key=True),
+    Column("province", String(64), primary_key=True),
+    Column("measure", String(8), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("rank", Float),
+    Column("source", Text, nullable=False),
+    Column("imported_at", DateTime, nullable=False),
+)
 FIXED = ("_id", "_wave_id", "_load_id", "_row", "_key", "_hash")
 
 
@@ -391,6 +401,33 @@ class Store:
             frame = pd.DataFrame(conn.execute(query).all(), columns=["period", "response_key", "weight", "replicates"])
         frame["replicates"] = frame["replicates"].map(lambda b: None if b is None else np.frombuffer(b, dtype="<f8"))
         return frame
+
+    def find_weighting(self, survey_id: str, period_from: str, period_to: str) -> dict[str, Any] | None:
+        """The newest weighting of the survey whose periods lie within ``period_from``..``period_to``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(weightings.c.period_from, weightings.c.period_to).where(
+                weightings.c.survey_id == survey_id, weightings.c.period_from >= period_from,
+                weightings.c.period_to <= period_to).order_by(weightings.c.id.desc())).first()
+        return None if row is None else self.latest_weighting(survey_id, row[0], row[1])
+
+    def save_official(self, frame: pd.DataFrame) -> int:
+        """Store an imported official table, replacing what was imported for those years; return rows."""
+        with self.begin() as conn:
+            for year in frame["year"].unique():
+                conn.execute(official.delete().where(official.c.year == int(year)))
+            now = dt.datetime.now()
+            rows = [{"year": int(r.year), "province": r.province, "measure": r.measure, "score": float(r.score),
+                     "rank": None if pd.isna(r.rank) else float(r.rank), "source": r.source, "imported_at": now}
+                    for r in frame.itertuples(index=False)]
+            conn.execute(official.insert(), rows)
+        return len(frame)
+
+    def read_official(self) -> pd.DataFrame:
+        """Imported official figures: year, province, measure, score, rank, source."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(official.c.year, official.c.province, official.c.measure, official.c.score,
+                                       official.c.rank, official.c.source)).all()
+        return pd.DataFrame(rows, columns=["year", "province", "measure", "score", "rank", "source"])
 
     # ------------------------------------------------------------ reading
 

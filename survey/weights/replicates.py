@@ -128,9 +128,12 @@ def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
     Replicates whose estimate is not finite (a replicate with no respondent in a
     category) are dropped, as R's ``svrVar`` does.
     """
-    ok = np.all(np.isfinite(thetas), axis=1)
-    if not ok.any():
-        return np.full(thetas.shape[1], np.nan)
-    t, rs = thetas[ok], design.rscales[ok]
-    centre = t[rs > 0].mean(axis=0)
-    return design.scale * np.sum(rs[:, None] * (t - centre) ** 2, axis=0)
+    thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
+    out = np.full(thetas.shape[1], np.nan)
+    for j in range(thetas.shape[1]):  # per column: a statistic that is undefined everywhere stays NaN alone
+        ok = np.isfinite(thetas[:, j])
+        if ok.any():
+            t, rs = thetas[ok, j], design.rscales[ok]
+            centre = t[rs > 0].mean()
+            out[j] = design.scale * np.sum(rs * (t - centre) ** 2)
+    return out

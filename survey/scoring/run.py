@@ -1,0 +1,87 @@
+"""Score a questionnaire's weighted responses for a year, with targets and the last official values."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EstimationError
+from ..questionnaire import Questionnaire, load_questionnaire
+from ..store import Store
+from ..weights import load_design
+from .official import last_official, load_targets, official_panel, targets_for
+from .score import ScoreResult, ScoringConfig, score
+
+__all__ = ["score_survey", "add_targets", "summary_text"]
+
+
+def add_targets(table: pd.DataFrame, year: int, targets: dict | None, panel: pd.DataFrame,
+                province: str | None) -> pd.DataFrame:
+    """Columns target, to_target (estimate - target), official_last and official_year for sub-indices and total."""
+    table = table.copy()
+    in_force = targets_for(targets, year)
+    table["target"] = table["id"].map(in_force).astype(float)
+    table["to_target"] = table["estimate"] - table["target"]
+    last = {m: last_official(panel, province, m, before=year + 1) if province else None
+            for m in ("sub1", "sub2", "sub3", "sub4", "total")}
+    table["official_last"] = table["id"].map(lambda m: last.get(m)[0] if last.get(m) else np.nan)
+    table["official_year"] = table["id"].map(lambda m: last.get(m)[1] if last.get(m) else np.nan)
+    return table
+
+
+def score_survey(survey: str | Questionnaire, year: int, *, by: str | None = None, province: str | None = None,
+                 config: ScoringConfig = ScoringConfig(), db: str | None = None,
+                 store: Store | None = None) -> ScoreResult:
+    """Score the newest weighting of ``survey`` within ``year``, with targets and official values.
+
+    Parameters
+    ----------
+    province : str, optional
+        Key of the targets file (default: the questionnaire's locality province, e.g. ``bac_giang``).
+
+    Raises
+    ------
+    EstimationError
+        When no weighting of the survey lies within the year.
+    """
+    qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey)
+    store = store or Store(db)
+    found = store.find_weighting(qn.id, f"{year}-01", f"{year}-12")
+    if found is None:
+        raise EstimationError(f"no weighted responses of '{qn.id}' in {year}",
+                              hint="load the wave (pgi-survey ingest) and weight it (pgi-survey weights)")
+    design = load_design(qn, found["period_from"], found["period_to"], store=store)
+    result = score(design, qn, by=by, config=config)
+    key = province or (qn.locality.key if qn.locality else None)
+    name = qn.locality.province if qn.locality else None
+    panel = official_panel(store.read_official())
+    result.table = add_targets(result.table, year, load_targets(key) if key else None, panel, name)
+    result.notes.append(f"weighting #{found['id']}: {found['period_from']}..{found['period_to']}, "
+                        f"{found['rep_type'] or 'no'} replicates")
+    result.notes.append("estimates are on pgi-survey's own scale, modelled on the PGI: comparisons with official "
+                        "values and targets are indicative (unofficial estimate)")
+    return result
+
+
+def summary_text(result: ScoreResult, lang: str = "vi") -> str:
+    """A readable summary of the sub-indices and total (per domain when scored by one)."""
+    t = result.table[result.table["level"] != "indicator"]
+    dom_col = f"domain_{lang}" if f"domain_{lang}" in t.columns else (
+        t.columns[0] if t.columns[0] not in ("level", "id") else None)
+    lines = ["Ước tính không chính thức / unofficial estimate",
+             f"{'':<30}{'điểm' if lang == 'vi' else 'score':>7}{'SE':>7}  {'95%':<14}"
+             f"{'mục tiêu' if lang == 'vi' else 'target':>9}{'chính thức' if lang == 'vi' else 'official':>13}"]
+    for _, r in t.iterrows():
+        if dom_col and r["level"] == "subindex" and r["id"] == "sub1":
+            lines.append(f"[{r[dom_col]}]")
+        name = str(r[f"short_{lang}"])[:28]
+        if r["suppressed"]:
+            why = {("vi", "not_applicable"): "(không áp dụng cho nhóm này)", ("en", "not_applicable"): "(does not apply)",
+                   ("vi", "too_few"): "(ít người trả lời, không hiển thị)", ("en", "too_few"): "(too few respondents)"}
+            lines.append(f"  {name:<28} {why[(lang, r['suppressed_reason'])]}")
+            continue
+        off = "" if pd.isna(r.get("official_last")) else f"{r['official_last']:.2f} ({int(r['official_year'])})"
+        tgt = "" if pd.isna(r.get("target")) else f">= {r['target']:.2f}"
+        ci = "" if pd.isna(r["se"]) else f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}"
+        se = "" if pd.isna(r["se"]) else f"{r['se']:.2f}"
+        lines.append(f"  {name:<28}{r['estimate']:>7.2f}{se:>7}  {ci:<14}{tgt:>9}{off:>13}")
+    return "\n".join(lines + [f"- {n}" for n in result.notes])
