@@ -35,10 +35,15 @@ class OfficialError(SurveyError):
     """An official table cannot be imported as it is."""
 
 
+def _fold(name: str) -> str:
+    """No diacritics (đ -> d), lower case."""
+    text = unicodedata.normalize("NFD", str(name)).replace("đ", "d").replace("Đ", "D")
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+
+
 def province_key(name: str) -> str:
     """A name compared loosely: no diacritics (đ -> d), lower case, no 'tỉnh'/'thành phố', no punctuation."""
-    text = unicodedata.normalize("NFD", str(name)).replace("đ", "d").replace("Đ", "D")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = _fold(name)
     text = re.sub(r"^(tinh|thanh pho|tp\.?|province of|city of)\s+", "", text.strip())
     text = re.sub(r"\b(province|city)$", "", text).strip()
     return re.sub(r"[^a-z0-9]+", "", text)
@@ -82,7 +87,7 @@ _COLUMNS = {"province": ("province", "tinh", "tinhthanhpho", "tinhthanh", "diaph
 def _standard_columns(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     found = {}
     for col in frame.columns:
-        key = province_key(col)
+        key = re.sub(r"[^a-z0-9]+", "", _fold(col))
         for std, names in _COLUMNS.items():
             if key in names and std not in found:
                 found[std] = col
@@ -113,7 +118,7 @@ def read_official_table(path: str | Path, year: int) -> tuple[pd.DataFrame, list
     frame["province_raw"] = frame["province"].astype(str)
     frame["province"] = [match_province(n, year) for n in frame["province_raw"]]
     for i, (raw_name, name) in enumerate(zip(frame["province_raw"], frame["province"]), start=2):
-        if name is None:
+        if pd.isna(name):  # pandas stores a missing match as NaN, not None
             problems.append(Problem(f"unknown province '{raw_name}' for {year}", file, "province", i,
                                     hint="34 provinces from 2025, 63 before" if year >= MERGER_YEAR else None))
     dup = frame["province"].notna() & frame["province"].duplicated(keep=False)

@@ -1,0 +1,152 @@
+"""Official PGI tables: importer on good and bad tables, the panel, targets, and the score command."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survey.cli import main
+from survey.reference import load_provinces
+from survey.scoring import (
+    OfficialError, add_targets, last_official, load_targets, match_province, official_panel, read_official_table,
+    score_survey, summary_text, targets_for,
+)
+from survey.store import Store
+
+
+def full_table(year: int, seed: int = 1, names: str = "en") -> pd.DataFrame:
+    """A complete table as VCCI publishes it: every province, 4 sub-indices, total, rank."""
+    p = load_provinces()
+    provinces = sorted(p["province_from_2025"].unique()) if year >= 2025 else list(p["province"])
+    if names == "vi" and year < 2025:
+        provinces = list(p["province_vi"])
+    rng = np.random.default_rng(seed)
+    subs = np.round(rng.uniform(2, 8, size=(len(provinces), 4)), 2)
+    frame = pd.DataFrame(subs, columns=["sub1", "sub2", "sub3", "sub4"])
+    frame.insert(0, "province", provinces)
+    frame["total"] = frame[["sub1", "sub2", "sub3", "sub4"]].sum(axis=1).round(2)
+    frame["rank"] = frame["total"].rank(ascending=False, method="min").astype(int)
+    return frame
+
+
+def test_province_names_in_any_spelling():
+    assert match_province("Tỉnh Bắc Giang", 2024) == "Bac Giang"
+    assert match_province("BAC GIANG", 2024) == "Bac Giang"
+    assert match_province("TP. Hồ Chí Minh", 2024) == "Ho Chi Minh City"
+    assert match_province("Đà Nẵng", 2023) == "Da Nang"
+    assert match_province("Hải Dương", 2025) is None  # merged into Hai Phong on 1 July 2025
+    assert match_province("Hải Phòng", 2025) == "Hai Phong"
+
+
+@pytest.mark.parametrize("year, names, count", [(2024, "en", 63), (2024, "vi", 63), (2025, "en", 34)])
+def test_good_tables(tmp_path, year, names, count):
+    path = tmp_path / "t.csv"
+    full_table(year, names=names).to_csv(path, index=False)
+    long, notes = read_official_table(path, year)
+    assert long["province"].nunique() == count and notes == []
+    assert set(long["measure"]) == {"sub1", "sub2", "sub3", "sub4", "total"}
+    assert long[long["measure"] == "total"]["rank"].notna().all()
+    assert long[long["measure"] != "total"]["rank"].isna().all()
+
+
+def test_xlsx_with_vietnamese_headers(tmp_path):
+    t = full_table(2024).rename(columns={"province": "Tỉnh/thành phố", "total": "Tổng điểm", "rank": "Xếp hạng",
+                                         "sub1": "CSTP1", "sub2": "CSTP2", "sub3": "CSTP3", "sub4": "CSTP4"})
+    t.to_excel(tmp_path / "t.xlsx", index=False)
+    long, _ = read_official_table(tmp_path / "t.xlsx", 2024)
+    assert len(long) == 63 * 5
+
+
+def _problems(tmp_path, frame: pd.DataFrame, year: int) -> str:
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(OfficialError) as err:
+        read_official_table(path, year)
+    return str(err.value)
+
+
+def test_wrong_sum_is_an_error_from_2023_and_a_note_for_the_2022_pilot(tmp_path):
+    t = full_table(2023)
+    t.loc[5, "total"] += 0.05
+    text = _problems(tmp_path, t, 2023)
+    assert f"{t.loc[5, 'province']}: total" in text and "differs from the sum of sub-indices" in text
+    assert ":7: total:" in text  # spreadsheet row 7 (header is row 1)
+    t22 = full_table(2022)
+    t22.loc[5, "total"] += 0.05
+    t22["rank"] = t22["total"].rank(ascending=False, method="min").astype(int)
+    t22.to_csv(tmp_path / "p.csv", index=False)
+    long, notes = read_official_table(tmp_path / "p.csv", 2022)
+    assert len(notes) == 1 and "pilot edition" in notes[0] and len(long) == 63 * 5
+
+
+def test_unknown_province_duplicates_and_ranks(tmp_path):
+    t = full_table(2024)
+    t.loc[0, "province"] = "Atlantis"
+    t.loc[2, "province"] = t.loc[1, "province"]
+    t.loc[[3, 4], "rank"] = t.loc[[4, 3], "rank"].to_numpy()  # swap two ranks
+    text = _problems(tmp_path, t, 2024)
+    assert "unknown province 'Atlantis' for 2024" in text
+    assert f"province '{t.loc[1, 'province']}' appears more than once" in text
+    assert "has a higher total than rank" in text
+    merged_away = full_table(2025).assign(province=lambda f: f["province"].replace({"Bac Ninh": "Bắc Giang"}))
+    assert "unknown province 'Bắc Giang' for 2025" in _problems(tmp_path, merged_away, 2025)
+
+
+def test_panel_prefers_imported_figures(tmp_path):
+    t = full_table(2024)
+    t.to_csv(tmp_path / "t.csv", index=False)
+    long, _ = read_official_table(tmp_path / "t.csv", 2024)
+    panel = official_panel(long)
+    bg = t[t["province"] == "Bac Giang"].iloc[0]
+    assert last_official(panel, "Bac Giang", "sub1") == (bg["sub1"], 2024)
+    assert last_official(official_panel(), "Bac Giang", "sub1") == (6.41, 2024)  # shipped, source S_TAB
+    assert last_official(official_panel(), "Bac Giang", "total", before=2023) == (16.43, 2022)
+
+
+def test_targets_of_the_demo_province():
+    targets = load_targets("bac_giang")
+    assert targets_for(targets, 2024) == {"sub1": 3.95, "sub2": 6.01, "sub3": 4.68, "sub4": 2.49, "rank": 10.0}
+    assert targets_for(targets, 2027) == {}
+    assert load_targets("atlantis") is None
+
+
+def test_distance_to_target_and_official_columns():
+    table = pd.DataFrame({"id": ["sub1", "sub2", "total", "i1_x"], "estimate": [4.2, 5.5, 17.0, 3.0]})
+    out = add_targets(table, 2024, load_targets("bac_giang"), official_panel(), "Bac Giang")
+    assert out["to_target"].round(2).tolist()[:2] == [0.25, -0.51]
+    assert np.isnan(out["target"].iloc[2]) and np.isnan(out["target"].iloc[3])
+    assert out["official_last"].tolist()[:3] == [6.41, 7.34, 16.43]
+    assert out["official_year"].tolist()[:3] == [2024, 2024, 2022]
+
+
+def test_official_import_command(tmp_path, capsys):
+    full_table(2024).to_csv(tmp_path / "t.csv", index=False)
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    assert main(["official", "import", str(tmp_path / "t.csv"), "--year", "2024", "--db", db]) == 0
+    assert "imported 315 official figures for 2024 (63 provinces)" in capsys.readouterr().out
+    assert len(Store(db).read_official()) == 315
+    bad = full_table(2024)
+    bad.loc[0, "province"] = "Atlantis"
+    bad.to_csv(tmp_path / "b.csv", index=False)
+    assert main(["official", "import", str(tmp_path / "b.csv"), "--year", "2024", "--db", db]) == 1
+    assert "Atlantis" in capsys.readouterr().err
+
+
+def test_score_command_end_to_end(tmp_path, pgi, capsys):
+    from survey.ingest import ingest_file
+    from survey.weights import default_margins_path, weight_survey
+    from tests.fixtures import make_answers, to_kobo_csv
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    ingest_file(to_kobo_csv(make_answers(pgi, 300, seed=9), pgi, tmp_path / "f.csv"), pgi, "2025-11", store=store)
+    with pytest.raises(Exception, match="no weighted responses of 'pgi_feedback' in 2025"):
+        score_survey(pgi, 2025, store=store)
+    weight_survey(pgi, "2025-11", margins=default_margins_path("bac_giang", 2024), use=["size_class", "ownership"],
+                  store=store, n_replicates=30)
+    result = score_survey(pgi, 2025, store=store)
+    text = summary_text(result, "en")
+    assert "unofficial estimate" in text and "Minimizing risk" in text and ">= 3.95" in text
+    out = tmp_path / "score.xlsx"
+    assert main(["score", "--year", "2025", "--db", store.url, "--out", str(out), "--no-sensitivity"]) == 0
+    table = pd.read_excel(out)
+    assert {"level", "id", "estimate", "se", "ci90_low", "ci95_high", "n", "target", "official_last"} <= set(table)
+    assert len(table[table["level"] == "subindex"]) == 4
