@@ -150,3 +150,20 @@ def test_score_command_end_to_end(tmp_path, pgi, capsys):
     table = pd.read_excel(out)
     assert {"level", "id", "estimate", "se", "ci90_low", "ci95_high", "n", "target", "official_last"} <= set(table)
     assert len(table[table["level"] == "subindex"]) == 4
+
+
+def test_score_per_period_on_pooled_waves(tmp_path, pgi):
+    from survey.ingest import ingest_file
+    from survey.scoring import ScoringConfig
+    from survey.weights import default_margins_path, weight_survey
+    from tests.fixtures import make_answers, to_kobo_csv
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    for month, seed in (("2025-05", 1), ("2025-11", 2)):
+        ingest_file(to_kobo_csv(make_answers(pgi, 150, seed=seed), pgi, tmp_path / f"{month}.csv",
+                                uuids=[f"{month}-{i}" for i in range(150)]), pgi, month, store=store)
+    weight_survey(pgi, "2025-05", "2025-11", margins=default_margins_path("bac_giang", 2024),
+                  use=["size_class", "ownership"], store=store, n_replicates=20)
+    table = score_survey(pgi, 2025, by="period", store=store, config=ScoringConfig(sensitivity=False)).table
+    totals = table[table["level"] == "total"]
+    assert totals["period"].tolist() == ["2025-05", "2025-11"]
+    assert totals["n"].tolist() == [150, 150] and totals["se"].notna().all()
