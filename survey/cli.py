@@ -153,6 +153,69 @@ def _add_scoring(commands) -> None:
     q.set_defaults(func=_cmd_official_import)
 
 
+def _association_estimates(qid: str, year: int, db: str | None) -> dict | None:
+    """The association's score for the year, when its survey has been weighted (for the bridge)."""
+    from .errors import EstimationError
+    from .scoring import ScoringConfig, score_survey
+
+    try:
+        table = score_survey(qid, year, db=db, config=ScoringConfig(sensitivity=False)).table
+    except EstimationError:
+        return None
+    rows = table[table["level"] != "indicator"].set_index("id")
+    return {m: (float(rows.loc[m, "estimate"]), float(rows.loc[m, "se"])) for m in rows.index
+            if not rows.loc[m, "suppressed"] and rows.loc[m, "se"] == rows.loc[m, "se"]}
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from .forecast import ForecastConfig, backtest, forecast_province, forecast_text, simulation_study
+    from .scoring import load_targets, official_panel
+    from .store import Store
+
+    panel = official_panel(Store(args.db).read_official())
+    if args.action == "backtest":
+        print(backtest(panel).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return 0
+    if args.action == "simulate":
+        print(simulation_study(panels=args.panels, provinces=args.provinces).to_string(
+            index=False, float_format=lambda v: f"{v:.3f}"))
+        return 0
+    if not args.province or not args.year:
+        print("error: forecast needs --province and --year", file=sys.stderr)
+        return 2
+    models = (args.model,) if args.model else ("persistence", "mean_reversion", "bridge")
+    estimates = _association_estimates(args.survey, args.year, args.db) if "bridge" in models else None
+    targets = load_targets(args.targets) if args.targets else None
+    result = forecast_province(args.province, args.year, models=models, panel=panel, estimates=estimates,
+                               targets=targets, config=ForecastConfig(draws=args.draws))
+    print(forecast_text(result, args.lang))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table = result.table.merge(result.rank_summary(), on="model", how="left")
+        table.to_excel(out, index=False) if out.suffix.lower() == ".xlsx" else table.to_csv(out, index=False)
+        print(f"wrote {out}")
+    return 0
+
+
+def _add_forecast(commands) -> None:
+    p = commands.add_parser("forecast", help="forecast the province's official PGI score and rank")
+    p.add_argument("action", nargs="?", choices=["backtest", "simulate"],
+                   help="backtest: rolling-origin check on the official record; simulate: coverage study")
+    p.add_argument("--province", help="province name (English or Vietnamese), e.g. 'Bac Ninh'")
+    p.add_argument("--year", type=int, help="the year to forecast (VCCI publishes it the following spring)")
+    p.add_argument("--model", choices=["persistence", "mean_reversion", "bridge"], help="default: all, side by side")
+    p.add_argument("--survey", default="pgi_feedback", help="the association's survey for the bridge")
+    p.add_argument("--targets", help="targets file key, e.g. bac_giang")
+    p.add_argument("--draws", type=int, default=10_000)
+    p.add_argument("--panels", type=int, default=50, help="simulate: panels (default 50)")
+    p.add_argument("--provinces", type=int, default=20, help="simulate: provinces per panel (default 20)")
+    p.add_argument("--out", help="write the table to .csv or .xlsx")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p.set_defaults(func=_cmd_forecast)
+
+
 def _add_ingest(commands) -> None:
     p = commands.add_parser("ingest", help="load a survey export (Kobo CSV, CSV, SPSS .sav, Excel) into the store")
     p.add_argument("file", help="the export to load")
@@ -203,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ingest(commands)
     _add_weights(commands)
     _add_scoring(commands)
+    _add_forecast(commands)
     return parser
 
 

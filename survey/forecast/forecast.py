@@ -1,0 +1,151 @@
+"""Forecast a province's official PGI (sub-indices, total, rank) with predictive intervals and probabilities."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EstimationError
+from ..reference import load_provinces
+from ..scoring.official import match_province, official_panel, targets_for
+from .models import MODELS, Bridge, MeanReversion, Persistence
+from .panel import MEASURES, MERGER_YEAR, national_means, to_units, wide_panel
+from .simulate import ranks_of, simulate
+
+__all__ = ["ForecastConfig", "ForecastResult", "forecast_province", "resolve_province"]
+
+UNOFFICIAL = "Dự báo không chính thức / unofficial forecast"
+#: the most a measure can score: scores outside their scale are impossible
+SCALE = {"sub1": 10.0, "sub2": 10.0, "sub3": 10.0, "sub4": 10.0, "total": 40.0}
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Simulation settings: draws, seed, interval levels, the rank threshold of interest."""
+
+    draws: int = 10_000
+    seed: int = 1
+    levels: tuple[float, ...] = (0.80, 0.95)
+    top: int = 10
+
+    def __post_init__(self) -> None:
+        if self.draws < 100:
+            raise EstimationError("use at least 100 simulation draws")
+
+
+@dataclass
+class ForecastResult:
+    """Per model and measure: the forecast table; per model: the rank distribution of the total."""
+
+    province: str
+    year: int
+    table: pd.DataFrame
+    ranks: dict[str, pd.Series]
+    n_provinces: int
+    notes: list[str] = field(default_factory=list)
+
+    def rank_summary(self) -> pd.DataFrame:
+        rows = []
+        for model, dist in self.ranks.items():
+            cum = dist.cumsum()
+            rows.append({"model": model, "p_top": float(dist[dist.index <= self._top].sum()),
+                         "most_likely_rank": int(dist.idxmax()),
+                         "rank_80_low": int(cum[cum >= 0.10].index[0]), "rank_80_high": int(cum[cum >= 0.90].index[0])})
+        return pd.DataFrame(rows)
+
+    _top: int = 10
+
+
+def resolve_province(name: str, year: int) -> str:
+    """The province's name as the reference has it for ``year``; a clear error for a merged one."""
+    found = match_province(name, year)
+    if found:
+        return found
+    old = match_province(name, MERGER_YEAR - 1)
+    if old and year >= MERGER_YEAR:
+        new = load_provinces().set_index("province").loc[old, "province_from_2025"]
+        raise EstimationError(f"{old} has been part of {new} since 1 July 2025: forecast {new} for {year}")
+    raise EstimationError(f"unknown province {name!r}")
+
+
+def _provinces(year: int) -> list[str]:
+    p = load_provinces()
+    return sorted(p["province_from_2025"].unique()) if year >= MERGER_YEAR else sorted(p["province"])
+
+
+def _model(name: str, measure: str, means, province, estimates, history):
+    if name == "bridge":
+        if not estimates or measure not in estimates:
+            return MeanReversion(measure, means), "no association estimate: mean reversion only"
+        est, se = estimates[measure]
+        hist = None if history is None else history[history["measure"] == measure]
+        return Bridge(measure, means, province=province, estimate=est, se=se, history=hist), None
+    return MODELS[name](measure, means), None
+
+
+def forecast_province(province: str, year: int, *, models: tuple[str, ...] = ("persistence", "mean_reversion", "bridge"),
+                      panel: pd.DataFrame | None = None, estimates: dict[str, tuple[float, float]] | None = None,
+                      history: pd.DataFrame | None = None, targets: dict | None = None,
+                      enterprise_weights: pd.Series | None = None,
+                      config: ForecastConfig = ForecastConfig()) -> ForecastResult:
+    """Forecast a province's official sub-indices, total and rank for ``year``.
+
+    Parameters
+    ----------
+    estimates : {measure: (estimate, se)}, optional
+        The association's estimates for ``year`` (for the bridge).
+    history : DataFrame (measure, estimate, official), optional
+        Past years with both an association estimate and an official value.
+    targets : the province's targets file (see :func:`survey.scoring.load_targets`).
+
+    Raises
+    ------
+    EstimationError
+        Unknown or merged province, unknown model, or no official history.
+    """
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise EstimationError(f"unknown model(s) {unknown}", hint="one of " + ", ".join(MODELS))
+    province = resolve_province(province, year)
+    wide = wide_panel(panel if panel is not None else official_panel())
+    notes = [UNOFFICIAL]
+    if year >= MERGER_YEAR:
+        wide = to_units(wide, enterprise_weights)
+        notes.append("history before 2025 expressed for the 34 provinces of 1 July 2025 (mean of the old "
+                     f"provinces, {'weighted by enterprises' if enterprise_weights is not None else 'equal weights'}); "
+                     "ranks among 34")
+    provinces = _provinces(year)
+    k = provinces.index(province)
+    means = national_means()
+    in_force = targets_for(targets, year)
+    rows, ranks = [], {}
+    for model_name in models:
+        for measure in MEASURES:
+            model, note = _model(model_name, measure, means, province, estimates, history)
+            model.fit(wide, year, provinces)
+            inputs = model.predict()
+            signal = (k, *model.survey_signal()) if isinstance(model, Bridge) else None
+            draws = np.clip(simulate(inputs, config.draws, config.seed, signal), 0.0, SCALE[measure])
+            own = draws[:, k]
+            row = {"model": model_name, "measure": measure, "mean": float(own.mean()),
+                   "median": float(np.median(own)), "n_pairs": inputs.n_pairs}
+            for lv in config.levels:
+                tag = round(lv * 100)
+                row[f"pi{tag}_low"], row[f"pi{tag}_high"] = np.quantile(own, [(1 - lv) / 2, (1 + lv) / 2])
+            last = inputs.last.get(province)
+            row["last_official"], row["last_year"] = (last if last else (np.nan, np.nan))
+            row["p_improve"] = float(np.mean(own > last[0])) if last else np.nan
+            row["target"] = in_force.get(measure, np.nan)
+            row["p_target"] = float(np.mean(own >= in_force[measure])) if measure in in_force else np.nan
+            rows.append(row)
+            notes += [n for n in inputs.notes + ([note] if note else []) if n not in notes]
+            if measure == "total":
+                r = ranks_of(draws, k)
+                ranks[model_name] = pd.Series(np.bincount(r, minlength=len(provinces) + 1)[1:] / len(r),
+                                              index=range(1, len(provinces) + 1))
+    if "rank" in in_force:
+        notes.append(f"rank target: top {int(in_force['rank'])}")
+    result = ForecastResult(province, year, pd.DataFrame(rows), ranks, len(provinces), notes)
+    result._top = int(in_force.get("rank", config.top))
+    return result
