@@ -39,7 +39,7 @@ from ..errors import EstimationError
 __all__ = ["ForecastInputs", "Persistence", "MeanReversion", "Bridge", "MODELS", "DEFAULT_TAU"]
 
 #: mapping standard deviation when no year has both an association estimate and an official value
-DEFAULT_TAU = {"sub1": 1.5, "sub2": 1.5, "sub3": 1.5, "sub4": 1.5, "total": 4.0}
+DEFAULT_TAU = {"sub1": 2.5, "sub2": 2.5, "sub3": 2.5, "sub4": 2.5, "total": 8.0}
 MIN_PAIRS = 8
 
 

@@ -185,7 +185,8 @@ def _prop_ci(p: np.ndarray, se: np.ndarray, level: float, df: int, method: str) 
             half = t * se / (p * (1 - p))
             logit = np.log(p / (1 - p))
             lo, hi = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
-            return np.where(p <= 0, 0.0, lo), np.where(p >= 1, 1.0, hi)
+            lo, hi = np.where(p <= 0, 0.0, lo), np.where(p >= 1, 1.0, hi)
+            return np.where(se == 0, p, lo), np.where(se == 0, p, hi)  # no variation: the estimate itself
         if method == "wilson":
             z = stats.norm.ppf(0.5 + level / 2)
             n_eff = np.where(se > 0, p * (1 - p) / se ** 2, np.inf)

@@ -56,7 +56,7 @@ def test_mean_reversion_with_too_little_history_says_so():
 def test_bridge_weights_prior_and_survey_by_precision():
     bridge = Bridge("total", province="A", estimate=17.0, se=1.0).fit(wide_panel(HAND), 2023, ["A", "B", "C"])
     z, v = bridge.survey_signal()
-    assert (z, v) == (17.0, 1.0 + 4.0 ** 2)  # no common years: same scale, wide mapping variance
+    assert (z, v) == (17.0, 1.0 + 8.0 ** 2)  # no common years: same scale, wide mapping variance
     hist = pd.DataFrame({"estimate": [10, 12, 14, 16.0], "official": [12, 14, 16, 18.0]})
     mapped = Bridge("total", province="A", estimate=15.0, se=0.5, history=hist).fit(wide_panel(HAND), 2023, ["A", "B"])
     z, v = mapped.survey_signal()

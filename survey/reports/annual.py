@@ -1,0 +1,213 @@
+"""The annual PGI-estimate report: HTML and PDF, Vietnamese first, figures by matplotlib.
+
+Sections: the estimate of each sub-index and the total with intervals against the
+targets and the official record; the forecast of the official score as a fan chart;
+the distribution of the rank; the weighting diagnostics; the method in plain words.
+Every page carries the notice "Ước tính không chính thức / unofficial estimate".
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+
+from ..forecast import ForecastResult
+from ..forecast.panel import to_units, wide_panel
+from ..scoring import ScoreResult
+from .common import UNOFFICIAL, figure_png, plt, table_page, text_page
+
+__all__ = ["AnnualReport", "build_annual", "write_annual_html", "write_annual_pdf", "METHOD_NOTES"]
+
+METHOD_NOTES = [
+    "Khảo sát: doanh nghiệp trên địa bàn tỉnh trả lời bảng hỏi về 4 chỉ số thành phần của PGI "
+    "(bộ câu hỏi xây dựng theo mô tả công khai của PGI, không phải bảng hỏi của VCCI). / Survey: firms in the "
+    "province answer a questionnaire on the 4 PGI sub-indices (modelled on public descriptions, not VCCI's own).",
+    "Trọng số: câu trả lời được gán trọng số để đại diện cho toàn bộ doanh nghiệp của tỉnh theo quy mô, ngành, loại "
+    "hình. / Weights: answers are weighted to represent all the province's enterprises by size, sector and type.",
+    "Điểm: mỗi chỉ tiêu được quy về thang 10 điểm; chỉ số thành phần là trung bình các chỉ tiêu; tổng điểm là tổng "
+    "4 chỉ số (tối đa 40). / Scores: each indicator on a 10-point scale; a sub-index is their mean; the total is "
+    "the sum of the four (maximum 40).",
+    "Độ tin cậy: khoảng tin cậy tính bằng cách lặp lại toàn bộ quá trình trên các mẫu lặp (bootstrap). / "
+    "Uncertainty: intervals come from redoing the whole chain on bootstrap replicates.",
+    "Dự báo: kết hợp lịch sử PGI chính thức của các tỉnh với ước tính của Hiệp hội, theo độ chính xác của mỗi "
+    "nguồn; thứ hạng mô phỏng đồng thời cho mọi tỉnh. / Forecast: the official record of all provinces combined "
+    "with the association's estimate by precision; ranks simulated jointly for every province.",
+]
+
+
+@dataclass
+class AnnualReport:
+    """Everything the annual report shows."""
+
+    province: str
+    year: int
+    scores: ScoreResult
+    forecast: ForecastResult
+    history: pd.DataFrame          # official record of the forecast province: year, measure, score
+    diagnostics: str
+
+
+def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFrame, diagnostics: str,
+                 province: str, year: int) -> AnnualReport:
+    """Collect the parts; the official history is expressed for the forecast's province."""
+    wide = wide_panel(panel)
+    if forecast.year >= 2025:
+        wide = to_units(wide)
+    hist = wide[wide["province"] == forecast.province].melt(
+        id_vars=["year"], value_vars=["sub1", "sub2", "sub3", "sub4", "total"], var_name="measure",
+        value_name="score").dropna()
+    return AnnualReport(province, year, scores, forecast, hist, diagnostics)
+
+
+def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
+    t = report.scores.table
+    t = t[t["level"] != "indicator"]
+    name = "short_vi" if lang == "vi" else "short_en"
+    return pd.DataFrame({
+        ("Chỉ số" if lang == "vi" else "Measure"): t[name],
+        ("Ước tính" if lang == "vi" else "Estimate"): t["estimate"].round(2),
+        "SE": t["se"].round(2),
+        ("KTC 95%" if lang == "vi" else "95% interval"): [f"{a:.2f}–{b:.2f}" for a, b in zip(t["ci95_low"], t["ci95_high"])],
+        ("Độ nhạy" if lang == "vi" else "Sensitivity"): [f"{a:.2f}–{b:.2f}" if pd.notna(a) else "" for a, b in
+                                                          zip(t.get("sens_low", np.nan), t.get("sens_high", np.nan))],
+        ("Mục tiêu" if lang == "vi" else "Target"): t["target"].map(lambda v: "" if pd.isna(v) else f"≥ {v:.2f}"),
+        ("Chính thức gần nhất" if lang == "vi" else "Last official"): [
+            "" if pd.isna(v) else f"{v:.2f} ({int(y)})" for v, y in zip(t["official_last"], t["official_year"])],
+    })
+
+
+def _forecast_table(report: AnnualReport, lang: str) -> pd.DataFrame:
+    f = report.forecast.table
+    model = "bridge" if "bridge" in set(f["model"]) else f["model"].iloc[-1]
+    f = f[f["model"] == model]
+    return pd.DataFrame({
+        ("Chỉ số" if lang == "vi" else "Measure"): f["measure"], ("Dự báo" if lang == "vi" else "Forecast"): f["mean"].round(2),
+        "80%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi80_low"], f["pi80_high"])],
+        "95%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi95_low"], f["pi95_high"])],
+        ("P(đạt mục tiêu)" if lang == "vi" else "P(target)"): f["p_target"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
+        ("P(cải thiện)" if lang == "vi" else "P(improve)"): f["p_improve"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
+    })
+
+
+def _fig_scores(report: AnnualReport, lang: str):
+    t = report.scores.table
+    t = t[t["level"] == "subindex"]
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    y = np.arange(len(t))
+    ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci95_low"], t["ci95_high"] - t["estimate"]], fmt="o",
+                color="#1565c0", capsize=4, label="Ước tính Hiệp hội (KTC 95%)" if lang == "vi" else "Association estimate (95%)")
+    ax.scatter(t["target"], y, marker="|", s=300, color="#c62828", label="Mục tiêu" if lang == "vi" else "Target")
+    ax.scatter(t["official_last"], y, marker="D", color="#6d4c41", label="Chính thức gần nhất" if lang == "vi" else "Last official")
+    ax.set_yticks(y, t["short_vi" if lang == "vi" else "short_en"])
+    ax.set_xlim(0, 10)
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(("Chỉ số thành phần — " if lang == "vi" else "Sub-indices — ") + UNOFFICIAL, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _fig_fan(report: AnnualReport, lang: str):
+    f = report.forecast.table
+    model = "bridge" if "bridge" in set(f["model"]) else f["model"].iloc[-1]
+    row = f[(f["model"] == model) & (f["measure"] == "total")].iloc[0]
+    hist = report.history[report.history["measure"] == "total"].sort_values("year")
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    ax.plot(hist["year"], hist["score"], "o-", color="#37474f", label="PGI chính thức" if lang == "vi" else "Official PGI")
+    x = [hist["year"].max(), report.forecast.year] if len(hist) else [report.forecast.year - 1, report.forecast.year]
+    last = hist["score"].iloc[-1] if len(hist) else row["mean"]
+    for lo, hi, alpha in ((row["pi95_low"], row["pi95_high"], 0.18), (row["pi80_low"], row["pi80_high"], 0.35)):
+        ax.fill_between(x, [last, lo], [last, hi], color="#2e7d32", alpha=alpha, linewidth=0)
+    ax.plot(x, [last, row["mean"]], "--", color="#2e7d32", label="Dự báo (80%, 95%)" if lang == "vi" else "Forecast (80%, 95%)")
+    ax.set_xticks(sorted(set(hist["year"].tolist() + [report.forecast.year])))
+    ax.set_ylim(0, 40)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"{report.forecast.province}: " + ("tổng điểm PGI — " if lang == "vi" else "PGI total — ") + UNOFFICIAL,
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _fig_ranks(report: AnnualReport, lang: str):
+    model = "bridge" if "bridge" in report.forecast.ranks else list(report.forecast.ranks)[-1]
+    dist = report.forecast.ranks[model]
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    top = report.forecast._top
+    ax.bar(dist.index, dist.values, color=["#2e7d32" if r <= top else "#90a4ae" for r in dist.index])
+    ax.set_xlabel(f"Thứ hạng trong {report.forecast.n_provinces} tỉnh" if lang == "vi" else
+                  f"Rank among {report.forecast.n_provinces}")
+    ax.set_ylabel("Xác suất" if lang == "vi" else "Probability")
+    p_top = dist[dist.index <= top].sum()
+    ax.set_title((f"Phân phối thứ hạng — P(top {top}) = {p_top:.0%}" if lang == "vi" else
+                  f"Rank distribution — P(top {top}) = {p_top:.0%}"), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in r) + "</tr>"
+                   for r in frame.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def write_annual_html(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
+    """A self-contained HTML page (figures embedded)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vi = lang == "vi"
+    title = (f"Ước tính Chỉ số Xanh cấp tỉnh (PGI) {report.year} — {report.province}" if vi else
+             f"Estimate of the Provincial Green Index (PGI) {report.year} — {report.province}")
+    imgs = [figure_png(f(report, lang)) for f in (_fig_scores, _fig_fan, _fig_ranks)]
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.scores.notes + report.forecast.notes)
+    body = f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:"DejaVu Sans",Arial,sans-serif;max-width:960px;margin:2em auto;color:#222}}
+.notice{{background:#fdecea;color:#b00020;padding:.6em 1em;font-weight:bold;border-radius:4px}}
+table{{border-collapse:collapse;margin:1em 0;font-size:.9em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}
+th{{background:#eef3ee}}pre{{background:#f6f6f6;padding:1em;font-size:.8em;overflow-x:auto}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="notice">{UNOFFICIAL}</p>
+<h2 id="estimates">{'1. Ước tính các chỉ số' if vi else '1. Estimates'}</h2>
+{_html_table(_summary_table(report, lang))}
+<img alt="sub-indices" src="data:image/png;base64,{imgs[0]}">
+<h2 id="forecast">{'2. Dự báo điểm PGI chính thức' if vi else '2. Forecast of the official PGI'}</h2>
+{_html_table(_forecast_table(report, lang))}
+<img alt="fan chart" src="data:image/png;base64,{imgs[1]}">
+<h2 id="rank">{'3. Thứ hạng' if vi else '3. Rank'}</h2>
+{_html_table(report.forecast.rank_summary())}
+<img alt="rank distribution" src="data:image/png;base64,{imgs[2]}">
+<h2 id="weights">{'4. Trọng số' if vi else '4. Weighting'}</h2>
+<pre>{html.escape(report.diagnostics)}</pre>
+<h2 id="method">{'5. Phương pháp' if vi else '5. Method'}</h2>
+<ul>{''.join(f'<li>{html.escape(n)}</li>' for n in METHOD_NOTES)}</ul>
+<h3>{'Ghi chú' if vi else 'Notes'}</h3><ul>{notes}</ul>
+<p class="notice">{UNOFFICIAL}</p></body></html>"""
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def write_annual_pdf(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
+    """The same content as PDF pages."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vi = lang == "vi"
+    title = (f"Ước tính Chỉ số Xanh cấp tỉnh (PGI) {report.year} — {report.province}" if vi else
+             f"Estimate of the Provincial Green Index (PGI) {report.year} — {report.province}")
+    with PdfPages(path) as pdf:
+        text_page(pdf, title, ["1. " + ("Ước tính các chỉ số" if vi else "Estimates")]
+                  + [" | ".join(str(v) for v in r) for r in _summary_table(report, lang).itertuples(index=False)]
+                  + ["", "2. " + ("Dự báo" if vi else "Forecast")]
+                  + [" | ".join(str(v) for v in r) for r in _forecast_table(report, lang).itertuples(index=False)]
+                  + [""] + METHOD_NOTES, notice=UNOFFICIAL)
+        for make in (_fig_scores, _fig_fan, _fig_ranks):
+            fig = make(report, lang)
+            fig.text(0.01, 0.01, UNOFFICIAL, fontsize=7, color="#b00020")
+            pdf.savefig(fig)
+            plt.close(fig)
+        text_page(pdf, "4. " + ("Trọng số" if vi else "Weighting"), report.diagnostics.splitlines(), notice=UNOFFICIAL)
+        text_page(pdf, ("Ghi chú" if vi else "Notes"), report.scores.notes + report.forecast.notes, notice=UNOFFICIAL)
+    return path
