@@ -1,21 +1,97 @@
-"""The demo pipeline writes the exports of both questionnaires."""
+"""`make demo` end to end: the pipeline on the generated year writes every report, and they are right."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
-import pyreadstat
+import openpyxl
+import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_writes_three_exports_per_questionnaire(tmp_path):
-    spec = importlib.util.spec_from_file_location("demo", ROOT / "pipelines" / "demo.py")
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    assert demo.main(["--out", str(tmp_path)]) == 0
-    names = sorted(p.name for p in (tmp_path / "questionnaires").iterdir())
-    assert names == ["monthly_difficulties.sav", "monthly_difficulties.xlsx", "monthly_difficulties_codebook.md",
-                     "pgi_feedback.sav", "pgi_feedback.xlsx", "pgi_feedback_codebook.md"]
-    _, meta = pyreadstat.read_sav(str(tmp_path / "questionnaires" / "pgi_feedback.sav"), metadataonly=True)
-    assert meta.number_columns == 48
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("demo_pipeline", ROOT / "pipelines" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path_factory.mktemp("demo_out")
+    assert module.main(["--out", str(out)]) == 0
+    return out
+
+
+def test_every_output_is_written(demo):
+    names = {p.name for p in demo.iterdir()}
+    assert {"digest_2025-12.xlsx", "digest_2025-12.pdf", "pgi_estimate_2025.html", "pgi_estimate_2025.pdf",
+            "scores_2025.csv", "run.json"} <= names
+    assert sorted(p.name for p in (demo / "questionnaires").iterdir())[:3] == [
+        "monthly_difficulties.sav", "monthly_difficulties.xlsx", "monthly_difficulties_codebook.md"]
+    assert (demo / "pgi_estimate_2025.pdf").read_bytes().startswith(b"%PDF")
+    assert (demo / "digest_2025-12.pdf").read_bytes().count(b"/Type /Page") >= 5
+    # the bad rows of the demo files were quarantined and reported
+    assert {p.name for p in (demo / "load_reports").iterdir()} == {
+        "kobo_monthly_difficulties_2025-02.xlsx", "kobo_monthly_difficulties_2025-07.xlsx", "pgi_feedback_2025-11.xlsx"}
+
+
+def test_annual_report_sections_and_numbers(demo):
+    text = (demo / "pgi_estimate_2025.html").read_text(encoding="utf-8")
+    assert text.count("Ước tính không chính thức / unofficial estimate") >= 2
+    for anchor in ("estimates", "forecast", "rank", "weights", "method"):
+        assert f'id="{anchor}"' in text
+    scores = pd.read_csv(demo / "scores_2025.csv")
+    total = scores[scores["level"] == "total"].iloc[0]
+    assert f"{total['estimate']:.2f}" in text and f"{total['ci95_low']:.2f}–{total['ci95_high']:.2f}" in text
+    assert "≥ 3.95" in text  # the plan's target for sub-index 1
+    assert text.count("data:image/png;base64,") == 3
+    assert "Bắc Giang" in text and "illustrative" in text
+
+
+def test_digest_sections_and_numbers(demo):
+    sheets = pd.read_excel(demo / "digest_2025-12.xlsx", sheet_name=None)
+    assert list(sheets) == ["Tổng quan", "Theo lĩnh vực khó khăn", "Theo ngành", "Theo địa bàn", "Mức độ ảnh hưởng",
+                            "Kiến nghị chuyển UBND tỉnh", "Ghi chú về phương pháp"]
+    overview = sheets["Tổng quan"]
+    assert overview.iloc[0, 1] == 60  # responding firms in December
+    share = overview.iloc[1, 1]
+    assert 0 < share < 100
+    categories = sheets["Theo lĩnh vực khó khăn"]
+    assert len(categories) == 10 and categories.iloc[:, 1].is_monotonic_decreasing
+
+
+def test_no_personal_data_in_any_report(demo):
+    inputs = pd.read_csv(demo / "demo_inputs" / "kobo_monthly_difficulties_2025-12.csv", sep=";", dtype=str)
+    personal = set(inputs["contact/contact_name"].dropna()) | set(inputs["contact/contact_phone"].dropna()) \
+        | set(inputs["contact/contact_email"].dropna()) | set(inputs["profile/firm_name"].dropna())
+    assert len(personal) > 100
+    html = (demo / "pgi_estimate_2025.html").read_text(encoding="utf-8")
+    digest_cells = [str(c.value) for ws in openpyxl.load_workbook(demo / "digest_2025-12.xlsx")
+                    for row in ws.iter_rows() for c in row if c.value is not None]
+    scores = (demo / "scores_2025.csv").read_text(encoding="utf-8-sig")
+    for value in personal:
+        assert value not in html and value not in scores
+        assert not any(value in cell for cell in digest_cells)
+    assert not re.search(r"[\w.]+@doanhnghiep\.vn", html + scores + " ".join(digest_cells))
+
+
+def test_formula_like_text_is_neutralised(demo):
+    ws = openpyxl.load_workbook(demo / "digest_2025-12.xlsx")["Kiến nghị chuyển UBND tỉnh"]
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
+    dashed = [c.value for c in cells if "Thiếu hướng dẫn cụ thể" in c.value]
+    assert dashed and all(v.startswith("'-") for v in dashed)  # "- Thiếu..." would be read as a formula
+    assert not any(c.data_type == "f" for c in cells)
+
+
+def test_personal_data_only_on_explicit_request(demo):
+    from survey.questionnaire import load_questionnaire
+    from survey.reports import build_digest
+    from survey.store import Store
+    from survey.weights import load_design
+    store = Store(f"sqlite:///{demo / 'demo_store.sqlite'}")
+    qn = load_questionnaire("monthly_difficulties")
+    design = load_design(qn, "2025-12", store=store)
+    hidden = build_digest(design, qn, "2025-12").tables["cases"]
+    shown = build_digest(design, qn, "2025-12", include_personal=True).tables["cases"]
+    assert qn.question("contact_phone").label.vi not in hidden.columns
+    assert qn.question("contact_phone").label.vi in shown.columns and len(shown) == len(hidden)

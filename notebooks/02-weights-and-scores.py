@@ -1,0 +1,53 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Weights and scores
+#
+# Weight the PGI feedback survey to the province's (illustrative) enterprise margins and
+# estimate the four sub-indices and the total, with intervals from the replicate weights.
+
+# %%
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from survey.demo import demo_store
+from survey.scoring import ScoringConfig, score_survey, summary_text
+from survey.weights import load_design, mean, proportion, weight_summary
+
+folder = Path(os.environ.get("PGI_NOTEBOOK_DIR", "notebook_out")) / "demo"
+store, files = demo_store(folder)
+
+# %%
+design = load_design("pgi_feedback", files.feedback[0], store=store)
+weight_summary(design)
+
+# %% [markdown]
+# A weighted share with its interval: firms rating environmental quality good or very good.
+
+# %%
+proportion(design, "env_quality", codes=[4, 5], exclude=[98])
+
+# %%
+result = score_survey("pgi_feedback", 2025, store=store, config=ScoringConfig(sensitivity=True))
+print(summary_text(result, "vi"))
+
+# %%
+subs = result.table[result.table["level"] == "subindex"]
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.errorbar(subs["estimate"], subs["short_vi"], xerr=[subs["estimate"] - subs["ci95_low"],
+            subs["ci95_high"] - subs["estimate"]], fmt="o", capsize=4)
+ax.set_xlim(0, 10)
+ax.set_title("Ước tính không chính thức / unofficial estimate")
+plt.show()
