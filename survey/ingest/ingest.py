@@ -55,6 +55,8 @@ class LoadResult:
     #: (row, its key, the stored key). Stored all the same (two firms may answer
     #: alike), but worth a look: the same survey may have come in two exports.
     same_as_stored: list[tuple[int, str, str]] = field(default_factory=list)
+    #: questions holding personal data: their values are masked in reports
+    personal: tuple[str, ...] = ()
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
 
     def summary(self, lang: str = "vi") -> str:
@@ -251,7 +253,8 @@ def _open_load(info: FileInfo, qn: Questionnaire, period: str, store: Store, con
     table = store.response_table(conn, qn)
     load_id = store.start_load(conn, wave_id, file_name=info.name, sha256=info.sha256, size=info.size,
                                format=info.format, encoding=info.encoding, user=user)
-    result = LoadResult(info.name, info.sha256, info.format, info.encoding, qn.id, period, load_id)
+    result = LoadResult(info.name, info.sha256, info.format, info.encoding, qn.id, period, load_id,
+                        personal=qn.personal_questions)
     return _State(qn, store, conn, table, wave_id, load_id, result=result)
 
 

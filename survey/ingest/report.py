@@ -32,12 +32,21 @@ def neutralise_formula(value: object) -> object:
     return value
 
 
-def problem_table(result: LoadResult, lang: str = "vi") -> pd.DataFrame:
-    """One row per problem, columns named in ``lang``, sorted by row."""
+_MASK = {"vi": "(dữ liệu cá nhân)", "en": "(personal data)"}
+
+
+def problem_table(result: LoadResult, lang: str = "vi", include_personal: bool = False) -> pd.DataFrame:
+    """One row per problem, columns named in ``lang``, sorted by row.
+
+    Values of personal-data questions are masked unless ``include_personal`` is set.
+    """
     p = result.problems
+    hide = p["question"].isin(result.personal) & (not include_personal)
+    params = [{**prm, "value": _MASK[lang]} if h else prm for prm, h in zip(p["params"], hide)]
     table = pd.DataFrame({
-        "row": p["row"], "column": p["column"], "question": p["question"], "value": p["value"],
-        "message": [render(r, prm, lang) for r, prm in zip(p["reason"], p["params"])],
+        "row": p["row"], "column": p["column"], "question": p["question"],
+        "value": p["value"].where(~hide, _MASK[lang]),
+        "message": [render(r, prm, lang) for r, prm in zip(p["reason"], params)],
         "response_key": p["response_key"], "reason": p["reason"],
     }).sort_values(["row", "column"], na_position="first", kind="stable")
     return table.rename(columns=_HEADERS[lang]).reset_index(drop=True)
@@ -50,8 +59,10 @@ def _summary(result: LoadResult, lang: str) -> pd.DataFrame:
     return pd.DataFrame({"": _SUMMARY_ROWS[lang], " ": values})
 
 
-def write_report(result: LoadResult, path: str | Path, lang: str = "vi") -> Path:
+def write_report(result: LoadResult, path: str | Path, lang: str = "vi", include_personal: bool = False) -> Path:
     """Write the report: ``.xlsx`` (summary and problems sheets) or ``.csv`` (problems, UTF-8 with BOM).
+
+    Values of personal-data questions are masked unless ``include_personal`` is set.
 
     Texts that start like a formula are neutralised so a spreadsheet never runs them.
 
@@ -62,7 +73,7 @@ def write_report(result: LoadResult, path: str | Path, lang: str = "vi") -> Path
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = problem_table(result, lang).map(neutralise_formula)
+    table = problem_table(result, lang, include_personal).map(neutralise_formula)
     if path.suffix.lower() == ".csv":
         table.to_csv(path, index=False, encoding="utf-8-sig")  # BOM: Excel then reads Vietnamese correctly
     elif path.suffix.lower() == ".xlsx":

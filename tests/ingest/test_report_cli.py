@@ -84,3 +84,15 @@ def test_cli_failed_load_exits_non_zero(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "e.csv" in err and "the file is empty" in err
+
+
+def test_personal_values_are_masked_in_load_reports(tmp_path, monthly):
+    answers = make_answers(monthly, 4, seed=13).astype({"contact_phone": object})
+    answers.loc[1, "contact_phone"] = "0912-ABC"  # breaks the phone rule: a problem on a personal field
+    result = ingest_file(to_kobo_csv(answers, monthly, tmp_path / "k.csv"), monthly, "2025-11",
+                         store=Store(f"sqlite:///{tmp_path / 's.sqlite'}"))
+    assert result.quarantined == 1
+    table = pd.read_csv(write_report(result, tmp_path / "r.csv", "en"), encoding="utf-8-sig")
+    assert "0912-ABC" not in table.to_string() and "(personal data)" in table["Value"].tolist()
+    shown = pd.read_csv(write_report(result, tmp_path / "r2.csv", "en", include_personal=True), encoding="utf-8-sig")
+    assert "0912-ABC" in shown["Value"].tolist()
