@@ -194,8 +194,16 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed at the end, rolled back on any error."""
+        """One transaction: committed at the end, rolled back on any error.
+
+        Writers are serialised, so two staff loading at once both succeed, one after the
+        other: SQLite's ``BEGIN IMMEDIATE`` takes the write lock at the start; on
+        PostgreSQL a transaction-scoped advisory lock does the same (it guards the
+        creation of waves and tables, which two first loads could otherwise race for).
+        """
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202511)")
             yield conn
 
     def dispose(self) -> None:

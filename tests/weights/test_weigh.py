@@ -9,14 +9,20 @@ from survey.errors import WeightingError
 from survey.ingest import ingest_file
 from survey.store import Store
 from survey.weights import default_margins_path, load_design, load_margins, margin_check, mean, weight_survey
+from tests.conftest import postgres_store
 from tests.fixtures import make_answers, to_kobo_csv
 
 MARGINS = default_margins_path("bac_giang", 2024)
 
 
-@pytest.fixture()
-def loaded(tmp_path, monthly):
-    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def loaded(request, tmp_path, monthly):
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    else:
+        gen = postgres_store(request.node.name)
+        store = next(gen)
+        request.addfinalizer(lambda: next(gen, None))
     for month, seed in (("2025-10", 1), ("2025-11", 2)):
         answers = make_answers(monthly, 250, seed=seed)
         ingest_file(to_kobo_csv(answers, monthly, tmp_path / f"{month}.csv", uuids=[f"{month}-{i}" for i in range(250)]),

@@ -1,0 +1,106 @@
+"""A load killed midway changes nothing; two loads at once both succeed; on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from survey.ingest import ingest_file
+from survey.store import Store, load_responses
+from tests.conftest import postgres_store
+from tests.fixtures import make_answers, to_kobo_csv
+from tests.ingest.test_ingest import snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+LOAD = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from survey.ingest import ingest_file
+    from survey.store import Store
+    result = ingest_file(sys.argv[1], "monthly_difficulties", sys.argv[2], store=Store(sys.argv[3]), chunksize=200)
+    print(result.rows_read, result.accepted, result.quarantined, result.already_present)
+""").format(root=str(ROOT))
+
+
+def _loader(path: Path, period: str, url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", LOAD, str(path), period, url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory, monthly) -> Path:
+    folder = tmp_path_factory.mktemp("big")
+    answers = make_answers(monthly, 12_000, seed=31)
+    return to_kobo_csv(answers, monthly, folder / "big.csv", uuids=[f"big-{i}" for i in range(12_000)])
+
+
+def test_sigkill_midway_leaves_sqlite_unchanged_and_the_load_can_be_redone(tmp_path, monthly, big_file):
+    db = tmp_path / "store.sqlite"
+    url = f"sqlite:///{db}"
+    small = to_kobo_csv(make_answers(monthly, 20, seed=1), monthly, tmp_path / "small.csv")
+    ingest_file(small, monthly, "2025-10", store=Store(url))
+    before = snapshot(Store(url))
+    child = _loader(big_file, "2025-11", url)
+    journal = Path(f"{db}-journal")
+    deadline = time.time() + 120
+    while not journal.exists() and child.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # well inside the transaction: some chunks are written
+    assert child.poll() is None, "the load finished before it could be interrupted"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    store = Store(url)  # opening the store rolls the interrupted transaction back
+    assert snapshot(store) == before
+    result = ingest_file(big_file, monthly, "2025-11", store=store)
+    assert (result.rows_read, result.accepted) == (12_000, 12_000)
+    assert len(load_responses(monthly, "2025-11", "2025-11", store=store)) == 12_000
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_loads_at_once_both_succeed(tmp_path, monthly, backend, request):
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+        store = Store(url)
+    else:
+        gen = postgres_store(request.node.name)
+        store = next(gen)
+        request.addfinalizer(lambda: next(gen, None))
+        url = store.url
+    a = to_kobo_csv(make_answers(monthly, 3000, seed=41), monthly, tmp_path / "a.csv",
+                    uuids=[f"a-{i}" for i in range(3000)])
+    b = to_kobo_csv(make_answers(monthly, 3000, seed=42), monthly, tmp_path / "b.csv",
+                    uuids=[f"b-{i}" for i in range(3000)])
+    first, second = _loader(a, "2025-11", url), _loader(b, "2025-11", url)
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    assert [o[0].split() for o in outputs] == [["3000", "3000", "0", "0"]] * 2
+    stored = load_responses(monthly, "2025-11", "2025-11", store=store)
+    assert len(stored) == 6000 and stored["response_key"].is_unique
+    assert len(store.list_loads()) == 2
+
+
+def test_sigkill_midway_leaves_postgresql_unchanged(tmp_path, monthly, big_file, request):
+    gen = postgres_store(request.node.name)
+    store = next(gen)
+    request.addfinalizer(lambda: next(gen, None))
+    ingest_file(to_kobo_csv(make_answers(monthly, 20, seed=1), monthly, tmp_path / "small.csv"), monthly, "2025-10",
+                store=store)
+    before = snapshot(store)
+    child = _loader(big_file, "2025-11", store.url)
+    time.sleep(4.0)  # the child imports, reads and starts writing its chunks
+    assert child.poll() is None, "the load finished before it could be interrupted"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    deadline = time.time() + 30  # the server notices the lost client and rolls its transaction back
+    while snapshot(store) != before and time.time() < deadline:
+        time.sleep(0.5)
+    assert snapshot(store) == before
+    result = ingest_file(big_file, monthly, "2025-11", store=store)
+    assert result.accepted == 12_000
