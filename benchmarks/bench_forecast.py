@@ -20,15 +20,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from survey.forecast import ForecastInputs, ranks_of, simulate  # noqa: E402
 
 
+def demo_inputs(p: int) -> ForecastInputs:
+    """Forecast inputs of the size of the real problem: p provinces with a history."""
+    rng = np.random.default_rng(0)
+    return ForecastInputs([f"P{i}" for i in range(p)], 21.0, 4.4, 4.0, rng.normal(0, 2, p),
+                          rng.integers(1, 3, p), np.zeros(p), 0.6, 0.01, 1.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--provinces", type=int, default=63)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
     p = args.provinces
-    inputs = ForecastInputs([f"P{i}" for i in range(p)], 21.0, 4.4, 4.0, rng.normal(0, 2, p),
-                            rng.integers(1, 3, p), np.zeros(p), 0.6, 0.01, 1.5)
+    inputs = demo_inputs(p)
 
     def ours():
         draws = simulate(inputs, args.draws, 1, (0, 25.0, 1.0))

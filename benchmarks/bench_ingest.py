@@ -93,8 +93,8 @@ CHILD = textwrap.dedent("""
         qn = load_questionnaire(Path(definition), root=Path(definition).parent)
         result = ingest_file(path, qn, "2025-11", db=db)
         rows = result.accepted
-    import resource
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
+    # VmHWM belongs to this process image; ru_maxrss would carry over the parent's peak across fork/exec
+    peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # KiB on Linux -> MiB
     print(json.dumps({{"seconds": time.perf_counter() - start, "rows": rows, "peak_mb": peak}}))
 """)
 

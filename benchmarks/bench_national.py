@@ -1,0 +1,52 @@
+"""A national data set for the scoring benchmark: 63 provinces x 200 firms x 3 years of pgi_feedback."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from survey.demo import make_population, make_responses  # noqa: E402
+from survey.questionnaire import load_questionnaire  # noqa: E402
+from survey.scoring import ScoringConfig, indicator_matrices, score  # noqa: E402
+from survey.weights import load_margins, default_margins_path, make_design, prepare_margins, rake, replicate_design  # noqa: E402
+
+
+def national(provinces: int = 63, firms: int = 200, years: int = 3, replicates: int = 200):
+    """A raked design with bootstrap replicates over every province and year."""
+    qn = load_questionnaire("pgi_feedback")
+    margins = load_margins(default_margins_path("bac_giang", 2024))
+    pop = make_population(margins, seed=1)
+    one = make_responses(qn, pop, firms * years, seed=2)
+    frames = []
+    for p in range(provinces):  # the same answer pattern, shuffled, per province: the cost is what matters
+        f = one.sample(frac=1.0, random_state=p).reset_index(drop=True)
+        f["province"] = p
+        f["year"] = np.repeat(np.arange(2022, 2022 + years), firms)
+        frames.append(f)
+    data = pd.concat(frames, ignore_index=True)
+    m = margins.select(["size_class", "ownership"])
+    design = make_design(data, population=m.total * provinces)
+    scaled = type(m)(m.province, m.year, m.source, True, tuple(
+        type(x)(x.name, x.question, tuple(type(c)(c.name, c.codes, c.count * provinces) for c in x.categories))
+        for x in m.margins), m.collapse, m.min_respondents)
+    design = rake(replicate_design(design, "bootstrap", replicates=replicates, seed=3), prepare_margins(scaled, data))
+    return design, qn
+
+
+def score_national(design, qn) -> int:
+    result = score(design, qn, by="province", config=ScoringConfig(sensitivity=False))
+    return int(result.table["suppressed"].sum())
+
+
+def bare_ratio(design, qn) -> float:
+    """The least work for the same numbers: weighted ratios of the indicator matrices per province."""
+    num, den = indicator_matrices(design, qn)
+    W = np.nan_to_num(design.all_weights())
+    total = 0.0
+    for p in range(63):
+        m = (design.data["province"] == p).to_numpy()[:, None]
+        total += float(np.nansum((W.T @ (num * m)) / (W.T @ (den * m))))
+    return total
