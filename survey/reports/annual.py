@@ -63,6 +63,18 @@ def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFr
     return AnnualReport(province, year, scores, forecast, hist, diagnostics)
 
 
+def _title(report: AnnualReport, lang: str) -> str:
+    if lang == "vi":
+        return f"Ước tính Chỉ số Xanh cấp tỉnh (PGI) {report.year} — {report.province}"
+    return f"Estimate of the Provincial Green Index (PGI) {report.year} — {report.province}"
+
+
+def _shown_model(report: AnnualReport) -> str:
+    """The model the report shows: the bridge when it was run, else the last one."""
+    models = list(dict.fromkeys(report.forecast.table["model"]))
+    return "bridge" if "bridge" in models else models[-1]
+
+
 def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
     t = report.scores.table
     t = t[t["level"] != "indicator"]
@@ -82,8 +94,7 @@ def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
 
 def _forecast_table(report: AnnualReport, lang: str) -> pd.DataFrame:
     f = report.forecast.table
-    model = "bridge" if "bridge" in set(f["model"]) else f["model"].iloc[-1]
-    f = f[f["model"] == model]
+    f = f[f["model"] == _shown_model(report)]
     return pd.DataFrame({
         ("Chỉ số" if lang == "vi" else "Measure"): f["measure"], ("Dự báo" if lang == "vi" else "Forecast"): f["mean"].round(2),
         "80%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi80_low"], f["pi80_high"])],
@@ -113,8 +124,7 @@ def _fig_scores(report: AnnualReport, lang: str):
 
 def _fig_fan(report: AnnualReport, lang: str):
     f = report.forecast.table
-    model = "bridge" if "bridge" in set(f["model"]) else f["model"].iloc[-1]
-    row = f[(f["model"] == model) & (f["measure"] == "total")].iloc[0]
+    row = f[(f["model"] == _shown_model(report)) & (f["measure"] == "total")].iloc[0]
     hist = report.history[report.history["measure"] == "total"].sort_values("year")
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     ax.plot(hist["year"], hist["score"], "o-", color="#37474f", label="PGI chính thức" if lang == "vi" else "Official PGI")
@@ -133,8 +143,7 @@ def _fig_fan(report: AnnualReport, lang: str):
 
 
 def _fig_ranks(report: AnnualReport, lang: str):
-    model = "bridge" if "bridge" in report.forecast.ranks else list(report.forecast.ranks)[-1]
-    dist = report.forecast.ranks[model]
+    dist = report.forecast.ranks[_shown_model(report)]
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     top = report.forecast._top
     ax.bar(dist.index, dist.values, color=["#2e7d32" if r <= top else "#90a4ae" for r in dist.index])
@@ -160,8 +169,7 @@ def write_annual_html(report: AnnualReport, path: str | Path, lang: str = "vi") 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     vi = lang == "vi"
-    title = (f"Ước tính Chỉ số Xanh cấp tỉnh (PGI) {report.year} — {report.province}" if vi else
-             f"Estimate of the Provincial Green Index (PGI) {report.year} — {report.province}")
+    title = _title(report, lang)
     imgs = [figure_png(f(report, lang)) for f in (_fig_scores, _fig_fan, _fig_ranks)]
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.scores.notes + report.forecast.notes)
     body = f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -195,8 +203,7 @@ def write_annual_pdf(report: AnnualReport, path: str | Path, lang: str = "vi") -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     vi = lang == "vi"
-    title = (f"Ước tính Chỉ số Xanh cấp tỉnh (PGI) {report.year} — {report.province}" if vi else
-             f"Estimate of the Provincial Green Index (PGI) {report.year} — {report.province}")
+    title = _title(report, lang)
     with PdfPages(path) as pdf:
         text_page(pdf, title, ["1. " + ("Ước tính các chỉ số" if vi else "Estimates")]
                   + [" | ".join(str(v) for v in r) for r in _summary_table(report, lang).itertuples(index=False)]
