@@ -9,7 +9,7 @@ import pandas as pd
 from ..errors import EstimationError
 from ..reference import load_provinces
 from ..scoring.official import match_province, official_panel, targets_for
-from .models import MODELS, Bridge, MeanReversion, Persistence
+from .models import MODELS, Bridge, MeanReversion
 from .panel import MEASURES, MERGER_YEAR, national_means, to_units, wide_panel
 from .simulate import ranks_of, simulate
 

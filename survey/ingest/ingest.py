@@ -234,7 +234,7 @@ def _ingest(path, qn: Questionnaire, period: str, store: Store, mapping, archive
     with store.begin() as conn:
         first = next(chunks, None)
         if first is None:
-            raise IngestError(f"the file has column names but no data rows", file=str(path))
+            raise IngestError("the file has column names but no data rows", file=str(path))
         state = _open_load(first[1].info, qn, period, store, conn, user)
         state.cmap = map_columns(first[1].columns, qn, mapping=mapping, file=first[1].info.name)
         _run(first, chunks, state, today or dt.date.today(), progress)

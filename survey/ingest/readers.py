@@ -13,9 +13,7 @@ the file name and what to do, never a library traceback.
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
-import io
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,7 +112,7 @@ def file_info(path: str | Path, *, format: str | None = None, max_bytes: int = D
         raise IngestError("file not found", file=str(path))
     size = path.stat().st_size
     if size == 0:
-        raise IngestError(f"the file is empty (0 bytes)", file=str(path),
+        raise IngestError("the file is empty (0 bytes)", file=str(path),
                           hint="export the survey again and check the download finished")
     if size > max_bytes:
         raise IngestError(f"the file is {size / 1e6:.1f} MB, larger than the limit of "
@@ -124,7 +122,7 @@ def file_info(path: str | Path, *, format: str | None = None, max_bytes: int = D
         head = fh.read(8)
     found = _sniff_format(path, head)
     if found == "xls":
-        raise IngestError(f"this is an old Excel .xls workbook", file=str(path),
+        raise IngestError("this is an old Excel .xls workbook", file=str(path),
                           hint="open it in Excel and save it as .xlsx")
     _check_extension(path, found)
     if format is not None:
@@ -206,14 +204,14 @@ def _decode_sample(info: FileInfo, encoding: str) -> str:
 def _sniff_separator(info: FileInfo, text: str) -> str:
     header = next(iter(text.splitlines()), "")
     if "\x00" in text:
-        raise IngestError(f"the file is not text", file=str(info.path),
+        raise IngestError("the file is not text", file=str(info.path),
                           hint="is it really a CSV export?")
     counts = {sep: _count_outside_quotes(header, sep) for sep in (",", ";", "\t")}
     sep, count = max(counts.items(), key=lambda kv: kv[1])
     if count == 0:
         other = next((c for c in "|:^#" if c in header), None)
         raise IngestError(
-            f"the first line has a single column, so its separator is not recognised",
+            "the first line has a single column, so its separator is not recognised",
             file=str(info.path), line=1,
             hint=(f"it seems to use '{other}'; " if other else "")
             + "save the file with comma, semicolon or tab separators")
@@ -248,7 +246,7 @@ def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
         raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
                           hint="the file mixes encodings; save it again as 'CSV UTF-8'") from None
     except pd.errors.EmptyDataError:
-        raise IngestError(f"the file has no columns", file=str(info.path)) from None
+        raise IngestError("the file has no columns", file=str(info.path)) from None
     except pd.errors.ParserError as exc:
         raise IngestError(f"the rows do not line up with the header ({exc})".replace("\n", " "),
                           file=str(info.path), hint="a row has more separators than the header; "
@@ -408,7 +406,7 @@ def read_file(path: str | Path, **options) -> tuple[pd.DataFrame, RawMeta]:
         frames.append(frame)
     frame = pd.concat(frames) if frames else pd.DataFrame()
     if meta is None or frame.empty:
-        raise IngestError(f"the file has column names but no data rows", file=str(path),
+        raise IngestError("the file has column names but no data rows", file=str(path),
                           hint="check that the export contains responses")
     meta.rows = len(frame)
     return frame, meta

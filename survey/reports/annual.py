@@ -18,7 +18,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from ..forecast import ForecastResult
 from ..forecast.panel import to_units, wide_panel
 from ..scoring import ScoreResult
-from .common import UNOFFICIAL, figure_png, plt, table_page, text_page
+from .common import UNOFFICIAL, figure_png, plt, text_page
 
 __all__ = ["AnnualReport", "build_annual", "write_annual_html", "write_annual_pdf", "METHOD_NOTES"]
 

@@ -11,7 +11,6 @@ provinces; from 2025, the 34 units formed on 1 July 2025.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from pathlib import Path

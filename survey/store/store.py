@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, event, inspect, literal, select, text, update,
+    UniqueConstraint, create_engine, event, inspect, literal, select, update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError

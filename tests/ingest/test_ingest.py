@@ -1,9 +1,7 @@
 """Loading files into the store: exact round trips, idempotence, nothing lost, failed loads change nothing."""
 from __future__ import annotations
 
-import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
