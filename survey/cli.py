@@ -216,6 +216,85 @@ def _add_forecast(commands) -> None:
     p.set_defaults(func=_cmd_forecast)
 
 
+def _previous_month(period: str) -> str:
+    year, month = map(int, period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def _cmd_digest(args: argparse.Namespace) -> int:
+    from .errors import WeightingError
+    from .questionnaire import load_questionnaire
+    from .reports import build_digest, write_digest_pdf, write_digest_xlsx
+    from .store import Store
+    from .weights import load_design
+
+    store = Store(args.db)
+    qn = load_questionnaire("monthly_difficulties", province=args.province)
+    design = load_design(qn, args.period, store=store)
+    try:
+        previous = load_design(qn, _previous_month(args.period), store=store)
+    except WeightingError:
+        previous = None
+        print(f"note: {_previous_month(args.period)} has no weighted wave; no month-on-month change")
+    digest = build_digest(design, qn, args.period, previous, lang=args.lang, min_n=args.min_n,
+                          include_personal=args.include_personal)
+    out = Path(args.out)
+    for path in (write_digest_xlsx(digest, out / f"digest_{args.period}.xlsx"),
+                 write_digest_pdf(digest, out / f"digest_{args.period}.pdf")):
+        print(f"wrote {path}")
+    if args.include_personal:
+        print("WARNING: the cases list contains personal data (names, phones, e-mails) as requested")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .forecast import ForecastConfig, forecast_province
+    from .reports import build_annual, write_annual_html, write_annual_pdf
+    from .scoring import ScoringConfig, load_targets, official_panel, score_survey
+    from .store import Store
+
+    store = Store(args.db)
+    scores = score_survey("pgi_feedback", args.year, store=store, config=ScoringConfig())
+    rows = scores.table[scores.table["level"] != "indicator"].set_index("id")
+    estimates = {m: (float(rows.loc[m, "estimate"]), float(rows.loc[m, "se"])) for m in rows.index
+                 if not rows.loc[m, "suppressed"]}
+    panel = official_panel(store.read_official())
+    forecast = forecast_province(args.forecast_province, args.year, panel=panel, estimates=estimates,
+                                 targets=load_targets(args.targets) if args.targets else None,
+                                 config=ForecastConfig(draws=args.draws))
+    diagnostics = "\n".join(scores.notes)
+    report = build_annual(scores, forecast, panel, diagnostics, args.title_province or args.forecast_province,
+                          args.year)
+    out = Path(args.out)
+    for path in (write_annual_html(report, out / f"pgi_estimate_{args.year}.html", args.lang),
+                 write_annual_pdf(report, out / f"pgi_estimate_{args.year}.pdf", args.lang)):
+        print(f"wrote {path}")
+    return 0
+
+
+def _add_reports(commands) -> None:
+    p = commands.add_parser("digest", help="write the monthly difficulties digest (XLSX and PDF)")
+    p.add_argument("--period", required=True, help="the month, YYYY-MM (its wave must be weighted)")
+    p.add_argument("--out", default="out", help="output folder (default out)")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+    p.add_argument("--min-n", type=int, default=10, help="hide cells with fewer respondents (default 10)")
+    p.add_argument("--include-personal", action="store_true",
+                   help="ADD personal data (firm names, contacts) to the cases list; off by default")
+    p.add_argument("--province", help="locality list (default: questionnaires/settings.yaml)")
+    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p.set_defaults(func=_cmd_digest)
+    p = commands.add_parser("report", help="write the annual PGI-estimate report (HTML and PDF)")
+    p.add_argument("--year", required=True, type=int)
+    p.add_argument("--forecast-province", required=True, help="the province whose official PGI to forecast")
+    p.add_argument("--title-province", help="the province named in the title (default: the forecast province)")
+    p.add_argument("--targets", help="targets file key, e.g. bac_giang")
+    p.add_argument("--draws", type=int, default=10_000)
+    p.add_argument("--out", default="out", help="output folder (default out)")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p.set_defaults(func=_cmd_report)
+
+
 def _add_ingest(commands) -> None:
     p = commands.add_parser("ingest", help="load a survey export (Kobo CSV, CSV, SPSS .sav, Excel) into the store")
     p.add_argument("file", help="the export to load")
@@ -267,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(commands)
     _add_scoring(commands)
     _add_forecast(commands)
+    _add_reports(commands)
     return parser
 
 

@@ -95,3 +95,20 @@ def test_personal_data_only_on_explicit_request(demo):
     shown = build_digest(design, qn, "2025-12", include_personal=True).tables["cases"]
     assert qn.question("contact_phone").label.vi not in hidden.columns
     assert qn.question("contact_phone").label.vi in shown.columns and len(shown) == len(hidden)
+
+
+def test_report_commands_on_the_demo_store(demo, tmp_path, capsys):
+    from survey.cli import main
+    db = f"sqlite:///{demo / 'demo_store.sqlite'}"
+    assert main(["digest", "--period", "2025-12", "--out", str(tmp_path), "--db", db, "--lang", "en"]) == 0
+    assert {"digest_2025-12.xlsx", "digest_2025-12.pdf"} <= {p.name for p in tmp_path.iterdir()}
+    sheets = pd.read_excel(tmp_path / "digest_2025-12.xlsx", sheet_name=None)
+    assert "Cases to forward" in sheets and "Contact person's name" not in sheets["Cases to forward"].columns
+    assert main(["digest", "--period", "2025-12", "--out", str(tmp_path / "p"), "--db", db, "--lang", "en",
+                 "--include-personal"]) == 0
+    assert "WARNING: the cases list contains personal data" in capsys.readouterr().out
+    assert "Contact person's name" in pd.read_excel(tmp_path / "p" / "digest_2025-12.xlsx",
+                                                     sheet_name="Cases to forward").columns
+    assert main(["report", "--year", "2025", "--forecast-province", "Bac Ninh", "--targets", "bac_giang",
+                 "--draws", "2000", "--out", str(tmp_path), "--db", db]) == 0
+    assert "Ước tính không chính thức" in (tmp_path / "pgi_estimate_2025.html").read_text(encoding="utf-8")
