@@ -102,7 +102,8 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
             m, scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed))
     else:
         raise WeightingError(f"unknown replicate type {type!r}", hint="one of " + ", ".join(REPLICATE_TYPES))
-    note = f"{type} replicate weights: {m.shape[1]} replicates" + (f", seed {seed}" if seed is not None else "")
+    seeded = type == "bootstrap" and multipliers is None and seed is not None  # the jackknife draws nothing
+    note = f"{type} replicate weights: {m.shape[1]} replicates" + (f", seed {seed}" if seeded else "")
     return replace(design, repweights=design.weights[:, None] * m, rep_type=type, scale=scale,
                    rscales=rscales, log=design.log + (note,))
 
