@@ -1,15 +1,23 @@
 """Shared fixtures: a private copy of the definitions folder that tests may edit."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 
 from survey.questionnaire import default_root, load_questionnaire
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# In CI the property and fuzz tests use a fixed sequence of examples, so a run is repeatable;
+# on a developer's machine they keep exploring new ones.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture()
