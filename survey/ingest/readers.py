@@ -274,7 +274,11 @@ def _sav_meta(info: FileInfo) -> RawMeta:
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
         raise IngestError(f"the SPSS file is damaged or incomplete ({exc})", file=str(info.path),
                           hint="it may have been cut off while copying; export it again") from None
-    return RawMeta(info, [_nfc(c) for c in meta.column_names], meta.number_rows,
+    names = list(meta.column_names)
+    if any(not isinstance(c, str) or not c.strip() for c in names):
+        raise IngestError("the SPSS file is damaged: a variable has no name", file=str(info.path),
+                          hint="it may have been cut off or changed while copying; export it again")
+    return RawMeta(info, [_nfc(c) for c in names], meta.number_rows,
                    dict(meta.variable_value_labels), dict(meta.column_names_to_labels))
 
 
