@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 
 from survey.demo import demo_store
 from survey.scoring import ScoringConfig, score_survey, summary_text
-from survey.weights import load_design, mean, proportion, weight_summary
+from survey.weights import load_design, proportion, weight_summary
 
 folder = Path(os.environ.get("PGI_NOTEBOOK_DIR", "notebook_out")) / "demo"
 store, files = demo_store(folder)

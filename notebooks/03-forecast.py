@@ -24,15 +24,14 @@ import matplotlib.pyplot as plt
 
 from survey.demo import demo_store
 from survey.forecast import ForecastConfig, backtest, forecast_province, forecast_text, simulation_study
-from survey.scoring import ScoringConfig, load_targets, official_panel, score_survey
+from survey.scoring import ScoringConfig, association_estimates, load_targets, official_panel, score_survey
 
 folder = Path(os.environ.get("PGI_NOTEBOOK_DIR", "notebook_out")) / "demo"
 store, files = demo_store(folder)
 
 # %%
 table = score_survey("pgi_feedback", 2025, store=store, config=ScoringConfig(sensitivity=False)).table
-rows = table[table["level"] != "indicator"].set_index("id")
-estimates = {m: (rows.loc[m, "estimate"], rows.loc[m, "se"]) for m in rows.index}
+estimates = association_estimates(table)
 result = forecast_province("Bac Ninh", 2025, panel=official_panel(), estimates=estimates,
                            targets=load_targets("bac_giang"), config=ForecastConfig(draws=5000))
 print(forecast_text(result, "vi"))

@@ -21,7 +21,7 @@ from survey.forecast import ForecastConfig, forecast_province  # noqa: E402
 from survey.ingest import console_summary, ingest_file, write_report  # noqa: E402
 from survey.questionnaire import EXPORT_FORMATS, export_questionnaire, list_questionnaires, load_questionnaire  # noqa: E402
 from survey.reports import build_annual, build_digest, write_annual_html, write_annual_pdf, write_digest_pdf, write_digest_xlsx  # noqa: E402
-from survey.scoring import ScoringConfig, load_targets, official_panel, score_survey  # noqa: E402
+from survey.scoring import ScoringConfig, association_estimates, load_targets, official_panel, score_survey  # noqa: E402
 from survey.store import Store  # noqa: E402
 from survey.weights import weight_survey  # noqa: E402
 
@@ -83,10 +83,8 @@ def run(out: Path) -> dict[str, Path]:
     for r in table[table["level"] != "indicator"].itertuples():
         print(f"   {r.short_vi:<24} {r.estimate:6.2f}  [{r.ci95_low:.2f}, {r.ci95_high:.2f}]")
     step(f"6/7 forecast of the official PGI {YEAR} ({FORECAST_PROVINCE})")
-    rows = table[table["level"] != "indicator"].set_index("id")
-    estimates = {m: (float(rows.loc[m, "estimate"]), float(rows.loc[m, "se"])) for m in rows.index}
     forecast = forecast_province(FORECAST_PROVINCE, YEAR, panel=official_panel(store.read_official()),
-                                 estimates=estimates, targets=load_targets("bac_giang"),
+                                 estimates=association_estimates(table), targets=load_targets("bac_giang"),
                                  config=ForecastConfig(draws=10_000))
     forecast.notes.append("the association's survey covers the former Bac Giang, part of Bac Ninh since 1 July 2025; "
                           "its estimate is used as a signal for Bac Ninh; the targets are Bac Giang's plan 2023-2025, "

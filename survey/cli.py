@@ -156,15 +156,12 @@ def _add_scoring(commands) -> None:
 def _association_estimates(qid: str, year: int, db: str | None) -> dict | None:
     """The association's score for the year, when its survey has been weighted (for the bridge)."""
     from .errors import EstimationError
-    from .scoring import ScoringConfig, score_survey
+    from .scoring import ScoringConfig, association_estimates, score_survey
 
     try:
-        table = score_survey(qid, year, db=db, config=ScoringConfig(sensitivity=False)).table
+        return association_estimates(score_survey(qid, year, db=db, config=ScoringConfig(sensitivity=False)).table)
     except EstimationError:
         return None
-    rows = table[table["level"] != "indicator"].set_index("id")
-    return {m: (float(rows.loc[m, "estimate"]), float(rows.loc[m, "se"])) for m in rows.index
-            if not rows.loc[m, "suppressed"] and rows.loc[m, "se"] == rows.loc[m, "se"]}
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
@@ -250,14 +247,12 @@ def _cmd_digest(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .forecast import ForecastConfig, forecast_province
     from .reports import build_annual, write_annual_html, write_annual_pdf
-    from .scoring import ScoringConfig, load_targets, official_panel, score_survey
+    from .scoring import ScoringConfig, association_estimates, load_targets, official_panel, score_survey
     from .store import Store
 
     store = Store(args.db)
     scores = score_survey("pgi_feedback", args.year, store=store, config=ScoringConfig())
-    rows = scores.table[scores.table["level"] != "indicator"].set_index("id")
-    estimates = {m: (float(rows.loc[m, "estimate"]), float(rows.loc[m, "se"])) for m in rows.index
-                 if not rows.loc[m, "suppressed"]}
+    estimates = association_estimates(scores.table)
     panel = official_panel(store.read_official())
     forecast = forecast_province(args.forecast_province, args.year, panel=panel, estimates=estimates,
                                  targets=load_targets(args.targets) if args.targets else None,

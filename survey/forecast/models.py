@@ -192,25 +192,26 @@ class MeanReversion(_Base):
             inputs.notes.append(f"{self.measure}: only {len(pairs)} province-years with a previous official value: "
                                 f"too little history to estimate mean reversion (at least {MIN_PAIRS} needed); "
                                 "persistence is used with its uncertainty")
-            fallback = Persistence(self.measure, self.means).fit(wide, year, provinces).inputs_
-            fallback.notes = inputs.notes + fallback.notes
-            self.inputs_ = fallback
-            return self
+            return self._persistence(wide, year, provinces, inputs.notes)
         formula = "y ~ C(year) + y_lag" if pairs["year"].nunique() > 1 else "y ~ y_lag"
         res = smf.ols(formula, data=pairs).fit()
         if res.df_resid < 2 or not np.isfinite(res.bse["y_lag"]):
             inputs.notes.append(f"{self.measure}: {len(pairs)} province-years leave too few degrees of freedom "
                                 "to estimate mean reversion; persistence is used with its uncertainty")
-            fallback = Persistence(self.measure, self.means).fit(wide, year, provinces).inputs_
-            fallback.notes = inputs.notes + fallback.notes
-            self.inputs_ = fallback
-            return self
+            return self._persistence(wide, year, provinces, inputs.notes)
         inputs.rho = float(res.params["y_lag"])
         inputs.rho_var = float(res.bse["y_lag"] ** 2)
         inputs.sigma2 = float(res.scale)
         inputs.notes.append(f"{self.measure}: mean reversion rho = {inputs.rho:.2f} (SE {np.sqrt(inputs.rho_var):.2f}) "
                             f"from {len(pairs)} province-years")
         self.inputs_ = inputs
+        return self
+
+    def _persistence(self, wide: pd.DataFrame, year: int, provinces: list[str], notes: list[str]) -> "MeanReversion":
+        """Fall back to persistence, keeping the notes that say why."""
+        fallback = Persistence(self.measure, self.means).fit(wide, year, provinces).inputs_
+        fallback.notes = notes + fallback.notes
+        self.inputs_ = fallback
         return self
 
 

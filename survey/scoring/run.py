@@ -11,7 +11,7 @@ from ..weights import load_design
 from .official import last_official, load_targets, official_panel, targets_for
 from .score import ScoreResult, ScoringConfig, score
 
-__all__ = ["score_survey", "add_targets", "summary_text"]
+__all__ = ["score_survey", "add_targets", "summary_text", "association_estimates"]
 
 
 def add_targets(table: pd.DataFrame, year: int, targets: dict | None, panel: pd.DataFrame,
@@ -60,6 +60,14 @@ def score_survey(survey: str | Questionnaire, year: int, *, by: str | None = Non
     result.notes.append("estimates are on pgi-survey's own scale, modelled on the PGI: comparisons with official "
                         "values and targets are indicative (unofficial estimate)")
     return result
+
+
+def association_estimates(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Sub-index and total estimates with their SEs, ``{id: (estimate, se)}``, as the forecast bridge takes
+    them; suppressed rows and rows without a standard error are left out."""
+    rows = table[table["level"] != "indicator"].set_index("id")
+    return {m: (float(rows.loc[m, "estimate"]), float(rows.loc[m, "se"])) for m in rows.index
+            if not rows.loc[m, "suppressed"] and np.isfinite(rows.loc[m, "se"])}
 
 
 def summary_text(result: ScoreResult, lang: str = "vi") -> str:

@@ -300,14 +300,9 @@ class Store:
 
     def stored_keys(self, conn: Connection, table: Table, wave_id: int, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Of ``keys``, those already stored in the wave: key -> (answer hash, load id)."""
-        found: dict[str, tuple[str, int]] = {}
-        unique = list(dict.fromkeys(keys))
-        for i in range(0, len(unique), 500):  # stay under SQL parameter limits
-            part = unique[i:i + 500]
-            rows = conn.execute(select(table.c._key, table.c._hash, table.c._load_id)
-                                .where(table.c._wave_id == wave_id, table.c._key.in_(part))).all()
-            found.update({r[0]: (r[1], r[2]) for r in rows})
-        return found
+        rows = _in_batches(conn, keys, lambda part: select(table.c._key, table.c._hash, table.c._load_id)
+                           .where(table.c._wave_id == wave_id, table.c._key.in_(part)))
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def insert_responses(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
         """Insert typed answers; ``frame`` has the ``_`` columns and question columns."""
@@ -335,28 +330,19 @@ class Store:
         (``h:<hash>``); for rows without, the stored responses that have a real
         id. Returns hash -> the stored response's key.
         """
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(hashes))
-        for i in range(0, len(unique), 500):
-            part = unique[i:i + 500]
+        def query(part: list[str]):
             if keyed:
-                query = select(table.c._hash, table.c._key).where(
+                return select(table.c._hash, table.c._key).where(
                     table.c._wave_id == wave_id, table.c._key.in_(["h:" + h for h in part]))
-            else:
-                query = select(table.c._hash, table.c._key).where(
-                    table.c._wave_id == wave_id, table.c._hash.in_(part), table.c._key.not_like("h:%"))
-            found.update({r[0]: r[1] for r in conn.execute(query).all()})
-        return found
+            return select(table.c._hash, table.c._key).where(
+                table.c._wave_id == wave_id, table.c._hash.in_(part), table.c._key.not_like("h:%"))
+        return {r[0]: r[1] for r in _in_batches(conn, hashes, query)}
 
     def quarantined_hashes(self, conn: Connection, wave_id: int, hashes: Sequence[str]) -> set[str]:
         """Of ``hashes`` (fingerprints of raw rows), those already quarantined in the wave."""
-        found: set[str] = set()
-        unique = list(dict.fromkeys(hashes))
-        for i in range(0, len(unique), 500):
-            rows = conn.execute(select(quarantine.c.raw_hash).where(
-                quarantine.c.wave_id == wave_id, quarantine.c.raw_hash.in_(unique[i:i + 500]))).all()
-            found.update(r[0] for r in rows)
-        return found
+        rows = _in_batches(conn, hashes, lambda part: select(quarantine.c.raw_hash).where(
+            quarantine.c.wave_id == wave_id, quarantine.c.raw_hash.in_(part)))
+        return {r[0] for r in rows}
 
     def insert_quarantine(self, conn: Connection, records: list[dict[str, Any]]) -> None:
         if records:
@@ -478,6 +464,15 @@ class Store:
                 query = query.where(waves.c.period <= period_to)
             rows = conn.execute(query).all()
         return pd.DataFrame(rows, columns=["period", "response_key"] + [c.name for c in qcols])
+
+
+def _in_batches(conn: Connection, values: Sequence[str], query, size: int = 500) -> list:
+    """Rows of ``query(part)`` over the distinct values, ``size`` at a time (SQL parameter limits)."""
+    unique = list(dict.fromkeys(values))
+    rows: list = []
+    for i in range(0, len(unique), size):
+        rows += conn.execute(query(unique[i:i + size])).all()
+    return rows
 
 
 def _column_values(series: pd.Series, sql_type: Any, nan_is_null: bool) -> list:

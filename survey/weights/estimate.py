@@ -45,19 +45,21 @@ def _residualise(x: np.ndarray, step: Step) -> np.ndarray:
         return x
     if step.kind == "poststratify":
         idx, old, new = info["groups"], info["old"][:, None], info["new"][:, None]
-        k = idx.max() + 1
-        sums = np.zeros((k, x.shape[1]))
-        np.add.at(sums, idx, x * old / new)
-        means = sums / np.bincount(idx, weights=old[:, 0], minlength=k)[:, None]
+        means = _group_sums(x * old / new, idx) / np.bincount(idx, weights=old[:, 0])[:, None]
         return x - means[idx] * new
     raise EstimationError(f"unknown adjustment {step.kind!r}")
 
 
-def _group_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    k = idx.max() + 1
-    sums = np.zeros((k, x.shape[1]))
+def _group_sums(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Column sums of x within each group 0..max(idx): (groups, p)."""
+    sums = np.zeros((idx.max() + 1, x.shape[1]))
     np.add.at(sums, idx, x)
-    return (sums / np.bincount(idx, minlength=k)[:, None])[idx]
+    return sums
+
+
+def _group_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Each row's group mean of x (unweighted), as R's ``ave``."""
+    return (_group_sums(x, idx) / np.bincount(idx)[:, None])[idx]
 
 
 def linearised_variance(design: Design, influence: np.ndarray) -> np.ndarray:
