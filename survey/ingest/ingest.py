@@ -4,13 +4,24 @@ Every row read ends in exactly one of three places: **accepted** (stored),
 **quarantined** (refused, kept raw with its reasons) or **already present**
 (the same response, same answers, is stored from an earlier load). The
 whole load is one transaction: if anything fails, the store is unchanged.
+
+A load works in two steps so that a long load never blocks a colleague's:
+
+1. **Prepare**, without any lock: read, map, coerce and validate every chunk,
+   look its keys up in the store as committed, and keep what is to be stored
+   in a temporary folder.
+2. **Store**, holding the write lock: if no other load of the same wave was
+   committed meanwhile, write what was prepared and commit; if one was, do the
+   look-ups again under the lock (so answers stay right), then write.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import pickle
 import re
+import tempfile
 import unicodedata
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -20,13 +31,16 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import IngestError
+from ..errors import IngestError, SurveyError
+from ..period import Period
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
 from .coerce import cell_text, coerce_answers
 from .mapping import ColumnMap, map_columns, read_mapping
 from .messages import SUMMARY, render
-from .readers import DEFAULT_MAX_BYTES, FileInfo, RawMeta, iter_chunks, prefetch
+from .readers import (
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, MAX_CELL_CHARS, FileInfo, RawMeta, iter_chunks, prefetch, prepare,
+)
 from .validate import validate_answers
 
 __all__ = ["ingest_file", "LoadResult", "PERIOD_PATTERN"]
@@ -72,18 +86,21 @@ class LoadResult:
 
 @dataclass
 class _State:
-    """What a load carries from one chunk to the next."""
+    """What a load carries from one chunk to the next while it prepares."""
 
     qn: Questionnaire
     store: Store
-    conn: Any
-    table: Any
-    wave_id: int
-    load_id: int
+    conn: Any  # for look-ups: a read connection, or the write transaction when redone under the lock
+    table: Any  # the responses table, or None before the questionnaire's first load
+    wave_id: int | None
+    folder: Path  # prepared chunks, one pickle each
     cmap: ColumnMap | None = None
     seen: dict[str, int] = field(default_factory=dict)  # response key -> first row in the file
     result: LoadResult | None = None
     problems: list[dict] = field(default_factory=list)
+    chunks: list[Path] = field(default_factory=list)
+    info: FileInfo | None = None
+    mark: int = 0  # the newest load committed when preparing began
 
 
 def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series]:
@@ -96,7 +113,7 @@ def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd
     hashes = pd.Series([f"{h:016x}" for h in raw_hashes], index=answers.index, dtype=object)
     if cmap.key is None:
         return "h:" + hashes, hashes
-    keys = raw[cmap.key].map(lambda v: unicodedata.normalize("NFC", cell_text(v)).strip())
+    keys = raw[cmap.key].map(lambda v: unicodedata.normalize("NFC", cell_text(v)).strip().replace("\x00", "\ufffd"))
     return keys.where(keys != "", "h:" + hashes), hashes
 
 
@@ -116,19 +133,36 @@ def _empty_rows(answers: pd.DataFrame) -> list[dict]:
             for r in answers.index[empty]]
 
 
+def _cell_problems(raw: pd.DataFrame, meta: RawMeta, cmap: ColumnMap) -> list[dict]:
+    """Rows the reader found a cell too long or holding a NUL in: refused, the cell named."""
+    if not meta.cell_problems:
+        return []
+    questions = {column: qid for qid, column in cmap.single.items()}
+    questions.update({column: qid for qid, columns in cmap.split.items() for column in columns.values()})
+    out = []
+    for row in raw.index:
+        for column, reason, length in meta.cell_problems.get(int(row), ()):
+            out.append({"row": int(row), "column": column, "question": questions.get(column), "value": "",
+                        "reason": reason, "params": {"column": column, "length": f"{length:,}",
+                                                     "limit": f"{MAX_CELL_CHARS:,}"}})
+    return out
+
+
 def _quarantine_records(raw: pd.DataFrame, rows: list[int], by_row: dict[int, list[dict]],
-                        keys: pd.Series, state: _State) -> list[dict]:
+                        keys: pd.Series) -> list[dict]:
+    """Refused rows, raw, with their reasons; the load and wave ids are set when stored."""
     records = []
     for row in rows:
         raw_row = json.dumps({str(c): cell_text(v) for c, v in raw.loc[row].items()}, ensure_ascii=False)
         reasons = [{k: p[k] for k in ("column", "question", "value", "reason", "params")} for p in by_row[row]]
-        records.append({"load_id": state.load_id, "wave_id": state.wave_id, "row_number": int(row),
-                        "response_key": keys[row], "raw_hash": hashlib.sha256(raw_row.encode()).hexdigest(),
+        records.append({"row_number": int(row), "response_key": keys[row],
+                        "raw_hash": hashlib.sha256(raw_row.encode()).hexdigest(),
                         "raw": raw_row, "reasons": json.dumps(reasons, ensure_ascii=False, default=str)})
     return records
 
 
-def _process_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.date) -> None:
+def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.date) -> None:
+    """Coerce, validate and look up one chunk; keep what is to be stored in the load's folder."""
     qn, result = state.qn, state.result
     answers, problems = coerce_answers(raw, qn, state.cmap)
     unreadable = {(p["row"], p["question"]) for p in problems}
@@ -136,6 +170,7 @@ def _process_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     problems += [p for p in validate_answers(answers, qn, state.cmap, today)
                  if (p["row"], p["question"]) not in unreadable]
     problems += _empty_rows(answers)
+    problems += _cell_problems(raw, meta, state.cmap)
     keys, hashes = _keys(raw, answers, state.cmap)
     problems += _duplicates(keys, state)
     bad = {p["row"] for p in problems}
@@ -155,7 +190,7 @@ def _process_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     for p in problems:
         p["response_key"] = keys.get(p["row"])
         by_row.setdefault(p["row"], []).append(p)
-    records = _quarantine_records(raw, sorted(by_row), by_row, keys, state)
+    records = _quarantine_records(raw, sorted(by_row), by_row, keys)
     # A row refused by an earlier load of the same wave is not quarantined twice:
     # it counts as already present (its problems still appear in the report).
     known = state.store.quarantined_hashes(state.conn, state.wave_id, [r["raw_hash"] for r in records])
@@ -169,15 +204,19 @@ def _process_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     frame.insert(0, "_hash", hashes[accept])
     frame.insert(0, "_key", keys[accept])
     frame.insert(0, "_row", list(accept))
-    frame.insert(0, "_load_id", state.load_id)
-    frame.insert(0, "_wave_id", state.wave_id)
-    state.store.insert_responses(state.conn, state.table, frame)
-    state.store.insert_quarantine(state.conn, fresh)
+    _keep(state, frame, fresh)
     result.rows_read += len(raw)
     result.accepted += len(accept)
     result.quarantined += len(fresh)
     result.already_present += len(present)
     state.problems.extend(problems)
+
+
+def _keep(state: _State, frame: pd.DataFrame, quarantined: list[dict]) -> None:
+    path = state.folder / f"chunk{len(state.chunks):06d}.pickle"
+    with path.open("wb") as fh:
+        pickle.dump((frame, quarantined), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    state.chunks.append(path)
 
 
 def _progress(total: int | None, enabled: bool | None):
@@ -186,12 +225,22 @@ def _progress(total: int | None, enabled: bool | None):
     return tqdm(total=total, unit=" rows", disable=(None if enabled is None else not enabled), leave=False)
 
 
+def _compress(path: Path) -> bytes:
+    """The file's bytes, zlib-compressed, read a block at a time (zlib releases the interpreter lock)."""
+    packer, parts = zlib.compressobj(1), []
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            parts.append(packer.compress(block))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
 def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, db: str | None = None,
                 store: Store | None = None, mapping: str | Path | dict[str, str] | None = None,
                 format: str | None = None, encoding: str | None = None, sep: str | None = None,
                 sheet: str | int | None = None, chunksize: int = 20_000, max_bytes: int = DEFAULT_MAX_BYTES,
-                province: str | None = None, user: str | None = None, progress: bool | None = False,
-                today: dt.date | None = None) -> LoadResult:
+                max_rows: int = DEFAULT_MAX_ROWS, province: str | None = None, user: str | None = None,
+                progress: bool | None = False, today: dt.date | None = None) -> LoadResult:
     """Load a survey export into the store.
 
     Parameters
@@ -201,7 +250,7 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     period : the wave, ``YYYY-MM``.
     db, store : where to store (a URL, or an open :class:`Store`); default :func:`survey.store.default_url`.
     mapping : a mapping file or dict ``{file column: question id}`` for columns not matched automatically.
-    format, encoding, sep, sheet, chunksize, max_bytes : passed to the reader (:func:`iter_chunks`).
+    format, encoding, sep, sheet, chunksize, max_bytes, max_rows : passed to the reader (:func:`iter_chunks`).
     progress : show a progress bar (None: when the terminal allows).
 
     Returns
@@ -211,51 +260,107 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     Raises
     ------
     IngestError
-        The file cannot be loaded (unreadable, empty, no data rows, a required
-        column missing, already loaded as another period...). The store is unchanged.
+        The file cannot be loaded (unreadable, empty, too large, no data rows,
+        rows that do not line up, a required column missing, already loaded as
+        another period...). The store is unchanged.
     """
     qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province)
-    if not PERIOD_PATTERN.match(str(period)):
-        raise IngestError(f"the period must be written YYYY-MM, e.g. 2025-11; got {period!r}")
+    try:
+        period = str(Period.parse(period, today=today))
+    except SurveyError as exc:
+        raise IngestError(exc.message) from None
     if isinstance(mapping, (str, Path)):
         mapping = read_mapping(mapping)
     store = store or Store(db)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgi-archive") as pool:
-        # zlib releases the interpreter lock: the archive is compressed while rows are processed
-        archive = pool.submit(lambda: zlib.compress(Path(path).read_bytes(), 1)) if Path(path).is_file() else None
-        return _ingest(path, qn, period, store, mapping, archive, user, today, progress,
-                       dict(format=format, encoding=encoding, sep=sep, sheet=sheet, chunksize=chunksize,
-                            max_bytes=max_bytes))
+    # every check that needs no row (size first) before a byte is read or archived
+    info = prepare(path, format=format, encoding=encoding, sep=sep, max_bytes=max_bytes)
+    options = dict(format=format, sheet=sheet, chunksize=chunksize, max_bytes=max_bytes, max_rows=max_rows)
+    load = _Load(info, qn, period, store, mapping, options, user, today or dt.date.today(), progress)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgi-archive") as pool, \
+            tempfile.TemporaryDirectory(prefix="pgi-load-") as folder:
+        archive = pool.submit(_compress, info.path)
+        with store.read() as conn:
+            state = load.prepare(conn, Path(folder) / "first")
+        return load.store(state, archive, Path(folder) / "again")
 
 
-def _ingest(path, qn: Questionnaire, period: str, store: Store, mapping, archive, user, today, progress,
-            options: dict) -> LoadResult:
-    chunks = prefetch(iter_chunks(path, **options))
-    with store.begin() as conn:
+@dataclass
+class _Load:
+    """One load's inputs, with its two steps: prepare (no lock) and store (under the write lock)."""
+
+    info: FileInfo
+    qn: Questionnaire
+    period: str
+    store_: Store
+    mapping: Any
+    options: dict
+    user: str | None
+    today: dt.date
+    progress: bool | None
+
+    def prepare(self, conn, folder: Path) -> _State:
+        """Read and check every row; look keys up through ``conn``; keep the result in ``folder``."""
+        folder.mkdir()
+        self._check_not_loaded_as_other_period(conn)
+        state = _State(self.qn, self.store_, conn, self.store_.existing_response_table(conn, self.qn),
+                       self.store_.find_wave(conn, self.qn.id, self.period), folder)
+        state.mark = self.store_.last_load_id(conn)
+        chunks = prefetch(iter_chunks(self.info, **self.options))
         first = next(chunks, None)
         if first is None:
-            raise IngestError("the file has column names but no data rows", file=str(path))
-        state = _open_load(first[1].info, qn, period, store, conn, user)
-        state.cmap = map_columns(first[1].columns, qn, mapping=mapping, file=first[1].info.name)
-        _run(first, chunks, state, today or dt.date.today(), progress)
-        info = first[1].info
-        store.archive_file(conn, info.path, info.sha256, info.size, archive.result() if archive else None)
-    return state.result
+            raise IngestError("the file has column names but no data rows", file=str(self.info.path),
+                              hint="check that the export contains responses")
+        state.info = first[1].info
+        state.cmap = map_columns(first[1].columns, self.qn, mapping=self.mapping, file=state.info.name)
+        info = state.info
+        state.result = LoadResult(info.name, info.sha256, info.format, info.encoding, self.qn.id, self.period, 0,
+                                  personal=self.qn.personal_questions)
+        _run(first, chunks, state, self.today, self.progress)
+        return state
+
+    def store(self, state: _State, archive, again: Path) -> LoadResult:
+        """Write what was prepared, in one transaction holding the write lock."""
+        with self.store_.begin() as conn:
+            if self.store_.loaded_since(conn, self.qn.id, self.period, state.mark):
+                # another load of this wave was committed while this one prepared:
+                # its rows may now be "already present" or conflicts; look again, under the lock
+                state = self.prepare(conn, again)
+            else:
+                self._check_not_loaded_as_other_period(conn)
+            _write(state, conn, self.user)
+            info = state.info
+            self.store_.archive_file(conn, info.path, info.sha256, info.size, archive.result())
+        return state.result
+
+    def _check_not_loaded_as_other_period(self, conn) -> None:
+        earlier = [(lid, p) for lid, p in self.store_.loads_of_file(conn, self.qn.id, self.info.sha256)
+                   if p != self.period]
+        if earlier:
+            lid, p = earlier[0]
+            raise IngestError(f"this file was already loaded as period {p} (load #{lid})",
+                              file=str(self.info.path), hint="check the period; a file belongs to one wave")
 
 
-def _open_load(info: FileInfo, qn: Questionnaire, period: str, store: Store, conn, user: str | None) -> _State:
-    earlier = [(lid, p) for lid, p in store.loads_of_file(conn, qn.id, info.sha256) if p != period]
-    if earlier:
-        lid, p = earlier[0]
-        raise IngestError(f"this file was already loaded as period {p} (load #{lid})",
-                          file=str(info.path), hint="check the period; a file belongs to one wave")
-    wave_id = store.wave_id(conn, qn, period)
-    table = store.response_table(conn, qn)
+def _write(state: _State, conn, user: str | None) -> None:
+    """Store the prepared chunks and the load's record."""
+    store, result, info = state.store, state.result, state.info
+    wave_id = store.wave_id(conn, state.qn, result.period)
+    table = store.response_table(conn, state.qn)
     load_id = store.start_load(conn, wave_id, file_name=info.name, sha256=info.sha256, size=info.size,
                                format=info.format, encoding=info.encoding, user=user)
-    result = LoadResult(info.name, info.sha256, info.format, info.encoding, qn.id, period, load_id,
-                        personal=qn.personal_questions)
-    return _State(qn, store, conn, table, wave_id, load_id, result=result)
+    result.load_id = load_id
+    for path in state.chunks:
+        with path.open("rb") as fh:
+            frame, quarantined = pickle.load(fh)
+        frame.insert(0, "_load_id", load_id)
+        frame.insert(0, "_wave_id", wave_id)
+        store.insert_responses(conn, table, frame)
+        store.insert_quarantine(conn, [{**r, "load_id": load_id, "wave_id": wave_id} for r in quarantined])
+    if state.table is None:  # a new table: give the planner its size before the next load looks keys up
+        store.analyse(conn, table)
+    store.finish_load(conn, load_id, rows_read=result.rows_read, accepted=result.accepted,
+                      quarantined=result.quarantined, already_present=result.already_present,
+                      unknown_columns=result.unknown_columns)
 
 
 def _run(first, chunks, state: _State, today: dt.date, progress: bool | None) -> None:
@@ -263,7 +368,7 @@ def _run(first, chunks, state: _State, today: dt.date, progress: bool | None) ->
     result = state.result
     with _progress(meta.rows, progress) as bar:
         while True:
-            _process_chunk(frame, meta, state, today)
+            _prepare_chunk(frame, meta, state, today)
             bar.update(len(frame))
             nxt = next(chunks, None)
             if nxt is None:
@@ -272,10 +377,10 @@ def _run(first, chunks, state: _State, today: dt.date, progress: bool | None) ->
     if result.rows_read == 0:
         raise IngestError(f"{result.file}: the file has column names but no data rows",
                           hint="check that the export contains responses")
+    if meta.rows is not None and result.rows_read != meta.rows:
+        raise IngestError(f"{result.rows_read:,} rows were read of the {meta.rows:,} the file holds; "
+                          "nothing was saved", file=str(state.info.path), hint="load the file again")
     if result.rows_read != result.accepted + result.quarantined + result.already_present:
         raise IngestError("internal error: rows were neither stored nor quarantined; nothing was saved")
     result.unknown_columns = list(state.cmap.unknown)
     result.problems = pd.DataFrame(state.problems, columns=PROBLEM_COLUMNS)
-    state.store.finish_load(state.conn, result.load_id, rows_read=result.rows_read, accepted=result.accepted,
-                            quarantined=result.quarantined, already_present=result.already_present,
-                            unknown_columns=result.unknown_columns)

@@ -44,6 +44,14 @@ REASONS: dict[str, tuple[str, str]] = {
         "Mã phiếu '{value}' đã có trong dữ liệu với nội dung khác (lần nạp #{load_id}); phiếu mới không được ghi đè",
         "The response id '{value}' is already stored with different answers (load #{load_id}); "
         "the new one did not overwrite it"),
+    "cell_too_long": (
+        "Ô ở cột '{column}' dài {length} ký tự, quá giới hạn {limit} ký tự; dòng này không được nhận",
+        "The cell in column '{column}' is {length} characters long, over the limit of {limit}; "
+        "the row was not accepted"),
+    "nul_in_cell": (
+        "Ô ở cột '{column}' chứa ký tự NUL (mã 0), không lưu được; sửa ô này trong tệp rồi nạp lại",
+        "The cell in column '{column}' holds a NUL character (code 0), which cannot be stored; "
+        "fix the cell and load the file again"),
     "empty_row": (
         "Dòng trống, không có câu trả lời nào",
         "The row is empty: no answers"),

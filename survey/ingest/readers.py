@@ -13,7 +13,9 @@ the file name and what to do, never a library traceback.
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
+import zipfile
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,11 +28,21 @@ from ..errors import IngestError
 
 __all__ = [
     "FORMATS", "FileInfo", "RawMeta", "file_info", "detect_encoding", "read_file", "iter_chunks",
-    "read_kobo_csv", "read_csv", "read_sav", "read_xlsx", "DEFAULT_MAX_BYTES", "prefetch",
+    "read_kobo_csv", "read_csv", "read_sav", "read_xlsx", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_ROWS",
+    "MAX_CELL_CHARS", "MAX_HEADER_CHARS", "MAX_COLUMNS", "XLSX_MAX_RATIO", "prefetch", "prepare",
 ]
 
 FORMATS = ("kobo_csv", "csv", "sav", "xlsx")
-DEFAULT_MAX_BYTES = 1024 ** 3  # 1 GiB
+DEFAULT_MAX_BYTES = 1024 ** 3  # 1 GiB; for .xlsx also the limit of the unzipped workbook
+DEFAULT_MAX_ROWS = 2_000_000
+#: Excel's own limit for a cell; no survey answer is longer. A longer cell sends its row to quarantine.
+MAX_CELL_CHARS = 32_767
+#: A column name longer than this is not a header (a data row, or a crafted file).
+MAX_HEADER_CHARS = 2_000
+MAX_COLUMNS = 10_000
+#: Real workbooks unzip to about 10 times their size; a zip bomb to 1,000 times.
+XLSX_MAX_RATIO = 100
+_XLSX_RATIO_FLOOR = 10 * 1024 ** 2  # parts smaller than this are not checked for their ratio
 KOBO_MARKERS = {"_uuid", "_submission_time", "_id", "_index", "__version__"}
 _SAMPLE = 256 * 1024
 _MAGIC = {b"$FL2": "sav", b"$FL3": "sav", b"PK\x03\x04": "xlsx", b"\xd0\xcf\x11\xe0": "xls"}
@@ -69,6 +81,12 @@ class RawMeta:
         Number of data rows, when known before reading them all.
     value_labels, variable_labels : dict
         From an SPSS file; empty for the other formats.
+    cell_problems : dict
+        Rows whose cells cannot be taken as they are: row number ->
+        ``[(column, reason, length)]`` with reason ``cell_too_long`` (over
+        :data:`MAX_CELL_CHARS` characters) or ``nul_in_cell`` (a NUL character,
+        which no database stores as text). Filled as chunks are read; ingest
+        quarantines these rows.
     """
 
     info: FileInfo
@@ -76,6 +94,7 @@ class RawMeta:
     rows: int | None = None
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
     variable_labels: dict[str, str] = field(default_factory=dict)
+    cell_problems: dict[int, list[tuple[str, str, int]]] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ detection
@@ -150,20 +169,38 @@ def detect_encoding(sample: bytes) -> str:
     """Guess a CSV's text encoding from its first bytes.
 
     Byte-order marks decide first (UTF-8 with BOM, UTF-16); then UTF-16
-    without BOM (many zero bytes); then UTF-8 if the bytes decode; else
-    Windows-1258, the Vietnamese Windows code page.
+    without BOM (many zero bytes, nearly all on one side of each pair); then
+    UTF-8 if the bytes decode; else Windows-1258, the Vietnamese Windows code page.
     """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if sample and sample.count(0) > len(sample) // 4:
-        return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+    zeros = sample.count(0)
+    if sample and zeros > len(sample) // 4:
+        odd = sample[1::2].count(0)
+        if max(odd, zeros - odd) >= 0.9 * zeros:
+            return "utf-16-le" if odd >= zeros - odd else "utf-16-be"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
     except UnicodeDecodeError:
         return "cp1258"
+
+
+_CONTROL_BYTES = bytes(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1A})
+
+
+def _looks_binary(sample: bytes, encoding: str) -> bool:
+    """True when a sample is not text: control bytes that no text export holds.
+
+    A stray NUL in one cell is not enough (that row is quarantined); more
+    than 1% control bytes is a binary file (a picture, a zip, an old .doc).
+    """
+    if encoding.startswith("utf-16") or not sample:
+        return False
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    return controls > max(8, len(sample) // 100)
 
 
 def _nfc(text: str) -> str:
@@ -189,13 +226,17 @@ def _nfc_cells(frame: pd.DataFrame) -> pd.DataFrame:
 def _decode_sample(info: FileInfo, encoding: str) -> str:
     with info.path.open("rb") as fh:
         sample = fh.read(_SAMPLE)
+    if _looks_binary(sample, encoding):
+        raise IngestError("the file is not a text (CSV) file: it holds binary data", file=str(info.path),
+                          hint="check that it is the right file; a CSV export opens as text in Notepad")
     try:
         return codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
     except UnicodeDecodeError as exc:
         line = sample[: exc.start].count(b"\n") + 1
+        other = "utf-8" if encoding == "cp1258" else "cp1258 (Vietnamese Windows)"
         raise IngestError(
             f"line {line} cannot be read as {encoding} text", file=str(info.path), line=line,
-            hint="the file is in another encoding; try --encoding cp1258 (Vietnamese Windows) or utf-16, "
+            hint=f"the file is in another encoding; try --encoding {other} or utf-16, "
                  "or save it from Excel as 'CSV UTF-8'") from None
     except LookupError:
         raise IngestError(f"unknown encoding {encoding!r}", hint="e.g. utf-8, utf-16, cp1258") from None
@@ -203,10 +244,10 @@ def _decode_sample(info: FileInfo, encoding: str) -> str:
 
 def _sniff_separator(info: FileInfo, text: str) -> str:
     header = next(iter(text.splitlines()), "")
-    if "\x00" in text:
-        raise IngestError("the file is not text", file=str(info.path),
-                          hint="is it really a CSV export?")
-    counts = {sep: _count_outside_quotes(header, sep) for sep in (",", ";", "\t")}
+    if "\x00" in header:
+        raise IngestError("the first line (the column names) holds a NUL character, so it is not a CSV header",
+                          file=str(info.path), line=1, hint="is it really a CSV export?")
+    counts = {sep: _count_outside_quotes(header[:MAX_COLUMNS * MAX_HEADER_CHARS], sep) for sep in (",", ";", "\t")}
     sep, count = max(counts.items(), key=lambda kv: kv[1])
     if count == 0:
         other = next((c for c in "|:^#" if c in header), None)
@@ -219,13 +260,9 @@ def _sniff_separator(info: FileInfo, text: str) -> str:
 
 
 def _count_outside_quotes(line: str, sep: str) -> int:
-    count, quoted = 0, False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == sep and not quoted:
-            count += 1
-    return count
+    if '"' not in line:  # the common case, in C
+        return line.count(sep)
+    return sum(part.count(sep) for part in line.split('"')[::2])
 
 
 def _csv_info(info: FileInfo, encoding: str | None, sep: str | None) -> FileInfo:
@@ -236,11 +273,136 @@ def _csv_info(info: FileInfo, encoding: str | None, sep: str | None) -> FileInfo
     return replace(info, encoding=encoding, separator=sep or _sniff_separator(info, text))
 
 
+def check_header(columns: list[str], info: FileInfo) -> list[str]:
+    """Column names in NFC, checked: not too many, not too long, none twice.
+
+    Raises
+    ------
+    IngestError
+        Over :data:`MAX_COLUMNS` columns, a name over :data:`MAX_HEADER_CHARS`
+        characters or with a NUL, or the same name twice (a file with two
+        columns of one name cannot say which holds the answer).
+    """
+    if len(columns) > MAX_COLUMNS:
+        raise IngestError(f"the file has {len(columns):,} columns, more than the limit of {MAX_COLUMNS:,}",
+                          file=str(info.path), line=1, hint="is the first row really the column names?")
+    names = []
+    for i, raw in enumerate(columns, start=1):
+        name = "" if raw is None else str(raw)
+        if len(name) > MAX_HEADER_CHARS or "\x00" in name:
+            what = (f"is {len(name):,} characters long (limit {MAX_HEADER_CHARS:,})" if len(name) > MAX_HEADER_CHARS
+                    else "holds a NUL character")
+            raise IngestError(f"the name of column {i} {what}, so the first row is not a header",
+                              file=str(info.path), line=1, where=f"column {i}",
+                              hint="check that the first row holds the column names and export the file again")
+        names.append(_nfc(name) if name.strip() else f"Unnamed: {i - 1}")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            raise IngestError(f"columns {seen[name]} and {i} have the same name '{name[:80]}'",
+                              file=str(info.path), line=1, where=f"column {i}",
+                              hint="rename one of them (or delete the copy) and load the file again")
+        seen[name] = i
+    return names
+
+
+def _cell_problems(row: list, number: int, names: list[str], out: dict) -> None:
+    """Note the cells of one row that are too long or hold a NUL."""
+    for name, value in zip(names, row):
+        if isinstance(value, str):
+            if len(value) > MAX_CELL_CHARS:
+                out.setdefault(number, []).append((name, "cell_too_long", len(value)))
+            elif "\x00" in value:
+                out.setdefault(number, []).append((name, "nul_in_cell", len(value)))
+
+
+def _ragged(info: FileInfo, width: int, bad: list[tuple[int, int]], last: int, count_extra_empty: int) -> IngestError:
+    """The error for rows whose number of fields differs from the header's."""
+    row, fields = bad[0]
+    data_rows = last - 1
+    if len(bad) == 1 and row == last and fields < width:
+        return IngestError(f"the file seems cut off: its last row, row {row}, has {fields} of the {width} columns",
+                           file=str(info.path), line=row,
+                           hint="the download or copy did not finish; export or download the file again")
+    if len(bad) == data_rows and count_extra_empty == data_rows:
+        return IngestError(f"every row has one field more than the {width} column names: the rows end with an "
+                           "extra separator", file=str(info.path), line=2,
+                           hint=f"remove the separator '{info.separator}' at the end of each row, or export again")
+    others = ""
+    if len(bad) > 1:
+        others = "; so do rows " + ", ".join(str(r) for r, _ in bad[1:6]) + (
+            f" and {len(bad) - 6:,} more" if len(bad) > 6 else "")
+    return IngestError(
+        f"row {row} has {fields} fields but the header has {width}{others}", file=str(info.path), line=row,
+        hint=f"a text that contains the separator '{info.separator}' must be in double quotes; "
+             "fix those rows or export the file again. Nothing was loaded")
+
+
+def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
+    """Read a CSV once, before any row is used: header, row count, rows that do not line up.
+
+    Every row must have the header's number of fields: a row with more or fewer
+    is an error before anything is loaded (pandas would otherwise shift the
+    columns or fill the gap silently). Cells too long or holding a NUL are noted
+    in ``cell_problems``. Only lines longer than a cell may be (or holding a NUL)
+    are looked at cell by cell, so the scan costs about as much as reading.
+    """
+    flagged = False
+
+    def lines(fh) -> Iterator[str]:
+        nonlocal flagged
+        for line in fh:
+            if len(line) > MAX_CELL_CHARS or "\x00" in line:
+                flagged = True
+            yield line
+
+    csv.field_size_limit(max(info.size, 1 << 20))
+    problems: dict[int, list] = {}
+    bad: list[tuple[int, int]] = []
+    extra_empty, number = 0, 1
+    with open(info.path, "r", encoding=info.encoding, errors="strict", newline="") as fh:
+        try:
+            reader = csv.reader(lines(fh), delimiter=info.separator, quotechar='"', doublequote=True)
+            header = next(reader, None)
+            if not header:
+                raise IngestError("the file has no columns", file=str(info.path))
+            names = check_header(header, info)
+            width = len(header)
+            flagged = False
+            for row in reader:
+                if not row:  # a blank line, skipped as pandas skips it
+                    continue
+                number += 1
+                if number - 1 > max_rows:
+                    raise _too_many_rows(info, max_rows)
+                if len(row) != width:
+                    bad.append((number, len(row)))
+                    extra_empty += len(row) == width + 1 and row[-1] == ""
+                if flagged:
+                    _cell_problems(row, number, names, problems)
+                    flagged = False
+        except UnicodeDecodeError:
+            raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
+                              hint="the file mixes encodings; save it again as 'CSV UTF-8'") from None
+        except csv.Error as exc:
+            raise IngestError(f"the file cannot be read as CSV after row {number} ({exc})", file=str(info.path),
+                              line=number + 1, hint="export the file again") from None
+    if bad:
+        raise _ragged(info, width, bad, number, extra_empty)
+    return RawMeta(info, names, rows=number - 1, cell_problems=problems)
+
+
+def _too_many_rows(info: FileInfo, max_rows: int) -> IngestError:
+    return IngestError(f"the file has more than {max_rows:,} data rows, the limit", file=str(info.path),
+                       hint="split the file, or raise the limit with --max-rows")
+
+
 def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
     fh = open(info.path, "r", encoding=info.encoding, errors="strict", newline="")
     try:
+        # index_col=False: never take the first column as row names when a row has an extra field
         reader = pd.read_csv(fh, sep=info.separator, dtype=str, keep_default_na=False, na_values=[""],
-                             chunksize=chunksize, engine="c", skip_blank_lines=True)
+                             chunksize=chunksize, engine="c", skip_blank_lines=True, index_col=False)
         yield from reader
     except UnicodeDecodeError:
         raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
@@ -248,6 +410,9 @@ def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
     except pd.errors.EmptyDataError:
         raise IngestError("the file has no columns", file=str(info.path)) from None
     except pd.errors.ParserError as exc:
+        if "EOF inside string" in str(exc):
+            raise IngestError("the file seems cut off: a quoted text at its end is never closed",
+                              file=str(info.path), hint="export or download the file again") from None
         raise IngestError(f"the rows do not line up with the header ({exc})".replace("\n", " "),
                           file=str(info.path), hint="a row has more separators than the header; "
                           "check quotes around texts that contain the separator") from None
@@ -257,79 +422,231 @@ def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
 
 # ------------------------------------------------------------------ SPSS and Excel
 
+def _sav_error(info: FileInfo, exc: Exception) -> IngestError:
+    if info.encoding:
+        return IngestError(f"the SPSS file's texts cannot be read as {info.encoding} ({exc})", file=str(info.path),
+                           hint="leave out --encoding: the file says which encoding its texts use")
+    return IngestError(f"the SPSS file is damaged or incomplete ({exc})", file=str(info.path),
+                       hint="it may have been cut off while copying; export it again")
+
+
 def _sav_chunks(info: FileInfo, chunksize: int) -> Iterator[tuple[pd.DataFrame, Any]]:
     try:
         yield from pyreadstat.read_file_in_chunks(
             pyreadstat.read_sav, str(info.path), chunksize=chunksize, user_missing=True,
             encoding=info.encoding, disable_datetime_conversion=False)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
-        raise IngestError(f"the SPSS file is damaged or incomplete ({exc})", file=str(info.path),
-                          hint="it may have been cut off while copying; export it again") from None
+        raise _sav_error(info, exc) from None
 
 
-def _sav_meta(info: FileInfo) -> RawMeta:
+def _codec(name: str | None) -> str | None:
+    try:
+        return codecs.lookup(name).name if name else None
+    except LookupError:
+        return None
+
+
+def _check_sav_encoding(info: FileInfo) -> None:
+    """Refuse an ``--encoding`` that contradicts the encoding the .sav file declares.
+
+    Read with the wrong code page, Vietnamese texts become mojibake that would
+    be stored as answers; the file's own declaration is right far more often
+    than a guess.
+    """
+    if not info.encoding:
+        return
+    if _codec(info.encoding) is None:
+        raise IngestError(f"unknown encoding {info.encoding!r}", hint="e.g. utf-8, cp1258")
+    try:
+        _, declared = pyreadstat.read_sav(str(info.path), metadataonly=True)
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+        raise _sav_error(replace(info, encoding=None), exc) from None
+    found = _codec(declared.file_encoding)
+    if found and found != _codec(info.encoding):
+        raise IngestError(f"the SPSS file says its texts are {declared.file_encoding}, not {info.encoding}; "
+                          "read otherwise, Vietnamese letters would be garbled", file=str(info.path),
+                          hint="leave out --encoding")
+
+
+def _sav_meta(info: FileInfo, max_rows: int) -> RawMeta:
+    _check_sav_encoding(info)
     try:
         _, meta = pyreadstat.read_sav(str(info.path), metadataonly=True, user_missing=True,
                                       encoding=info.encoding)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
-        raise IngestError(f"the SPSS file is damaged or incomplete ({exc})", file=str(info.path),
-                          hint="it may have been cut off while copying; export it again") from None
+        raise _sav_error(info, exc) from None
     names = list(meta.column_names)
     if any(not isinstance(c, str) or not c.strip() for c in names):
         raise IngestError("the SPSS file is damaged: a variable has no name", file=str(info.path),
                           hint="it may have been cut off or changed while copying; export it again")
-    return RawMeta(info, [_nfc(c) for c in names], meta.number_rows,
+    if meta.number_rows is not None and meta.number_rows > max_rows:
+        raise _too_many_rows(info, max_rows)
+    return RawMeta(info, check_header(names, info), meta.number_rows,
                    dict(meta.variable_value_labels), dict(meta.column_names_to_labels))
 
 
-def _xlsx_frame(info: FileInfo, sheet: str | int | None) -> pd.DataFrame:
+def _check_xlsx_zip(info: FileInfo, max_bytes: int) -> None:
+    """Refuse a workbook that unzips to more than ``max_bytes`` or is packed suspiciously tight.
+
+    Checked from the zip directory, before any part is unpacked. Python's
+    zipfile never unpacks a part beyond its declared size, so the declared
+    sizes bound the work.
+    """
     try:
-        frame = pd.read_excel(info.path, sheet_name=sheet if sheet is not None else 0, dtype=object,
-                              engine="openpyxl")
-    except ValueError as exc:
-        raise IngestError(f"{exc}", file=str(info.path), hint="name the sheet with --sheet") from None
+        with zipfile.ZipFile(info.path) as zf:
+            parts = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise IngestError("the Excel file cannot be opened (it is not a complete .xlsx)", file=str(info.path),
+                          hint="open it in Excel and save it again as .xlsx") from None
+    total = sum(p.file_size for p in parts)
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > _XLSX_RATIO_FLOOR and ratio > XLSX_MAX_RATIO:
+            raise IngestError(f"the workbook's part {part.filename} unpacks to {part.file_size / 1e6:,.0f} MB, "
+                              f"{ratio:,.0f} times its packed size (real workbooks: about 10 times)",
+                              file=str(info.path), hint="this is not a normal export; open it in Excel, "
+                              "check its content and save it again")
+    if total > max_bytes:
+        raise IngestError(f"the workbook unpacks to {total / 1e6:,.1f} MB, more than the limit of "
+                          f"{max_bytes / 1e6:,.1f} MB", file=str(info.path),
+                          hint="raise the limit with --max-size, or split the file")
+
+
+def _open_sheet(info: FileInfo, sheet: str | int | None):
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(info.path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
         raise IngestError(f"the Excel file cannot be opened ({type(exc).__name__})",
                           file=str(info.path), hint="open it in Excel and save it again as .xlsx") from None
-    return frame.dropna(how="all")
+    names = book.sheetnames
+    if sheet is None or (isinstance(sheet, int) and 0 <= sheet < len(names)):
+        return book, book[names[sheet or 0]]
+    if isinstance(sheet, str) and sheet in names:
+        return book, book[sheet]
+    book.close()
+    raise IngestError(f"the workbook has no sheet {sheet!r}", file=str(info.path),
+                      hint="its sheets: " + ", ".join(names) + "; name one with --sheet")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _xlsx_chunks(info: FileInfo, sheet: str | int | None, chunksize: int, max_rows: int,
+                 max_bytes: int) -> Iterator[tuple[pd.DataFrame, RawMeta]]:
+    """Stream a sheet in chunks (openpyxl read-only): memory bounded by the chunk, not the sheet.
+
+    The frame's index is the sheet's own row number; wholly empty rows are skipped.
+    """
+    _check_xlsx_zip(info, max_bytes)
+    book, ws = _open_sheet(info, sheet)
+    try:
+        rows = ws.iter_rows(values_only=True)
+        header = list(next(rows, None) or ())
+        while header and _is_empty(header[-1]):
+            header.pop()
+        if not header:
+            raise IngestError("the sheet has no column names in its first row", file=str(info.path), line=1,
+                              hint="the first row must hold the column names")
+        meta = RawMeta(info, check_header(header, info), rows=(ws.max_row - 1) if ws.max_row else None)
+        if meta.rows is not None and meta.rows > max_rows:
+            raise _too_many_rows(info, max_rows)
+        yield from _xlsx_blocks(rows, meta, chunksize, max_rows)
+    except IngestError:
+        raise
+    except Exception as exc:  # a damaged sheet found while streaming
+        raise IngestError(f"the Excel file cannot be read ({type(exc).__name__})",
+                          file=str(info.path), hint="open it in Excel and save it again as .xlsx") from None
+    finally:
+        book.close()
+
+
+def _xlsx_blocks(rows: Iterator[tuple], meta: RawMeta, chunksize: int,
+                 max_rows: int) -> Iterator[tuple[pd.DataFrame, RawMeta]]:
+    width, names = len(meta.columns), meta.columns
+    block: list[tuple] = []
+    index: list[int] = []
+    count = 0
+    for number, row in enumerate(rows, start=2):
+        if all(_is_empty(v) for v in row):
+            continue
+        if len(row) > width and not all(_is_empty(v) for v in row[width:]):
+            col = width + next(i for i, v in enumerate(row[width:]) if not _is_empty(v)) + 1
+            raise IngestError(f"row {number} has a value in column {col}, which has no name in the first row",
+                              file=str(meta.info.path), line=number,
+                              hint="give that column a name in row 1, or delete it, and load the file again")
+        row = tuple(row[:width]) + (None,) * (width - len(row))
+        _cell_problems(list(row), number, names, meta.cell_problems)
+        count += 1
+        if count > max_rows:
+            raise _too_many_rows(meta.info, max_rows)
+        block.append(row)
+        index.append(number)
+        if len(block) == chunksize:
+            yield pd.DataFrame(block, index=index, columns=names, dtype=object), meta
+            block, index = [], []
+    if block:
+        yield pd.DataFrame(block, index=index, columns=names, dtype=object), meta
 
 
 # ------------------------------------------------------------------ one entry point
 
-def _prepare(path: str | Path, format: str | None, encoding: str | None, sep: str | None,
-             max_bytes: int) -> FileInfo:
+def prepare(path: str | Path | FileInfo, *, format: str | None = None, encoding: str | None = None,
+            sep: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FileInfo:
+    """Check a file and tell what it is (format, encoding, separator) before reading its rows.
+
+    Every check that needs no row is here (existence, size, format), so a
+    caller can refuse a file before reading it, and pass the result to
+    :func:`iter_chunks` to read it without checking it again.
+    """
+    if isinstance(path, FileInfo):
+        return path
     info = file_info(path, format=format, max_bytes=max_bytes)
     if info.format in ("csv", "kobo_csv"):
         return _csv_info(info, encoding, sep)
     return replace(info, encoding=encoding)
 
 
-def iter_chunks(path: str | Path, *, format: str | None = None, encoding: str | None = None,
+def iter_chunks(path: str | Path | FileInfo, *, format: str | None = None, encoding: str | None = None,
                 sep: str | None = None, sheet: str | int | None = None, chunksize: int = 50_000,
-                max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[pd.DataFrame, RawMeta]]:
+                max_bytes: int = DEFAULT_MAX_BYTES,
+                max_rows: int = DEFAULT_MAX_ROWS) -> Iterator[tuple[pd.DataFrame, RawMeta]]:
     """Read a file in chunks of ``chunksize`` rows; yield ``(frame, meta)`` for each.
+
+    Every row of the file is in exactly one chunk, whatever its format and
+    the chunk size. Memory is bounded by the chunk, not the file.
 
     Parameters
     ----------
+    path : a file, or what :func:`prepare` returned for it.
     format : {"kobo_csv", "csv", "sav", "xlsx"}, optional
         Default: from the content (a CSV with Kobo's ``_uuid`` or
         ``_submission_time`` columns is a Kobo export).
     encoding : str, optional
-        Text encoding of a CSV (default: detected) or of an SPSS file's texts.
+        Text encoding of a CSV (default: detected) or of an SPSS file's texts
+        (default: what the file declares; another one is refused).
     sep : str, optional
         CSV separator (default: detected among ``,`` ``;`` and tab).
     sheet : str or int, optional
         Excel sheet (default: the first).
+    max_bytes : int
+        Largest file accepted, in bytes (for .xlsx also the unpacked workbook).
+    max_rows : int
+        Most data rows accepted; a larger file is refused, never cut.
 
     Raises
     ------
     IngestError
-        For a file that cannot be read, with its name and what to do.
+        For a file that cannot be read, with its name and what to do; a CSV
+        whose rows do not all have the header's number of fields is refused
+        before any row is yielded.
     """
-    info = _prepare(path, format, encoding, sep, max_bytes)
-    offset = 0
+    info = prepare(path, format=format, encoding=encoding, sep=sep, max_bytes=max_bytes)
     if info.format == "sav":
-        meta = _sav_meta(info)
+        meta = _sav_meta(info, max_rows)
+        offset = 0
         for frame, _ in _sav_chunks(info, chunksize):
             frame = _nfc_cells(frame)
             frame.columns = meta.columns
@@ -338,23 +655,23 @@ def iter_chunks(path: str | Path, *, format: str | None = None, encoding: str | 
             yield frame, meta
         return
     if info.format == "xlsx":
-        frame = _xlsx_frame(info, sheet)
-        frames: Iterator[pd.DataFrame] = (frame.iloc[i:i + chunksize] for i in range(0, max(len(frame), 1), chunksize))
-    else:
-        frames = _csv_chunks(info, chunksize)
-    meta = None
-    for frame in frames:
-        if meta is None:
-            columns = [_nfc(str(c)) for c in frame.columns]
-            fmt = info.format
-            if fmt == "csv" and format is None and KOBO_MARKERS & set(columns):
-                fmt = "kobo_csv"
-            meta = RawMeta(replace(info, format=fmt), columns)
-        frame = _nfc_cells(frame.copy() if info.format == "xlsx" else frame)
+        for frame, meta in _xlsx_chunks(info, sheet, chunksize, max_rows, max_bytes):
+            yield _nfc_cells(frame), meta
+        return
+    meta = _scan_csv(info, max_rows)
+    if info.format == "csv" and format is None and KOBO_MARKERS & set(meta.columns):
+        meta.info = replace(info, format="kobo_csv")
+    offset = 0
+    for frame in _csv_chunks(info, chunksize):
+        frame = _nfc_cells(frame)
         frame.columns = meta.columns
         frame.index = pd.RangeIndex(offset + 2, offset + 2 + len(frame))  # row 1 is the header
         offset += len(frame)
         yield frame, meta
+    if offset != meta.rows:  # two readers that disagree must never pass as a smaller file
+        raise IngestError(f"the file was read as {offset:,} rows, but it holds {meta.rows:,}", file=str(info.path),
+                          hint="was it changed while being loaded? Load it again; if this repeats, "
+                               "save it again as 'CSV UTF-8'")
 
 
 def prefetch(chunks: Iterator, depth: int = 1) -> Iterator:

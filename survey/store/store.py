@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, event, inspect, literal, select, update,
+    UniqueConstraint, create_engine, event, func, inspect, literal, select, update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -133,6 +133,20 @@ def default_url() -> str:
     return f"sqlite:///{folder / 'pgi_survey.sqlite'}"
 
 
+def _server_engine(url: str) -> Engine:
+    """An engine for a database server; with psycopg, no server-side prepared statements.
+
+    psycopg prepares a statement after five runs; PostgreSQL may then keep a
+    generic plan made while a table was empty (a scan instead of the key
+    index), which made the first large load into a new store many times slower.
+    """
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.driver == "psycopg":
+        engine.dispose()
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+    return engine
+
+
 def response_table_name(survey_id: str) -> str:
     return f"responses_{survey_id}"
 
@@ -141,16 +155,31 @@ def _sql_type(qtype: str):
     return {"text": Text, "multiple": Text, "date": Date}.get(qtype, Float)
 
 
+#: How long a load waits for another load's commit before giving up, in seconds
+#: (``$PGI_BUSY_TIMEOUT``). Loads hold the write lock only to store what they
+#: prepared, so a wait is that part of the other load, not the whole of it.
+BUSY_TIMEOUT = float(os.environ.get("PGI_BUSY_TIMEOUT", 600))
+_WRITE = "pgi_write"
+
+
 def _sqlite_transactions(engine: Engine) -> None:
-    """Let SQLAlchemy, not the sqlite3 module, open transactions, so DDL is transactional too."""
+    """Let SQLAlchemy, not the sqlite3 module, open transactions, so DDL is transactional too.
+
+    Writers start with ``BEGIN IMMEDIATE`` (the write lock at once, so a second
+    writer waits instead of failing halfway); readers with a plain ``BEGIN``,
+    which in WAL mode never waits for a writer nor makes one wait.
+    """
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        if engine.url.database not in (None, "", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
 class Store:
@@ -174,12 +203,15 @@ class Store:
                 path = Path(self.url.removeprefix("sqlite:///"))
                 if str(path) not in ("", ":memory:"):
                     path.parent.mkdir(parents=True, exist_ok=True)
-                self.engine = create_engine(self.url, connect_args={"timeout": 120})
+                self.engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT})
                 _sqlite_transactions(self.engine)
             else:
-                self.engine = create_engine(self.url, pool_pre_ping=True)
-            with self.begin() as conn:
-                metadata.create_all(conn)
+                self.engine = _server_engine(self.url)
+            with self.read() as conn:
+                missing = [t for t in metadata.sorted_tables if not inspect(conn).has_table(t.name)]
+            if missing:  # only a new store takes the write lock on opening
+                with self.begin() as conn:
+                    metadata.create_all(conn)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
@@ -201,9 +233,19 @@ class Store:
         PostgreSQL a transaction-scoped advisory lock does the same (it guards the
         creation of waves and tables, which two first loads could otherwise race for).
         """
-        with self.engine.begin() as conn:
+        with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202511)")
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading: never takes the write lock, never waits for a writer.
+
+        On SQLite (WAL) it sees the store as it was when its first query ran,
+        until it is closed.
+        """
+        with self.engine.connect() as conn:
             yield conn
 
     def dispose(self) -> None:
@@ -219,6 +261,32 @@ class Store:
         res = conn.execute(waves.insert().values(survey_id=qn.id, period=period, questionnaire_version=qn.version,
                                                  created_at=dt.datetime.now()))
         return res.inserted_primary_key[0]
+
+    def find_wave(self, conn: Connection, survey_id: str, period: str) -> int | None:
+        """The id of the wave (questionnaire, period), or None if nothing was loaded into it."""
+        found = conn.execute(select(waves.c.id).where(waves.c.survey_id == survey_id,
+                                                      waves.c.period == period)).first()
+        return None if found is None else found[0]
+
+    def existing_response_table(self, conn: Connection, qn: Questionnaire) -> Table | None:
+        """The responses table of a questionnaire as it is, or None; never creates or changes it."""
+        name = response_table_name(qn.id)
+        return Table(name, MetaData(), autoload_with=conn) if inspect(conn).has_table(name) else None
+
+    def last_load_id(self, conn: Connection) -> int:
+        """The id of the newest committed load (0 for none): a mark to see later loads by."""
+        return conn.execute(select(func.max(loads.c.id))).scalar() or 0
+
+    def loaded_since(self, conn: Connection, survey_id: str, period: str, mark: int) -> bool:
+        """Whether a load into this wave was committed after ``mark`` (see :meth:`last_load_id`)."""
+        query = (select(loads.c.id).join(waves, loads.c.wave_id == waves.c.id)
+                 .where(waves.c.survey_id == survey_id, waves.c.period == period, loads.c.id > mark).limit(1))
+        return conn.execute(query).first() is not None
+
+    def analyse(self, conn: Connection, table: Table) -> None:
+        """Refresh the planner's statistics of a table (PostgreSQL; SQLite plans without them)."""
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f'ANALYZE "{table.name}"')
 
     def response_table(self, conn: Connection, qn: Questionnaire) -> Table:
         """The responses table of a questionnaire, created or widened to hold every question."""
@@ -277,7 +345,7 @@ class Store:
         StoreError
             If no file with that SHA-256 was ever loaded.
         """
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             row = conn.execute(select(raw_files.c.content, raw_files.c.compression)
                                .where(raw_files.c.sha256 == sha256)).first()
         if row is None:
@@ -298,8 +366,11 @@ class Store:
             rows_read=rows_read, accepted=accepted, quarantined=quarantined, already_present=already_present,
             unknown_columns=json.dumps(list(unknown_columns), ensure_ascii=False)))
 
-    def stored_keys(self, conn: Connection, table: Table, wave_id: int, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
+    def stored_keys(self, conn: Connection, table: Table | None, wave_id: int | None,
+                    keys: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Of ``keys``, those already stored in the wave: key -> (answer hash, load id)."""
+        if table is None or wave_id is None:
+            return {}
         rows = _in_batches(conn, keys, lambda part: select(table.c._key, table.c._hash, table.c._load_id)
                            .where(table.c._wave_id == wave_id, table.c._key.in_(part)))
         return {r[0]: (r[1], r[2]) for r in rows}
@@ -322,7 +393,7 @@ class Store:
         finally:
             cursor.close()
 
-    def same_answers(self, conn: Connection, table: Table, wave_id: int, hashes: Sequence[str],
+    def same_answers(self, conn: Connection, table: Table | None, wave_id: int | None, hashes: Sequence[str],
                      keyed: bool) -> dict[str, str]:
         """Stored responses of the wave with these answer fingerprints, but the other kind of key.
 
@@ -330,6 +401,8 @@ class Store:
         (``h:<hash>``); for rows without, the stored responses that have a real
         id. Returns hash -> the stored response's key.
         """
+        if table is None or wave_id is None:
+            return {}
         def query(part: list[str]):
             if keyed:
                 return select(table.c._hash, table.c._key).where(
@@ -338,8 +411,10 @@ class Store:
                 table.c._wave_id == wave_id, table.c._hash.in_(part), table.c._key.not_like("h:%"))
         return {r[0]: r[1] for r in _in_batches(conn, hashes, query)}
 
-    def quarantined_hashes(self, conn: Connection, wave_id: int, hashes: Sequence[str]) -> set[str]:
+    def quarantined_hashes(self, conn: Connection, wave_id: int | None, hashes: Sequence[str]) -> set[str]:
         """Of ``hashes`` (fingerprints of raw rows), those already quarantined in the wave."""
+        if wave_id is None:
+            return set()
         rows = _in_batches(conn, hashes, lambda part: select(quarantine.c.raw_hash).where(
             quarantine.c.wave_id == wave_id, quarantine.c.raw_hash.in_(part)))
         return {r[0] for r in rows}
@@ -374,7 +449,7 @@ class Store:
 
     def latest_weighting(self, survey_id: str, period_from: str, period_to: str) -> dict[str, Any] | None:
         """The newest weighting of exactly this survey and period range, or None."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             row = conn.execute(select(weightings).where(
                 weightings.c.survey_id == survey_id, weightings.c.period_from == period_from,
                 weightings.c.period_to == period_to).order_by(weightings.c.id.desc())).mappings().first()
@@ -391,14 +466,14 @@ class Store:
                         weights_table.c.replicates)
                  .join(waves, weights_table.c.wave_id == waves.c.id)
                  .where(weights_table.c.weighting_id == weighting_id))
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             frame = pd.DataFrame(conn.execute(query).all(), columns=["period", "response_key", "weight", "replicates"])
         frame["replicates"] = frame["replicates"].map(lambda b: None if b is None else np.frombuffer(b, dtype="<f8"))
         return frame
 
     def find_weighting(self, survey_id: str, period_from: str, period_to: str) -> dict[str, Any] | None:
         """The newest weighting of the survey whose periods lie within ``period_from``..``period_to``."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             row = conn.execute(select(weightings.c.period_from, weightings.c.period_to).where(
                 weightings.c.survey_id == survey_id, weightings.c.period_from >= period_from,
                 weightings.c.period_to <= period_to).order_by(weightings.c.id.desc())).first()
@@ -418,7 +493,7 @@ class Store:
 
     def read_official(self) -> pd.DataFrame:
         """Imported official figures: year, province, measure, score, rank, source."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             rows = conn.execute(select(official.c.year, official.c.province, official.c.measure, official.c.score,
                                        official.c.rank, official.c.source)).all()
         return pd.DataFrame(rows, columns=["year", "province", "measure", "score", "rank", "source"])
@@ -432,7 +507,7 @@ class Store:
                         loads.c.accepted, loads.c.quarantined, loads.c.already_present, loads.c.sha256,
                         loads.c.size_bytes)
                  .join(waves, loads.c.wave_id == waves.c.id).order_by(loads.c.id.desc()))
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
 
     def read_quarantine(self, load_id: int | None = None) -> pd.DataFrame:
@@ -440,7 +515,7 @@ class Store:
         query = select(quarantine).order_by(quarantine.c.id)
         if load_id is not None:
             query = query.where(quarantine.c.load_id == load_id)
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in quarantine.c])
         for col in ("raw", "reasons"):
             frame[col] = frame[col].map(json.loads)
@@ -450,7 +525,7 @@ class Store:
                        period_to: str | None = None) -> pd.DataFrame:
         """Stored answers of a questionnaire, with ``period`` and ``response_key`` first."""
         name = response_table_name(qn.id)
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             if not inspect(conn).has_table(name):
                 return pd.DataFrame(columns=["period", "response_key"] + [q.id for q in qn.questions])
             table = Table(name, MetaData(), autoload_with=conn)

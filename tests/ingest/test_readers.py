@@ -138,7 +138,7 @@ def test_old_xls(tmp_path):
 
 def test_ragged_rows(tmp_path):
     (tmp_path / "r.csv").write_text("a,b\n1,2\n3,4,5,6\n")
-    assert "do not line up with the header" in _error(tmp_path / "r.csv")
+    assert "row 3 has 4 fields but the header has 2" in _error(tmp_path / "r.csv")
 
 
 def test_binary_garbage_named_csv(tmp_path):

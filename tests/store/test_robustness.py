@@ -23,14 +23,32 @@ LOAD = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from survey.ingest import ingest_file
     from survey.store import Store
+    if len(sys.argv) > 4:  # pause inside the write transaction, after the first rows are written
+        import time
+        insert = Store.insert_responses
+        def paused(self, conn, table, frame):
+            insert(self, conn, table, frame)
+            print("writing", flush=True)
+            time.sleep(float(sys.argv[4]))
+        Store.insert_responses = paused
     result = ingest_file(sys.argv[1], "monthly_difficulties", sys.argv[2], store=Store(sys.argv[3]), chunksize=200)
     print(result.rows_read, result.accepted, result.quarantined, result.already_present)
 """).format(root=str(ROOT))
 
 
-def _loader(path: Path, period: str, url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", LOAD, str(path), period, url],
+def _loader(path: Path, period: str, url: str, pause: float | None = None) -> subprocess.Popen:
+    extra = [] if pause is None else [str(pause)]
+    return subprocess.Popen([sys.executable, "-c", LOAD, str(path), period, url, *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _kill_while_writing(child: subprocess.Popen) -> None:
+    """Wait until the child has written rows inside its transaction, then SIGKILL it."""
+    line = child.stdout.readline()
+    assert line.strip() == "writing", child.stderr.read()
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +64,7 @@ def test_sigkill_midway_leaves_sqlite_unchanged_and_the_load_can_be_redone(tmp_p
     small = to_kobo_csv(make_answers(monthly, 20, seed=1), monthly, tmp_path / "small.csv")
     ingest_file(small, monthly, "2025-10", store=Store(url))
     before = snapshot(Store(url))
-    child = _loader(big_file, "2025-11", url)
-    journal = Path(f"{db}-journal")
-    deadline = time.time() + 120
-    while not journal.exists() and child.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)  # well inside the transaction: some chunks are written
-    assert child.poll() is None, "the load finished before it could be interrupted"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    assert child.returncode == -signal.SIGKILL
+    _kill_while_writing(_loader(big_file, "2025-11", url, pause=60))
     store = Store(url)  # opening the store rolls the interrupted transaction back
     assert snapshot(store) == before
     result = ingest_file(big_file, monthly, "2025-11", store=store)
@@ -93,11 +102,7 @@ def test_sigkill_midway_leaves_postgresql_unchanged(tmp_path, monthly, big_file,
     ingest_file(to_kobo_csv(make_answers(monthly, 20, seed=1), monthly, tmp_path / "small.csv"), monthly, "2025-10",
                 store=store)
     before = snapshot(store)
-    child = _loader(big_file, "2025-11", store.url)
-    time.sleep(4.0)  # the child imports, reads and starts writing its chunks
-    assert child.poll() is None, "the load finished before it could be interrupted"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    _kill_while_writing(_loader(big_file, "2025-11", store.url, pause=60))
     deadline = time.time() + 30  # the server notices the lost client and rolls its transaction back
     while snapshot(store) != before and time.time() < deadline:
         time.sleep(0.5)

@@ -1,0 +1,281 @@
+"""Issue 19: nothing lost, nothing hangs.
+
+Every row of a file is read, whatever its format and the chunk size; rows
+that do not line up with the header, a cut-off file, a crafted header or
+workbook, a NUL or a huge cell are refused or quarantined with a clear
+reason, never stored shifted, cut or silently; limits are checked before
+the file is read.
+"""
+from __future__ import annotations
+
+import io
+import time
+import tracemalloc
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyreadstat
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from survey.errors import IngestError
+from survey.ingest import ingest_file, iter_chunks, read_file
+from survey.ingest.readers import MAX_CELL_CHARS
+from survey.store import Store, load_responses
+from tests.conftest import postgres_store
+from tests.fixtures import make_answers, to_kobo_csv, to_sav
+from tests.ingest.test_ingest import snapshot
+
+# ------------------------------------------------------------------ every row, every format, every chunk size
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12).map(
+    lambda t: unicodedata.normalize("NFC", t).strip())
+
+
+def _write(frame: pd.DataFrame, fmt: str, path: Path) -> Path:
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "xlsx":
+        frame.to_excel(path, index=False)
+    else:
+        pyreadstat.write_sav(frame, str(path))
+    return path
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fmt=st.sampled_from(["csv", "xlsx", "sav"]), texts=st.lists(_TEXT, min_size=1, max_size=45),
+       chunksize=st.integers(1, 20))
+def test_every_row_is_read_whatever_the_format_and_chunk_size(tmp_path, fmt, texts, chunksize):
+    if fmt == "xlsx":  # pandas writes "=..." as a formula without a value: not a text to read back
+        texts = [t.lstrip("=") for t in texts]
+    n = len(texts)
+    frame = pd.DataFrame({"id": np.arange(1, n + 1), "text": texts, "x": np.linspace(0, 1, n)})
+    path = _write(frame, fmt, tmp_path / f"f.{fmt}")
+    pieces = list(iter_chunks(path, chunksize=chunksize))
+    assert all(len(p) <= chunksize for p, _ in pieces)
+    whole = pd.concat([p for p, _ in pieces])
+    first = 1 if fmt == "sav" else 2  # SPSS case numbers; spreadsheet rows after the header
+    assert whole.index.tolist() == list(range(first, first + n))
+    assert [int(float(v)) for v in whole["id"]] == list(range(1, n + 1))
+    got = whole["text"].map(lambda v: "" if v is None or v != v else str(v).strip()).tolist()
+    assert got == texts
+
+
+def test_an_xlsx_of_25001_rows_is_read_whole(tmp_path):
+    """The probe's case: chunks after the first were empty, and the counts still balanced."""
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["id", "value"])
+    for i in range(25_001):
+        sheet.append([i, f"v{i}"])
+    book.save(tmp_path / "big.xlsx")
+    frame, meta = read_file(tmp_path / "big.xlsx", chunksize=20_000)
+    assert len(frame) == 25_001 and frame["value"].iloc[-1] == "v25000" and frame.index[-1] == 25_002
+
+
+# ------------------------------------------------------------------ rows that do not line up
+
+def _kobo(tmp_path: Path, monthly, n: int = 30) -> Path:
+    return to_kobo_csv(make_answers(monthly, n, seed=5), monthly, tmp_path / "k.csv",
+                       uuids=[f"u-{i}" for i in range(n)])
+
+
+def _edit_line(path: Path, number: int, change) -> Path:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[number - 1] = change(lines[number - 1])
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _refused(tmp_path: Path, path: Path, monthly) -> str:
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    with pytest.raises(IngestError) as err:
+        ingest_file(path, monthly, "2025-11", db=url)
+    assert Store(url).list_loads().empty  # nothing stored
+    return str(err.value)
+
+
+def test_an_unquoted_separator_in_the_first_data_row_is_refused_not_shifted(tmp_path, monthly):
+    path = _edit_line(_kobo(tmp_path, monthly), 2, lambda line: line.replace(";", ";extra;", 1))
+    message = _refused(tmp_path, path, monthly)
+    assert "row 2 has" in message and "double quotes" in message
+
+
+def test_a_separator_at_the_end_of_every_row_is_refused_with_its_cause(tmp_path, monthly):
+    path = _kobo(tmp_path, monthly)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0]] + [line + ";" for line in lines[1:]]) + "\n", encoding="utf-8")
+    assert "extra separator" in _refused(tmp_path, path, monthly)
+
+
+def test_a_file_cut_off_in_its_last_row_is_refused_and_the_whole_file_loads_later(tmp_path, monthly):
+    whole = _kobo(tmp_path, monthly)
+    text = whole.read_text(encoding="utf-8")
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: text.rstrip("\n").rfind("\n") + 40], encoding="utf-8")  # 40 characters of the last row
+    message = _refused(tmp_path, cut, monthly)
+    assert "seems cut off" in message and "row 31" in message
+    result = ingest_file(whole, monthly, "2025-11", db=f"sqlite:///{tmp_path / 's.sqlite'}")
+    assert (result.rows_read, result.accepted + result.quarantined) == (30, 30)
+
+
+def test_a_quoted_text_never_closed_at_the_end_is_a_cut_off_file(tmp_path):
+    (tmp_path / "q.csv").write_text('a,b\n1,2\n3,"never closed\n', encoding="utf-8")
+    with pytest.raises(IngestError, match="cut off"):
+        read_file(tmp_path / "q.csv")
+
+
+def test_a_column_name_twice_is_refused_naming_both(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,a\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="columns 1 and 3 have the same name 'a'"):
+        read_file(tmp_path / "d.csv")
+
+
+def test_an_xlsx_value_under_a_nameless_column_is_refused(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["a", "b"])
+    book.active.append([1, 2, "lost?"])
+    book.save(tmp_path / "x.xlsx")
+    with pytest.raises(IngestError, match="row 2 has a value in column 3"):
+        read_file(tmp_path / "x.xlsx")
+
+
+# ------------------------------------------------------------------ crafted cells and headers
+
+def _timed(func, *args, **kwargs):
+    start = time.perf_counter()
+    out = func(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def test_a_megabyte_header_is_refused_at_once(tmp_path):
+    (tmp_path / "h.csv").write_text("a," + "h" * 1_000_000 + "\n1,2\n", encoding="utf-8")
+    with pytest.raises(IngestError) as err:
+        _timed(read_file, tmp_path / "h.csv")
+    assert "column 2" in str(err.value) and "1,000,000 characters" in str(err.value)
+    assert len(str(err.value)) < 500  # the name itself is not echoed
+
+
+def test_a_huge_cell_quarantines_its_row_and_the_rest_is_stored(tmp_path, monthly):
+    answers = make_answers(monthly, 30, seed=5)
+    answers["description"] = answers["description"].astype(object)
+    answers.loc[7, "description"] = "mô tả " * 200_000  # 1.2 million characters
+    path = to_kobo_csv(answers, monthly, tmp_path / "k.csv", uuids=[f"u-{i}" for i in range(30)])
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    result, seconds = _timed(ingest_file, path, monthly, "2025-11", db=url)
+    assert seconds < 30
+    assert result.rows_read == 30 and result.accepted + result.quarantined == 30
+    row = result.problems[result.problems.reason == "cell_too_long"]
+    assert row["row"].tolist() == [9] and row["column"].tolist() == ["difficulties/description"]
+    assert "u-7" not in set(load_responses(monthly, "2025-11", "2025-11", store=Store(url))["response_key"])
+    assert "u-7" in set(Store(url).read_quarantine()["response_key"])
+    assert f"{MAX_CELL_CHARS:,}" in result.messages("en")[row.index[0]]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_nul_character_is_refused_with_a_clear_reason_on_both_stores(tmp_path, monthly, backend, request):
+    if backend == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    else:
+        gen = postgres_store(request.node.name)
+        store = next(gen)
+        request.addfinalizer(lambda: next(gen, None))
+    answers = make_answers(monthly, 20, seed=6)
+    answers["description"] = answers["description"].astype(object)
+    answers.loc[4, "description"] = "nước\x00thải"
+    path = to_kobo_csv(answers, monthly, tmp_path / "k.csv", uuids=[f"u-{i}" for i in range(19)] + ["u-\x00"])
+    result = ingest_file(path, monthly, "2025-11", store=store)
+    nul = result.problems[result.problems.reason == "nul_in_cell"]
+    assert sorted(nul["row"].unique().tolist()) == [6, 21]
+    assert "NUL" in result.messages("en")[nul.index[0]]
+    stored = load_responses(monthly, "2025-11", "2025-11", store=store)
+    assert len(stored) == result.accepted and not stored.astype(str).apply(lambda c: c.str.contains("\x00")).any().any()
+
+
+def test_a_binary_file_named_csv_is_called_binary_not_an_encoding_problem(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "photo.csv").write_bytes(bytes(rng.integers(0, 256, 50_000, dtype=np.uint8)))
+    with pytest.raises(IngestError, match="binary data") as err:
+        read_file(tmp_path / "photo.csv")
+    assert "cp1258" not in str(err.value)
+
+
+# ------------------------------------------------------------------ sizes and rows checked before reading
+
+def _bomb(path: Path, size: int) -> Path:
+    """A valid workbook whose sheet unpacks to ``size`` bytes of blanks (a few KB packed)."""
+    book = openpyxl.Workbook()
+    book.active.append(["a", "b"])
+    book.active.append([1, 2])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * size)
+            dst.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_an_xlsx_zip_bomb_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    path = _bomb(tmp_path / "bomb.xlsx", 60_000_000)
+    assert path.stat().st_size < 1_000_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook was parsed")
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    with pytest.raises(IngestError, match="times its packed size"):
+        read_file(path)
+
+
+def test_an_xlsx_that_unpacks_beyond_the_size_limit_is_refused(tmp_path):
+    path = _bomb(tmp_path / "wide.xlsx", 3_000_000)  # 3 MB unpacked, under the ratio floor
+    with pytest.raises(IngestError, match="unpacks to 3.0 MB, more than the limit of 2.0 MB"):
+        read_file(path, max_bytes=2_000_000)
+
+
+def test_the_size_limit_is_checked_before_the_file_is_read(tmp_path, monthly):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 5_000_000)  # 20 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(IngestError, match="larger than the limit"):
+            ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 's.sqlite'}", max_bytes=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav"])
+def test_a_file_over_the_row_limit_is_refused_not_cut(tmp_path, fmt):
+    path = _write(pd.DataFrame({"id": range(50), "t": ["x"] * 50}), fmt, tmp_path / f"f.{fmt}")
+    with pytest.raises(IngestError, match="more than 49 data rows"):
+        read_file(path, max_rows=49)
+    assert len(read_file(path, max_rows=50)[0]) == 50
+
+
+# ------------------------------------------------------------------ SPSS encodings, periods
+
+def test_an_spss_encoding_that_contradicts_the_file_is_refused(tmp_path, monthly):
+    answers = make_answers(monthly, 10, seed=2)
+    answers["description"] = "Nước thải"
+    path = to_sav(answers, monthly, tmp_path / "m.sav")
+    with pytest.raises(IngestError, match="says its texts are UTF-8, not cp1258"):
+        read_file(path, encoding="cp1258")
+    with pytest.raises(IngestError, match="unknown encoding"):
+        read_file(path, encoding="klingon")
+    assert read_file(path, encoding="utf-8")[0]["description"].iloc[0] == "Nước thải"
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "2025-13", "2025-1", "25-11"])
+def test_implausible_periods_are_refused(tmp_path, monthly, period):
+    path = _kobo(tmp_path, monthly, 3)
+    with pytest.raises(IngestError, match="period"):
+        ingest_file(path, monthly, period, db=f"sqlite:///{tmp_path / 's.sqlite'}")
