@@ -6,8 +6,12 @@ import sys
 from pathlib import Path
 
 from .errors import SurveyError
+from .outputs import atomic_path, check_output, check_output_dir
 
 __all__ = ["main", "build_parser"]
+
+#: what a table written with --out (score, forecast) may be
+TABLE_SUFFIXES = (".csv", ".xlsx")
 
 
 def _cmd_questionnaire_list(args: argparse.Namespace) -> int:
@@ -37,27 +41,49 @@ def _cmd_questionnaire_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
-    from .questionnaire import export_questionnaire, load_questionnaire
+def _export_name(qid: str, fmt: str) -> str:
+    """The file name ``export_questionnaire`` gives an export written into a folder."""
+    from .questionnaire import EXPORT_FORMATS
 
+    return f"{qid}_codebook.md" if fmt == "codebook" else f"{qid}{EXPORT_FORMATS[fmt][0]}"
+
+
+def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
+    from .questionnaire import EXPORT_FORMATS, export_questionnaire, load_questionnaire
+
+    out = Path(args.out)
+    source = args.id if Path(args.id).suffix else None
+    is_file = out.suffix == EXPORT_FORMATS[args.format][0]
+    target = check_output(out, inputs=[source], force=args.force, kind="export") if is_file else None
+    if not is_file:
+        check_output_dir(out, [], force=args.force)  # the folder, before loading; the file name needs the id
     root = Path(args.dir) if args.dir else None
     qn = load_questionnaire(args.id, province=args.province, root=root)
-    path = export_questionnaire(qn, args.format, args.out)
-    print(f"wrote {path}")
+    if target is None:
+        target = check_output(out / _export_name(qn.id, args.format), inputs=[source], force=args.force,
+                              kind="export")
+    with atomic_path(target) as tmp:
+        export_questionnaire(qn, args.format, tmp)
+    print(f"wrote {target}")
     return 0
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest import console_summary, ingest_file, write_report
 
+    report = None
+    if args.report:  # checked before the load: a bad report must not leave a committed load behind
+        report = check_output(args.report, inputs=[args.file, args.mapping], force=args.force,
+                              suffixes=(".csv", ".xlsx"), kind="report")
     result = ingest_file(
         args.file, args.survey, args.period, db=args.db, mapping=args.mapping, format=args.format,
         encoding=args.encoding, sep=args.sep, sheet=args.sheet, province=args.province,
-        max_bytes=int(args.max_size * 1024 * 1024), progress=None)
+        max_bytes=int(args.max_size * 1024 * 1024), max_rows=args.max_rows, progress=None)
     print(console_summary(result, args.lang))
-    if args.report:
-        path = write_report(result, args.report, args.lang)
-        print(("Báo cáo: " if args.lang == "vi" else "Report: ") + str(path))
+    if report is not None:
+        with atomic_path(report) as tmp:
+            write_report(result, tmp, args.lang)
+        print(("Báo cáo: " if args.lang == "vi" else "Report: ") + str(report))
     return 0
 
 
@@ -106,16 +132,16 @@ def _add_weights(commands) -> None:
 def _cmd_score(args: argparse.Namespace) -> int:
     from .scoring import ScoringConfig, score_survey, summary_text
 
+    out = check_output(args.out, force=args.force, suffixes=TABLE_SUFFIXES, kind="table") if args.out else None
     result = score_survey(args.survey, args.year, by=args.by, province=args.province, db=args.db,
                           config=ScoringConfig(min_n=args.min_n, sensitivity=not args.no_sensitivity))
     print(summary_text(result, args.lang))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".xlsx":
-            result.table.to_excel(out, index=False)
-        else:
-            result.table.to_csv(out, index=False, encoding="utf-8-sig")
+    if out is not None:
+        with atomic_path(out) as tmp:
+            if out.suffix.lower() == ".xlsx":
+                result.table.to_excel(tmp, index=False)
+            else:
+                result.table.to_csv(tmp, index=False, encoding="utf-8-sig")
         print(f"wrote {out}")
     return 0
 
@@ -138,6 +164,7 @@ def _add_scoring(commands) -> None:
     p.add_argument("--year", required=True, type=int)
     p.add_argument("--by", help="score by a domain: locality, sector, size_class, ownership, site, period")
     p.add_argument("--out", help="write the table to .csv or .xlsx")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--province", help="targets file key (default: the questionnaire's province)")
     p.add_argument("--min-n", type=int, default=10, help="suppress cells with fewer respondents (default 10)")
     p.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity Monte Carlo")
@@ -169,6 +196,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     from .scoring import load_targets, official_panel
     from .store import Store
 
+    writes = args.out and not args.action  # backtest and simulate only print
+    out = check_output(args.out, force=args.force, suffixes=TABLE_SUFFIXES, kind="table") if writes else None
     panel = official_panel(Store(args.db).read_official())
     if args.action == "backtest":
         print(backtest(panel).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -186,11 +215,10 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     result = forecast_province(args.province, args.year, models=models, panel=panel, estimates=estimates,
                                targets=targets, config=ForecastConfig(draws=args.draws))
     print(forecast_text(result, args.lang))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
         table = result.table.merge(result.rank_summary(), on="model", how="left")
-        table.to_excel(out, index=False) if out.suffix.lower() == ".xlsx" else table.to_csv(out, index=False)
+        with atomic_path(out) as tmp:
+            table.to_excel(tmp, index=False) if out.suffix.lower() == ".xlsx" else table.to_csv(tmp, index=False)
         print(f"wrote {out}")
     return 0
 
@@ -208,6 +236,7 @@ def _add_forecast(commands) -> None:
     p.add_argument("--panels", type=int, default=50, help="simulate: panels (default 50)")
     p.add_argument("--provinces", type=int, default=20, help="simulate: provinces per panel (default 20)")
     p.add_argument("--out", help="write the table to .csv or .xlsx")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--lang", choices=["vi", "en"], default="vi")
     p.add_argument("--db", help="SQLAlchemy URL of the store")
     p.set_defaults(func=_cmd_forecast)
@@ -225,6 +254,8 @@ def _cmd_digest(args: argparse.Namespace) -> int:
     from .store import Store
     from .weights import load_design
 
+    xlsx, pdf = check_output_dir(args.out, [f"digest_{args.period}.xlsx", f"digest_{args.period}.pdf"],
+                                 force=args.force)
     store = Store(args.db)
     qn = load_questionnaire("monthly_difficulties", province=args.province)
     design = load_design(qn, args.period, store=store)
@@ -235,9 +266,7 @@ def _cmd_digest(args: argparse.Namespace) -> int:
         print(f"note: {_previous_month(args.period)} has no weighted wave; no month-on-month change")
     digest = build_digest(design, qn, args.period, previous, lang=args.lang, min_n=args.min_n,
                           include_personal=args.include_personal)
-    out = Path(args.out)
-    for path in (write_digest_xlsx(digest, out / f"digest_{args.period}.xlsx"),
-                 write_digest_pdf(digest, out / f"digest_{args.period}.pdf")):
+    for path in (write_digest_xlsx(digest, xlsx), write_digest_pdf(digest, pdf)):
         print(f"wrote {path}")
     if args.include_personal:
         print("WARNING: the cases list contains personal data (names, phones, e-mails) as requested")
@@ -250,6 +279,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .scoring import ScoringConfig, association_estimates, load_targets, official_panel, score_survey
     from .store import Store
 
+    html, pdf = check_output_dir(args.out, [f"pgi_estimate_{args.year}.html", f"pgi_estimate_{args.year}.pdf"],
+                                 force=args.force)
     store = Store(args.db)
     scores = score_survey("pgi_feedback", args.year, store=store, config=ScoringConfig())
     estimates = association_estimates(scores.table)
@@ -260,9 +291,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     diagnostics = "\n".join(scores.notes)
     report = build_annual(scores, forecast, panel, diagnostics, args.title_province or args.forecast_province,
                           args.year)
-    out = Path(args.out)
-    for path in (write_annual_html(report, out / f"pgi_estimate_{args.year}.html", args.lang),
-                 write_annual_pdf(report, out / f"pgi_estimate_{args.year}.pdf", args.lang)):
+    for path in (write_annual_html(report, html, args.lang), write_annual_pdf(report, pdf, args.lang)):
         print(f"wrote {path}")
     return 0
 
@@ -271,6 +300,7 @@ def _add_reports(commands) -> None:
     p = commands.add_parser("digest", help="write the monthly difficulties digest (XLSX and PDF)")
     p.add_argument("--period", required=True, help="the month, YYYY-MM (its wave must be weighted)")
     p.add_argument("--out", default="out", help="output folder (default out)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--lang", choices=["vi", "en"], default="vi")
     p.add_argument("--min-n", type=int, default=10, help="hide cells with fewer respondents (default 10)")
     p.add_argument("--include-personal", action="store_true",
@@ -285,6 +315,7 @@ def _add_reports(commands) -> None:
     p.add_argument("--targets", help="targets file key, e.g. bac_giang")
     p.add_argument("--draws", type=int, default=10_000)
     p.add_argument("--out", default="out", help="output folder (default out)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--lang", choices=["vi", "en"], default="vi")
     p.add_argument("--db", help="SQLAlchemy URL of the store")
     p.set_defaults(func=_cmd_report)
@@ -298,12 +329,16 @@ def _add_ingest(commands) -> None:
     p.add_argument("--mapping", help="YAML or CSV file mapping column names to question ids")
     p.add_argument("--db", help="SQLAlchemy URL of the store (default: $PGI_DB or data/pgi_survey.sqlite)")
     p.add_argument("--report", help="write the list of problems to this .xlsx or .csv file")
+    p.add_argument("--force", action="store_true", help="replace an existing report file")
     p.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of messages and report")
     p.add_argument("--format", choices=["kobo_csv", "csv", "sav", "xlsx"], help="default: from the file's content")
     p.add_argument("--encoding", help="text encoding (default: detected; e.g. utf-8, utf-16, cp1258)")
     p.add_argument("--sep", help="CSV separator (default: detected)")
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
-    p.add_argument("--max-size", type=float, default=1024, help="largest file accepted, in MB (default 1024)")
+    p.add_argument("--max-size", type=float, default=1024,
+                   help="largest file accepted, in MB (default 1024); for .xlsx also the unpacked workbook")
+    p.add_argument("--max-rows", type=int, default=2_000_000,
+                   help="most data rows accepted (default 2,000,000); a larger file is refused, never cut")
     p.add_argument("--province", help="locality list (default: questionnaires/settings.yaml)")
     p.set_defaults(func=_cmd_ingest)
     p = commands.add_parser("loads", help="list the audit log of loads")
@@ -335,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="questionnaire id or file")
     p.add_argument("--format", required=True, choices=["xlsform", "sav", "codebook"])
     p.add_argument("--out", required=True, help="output file, or a folder")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     common(p)
     p.set_defaults(func=_cmd_questionnaire_export)
     _add_ingest(commands)

@@ -22,6 +22,7 @@ __all__ = [
     "StoreError",
     "WeightingError",
     "EstimationError",
+    "OutputError",
 ]
 
 
@@ -135,3 +136,11 @@ class WeightingError(SurveyError):
 
 class EstimationError(SurveyError):
     """An estimate cannot be computed from the design (unknown variable, empty domain...)."""
+
+
+class OutputError(SurveyError):
+    """An output cannot be written where asked: a bad name or type, an input, an existing file, no access.
+
+    Raised before any work is done when the check can be made in advance, so nothing is
+    loaded or computed for an output that would then fail.
+    """

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from ..forecast import ForecastResult
 from ..forecast.panel import to_units, wide_panel
+from ..outputs import atomic_path
 from ..scoring import ScoreResult
 from .common import UNOFFICIAL, figure_png, plt, text_page
 
@@ -165,9 +166,8 @@ def _html_table(frame: pd.DataFrame) -> str:
 
 
 def write_annual_html(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
-    """A self-contained HTML page (figures embedded)."""
+    """A self-contained HTML page (figures embedded), written whole or not at all."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     vi = lang == "vi"
     title = _title(report, lang)
     imgs = [figure_png(f(report, lang)) for f in (_fig_scores, _fig_fan, _fig_ranks)]
@@ -194,17 +194,17 @@ th{{background:#eef3ee}}pre{{background:#f6f6f6;padding:1em;font-size:.8em;overf
 <ul>{''.join(f'<li>{html.escape(n)}</li>' for n in METHOD_NOTES)}</ul>
 <h3>{'Ghi chú' if vi else 'Notes'}</h3><ul>{notes}</ul>
 <p class="notice">{UNOFFICIAL}</p></body></html>"""
-    path.write_text(body, encoding="utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_text(body, encoding="utf-8")
     return path
 
 
 def write_annual_pdf(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
-    """The same content as PDF pages."""
+    """The same content as PDF pages, written whole or not at all."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     vi = lang == "vi"
     title = _title(report, lang)
-    with PdfPages(path) as pdf:
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         text_page(pdf, title, ["1. " + ("Ước tính các chỉ số" if vi else "Estimates")]
                   + [" | ".join(str(v) for v in r) for r in _summary_table(report, lang).itertuples(index=False)]
                   + ["", "2. " + ("Dự báo" if vi else "Forecast")]

@@ -16,8 +16,10 @@ __all__ = ["UNOFFICIAL", "plt", "figure_png", "drop_personal", "safe_cells", "te
 
 UNOFFICIAL = "Ước tính không chính thức / unofficial estimate"
 # DejaVu Sans ships with matplotlib and has every Vietnamese letter (ă â đ ê ô ơ ư and the tones).
+# Text from firms is shown as typed: "$...$" is never read as mathtext (which fails on unknown
+# commands and garbles the rest), anywhere in a report.
 plt.rcParams.update({"font.family": "DejaVu Sans", "pdf.fonttype": 42, "axes.spines.top": False,
-                     "axes.spines.right": False})
+                     "axes.spines.right": False, "text.parse_math": False})
 
 
 def figure_png(fig) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
+from ..outputs import atomic_path
 from ..questionnaire import Questionnaire
 from ..weights import Design, proportion, weight_summary
 from .common import drop_personal, plt, safe_cells, table_page, text_page
@@ -154,10 +155,9 @@ def _cases(data: pd.DataFrame, qn: Questionnaire, lang: str, include_personal: b
 
 
 def write_digest_xlsx(digest: Digest, path: str | Path) -> Path:
-    """One sheet per table, texts neutralised against formulas."""
+    """One sheet per table, texts neutralised against formulas; written whole or not at all."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
         for key, table in digest.tables.items():
             safe_cells(table).to_excel(xw, sheet_name=_t(key, digest.lang)[:31], index=False)
         safe_cells(pd.DataFrame({_t("notes", digest.lang): digest.notes})).to_excel(
@@ -166,11 +166,14 @@ def write_digest_xlsx(digest: Digest, path: str | Path) -> Path:
 
 
 def write_digest_pdf(digest: Digest, path: str | Path) -> Path:
-    """Title and overview, a chart of difficulties, the tables, the cases and the notes."""
+    """Title and overview, a chart of difficulties, the tables, the cases and the notes.
+
+    Free text (a firm's description) is printed as typed, never read as mathtext; the file is
+    written whole or not at all.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lang = digest.lang
-    with PdfPages(path) as pdf:
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         text_page(pdf, _t("title", lang, m=digest.month), [
             f"{_t('overview', lang)}:"] + [" | ".join(f"{c}: {v}" for c, v in row.items() if v != "")
                                            for row in digest.tables["overview"].fillna("").to_dict("records")]

@@ -279,3 +279,14 @@ def test_implausible_periods_are_refused(tmp_path, monthly, period):
     path = _kobo(tmp_path, monthly, 3)
     with pytest.raises(IngestError, match="period"):
         ingest_file(path, monthly, period, db=f"sqlite:///{tmp_path / 's.sqlite'}")
+
+
+def test_the_command_line_refuses_a_file_over_max_rows_and_stores_nothing(tmp_path, monthly, capsys):
+    from survey.cli import main
+
+    path, url = _kobo(tmp_path, monthly, 5), f"sqlite:///{tmp_path / 's.sqlite'}"
+    args = ["ingest", str(path), "--survey", "monthly_difficulties", "--period", "2025-11", "--db", url]
+    assert main(args + ["--max-rows", "4"]) == 1
+    assert "more than 4 data rows" in capsys.readouterr().err
+    assert Store(url).list_loads().empty
+    assert main(args + ["--max-rows", "5"]) == 0

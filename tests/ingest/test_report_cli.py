@@ -70,7 +70,9 @@ def test_cli_ingest_and_loads(tmp_path, monthly, capsys):
     out = capsys.readouterr().out
     assert "Rows read: 8 | accepted: 8 | quarantined: 0 | already present: 0" in out
     assert (tmp_path / "r.xlsx").exists()
-    assert main(args) == 0
+    assert main(args) == 1  # the report exists: not written over without --force, and nothing loaded
+    assert "--force" in capsys.readouterr().err
+    assert main(args + ["--force"]) == 0
     assert "already present: 8" in capsys.readouterr().out
     assert main(["loads", "--db", db]) == 0
     log = capsys.readouterr().out
