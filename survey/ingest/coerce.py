@@ -10,10 +10,16 @@ Typed answers, one column per question id:
 Answers may come as codes or as labels in Vietnamese or English (compared
 after NFC, case and whitespace folding). Numbers accept the Vietnamese
 decimal comma (``12,5``) and thousands dots (``1.250.000``).
+
+Every cell is read in time linear in its length, so a crafted cell cannot
+stall a load: no pattern that meets cell text backtracks more than once over
+it, and the search for multiple-choice labels holding commas is bounded by the
+labels themselves.
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from typing import Any, Callable
@@ -29,6 +35,12 @@ __all__ = ["coerce_answers", "parse_number", "parse_date", "cell_text"]
 _TRUE = {"1", "1.0", "true", "x", "yes", "có", "co", "selected", "có chọn"}
 _FALSE = {"0", "0.0", "false", "no", "không", "khong", "not selected", "không chọn"}
 _YESNO = {"true": 1, "false": 0, "yes": 1, "no": 0, "có": 1, "không": 0, "co": 1, "khong": 0}
+_NUMBER = re.compile(r"[+-]?[\d.,]++")
+_DIGIT = re.compile(r"\d")
+_CODES = re.compile(r"\d+(?:\.0)?")
+_SEPARATOR = re.compile(r"[;,|]")
+_DIGIT_RUN = re.compile(r"\d+")
+_CODE_DIGITS = 18  # more significant digits than this cannot be a choice code
 
 
 def cell_text(value: Any) -> str:
@@ -48,7 +60,9 @@ def parse_number(text: str, whole: bool = False) -> float | None:
     question, a single mark followed by exactly three digits is a thousands mark.
     """
     s = re.sub(r"[\s\u00a0]", "", str(text))
-    if not re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", s):
+    # Two linear checks rather than one pattern such as [\d.,]*\d[\d.,]*, which
+    # backtracks quadratically on a long run of digits followed by a letter.
+    if not _NUMBER.fullmatch(s) or not _DIGIT.search(s):
         return None
     marks = set(re.findall(r"[.,]", s))
     if len(marks) == 2:
@@ -131,32 +145,65 @@ def _coerce_select(raw: pd.Series, qn: Questionnaire, q: Question, column: str, 
     return codes
 
 
+def _whole(digits: str) -> int | None:
+    """The value of a run of decimal digits, or None when it is too long to be a choice code.
+
+    Never converts a long run (``int()`` of a huge text is slow, or refused
+    past 4300 digits).
+    """
+    start = 0
+    while start < len(digits) - 1 and unicodedata.decimal(digits[start]) == 0:
+        start += 1
+    return int(digits[start:]) if len(digits) - start <= _CODE_DIGITS else None
+
+
 def _tokens_to_codes(value: Any, qn: Questionnaire, q: Question) -> tuple[list[int], list[str]]:
-    """Codes chosen in a multiple-choice cell, and the tokens not understood."""
+    """Codes chosen in a multiple-choice cell, and the tokens not understood.
+
+    Takes time linear in the length of the cell.
+    """
     valid = {c.code for c in qn.choices(q)}
     text = cell_text(value).strip()
     tokens = text.split()
-    if tokens and all(re.fullmatch(r"\d+(\.0)?", t) for t in tokens):
-        codes = [int(float(t)) for t in tokens]
-        return [c for c in codes if c in valid], [str(c) for c in codes if c not in valid]
+    if tokens and all(_CODES.fullmatch(t) for t in tokens):
+        numbers = [float(t) for t in tokens]  # a run of 309 digits or more is inf: never a code
+        codes = [int(x) if math.isfinite(x) else None for x in numbers]
+        return ([c for c in codes if c in valid],
+                [t if c is None else str(c) for t, c in zip(tokens, codes) if c not in valid])
     lookup = _label_lookup(qn, q)
     if fold(text) in lookup:
         return [lookup[fold(text)]], []
     # Google Forms joins choices with ", " and a label may itself hold commas:
     # take the longest run of pieces that is a label, then move on.
-    parts = [p for p in re.split(r"\s*[;,|]\s*", text) if p]
+    # - Splitting on the marks and stripping each piece gives the pieces of
+    #   re.split(r"\s*[;,|]\s*"), without that pattern's quadratic backtracking
+    #   on a long run of spaces.
+    # - A run of k pieces joined by ", " holds k - 1 separators, which folding
+    #   keeps, so a run longer than the labels' most separators + 1 is never a
+    #   label: bounding the run keeps the search linear in the number of pieces.
+    # - Folding works piece by piece (", " never combines with its neighbours
+    #   under NFC; case folding goes character by character), so a run folds to
+    #   its folded pieces joined by ", " and each piece is folded once. Checked
+    #   on the whole cell: where it does not hold, each run is folded as it is.
+    span = 1 + max((sum(key.count(sep) for sep in ",;|") for key in lookup), default=0)
+    parts = [p for p in (piece.strip() for piece in _SEPARATOR.split(text)) if p]
+    folded = [fold(p) for p in parts]
+    if ", ".join(folded) != fold(", ".join(parts)):
+        folded = None
     codes, unknown, i = [], [], 0
     while i < len(parts):
-        for j in range(len(parts), i, -1):
-            code = lookup.get(fold(", ".join(parts[i:j])))
+        for j in range(min(len(parts), i + span), i, -1):
+            run = ", ".join(folded[i:j]) if folded is not None else fold(", ".join(parts[i:j]))
+            code = lookup.get(run)
             if code is not None:
                 codes.append(code)
                 i = j
                 break
         else:
             part = parts[i]
-            if re.fullmatch(r"\d+", part) and int(part) in valid:
-                codes.append(int(part))
+            number = _whole(part) if _DIGIT_RUN.fullmatch(part) else None
+            if number is not None and number in valid:
+                codes.append(number)
             else:
                 unknown.append(part)
             i += 1

@@ -16,17 +16,26 @@ One parse serves three uses: checking that every name is a question
 and evaluating on a pandas frame (ingest validation, indicator
 sub-populations).  Parsing goes through :mod:`ast` with a whitelist of node
 types, so nothing is ever executed.
+
+``regex(q, 'pattern')`` is evaluated with Google RE2, whose time is linear in
+the length of the answer whatever the pattern, so a crafted answer cannot
+stall a load. RE2 has no backreferences (``\\1``) nor lookarounds
+(``(?=...)``, ``(?<!...)``): a pattern using them is refused when the
+definition is read. Like ODK Collect (Java) and Enketo (JavaScript), RE2's
+``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII-only; write the characters out
+(``[0-9]``, ``[^@ ]``) to say exactly what is meant.
 """
 from __future__ import annotations
 
 import ast
 import datetime as _dt
-import re
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+import re2
 
 __all__ = ["Expression", "parse_expression", "to_xpath", "evaluate", "SELF"]
 
@@ -100,6 +109,11 @@ def _check(node: ast.AST, names: set[str]) -> None:
             raise ValueError(f"unknown function {ast.unparse(node.func)!r}; known: {', '.join(_FUNCTIONS)}")
         if len(node.args) != _FUNCTIONS[fname] or node.keywords:
             raise ValueError(f"{fname}() takes {_FUNCTIONS[fname]} argument(s)")
+        if fname == "regex":
+            pattern = node.args[1]
+            if not (isinstance(pattern, ast.Constant) and isinstance(pattern.value, str)):
+                raise ValueError("the pattern of regex() must be text in quotes, e.g. regex(value, '^[0-9]{8}$')")
+            _regex(pattern.value)
         for a in node.args:
             _check(a, names)
     elif isinstance(node, ast.Name):
@@ -109,6 +123,26 @@ def _check(node: ast.AST, names: set[str]) -> None:
             raise ValueError(f"constant {node.value!r} is not a number or text")
     else:
         raise ValueError(f"'{ast.unparse(node)}' is not allowed in an expression")
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re2._Regexp:
+    """A pattern compiled by RE2 (linear-time matching).
+
+    Raises
+    ------
+    ValueError
+        If RE2 cannot compile it (backreferences, lookarounds, bad syntax).
+    """
+    options = re2.Options()
+    options.log_errors = False  # the error is raised, not printed on stderr
+    options.never_capture = True  # only "does it match" is asked: the fastest engine will do
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"regex pattern {pattern!r} cannot be used: {reason}; patterns are matched in linear "
+                         "time, without backreferences (\\1) or lookarounds ((?=...), (?!...), (?<=...))") from None
 
 
 # ---------------------------------------------------------------- XPath
@@ -300,8 +334,8 @@ class _Env:
             return self._tokens(col).map(len)
         if name == "answered":
             return col.notna() & (col.astype("string").str.strip() != "")
-        pattern = re.compile(str(args[1].value))  # type: ignore[attr-defined]
-        return col.map(lambda v: bool(pattern.search(str(v))) if pd.notna(v) else False)
+        pattern = _regex(str(args[1].value))  # type: ignore[attr-defined]
+        return col.map(lambda v: pattern.search(str(v)) is not None if pd.notna(v) else False)
 
 
 def _code_text(code) -> str:

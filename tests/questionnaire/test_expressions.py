@@ -97,3 +97,66 @@ def test_in_equals_or_of_equalities(values, a, b):
     assert left.tolist() == right.tolist()
     negated = evaluate(parse_expression(f"q not in [{a}, {b}]"), frame)
     assert (negated == ~left).all()
+
+
+# ----------------------------------------------------------------- regex(): linear-time RE2 (issue 19)
+
+@pytest.mark.parametrize("pattern, why", [
+    (r"^(a+)\\1$", "invalid escape sequence"),          # backreference
+    ("^(?=.*@).+$", "invalid perl operator"),             # lookahead
+    ("^(?!x).+$", "invalid perl operator"),               # negative lookahead
+    ("(?<=@)[a-z]+", "invalid perl operator"),           # lookbehind
+    ("^[0-9", "missing ]"),                               # not a pattern at all
+])
+def test_regex_re2_cannot_run_is_refused_when_parsed(pattern, why):
+    with pytest.raises(ValueError, match="regex pattern .* cannot be used") as err:
+        parse_expression(f"regex(value, '{pattern}')")
+    assert why in str(err.value) and "linear" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["regex(value, 5)", "regex(value, t)", "regex(value, -1)"])
+def test_regex_pattern_must_be_quoted_text(text):
+    with pytest.raises(ValueError, match="pattern of regex"):
+        parse_expression(text)
+
+
+def test_regex_pattern_re2_cannot_run_is_a_definition_problem(qdir):
+    """Reported when the questionnaire is loaded, with the other definition errors, not at ingest."""
+    from survey.errors import QuestionnaireError
+    from survey.questionnaire import load_questionnaire
+    from tests.conftest import edit_text, line_of
+
+    path = qdir / "monthly_difficulties.yaml"
+    edit_text(path, "'^[^@ ]+@[^@ ]+[.][^@ ]+$'", "'^(?=[^@]+@)[^@ ]+@[^@ ]+$'")
+    with pytest.raises(QuestionnaireError) as err:
+        load_questionnaire("monthly_difficulties", root=qdir)
+    [msg] = [str(p) for p in err.value.problems]
+    assert msg.startswith(f"{path}:{line_of(path, '(?=[^@]+@)')}: ") and ".constraint: " in msg
+    assert "regex pattern '^(?=[^@]+@)[^@ ]+@[^@ ]+$' cannot be used" in msg
+
+
+EMAIL, PHONE = "^[^@ ]+@[^@ ]+[.][^@ ]+$", "^[+]?[0-9 .]{8,15}$"
+
+
+@pytest.mark.parametrize("value, email", [
+    ("dn1@congty.vn", True), ("a.b@c.d.e", True), ("ngọc@côngty.việt.nam", True), ("a@b", False),
+    ("a @b.c", False), ("a@@b.c", False), ("@b.c", False), ("a@b.", False), ("", False), (None, False),
+])
+def test_regex_email_as_before(value, email):
+    got = evaluate(parse_expression(f"regex(value, '{EMAIL}')"), pd.DataFrame({"v": [value]}), self_column="v")
+    assert got.tolist() == [email]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.text("a@. +0912xyzđ", max_size=18), min_size=1, max_size=5),
+       pattern=st.sampled_from([EMAIL, PHONE, "[0-9]{3}", "^Đ", "(?i)^XY"]))
+def test_regex_agrees_with_python_re_on_declared_patterns(values, pattern):
+    """RE2 finds what Python's re found for these patterns (texts are stripped at ingest: no final newline)."""
+    import re
+
+    got = evaluate(parse_expression(f"regex(value, '{pattern}')"), pd.DataFrame({"v": values}), self_column="v")
+    assert got.tolist() == [re.search(pattern, v) is not None for v in values]
+
+
+def test_regex_xpath_is_unchanged():
+    assert to_xpath(parse_expression(f"regex(value, '{EMAIL}')"), {"value": "text"}) == f"regex(., '{EMAIL}')"
