@@ -4,16 +4,16 @@ from .ingest import LoadResult, ingest_file
 from .mapping import ColumnMap, map_columns, read_mapping
 from .messages import render
 from .readers import (
-    FORMATS, FileInfo, RawMeta, detect_encoding, file_info, iter_chunks, read_csv, read_file, read_kobo_csv,
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, FORMATS, FileInfo, RawMeta, detect_encoding, file_info, iter_chunks, read_csv, read_file, read_kobo_csv,
     read_sav, read_xlsx,
 )
-from .report import console_summary, neutralise_formula, problem_table, write_report
+from .report import console_summary, neutralise_formula, printable, problem_table, write_report
 from .validate import answer_schema, validate_answers
 
 __all__ = [
-    "FORMATS", "FileInfo", "RawMeta", "detect_encoding", "file_info", "iter_chunks", "read_file",
+    "DEFAULT_MAX_BYTES", "DEFAULT_MAX_ROWS", "FORMATS", "FileInfo", "RawMeta", "detect_encoding", "file_info", "iter_chunks", "read_file",
     "read_kobo_csv", "read_csv", "read_sav", "read_xlsx",
     "ColumnMap", "map_columns", "read_mapping", "coerce_answers", "parse_number", "parse_date",
     "answer_schema", "validate_answers", "ingest_file", "LoadResult", "render",
-    "problem_table", "write_report", "console_summary", "neutralise_formula",
+    "problem_table", "write_report", "console_summary", "neutralise_formula", "printable",
 ]

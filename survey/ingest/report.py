@@ -1,15 +1,28 @@
-"""The load report for staff: what was accepted, refused and why, in Vietnamese or English."""
+"""The load report for staff: what was accepted, refused and why, in Vietnamese or English.
+
+Everything shown comes from a file someone sent, so it is treated as hostile:
+on the console every piece of file text goes through :func:`printable`
+(no terminal escape codes, no control characters, cut to a sane length) and
+values of personal-data questions are masked; in a written report, text that
+a spreadsheet would run as a formula is neutralised and characters an ``.xlsx``
+cannot hold are dropped.
+"""
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..errors import ExportError
+from ..outputs import atomic_path
 from .ingest import LoadResult
 from .messages import render
 
-__all__ = ["problem_table", "write_report", "console_summary", "neutralise_formula"]
+__all__ = ["problem_table", "write_report", "console_summary", "neutralise_formula", "printable"]
 
 _HEADERS = {
     "vi": {"row": "Dòng", "column": "Cột", "question": "Câu hỏi", "value": "Giá trị", "message": "Vấn đề",
@@ -25,11 +38,65 @@ _SUMMARY_ROWS = {
 }
 
 
+# =, +, - or @, or tab, CR or LF, first or after white space or control characters (which some
+# programs drop when they read the file, leaving the formula first)
+_FORMULA = re.compile(r"[\s\x00-\x1f\x7f-\x9f]*[=+\-@]|[\t\r\n]")
+
+
 def neutralise_formula(value: object) -> object:
-    """Prefix text that a spreadsheet would run as a formula (=, +, -, @) with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """Prefix with an apostrophe text that a spreadsheet would run as a formula.
+
+    That is text starting with ``=``, ``+``, ``-`` or ``@``, with a tab, carriage
+    return or line feed, or with white space (or control characters) followed by
+    one of these (OWASP, "CSV injection"). Anything else, and non-text values,
+    are returned unchanged.
+    """
+    if isinstance(value, str) and _FORMULA.match(value):
         return "'" + value
     return value
+
+
+# escape sequences: CSI (ESC [ ... final), OSC / DCS / SOS / PM / APC strings (up to BEL or ESC \ or the end),
+# and two-character escapes (ESC + one character); then any C0 or C1 control or DEL left over
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?"
+                      r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?"
+                      r"|\x1b[\x20-\x7e]?")
+_BREAKS = re.compile(r"[\t\n\r\v\f\x85\u2028\u2029]+")  # shown as one space each run
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")  # incl. bidi overrides
+
+
+def printable(text: Any, limit: int | None = 80) -> str:
+    """``text`` made safe to print on a terminal: one line, no escape codes or control characters.
+
+    Terminal escape sequences (ESC ..., e.g. ``\\x1b[2J`` that clears the screen or
+    ``\\x1b]0;...\\x07`` that sets the window title) are removed, as are every C0
+    and C1 control character, DEL and the Unicode bidirectional overrides; line
+    breaks and tabs become spaces. The result is cut to ``limit`` characters,
+    ending with "…" when cut (``None``: no limit). ``None`` and NaN give "".
+    """
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    text = str(text)
+    text = _ESCAPES.sub("", text)
+    text = _BREAKS.sub(" ", text)
+    text = _CONTROLS.sub("", text)
+    if limit is not None and len(text) > limit:
+        text = text[:max(limit - 1, 0)] + "…"
+    return text
+
+
+#: characters an .xlsx cell cannot hold: the controls openpyxl refuses (tab, LF and CR are kept), lone
+#: surrogates (not UTF-8) and the two non-characters XML forbids
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell
+
+
+def _xlsx_cell(value: object) -> object:
+    """A value an .xlsx can store and a spreadsheet will not run: illegal characters dropped,
+    cut to Excel's cell limit, then formula-neutralised."""
+    if isinstance(value, str):
+        value = _XLSX_ILLEGAL.sub("", value)[:_XLSX_MAX_CHARS - 1]
+    return neutralise_formula(value)
 
 
 _MASK = {"vi": "(dữ liệu cá nhân)", "en": "(personal data)"}
@@ -64,36 +131,67 @@ def write_report(result: LoadResult, path: str | Path, lang: str = "vi", include
 
     Values of personal-data questions are masked unless ``include_personal`` is set.
 
-    Texts that start like a formula are neutralised so a spreadsheet never runs them.
+    Texts that start like a formula are neutralised so a spreadsheet never runs them
+    (:func:`neutralise_formula`). In an ``.xlsx``, characters a workbook cannot hold
+    (control characters other than tab, LF and CR) are dropped and a cell is cut to
+    Excel's 32,767 characters. The file is written under a temporary name in the same
+    folder and renamed when complete: a failed write leaves no partial report and
+    any earlier file as it was.
 
     Raises
     ------
     ExportError
         For another file type.
+    OutputError
+        When the file cannot be written (no space, no permission...).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = problem_table(result, lang, include_personal).map(neutralise_formula)
-    if path.suffix.lower() == ".csv":
-        table.to_csv(path, index=False, encoding="utf-8-sig")  # BOM: Excel then reads Vietnamese correctly
-    elif path.suffix.lower() == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as xw:
-            _summary(result, lang).map(neutralise_formula).to_excel(
-                xw, sheet_name="Tóm tắt" if lang == "vi" else "Summary", index=False)
-            table.to_excel(xw, sheet_name="Vấn đề" if lang == "vi" else "Problems", index=False)
-    else:
-        raise ExportError(f"a report is .csv or .xlsx, not {path.suffix!r}", file=str(path))
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise ExportError(f"a report is .csv or .xlsx, not {printable(path.suffix, 20)!r}", file=str(path))
+    table = problem_table(result, lang, include_personal)
+    with atomic_path(path) as tmp:  # a temporary file next to it, renamed onto it when complete
+        if suffix == ".csv":
+            # BOM: Excel then reads Vietnamese correctly; CRLF rows, so that a value holding a lone CR is
+            # quoted (with LF rows it is not, and a spreadsheet starts a new row, unneutralised, at the CR)
+            table.map(neutralise_formula).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        else:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+                _summary(result, lang).map(_xlsx_cell).to_excel(
+                    xw, sheet_name="Tóm tắt" if lang == "vi" else "Summary", index=False)
+                table.map(_xlsx_cell).to_excel(xw, sheet_name="Vấn đề" if lang == "vi" else "Problems",
+                                               index=False)
     return path
 
 
-def console_summary(result: LoadResult, lang: str = "vi", top: int = 5) -> str:
-    """A few lines for the terminal: the counts, unknown columns, the commonest problems."""
-    head = (f"{result.file} ({result.format}{', ' + result.encoding if result.encoding else ''}) -> "
-            f"{result.survey} {result.period}, load #{result.load_id}")
-    lines = [head, result.summary(lang)]
+def _console_params(params: Any, personal: bool, lang: str) -> dict[str, str]:
+    """The parameters of one problem, ready to print: personal values masked, every text made printable."""
+    out = {k: printable(v) for k, v in (params.items() if isinstance(params, Mapping) else ())}
+    if personal and "value" in out:
+        out["value"] = _MASK[lang]
+    return out
+
+
+def console_summary(result: LoadResult, lang: str = "vi", top: int = 5, max_columns: int = 10) -> str:
+    """A few lines for the terminal: the counts, unknown columns, the commonest problems.
+
+    Every text that comes from the file (its name, column names, values) is passed
+    through :func:`printable`, and values of personal-data questions are shown as
+    "(dữ liệu cá nhân)" / "(personal data)", so what a file holds can neither
+    reach the screen as escape codes nor show a phone number or e-mail address.
+    At most ``max_columns`` unknown columns and ``top`` problem groups are listed.
+    """
+    encoding = f", {printable(result.encoding, 40)}" if result.encoding else ""
+    head = (f"{printable(result.file, 160)} ({printable(result.format, 20)}{encoding}) -> "
+            f"{printable(result.survey, 40)} {printable(result.period, 20)}, load #{result.load_id}")
+    lines = [head, printable(result.summary(lang), None)]
     if result.unknown_columns:
         label = "Cột không nhận ra" if lang == "vi" else "Unknown columns"
-        lines.append(f"{label}: {', '.join(result.unknown_columns)}")
+        shown = ", ".join(printable(c) for c in result.unknown_columns[:max_columns])
+        hidden = len(result.unknown_columns) - max_columns
+        if hidden > 0:
+            shown += f" … (+{hidden} {'cột khác' if lang == 'vi' else 'more'})"
+        lines.append(f"{label}: {shown}")
     if result.same_as_stored:
         rows = ", ".join(str(r) for r, _, _ in result.same_as_stored[:5])
         more = "…" if len(result.same_as_stored) > 5 else ""
@@ -102,11 +200,21 @@ def console_summary(result: LoadResult, lang: str = "vi", top: int = 5) -> str:
                      if lang == "vi" else
                      (f"Note: {len(result.same_as_stored)} rows ({rows}{more}) have exactly the answers of responses "
                       "already stored under another id; check that one survey was not loaded from two exports"))
-    if len(result.problems):
-        counts = result.problems.groupby(["reason", "question"], dropna=False).size().sort_values(ascending=False)
+    problems = result.problems
+    if len(problems):
+        # one group per (reason, question); its example is the group's own first problem
+        counts: Counter = Counter()
+        first: dict[tuple, int] = {}
+        for i, (reason, question) in enumerate(zip(problems["reason"], problems["question"])):
+            group = (reason, None if pd.isna(question) else question)
+            counts[group] += 1
+            first.setdefault(group, i)
+        ranked = sorted(counts, key=lambda g: (-counts[g], first[g]))[:top]
         label = "Vấn đề thường gặp" if lang == "vi" else "Most frequent problems"
         lines.append(f"{label}:")
-        for (reason, question), n in counts.head(top).items():
-            example = result.problems[(result.problems.reason == reason)].iloc[0]
-            lines.append(f"  {n:>5} × {render(reason, example['params'], lang)}")
+        personal = set(result.personal)
+        for reason, question in ranked:
+            example = problems.iloc[first[(reason, question)]]
+            params = _console_params(example["params"], question in personal, lang)
+            lines.append(f"  {counts[(reason, question)]:>5} × {printable(render(reason, params, lang), None)}")
     return "\n".join(lines)

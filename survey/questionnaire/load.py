@@ -16,6 +16,7 @@ Layout of the definitions folder::
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -47,6 +48,18 @@ from .model import (
 __all__ = ["default_root", "load_questionnaire", "list_questionnaires", "load_locality", "default_province"]
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+#: a file name key (province of a locality list, included block): no path separators, no dots
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: files of the definitions folder that are not questionnaires
+NOT_QUESTIONNAIRES = {
+    "settings": "settings.yaml holds the default province, it is not a questionnaire",
+    "profile": "profile.yaml is the firm-profile block that questionnaires include, it is not a questionnaire",
+}
+#: definitions are small hand-written files; anything far larger is refused before parsing
+MAX_FILE_BYTES = 1_000_000
+#: at most this many YAML nodes and characters of text, counting each use of an alias (*name) in full
+MAX_NODES = 50_000
+MAX_TEXT = 2 * MAX_FILE_BYTES
 RESERVED_IDS = {"value", "_id", "_uuid"}
 LOCALITY_LIST = "locality"  # choice list filled from the province's locality file
 _KEYS = {
@@ -82,46 +95,125 @@ def default_province(root: Path | None = None) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("province"), str):
         raise QuestionnaireError("settings must name the province, e.g. 'province: bac_giang'",
                                  file=str(settings), where="province")
+    if not KEY_PATTERN.match(data["province"]):
+        raise QuestionnaireError(f"settings: province {_short(data['province'])} is not a province key",
+                                 file=str(settings), where="province",
+                                 hint="the name of a file in localities/, e.g. 'province: bac_giang'")
     return data["province"]
 
 
 # ------------------------------------------------------------------ YAML with line numbers
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages about odd values."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
-    """Parse a YAML file; return the data and a map from place (``a.b[2].c``) to line."""
+    """Parse a YAML file; return the data and a map from place (``a.b[2].c``) to line.
+
+    Whatever the file holds, this returns or raises :class:`QuestionnaireError`:
+    a file too large, anchors that expand without end (``&a [*a]``, the
+    "billion laughs"), YAML nesting too deep or a value YAML cannot build
+    (``2025-13-45``) are all refused with a message.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise QuestionnaireError(f"{path}: file not found", file=str(path)) from None
+    except (OSError, ValueError) as exc:
+        raise QuestionnaireError(f"{path}: cannot read the file: {exc}", file=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise QuestionnaireError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
+                                 "a definition is a small text file", file=str(path))
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise QuestionnaireError("the file is not UTF-8 text; save it as UTF-8",
                                  file=str(path), hint=str(exc)) from None
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
+        if node is not None:
+            _check_size(node, path)
         data = loader.construct_document(node) if node is not None else None
+        lines: dict[str, int] = {}
+        if node is not None:
+            _map_lines(node, lines)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise QuestionnaireError(f"cannot read YAML: {getattr(exc, 'problem', exc)}", file=str(path),
+        raise QuestionnaireError(f"cannot read YAML: {getattr(exc, 'problem', None) or exc}", file=str(path),
                                  line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise QuestionnaireError("cannot read YAML: the nesting is too deep", file=str(path)) from None
+    except (ValueError, TypeError, OverflowError, AttributeError, KeyError, IndexError) as exc:
+        # PyYAML lets some errors of its value constructors through, e.g. the date 2025-13-45
+        raise QuestionnaireError(f"cannot read YAML: {exc}", file=str(path)) from None
     finally:
-        loader.dispose()
-    lines: dict[str, int] = {}
-    if node is not None:
-        _map_lines(node, "", lines)
+        if loader is not None:
+            loader.dispose()
     return data, lines
 
 
-def _map_lines(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = f"{path}.{key.value}" if path else str(key.value)
-            lines[sub] = key.start_mark.line + 1
-            _map_lines(value, sub, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _map_lines(item, f"{path}[{i}]", lines)
+def _check_size(root: yaml.Node, path: Path) -> None:
+    """Refuse a node graph that refers to itself, or expands (through aliases) past ``MAX_NODES``
+    entries or ``MAX_TEXT`` characters of text: the loader then does a bounded amount of work."""
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (entries, characters) with aliases expanded
+    stack = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            if isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = node.value
+            else:
+                children = []
+            count = 1 + sum(sizes[id(c)][0] for c in children)
+            chars = len(node.value) if isinstance(node, yaml.ScalarNode) else sum(sizes[id(c)][1] for c in children)
+            if count > MAX_NODES or chars > MAX_TEXT:
+                raise QuestionnaireError(f"the definition is too large: more than {MAX_NODES} entries or "
+                                         f"{MAX_TEXT} characters, counting each use of an alias (*name) in full",
+                                         file=str(path), line=node.start_mark.line + 1)
+            sizes[key] = (count, chars)
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise QuestionnaireError("an alias (*name) refers to the entry that contains it",
+                                     file=str(path), line=node.start_mark.line + 1)
+        open_.add(key)
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((n, False) for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((n, False) for n in node.value)
+
+
+def _map_lines(root: yaml.Node, lines: dict[str, int]) -> None:
+    """Fill ``lines``: place -> line, in document order (places deeper than a sane path are left out)."""
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        lines.setdefault(path, node.start_mark.line + 1)
+        if len(path) > 1000:  # a problem further in is reported at this line
+            continue
+        children = []
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                sub = f"{path}.{name}" if path else str(name)
+                lines[sub] = key.start_mark.line + 1
+                children.append((value, sub))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        stack.extend(reversed(children))
 
 
 @dataclass
@@ -134,17 +226,28 @@ class _Doc:
     problems: list[Problem] = field(default_factory=list)
 
     def problem(self, where: str, message: str, hint: str | None = None, value: Any = None) -> None:
+        """Record a problem at ``where``, with the line of that place or of the nearest place above it."""
         line, probe = None, where
-        while probe and line is None:
+        while probe and line is None:  # every turn shortens probe, so this ends
             line = self.lines.get(probe)
-            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe) if probe else ""
+            probe = _parent(probe)
+        if len(where) > 300:
+            where = where[:299] + "…"
         self.problems.append(Problem(message, _display(self.path), where or None, line, value, hint))
 
     def keys(self, obj: dict, allowed_kind: str, where: str) -> None:
         for key in obj:
             if key not in _KEYS[allowed_kind]:
-                self.problem(f"{where}.{key}" if where else str(key), f"unknown field '{key}'",
+                name = str(key) if len(str(key)) <= 60 else str(key)[:59] + "…"
+                self.problem(f"{where}.{key}" if where else str(key), f"unknown field '{name}'",
                              hint="allowed: " + ", ".join(sorted(_KEYS[allowed_kind])))
+
+
+def _parent(place: str) -> str:
+    """The place one step up, always shorter: ``a.b[2].c`` -> ``a.b[2]`` -> ``a.b`` -> ``a`` -> ``""``."""
+    match = re.search(r"(\.[^.\[]+|\[\d+\])$", place)
+    cut = match.start() if match else max(place.rfind("."), place.rfind("["))
+    return place[:cut] if cut > 0 else ""
 
 
 def _display(path: Path) -> str:
@@ -170,14 +273,35 @@ def _label(doc: _Doc, obj: Any, where: str, required: bool = True) -> Label | No
         if text is None or (isinstance(text, str) and not text.strip()):
             doc.problem(f"{where}.{lang}" if lang in obj else where, f"missing {lang} label")
         elif not isinstance(text, str):
-            doc.problem(f"{where}.{lang}", f"{lang} label must be text, got {text!r}",
+            doc.problem(f"{where}.{lang}", f"{lang} label must be text, got {_short(text)}",
                         hint="put it in quotes; YAML reads Yes/No/On/Off as true/false")
         else:
             texts[lang] = text.strip()
     extra = set(obj) - {"vi", "en"}
     if extra:
-        doc.problem(where, f"unknown language(s) {sorted(extra)}", hint="use 'vi' and 'en'")
+        doc.problem(where, f"unknown language(s) {_short(sorted(map(str, extra)))}", hint="use 'vi' and 'en'")
     return Label(texts.get("vi", ""), texts.get("en", ""))
+
+
+def _number(value: Any) -> bool:
+    """A finite int or float (not a bool): ``.nan``, ``.inf`` and ints beyond float range are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _list(doc: _Doc, data: dict, key: str, where: str, what: str) -> list:
+    """``data[key]`` as a list (empty when absent); a problem when it is something else."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        doc.problem(f"{where}.{key}" if where else key, f"{key} is a list of {what}")
+        return []
+    return value
 
 
 def _expression(doc: _Doc, text: Any, where: str) -> Expression | None:
@@ -185,8 +309,11 @@ def _expression(doc: _Doc, text: Any, where: str) -> Expression | None:
         return None
     try:
         return parse_expression(str(text))
-    except ValueError as exc:
+    except (ValueError, SyntaxError, MemoryError) as exc:
         doc.problem(where, str(exc), value=text)
+        return None
+    except RecursionError:
+        doc.problem(where, "the expression is nested too deeply", value=text)
         return None
 
 
@@ -197,7 +324,7 @@ def _choice(doc: _Doc, obj: Any, where: str) -> Choice | None:
     doc.keys(obj, "choice", where)
     code = obj.get("code")
     if not isinstance(code, int) or isinstance(code, bool):
-        doc.problem(f"{where}.code", f"code must be a whole number, got {code!r}")
+        doc.problem(f"{where}.code", f"code must be a whole number, got {_short(code)}")
         return None
     label = _label(doc, {k: obj.get(k) for k in ("vi", "en")}, where)
     return Choice(code, label) if label else None
@@ -229,17 +356,31 @@ class _Parts:
     missing_codes: dict[int, Label] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     origins: dict[str, tuple[_Doc, str]] = field(default_factory=dict)  # question id -> place
+    _codes: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def codes(self, name: str) -> frozenset[int]:
+        """The answer codes of choice list ``name`` (computed once per list)."""
+        if name not in self._codes:
+            cl = self.choice_lists.get(name)
+            self._codes[name] = frozenset(cl.codes) if cl else frozenset()
+        return self._codes[name]
 
 
 def _read_block(doc: _Doc, parts: _Parts) -> None:
     """Read choice lists, missing codes and sections of one file into ``parts``."""
     data = doc.data
-    for name, items in (data.get("choice_lists") or {}).items():
+    lists = data.get("choice_lists") or {}
+    if not isinstance(lists, dict):
+        doc.problem("choice_lists", "choice_lists is a mapping: list name -> list of choices")
+        lists = {}
+    for name, items in lists.items():
         where = f"choice_lists.{name}"
+        if not _check_id(doc, name, where, "choice list"):
+            continue
         if name in parts.choice_lists:
             doc.problem(where, f"choice list '{name}' is defined twice")
         parts.choice_lists[name] = ChoiceList(name, _choices(doc, items, where))
-    for i, c in enumerate(data.get("missing_codes") or []):
+    for i, c in enumerate(_list(doc, data, "missing_codes", "", "choices {code: 98, vi: ..., en: ...}")):
         choice = _choice(doc, c, f"missing_codes[{i}]")
         if choice:
             if choice.code in parts.missing_codes:
@@ -264,7 +405,7 @@ def _section(doc: _Doc, obj: Any, where: str, parts: _Parts) -> Section | None:
     _check_id(doc, sid, f"{where}.id", "section")
     label = _label(doc, obj.get("label"), f"{where}.label")
     questions = []
-    for j, q in enumerate(obj.get("questions") or []):
+    for j, q in enumerate(_list(doc, obj, "questions", where, "questions")):
         question = _question(doc, q, f"{where}.questions[{j}]", str(sid))
         if question is None:
             continue
@@ -281,7 +422,7 @@ def _section(doc: _Doc, obj: Any, where: str, parts: _Parts) -> Section | None:
 
 def _check_id(doc: _Doc, value: Any, where: str, what: str) -> bool:
     if not isinstance(value, str) or not ID_PATTERN.match(value) or value in RESERVED_IDS:
-        doc.problem(where, f"{what} id {value!r} is not a valid name",
+        doc.problem(where, f"{what} id {_short(value)} is not a valid name",
                     hint="lower-case letters, digits and _, starting with a letter, at most 32 "
                          "characters; not 'value'")
         return False
@@ -304,7 +445,7 @@ def _question(doc: _Doc, obj: Any, where: str, section: str) -> Question | None:
         return None
     qtype = obj.get("type")
     if qtype not in QUESTION_TYPES:
-        doc.problem(f"{where}.type", f"question '{qid}': unknown type {qtype!r}",
+        doc.problem(f"{where}.type", f"question '{qid}': unknown type {_short(qtype)}",
                     hint="one of " + ", ".join(QUESTION_TYPES))
         return None
     choices = obj.get("choices")
@@ -313,7 +454,7 @@ def _question(doc: _Doc, obj: Any, where: str, section: str) -> Question | None:
     if qtype not in SELECT_TYPES and choices:
         doc.problem(f"{where}.choices", f"question '{qid}': a {qtype} question takes no choices")
     missing = obj.get("missing") or []
-    if not isinstance(missing, list) or not all(isinstance(m, int) for m in missing):
+    if not isinstance(missing, list) or not all(type(m) is int for m in missing):
         doc.problem(f"{where}.missing", f"question '{qid}': missing must be a list of codes")
         missing = []
     rng = _range(doc, obj.get("range"), f"{where}.range", qid, qtype)
@@ -340,10 +481,10 @@ def _range(doc: _Doc, obj: Any, where: str, qid: str, qtype: str) -> tuple:
         return (None, None)
     lo, hi = obj.get("min"), obj.get("max")
     for key, v in (("min", lo), ("max", hi)):
-        if v is not None and v != "current_year" and not isinstance(v, (int, float)):
+        if v is not None and v != "current_year" and not _number(v):
             doc.problem(f"{where}.{key}", f"question '{qid}': {key} must be a number or 'current_year'")
             return (None, None)
-    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+    if _number(lo) and _number(hi) and lo > hi:
         doc.problem(where, f"question '{qid}': min {lo} is above max {hi}")
     return (lo, hi)
 
@@ -352,18 +493,19 @@ def _range(doc: _Doc, obj: Any, where: str, qid: str, qtype: str) -> tuple:
 
 def _subindices(doc: _Doc) -> tuple[SubIndex, ...]:
     out = []
-    for i, obj in enumerate(doc.data.get("subindices") or []):
+    for i, obj in enumerate(_list(doc, doc.data, "subindices", "", "sub-indices")):
         where = f"subindices[{i}]"
         if not isinstance(obj, dict):
             doc.problem(where, "a sub-index needs number, label and short")
             continue
         doc.keys(obj, "subindex", where)
         number = obj.get("number")
-        if number not in (1, 2, 3, 4):
-            doc.problem(f"{where}.number", f"sub-index number must be 1 to 4, got {number!r}")
+        if type(number) is not int or number not in (1, 2, 3, 4):
+            doc.problem(f"{where}.number", f"sub-index number must be 1 to 4, got {_short(number)}")
             continue
-        if any(s.number == number for s in out):
+        if any(s.number == number for s in out):  # at most four in out
             doc.problem(f"{where}.number", f"sub-index {number} is defined twice")
+            continue
         label = _label(doc, obj.get("label"), f"{where}.label") or Label("", "")
         short = _label(doc, obj.get("short"), f"{where}.short") or label
         out.append(SubIndex(number, label, short))
@@ -376,30 +518,30 @@ def _indicator(doc: _Doc, obj: Any, where: str) -> Indicator | None:
         return None
     method = obj.get("method")
     if method not in INDICATOR_METHODS:
-        doc.problem(f"{where}.method", f"indicator '{iid}': unknown method {method!r}",
+        doc.problem(f"{where}.method", f"indicator '{iid}': unknown method {_short(method)}",
                     hint="one of " + ", ".join(INDICATOR_METHODS))
     direction = obj.get("direction", "positive")
     if direction not in ("positive", "negative"):
         doc.problem(f"{where}.direction", f"indicator '{iid}': direction must be positive or negative")
     weight = obj.get("weight", 1)
-    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight <= 0:
-        doc.problem(f"{where}.weight", f"indicator '{iid}': weight must be a positive number, got {weight!r}")
+    if not _number(weight) or weight <= 0:
+        doc.problem(f"{where}.weight", f"indicator '{iid}': weight must be a positive number, got {_short(weight)}")
         weight = 1
     goalposts = obj.get("goalposts", [0, 1])
     if (not isinstance(goalposts, list) or len(goalposts) != 2
-            or not all(isinstance(g, (int, float)) for g in goalposts) or goalposts[0] == goalposts[1]):
+            or not all(_number(g) for g in goalposts) or goalposts[0] == goalposts[1]):
         doc.problem(f"{where}.goalposts", f"indicator '{iid}': goalposts are two different numbers [low, high]")
         goalposts = [0, 1]
     codes = obj.get("codes") or []
-    if not isinstance(codes, list) or not all(isinstance(c, int) for c in codes):
+    if not isinstance(codes, list) or not all(type(c) is int for c in codes):
         doc.problem(f"{where}.codes", f"indicator '{iid}': codes must be a list of codes")
         codes = []
     normalisation = obj.get("normalisation", "goalposts")
     if normalisation not in NORMALISATIONS:
-        doc.problem(f"{where}.normalisation", f"indicator '{iid}': unknown normalisation {normalisation!r}",
+        doc.problem(f"{where}.normalisation", f"indicator '{iid}': unknown normalisation {_short(normalisation)}",
                     hint="one of " + ", ".join(NORMALISATIONS))
     target = obj.get("target")
-    if normalisation == "target" and not isinstance(target, (int, float)):
+    if normalisation == "target" and not _number(target):
         doc.problem(where, f"indicator '{iid}': normalisation 'target' needs a numeric 'target'")
     return Indicator(
         id=iid, subindex=obj.get("subindex"), question=obj.get("question"), method=method,
@@ -407,22 +549,30 @@ def _indicator(doc: _Doc, obj: Any, where: str) -> Indicator | None:
         codes=tuple(codes), among=_expression(doc, obj.get("among"), f"{where}.among"),
         direction=direction, goalposts=(float(goalposts[0]), float(goalposts[1])),
         weight=float(weight), normalisation=str(normalisation),
-        target=float(target) if isinstance(target, (int, float)) else None,
+        target=float(target) if _number(target) else None,
     )
 
 
 # ------------------------------------------------------------------ cross-checks
 
 def _check_questions(parts: _Parts) -> None:
+    # every check below costs about one step per question, code or name (no question x list loops)
     qtypes = {q.id: q.type for s in parts.sections for q in s.questions}
     names = set(qtypes)
+    list_codes = {name: set(cl.codes) for name, cl in parts.choice_lists.items()}
+    known_lists = "known lists: " + ", ".join(sorted(parts.choice_lists))
+    option_like: dict[str, list[str]] = {}  # 'q' -> ['3'] for a question named q_3
+    for name in sorted(names):
+        m = re.fullmatch(r"(.+)_(\d+)", name)
+        if m:
+            option_like.setdefault(m[1], []).append(m[2])
     for s in parts.sections:
         for q in s.questions:
             doc, where = parts.origins[q.id]
             if q.choices and q.choices not in parts.choice_lists:
                 doc.problem(f"{where}.choices", f"question '{q.id}': unknown list '{q.choices}'",
-                            hint="known lists: " + ", ".join(sorted(parts.choice_lists)))
-            codes = set(parts.choice_lists[q.choices].codes) if q.choices in parts.choice_lists else set()
+                            hint=known_lists)
+            codes = list_codes.get(q.choices, set()) if q.choices else set()
             for m in q.missing:
                 if m not in parts.missing_codes:
                     doc.problem(f"{where}.missing", f"question '{q.id}': missing code {m} is not declared",
@@ -435,32 +585,35 @@ def _check_questions(parts: _Parts) -> None:
             if q.relevant and q.id in q.relevant.names:
                 doc.problem(f"{where}.relevant", f"question '{q.id}': relevance cannot refer to itself")
             if q.type == "multiple":
-                for code in codes:
-                    if f"{q.id}_{code}" in names:
-                        doc.problem(f"{where}.id", f"question '{q.id}': its option column '{q.id}_{code}' "
+                for suffix in option_like.get(q.id, []):
+                    if str(int(suffix)) == suffix and int(suffix) in codes:
+                        doc.problem(f"{where}.id", f"question '{q.id}': its option column '{q.id}_{suffix}' "
                                     "clashes with a question of that id")
 
 
 def _check_index(doc: _Doc, subindices: tuple[SubIndex, ...], indicators: list[Indicator],
                  parts: _Parts) -> None:
     questions = {q.id: q for s in parts.sections for q in s.questions}
+    numbers = {s.number for s in subindices}
     seen: set[str] = set()
     for i, ind in enumerate(indicators):
         where = f"indicators[{i}]"
         if ind.id in seen or ind.id in questions:
             doc.problem(f"{where}.id", f"duplicate id '{ind.id}'")
         seen.add(ind.id)
-        if ind.subindex not in {s.number for s in subindices}:
-            doc.problem(f"{where}.subindex", f"indicator '{ind.id}': unknown sub-index {ind.subindex!r}")
-        q = questions.get(ind.question)
+        if type(ind.subindex) is not int or ind.subindex not in numbers:
+            doc.problem(f"{where}.subindex", f"indicator '{ind.id}': unknown sub-index {_short(ind.subindex)}")
+        q = questions.get(ind.question) if isinstance(ind.question, str) else None
         if q is None:
-            doc.problem(f"{where}.question", f"indicator '{ind.id}' refers to missing question '{ind.question}'")
+            doc.problem(f"{where}.question", f"indicator '{ind.id}' refers to missing question "
+                        f"{_short(ind.question)}")
         else:
             _check_indicator_method(doc, where, ind, q, parts)
         for name in sorted((ind.among.names if ind.among else set()) - set(questions)):
             doc.problem(f"{where}.among", f"indicator '{ind.id}': 'among' refers to missing question '{name}'")
+    used = {ind.subindex for ind in indicators if type(ind.subindex) is int}
     for s in subindices:
-        if not any(ind.subindex == s.number for ind in indicators):
+        if s.number not in used:
             doc.problem("subindices", f"sub-index {s.number} has no indicator")
 
 
@@ -472,7 +625,7 @@ def _check_indicator_method(doc: _Doc, where: str, ind: Indicator, q: Question, 
         elif not ind.codes:
             doc.problem(f"{where}.codes", f"indicator '{ind.id}': a share needs the codes that count")
         elif q.choices in parts.choice_lists:
-            unknown = set(ind.codes) - set(parts.choice_lists[q.choices].codes)
+            unknown = set(ind.codes) - parts.codes(q.choices)
             if unknown:
                 doc.problem(f"{where}.codes", f"indicator '{ind.id}': codes {sorted(unknown)} are not "
                             f"answers of '{q.id}'")
@@ -497,21 +650,24 @@ def load_locality(province: str, root: Path | None = None) -> Locality:
     from ..reference import province_names
 
     root = root or default_root()
+    if not isinstance(province, str) or not KEY_PATTERN.match(province):
+        raise QuestionnaireError(f"{_short(province)} is not a province key",
+                                 hint="the name of a file in localities/, e.g. bac_giang")
     path = root / "localities" / f"{province}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in (root / "localities").glob("*.yaml"))
         raise QuestionnaireError(f"no locality list for province '{province}'", file=_display(path),
                                  hint="known: " + (", ".join(known) or "none"))
     data, lines = _read_yaml(path)
-    doc = _Doc(path, data, lines)
     if not isinstance(data, dict):
         raise QuestionnaireError("a locality file is a mapping", file=_display(path))
+    doc = _Doc(path, data, lines)
     doc.keys(data, "locality", "")
     for key in ("province", "province_vi", "level", "as_of", "source"):
         if not isinstance(data.get(key), (str, int)) or not str(data.get(key)).strip():
             doc.problem(key, f"'{key}' is missing")
-    if data.get("province") not in province_names():
-        doc.problem("province", f"unknown province {data.get('province')!r}",
+    if not isinstance(data.get("province"), str) or data["province"] not in province_names():
+        doc.problem("province", f"unknown province {_short(data.get('province'))}",
                     hint="use the English name from the reference province list")
     if data.get("level") not in ("district", "commune"):
         doc.problem("level", "level must be 'district' (before 1 July 2025) or 'commune'")
@@ -526,9 +682,22 @@ def load_locality(province: str, root: Path | None = None) -> Locality:
 
 def _resolve(source: str | Path, root: Path) -> Path:
     path = Path(source)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return path
+    try:
+        if path.suffix in (".yaml", ".yml") or path.exists():
+            return path
+    except (OSError, ValueError):  # e.g. a NUL character in the name
+        raise QuestionnaireError(f"{_short(str(source))} is not a questionnaire id or file") from None
+    if str(source) in NOT_QUESTIONNAIRES or not KEY_PATTERN.match(str(source)):
+        return path  # refused by the caller with the list of questionnaires
     return root / f"{source}.yaml"
+
+
+def _known(root: Path) -> str:
+    try:
+        names = [p.stem for p in list_questionnaires(root)]
+    except OSError:
+        names = []
+    return "questionnaires: " + (", ".join(names) or "none found in " + str(root))
 
 
 def _open(path: Path, kind: str, problems: list[Problem]) -> _Doc:
@@ -560,13 +729,29 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
     """
     root = root or default_root()
     path = _resolve(source, root)
+    if path.stem in NOT_QUESTIONNAIRES and path.suffix in ("", ".yaml", ".yml"):
+        raise QuestionnaireError(f"'{path.stem}' is not a questionnaire: {NOT_QUESTIONNAIRES[path.stem]}",
+                                 hint=_known(root))
+    if not path.is_file():
+        if path.suffix in (".yaml", ".yml"):
+            raise QuestionnaireError("file not found", file=str(path), hint=_known(root))
+        raise QuestionnaireError(f"unknown questionnaire {_short(str(source))}", hint=_known(root))
     problems: list[Problem] = []
     doc = _open(path, "top", problems)
     parts = _Parts()
-    for inc in doc.data.get("include") or []:
+    included: set[str] = set()
+    for i, inc in enumerate(_list(doc, doc.data, "include", "", "block names, e.g. [profile]")):
+        if not isinstance(inc, str) or not KEY_PATTERN.match(inc):
+            doc.problem(f"include[{i}]", f"included block {_short(inc)} is not a block name",
+                        hint="the name of a file next to this one, without .yaml, e.g. profile")
+            continue
+        if inc in included:
+            doc.problem(f"include[{i}]", f"block '{inc}' is included twice")
+            continue
+        included.add(inc)
         inc_path = (path.parent / f"{inc}.yaml")
         if not inc_path.exists():
-            doc.problem("include", f"included block '{inc}' not found", hint=str(inc_path))
+            doc.problem(f"include[{i}]", f"included block '{inc}' not found", hint=str(inc_path))
             continue
         _read_block(_open(inc_path, "profile", problems), parts)
     _read_block(doc, parts)
@@ -576,7 +761,7 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
         parts.choice_lists[LOCALITY_LIST] = locality.units
     _check_questions(parts)
     subindices = _subindices(doc)
-    indicators = [ind for i, obj in enumerate(doc.data.get("indicators") or [])
+    indicators = [ind for i, obj in enumerate(_list(doc, doc.data, "indicators", "", "indicators"))
                   if (ind := _indicator(doc, obj, f"indicators[{i}]")) is not None]
     _check_index(doc, subindices, indicators, parts)
     header = _header(doc)
@@ -584,7 +769,7 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
     if response_id is not None:
         rq = next((q for s in parts.sections for q in s.questions if q.id == response_id), None)
         if rq is None or rq.type not in ("text", "integer"):
-            doc.problem("response_id", f"response_id must name a text or integer question, not {response_id!r}")
+            doc.problem("response_id", f"response_id must name a text or integer question, not {_short(response_id)}")
     sensitivity = _sensitivity(doc)
     description = _label(doc, doc.data.get("description"), "description", required=False)
     note = _label(doc, doc.data.get("note"), "note", required=False)
@@ -610,12 +795,12 @@ def _sensitivity(doc: _Doc) -> Sensitivity:
     doc.keys(obj, "sensitivity", "sensitivity")
     default = Sensitivity()
     weights = obj.get("weights", list(default.weights))
-    if (not isinstance(weights, list) or len(weights) != 2 or not all(isinstance(x, (int, float)) for x in weights)
+    if (not isinstance(weights, list) or len(weights) != 2 or not all(_number(x) for x in weights)
             or not 0 < weights[0] <= 1 <= weights[1]):
         doc.problem("sensitivity.weights", "weights is a range [low, high] with 0 < low <= 1 <= high")
         weights = list(default.weights)
     shift = obj.get("goalposts", default.goalposts)
-    if not isinstance(shift, (int, float)) or not 0 <= shift < 0.5:
+    if not _number(shift) or not 0 <= shift < 0.5:
         doc.problem("sensitivity.goalposts", "goalposts is a share of the range, from 0 to 0.5")
         shift = default.goalposts
     norms = obj.get("normalisations", list(default.normalisations))
@@ -623,7 +808,7 @@ def _sensitivity(doc: _Doc) -> Sensitivity:
         doc.problem("sensitivity.normalisations", "normalisations is a list of: " + ", ".join(NORMALISATIONS))
         norms = list(default.normalisations)
     draws = obj.get("draws", default.draws)
-    if not isinstance(draws, int) or draws < 10:
+    if type(draws) is not int or draws < 10:
         doc.problem("sensitivity.draws", "draws is a whole number of at least 10")
         draws = default.draws
     return Sensitivity((float(weights[0]), float(weights[1])), float(shift), tuple(norms), draws)
@@ -632,7 +817,7 @@ def _sensitivity(doc: _Doc) -> Sensitivity:
 def _header(doc: _Doc) -> dict[str, Any]:
     data = doc.data
     if not isinstance(data.get("id"), str) or not ID_PATTERN.match(data["id"]):
-        doc.problem("id", f"questionnaire id {data.get('id')!r} is missing or not a valid name")
+        doc.problem("id", f"questionnaire id {_short(data.get('id'))} is missing or not a valid name")
     elif doc.path.stem != data["id"]:
         doc.problem("id", f"id '{data['id']}' differs from the file name '{doc.path.stem}'")
     if not isinstance(data.get("version"), str) or not data["version"].strip():

@@ -220,3 +220,100 @@ def test_file_name_and_id_must_agree(qdir):
     (qdir / "pgi_feedback.yaml").rename(qdir / "pgi.yaml")
     [msg] = _problems(qdir, "pgi")
     assert "id 'pgi_feedback' differs from the file name 'pgi'" in msg
+
+
+# ----------------------------------------------------------------- loading always ends (issue 19, item 5)
+
+def _problems_in_time(qdir, qid="pgi_feedback") -> list[str]:
+    from tests.questionnaire.test_load_fuzz import time_limit
+
+    with time_limit(), pytest.raises(QuestionnaireError) as err:
+        load_questionnaire(qid, root=qdir)
+    return [str(p) for p in err.value.problems] or [str(err.value)]
+
+
+@pytest.mark.parametrize("key", ["id", "version", "sections"])
+def test_a_missing_top_level_field_is_reported_not_a_hang(qdir, key):
+    edit_yaml(qdir / "pgi_feedback.yaml", lambda d: d.pop(key))
+    msgs = _problems_in_time(qdir)
+    expected = {"id": "id: questionnaire id None is missing or not a valid name",
+                "version": "version: version is missing",
+                "sections": "sections: must be a list of sections"}[key]
+    assert any(expected in m for m in msgs), msgs
+
+
+@pytest.mark.parametrize("qid, what", [("profile", "firm-profile block"), ("settings", "default province")])
+def test_profile_and_settings_are_not_questionnaires(qid, what):
+    from tests.questionnaire.test_load_fuzz import time_limit
+
+    with time_limit(), pytest.raises(QuestionnaireError) as err:
+        load_questionnaire(qid)
+    msg = str(err.value)
+    assert msg.startswith(f"'{qid}' is not a questionnaire: ") and what in msg
+    assert "monthly_difficulties, pgi_feedback" in msg  # the ones that are
+
+
+def test_an_unknown_id_lists_the_questionnaires(qdir):
+    [msg] = _problems_in_time(qdir, "../pgi_feedback")
+    assert "unknown questionnaire '../pgi_feedback'" in msg and "pgi_feedback" in msg
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a: &a [*a]\n", "refers to the entry that contains it"),
+    ("a: &a {<<: *a}\n", "refers to the entry that contains it"),
+    ("".join(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n" if i else "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
+             for i in range(9)) + "id: *l8\n", "too large: more than 50000 entries"),
+    ("id: 2025-13-45\n", "cannot read YAML: month must be in 1..12"),
+    ("id: !!binary 'not base64!'\n", "cannot read YAML"),
+    ("id: x\x1b[2J\n", "cannot read YAML: unacceptable character #x001b"),
+    ("[" * 5000 + "]" * 5000, "cannot read YAML: the nesting is too deep"),
+])
+def test_yaml_that_cannot_be_built_is_a_questionnaire_error(qdir, text, expected):
+    (qdir / "pgi_feedback.yaml").write_text(text, encoding="utf-8")
+    [msg] = _problems_in_time(qdir)
+    assert expected in msg and "pgi_feedback.yaml" in msg
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda d: d.__setitem__("choice_lists", [1, 2]), "choice_lists: choice_lists is a mapping"),
+    (lambda d: d.__setitem__("choice_lists", {**d["choice_lists"], 7: [{"code": 1, "vi": "a", "en": "b"}]}),
+     "choice_lists.7: choice list id 7 is not a valid name"),
+    (lambda d: d.__setitem__("include", "profile"), "include: include is a list of block names"),
+    (lambda d: d.__setitem__("include", ["../settings"]), "include[0]: included block '../settings' is not a block name"),
+    (lambda d: d.__setitem__("missing_codes", 98), "missing_codes: missing_codes is a list of choices"),
+    (lambda d: d["sections"][1].__setitem__("questions", True), "sections[1].questions: questions is a list"),
+    (lambda d: d.__setitem__("subindices", {"a": 1}), "subindices: subindices is a list of sub-indices"),
+    (lambda d: d["indicators"][0].__setitem__("subindex", [1]), "indicators[0].subindex: indicator 'i1_env_quality': "
+                                                                "unknown sub-index [1]"),
+    (lambda d: d["indicators"][0].__setitem__("question", ["env_quality"]),
+     "indicator 'i1_env_quality' refers to missing question ['env_quality']"),
+    (lambda d: d["indicators"][0].__setitem__("weight", 10 ** 400), "weight must be a positive number, got 1000"),
+    (lambda d: d["indicators"][0].__setitem__("goalposts", [0, float("nan")]), "goalposts are two different numbers"),
+    (lambda d: d["subindices"][0]["label"].__setitem__(1, "x"), "unknown language(s) ['1']"),
+])
+def test_fields_of_the_wrong_kind_are_reported(qdir, edit, expected):
+    edit_yaml(qdir / "pgi_feedback.yaml", edit)
+    msgs = _problems_in_time(qdir)
+    assert any(expected in m for m in msgs), msgs
+
+
+def test_a_settings_province_that_is_not_a_key_is_refused(qdir):
+    edit_text(qdir / "settings.yaml", "province: bac_giang", "province: ../../etc/x")
+    [msg] = _problems_in_time(qdir)
+    assert "province '../../etc/x' is not a province key" in msg
+
+
+def test_a_block_included_twice_is_read_once(qdir):
+    edit_text(qdir / "pgi_feedback.yaml", "include: [profile]", "include: [profile, profile]")
+    assert _problems_in_time(qdir) == [f"{qdir / 'pgi_feedback.yaml'}:{line_of(qdir / 'pgi_feedback.yaml', 'include:')}: "
+                                       "include[1]: block 'profile' is included twice"]
+
+
+def test_an_option_column_clashing_with_a_question_id(qdir):
+    def add(data):
+        data["sections"][1]["questions"].append({"id": "difficulty_types_3", "type": "text",
+                                                 "label": {"vi": "a", "en": "b"}})
+    edit_yaml(qdir / "monthly_difficulties.yaml", add)
+    msgs = _problems_in_time(qdir, "monthly_difficulties")
+    assert any("question 'difficulty_types': its option column 'difficulty_types_3' clashes with a question "
+               "of that id" in m for m in msgs), msgs
