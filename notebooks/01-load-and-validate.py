@@ -21,8 +21,9 @@
 import os
 from pathlib import Path
 
+from survey import jobs
 from survey.demo import write_demo
-from survey.ingest import console_summary, ingest_file, problem_table
+from survey.ingest import console_summary, problem_table
 from survey.store import Store, load_responses
 
 folder = Path(os.environ.get("PGI_NOTEBOOK_DIR", "notebook_out")) / "01"
@@ -34,7 +35,7 @@ store = Store(f"sqlite:///{folder / 'store.sqlite'}")
 
 # %%
 period, path = files.monthly[1]
-result = ingest_file(path, "monthly_difficulties", period, store=store)
+result = jobs.load_export(store, path, "monthly_difficulties", period).value
 print(console_summary(result, "vi"))
 problem_table(result, "vi")
 
@@ -42,12 +43,12 @@ problem_table(result, "vi")
 # Loading the same file again adds nothing: every row is already present.
 
 # %%
-again = ingest_file(path, "monthly_difficulties", period, store=store)
+again = jobs.load_export(store, path, "monthly_difficulties", period).value
 assert again.accepted == 0 and again.already_present + again.quarantined == again.rows_read
 print(again.summary("en"))
 
 # %%
-feedback = ingest_file(files.feedback[1], "pgi_feedback", files.feedback[0], store=store)
+feedback = jobs.load_export(store, files.feedback[1], "pgi_feedback", files.feedback[0]).value
 print(feedback.summary("vi"))
 responses = load_responses("pgi_feedback", store=store, labels=True)
 responses[["locality", "sector", "size_class", "env_quality"]].head()

@@ -22,16 +22,20 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from survey.demo import demo_store
-from survey.scoring import ScoringConfig, score_survey, summary_text
-from survey.weights import load_design, proportion, weight_summary
+from survey import jobs
+from survey.scoring import ScoringConfig, summary_text
+from survey.weights import proportion
 
 folder = Path(os.environ.get("PGI_NOTEBOOK_DIR", "notebook_out")) / "demo"
-store, files = demo_store(folder)
+store, files = jobs.demo_store(folder)
+
+# %% [markdown]
+# The weighting as it was stored: the design with its replicate weights, and its diagnostics.
 
 # %%
-design = load_design("pgi_feedback", files.feedback[0], store=store)
-weight_summary(design)
+weighted = jobs.load_weighted(store, "pgi_feedback", files.feedback[0])
+design = weighted.design
+print(weighted.diagnostics.text())
 
 # %% [markdown]
 # A weighted share with its interval: firms rating environmental quality good or very good.
@@ -40,7 +44,7 @@ weight_summary(design)
 proportion(design, "env_quality", codes=[4, 5], exclude=[98])
 
 # %%
-result = score_survey("pgi_feedback", 2025, store=store, config=ScoringConfig(sensitivity=True))
+result = jobs.score_year(store, "pgi_feedback", 2025, ScoringConfig(sensitivity=True)).value
 print(summary_text(result, "vi"))
 
 # %%

@@ -22,18 +22,19 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from survey.demo import demo_store
-from survey.forecast import ForecastConfig, backtest, forecast_province, forecast_text, simulation_study
-from survey.scoring import ScoringConfig, association_estimates, load_targets, official_panel, score_survey
+from survey import jobs
+from survey.forecast import ForecastConfig, forecast_text, simulation_study
 
 folder = Path(os.environ.get("PGI_NOTEBOOK_DIR", "notebook_out")) / "demo"
-store, files = demo_store(folder)
+store, files = jobs.demo_store(folder)
+
+# %% [markdown]
+# The same forecast as `pgi-survey forecast` and the annual report: the official record
+# shipped with pgi-survey plus every table imported into the store.
 
 # %%
-table = score_survey("pgi_feedback", 2025, store=store, config=ScoringConfig(sensitivity=False)).table
-estimates = association_estimates(table)
-result = forecast_province("Bac Ninh", 2025, panel=official_panel(), estimates=estimates,
-                           targets=load_targets("bac_giang"), config=ForecastConfig(draws=5000))
+result = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=5000), targets="bac_giang",
+                            survey_province="Bắc Giang").value
 print(forecast_text(result, "vi"))
 
 # %%
@@ -47,7 +48,7 @@ plt.show()
 # simulation study with a known truth (the full one: `pgi-survey forecast simulate`).
 
 # %%
-backtest(official_panel())
+jobs.backtest_forecast(store).value
 
 # %%
 simulation_study(panels=5, provinces=12)

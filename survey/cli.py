@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 from .errors import SurveyError
-from .outputs import atomic_path, check_output, check_output_dir
+from .forecast.models import MODELS
+from .ingest.readers import FORMATS
+from .questionnaire import EXPORT_FORMATS
+from .weights import METHODS, REPLICATE_TYPES
 
 __all__ = ["main", "build_parser"]
-
-#: what a table written with --out (score, forecast) may be
-TABLE_SUFFIXES = (".csv", ".xlsx")
 
 
 def _cmd_questionnaire_list(args: argparse.Namespace) -> int:
@@ -49,42 +49,41 @@ def _export_name(qid: str, fmt: str) -> str:
 
 
 def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
-    from .questionnaire import EXPORT_FORMATS, export_questionnaire, load_questionnaire
+    from . import jobs
 
-    out = Path(args.out)
-    source = args.id if Path(args.id).suffix else None
-    is_file = out.suffix == EXPORT_FORMATS[args.format][0]
-    target = check_output(out, inputs=[source], force=args.force, kind="export") if is_file else None
-    if not is_file:
-        check_output_dir(out, [], force=args.force)  # the folder, before loading; the file name needs the id
-    root = Path(args.dir) if args.dir else None
-    qn = load_questionnaire(args.id, province=args.province, root=root)
-    if target is None:
-        target = check_output(out / _export_name(qn.id, args.format), inputs=[source], force=args.force,
-                              kind="export")
-    with atomic_path(target) as tmp:
-        export_questionnaire(qn, args.format, tmp)
-    print(f"wrote {target}")
+    outcome = jobs.export_definition(args.id, args.format, args.out, province=args.province, root=args.dir,
+                                     force=args.force)
+    _written(outcome)
     return 0
+
+
+def _written(outcome) -> None:
+    """Print an outcome's notes and the files it wrote."""
+    for note in outcome.notes:
+        print(f"note: {note}")
+    for path in outcome.written:
+        print(f"wrote {path}")
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from .ingest import console_summary, ingest_file, write_report
+    from . import jobs
+    from .ingest import console_summary
 
-    report = None
-    if args.report:  # checked before the load: a bad report must not leave a committed load behind
-        report = check_output(args.report, inputs=[args.file, args.mapping], force=args.force,
-                              suffixes=(".csv", ".xlsx"), kind="report")
-    result = ingest_file(
-        args.file, args.survey, args.period, db=args.db, mapping=args.mapping, format=args.format,
-        encoding=args.encoding, sep=args.sep, sheet=args.sheet, province=args.province,
-        max_bytes=int(args.max_size * 1024 * 1024), max_rows=args.max_rows, progress=None)
-    print(console_summary(result, args.lang))
-    if report is not None:
-        with atomic_path(report) as tmp:
-            write_report(result, tmp, args.lang)
-        print(("Báo cáo: " if args.lang == "vi" else "Report: ") + str(report))
+    options = jobs.IngestOptions(format=args.format, encoding=args.encoding, sep=args.sep, sheet=args.sheet,
+                                 mapping=args.mapping, max_bytes=int(args.max_size * 1024 * 1024),
+                                 max_rows=args.max_rows, province=args.province)
+    outcome = jobs.load_export(_store(args), args.file, args.survey, args.period, options, report=args.report,
+                               lang=args.lang, force=args.force, progress=None)
+    print(console_summary(outcome.value, args.lang))
+    for path in outcome.written:
+        print(("Báo cáo: " if args.lang == "vi" else "Report: ") + str(path))
     return 0
+
+
+def _store(args: argparse.Namespace):
+    from .store import Store
+
+    return Store(args.db)
 
 
 def _cmd_loads(args: argparse.Namespace) -> int:
@@ -101,15 +100,18 @@ def _cmd_loads(args: argparse.Namespace) -> int:
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-    from .weights import weight_survey
+    from . import jobs
+    from .weights import RakingConfig
 
-    first, _, last = args.period.partition("..")
-    result = weight_survey(args.survey, first, last or first, margins=args.margins, use=args.use,
-                           method=args.method, replicates=None if args.replicates == "none" else args.replicates,
-                           n_replicates=args.n_replicates, seed=args.seed,
-                           trim_limits=tuple(args.trim) if args.trim else None, db=args.db)
-    print(result.diagnostics())
-    print(f"Stored as weighting #{result.weighting_id} of {args.survey} {first}..{last or first}")
+    config = RakingConfig(args.margins, use=tuple(args.use) if args.use else None, method=args.method,
+                          replicates=None if args.replicates == "none" else args.replicates,
+                          n_replicates=args.n_replicates, seed=args.seed,
+                          trim_limits=tuple(args.trim) if args.trim else None)
+    outcome = jobs.weight_wave(_store(args), args.survey, args.period, config)
+    print(outcome.value.diagnostics.text())
+    for note in outcome.notes:
+        print(f"note: {note}")
+    print(f"Stored as weighting #{outcome.value.weighting_id} of {args.survey} {outcome.used['periods']}")
     return 0
 
 
@@ -119,8 +121,8 @@ def _add_weights(commands) -> None:
     p.add_argument("--period", required=True, help="YYYY-MM or a range YYYY-MM..YYYY-MM")
     p.add_argument("--margins", required=True, help="population margins file (YAML)")
     p.add_argument("--use", nargs="+", help="margins to use (default: all in the file)")
-    p.add_argument("--method", default="rake", choices=["rake", "linear", "logit", "poststratify"])
-    p.add_argument("--replicates", default="bootstrap", choices=["bootstrap", "JK1", "none"])
+    p.add_argument("--method", default="rake", choices=METHODS)
+    p.add_argument("--replicates", default="bootstrap", choices=[*REPLICATE_TYPES, "none"])
     p.add_argument("--n-replicates", type=int, default=200, help="bootstrap replicates (default 200)")
     p.add_argument("--seed", type=int, default=20251, help="seed of the bootstrap")
     p.add_argument("--trim", nargs=2, type=float, metavar=("LOWER", "UPPER"),
@@ -130,31 +132,25 @@ def _add_weights(commands) -> None:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from .scoring import ScoringConfig, score_survey, summary_text
+    from . import jobs
+    from .scoring import ScoringConfig, summary_text
 
-    out = check_output(args.out, force=args.force, suffixes=TABLE_SUFFIXES, kind="table") if args.out else None
-    result = score_survey(args.survey, args.year, by=args.by, province=args.province, db=args.db,
-                          config=ScoringConfig(min_n=args.min_n, sensitivity=not args.no_sensitivity))
-    print(summary_text(result, args.lang))
-    if out is not None:
-        with atomic_path(out) as tmp:
-            if out.suffix.lower() == ".xlsx":
-                result.table.to_excel(tmp, index=False)
-            else:
-                result.table.to_csv(tmp, index=False, encoding="utf-8-sig")
-        print(f"wrote {out}")
+    outcome = jobs.score_year(_store(args), args.survey, args.year,
+                              ScoringConfig(min_n=args.min_n, sensitivity=not args.no_sensitivity), by=args.by,
+                              province=args.province, out=args.out, force=args.force)
+    print(summary_text(outcome.value, args.lang))
+    for path in outcome.written:
+        print(f"wrote {path}")
     return 0
 
 
 def _cmd_official_import(args: argparse.Namespace) -> int:
-    from .scoring import read_official_table
-    from .store import Store
+    from . import jobs
 
-    frame, notes = read_official_table(args.file, args.year)
-    rows = Store(args.db).save_official(frame)
-    for note in notes:
+    outcome = jobs.import_official(_store(args), args.file, args.year)
+    for note in outcome.notes:
         print(f"note: {note}")
-    print(f"imported {rows} official figures for {args.year} ({frame['province'].nunique()} provinces)")
+    print(f"imported {outcome.used['rows']} official figures for {args.year} ({outcome.used['provinces']} provinces)")
     return 0
 
 
@@ -180,27 +176,12 @@ def _add_scoring(commands) -> None:
     q.set_defaults(func=_cmd_official_import)
 
 
-def _association_estimates(qid: str, year: int, db: str | None) -> dict | None:
-    """The association's score for the year, when its survey has been weighted (for the bridge)."""
-    from .errors import EstimationError
-    from .scoring import ScoringConfig, association_estimates, score_survey
-
-    try:
-        return association_estimates(score_survey(qid, year, db=db, config=ScoringConfig(sensitivity=False)).table)
-    except EstimationError:
-        return None
-
-
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    from .forecast import ForecastConfig, backtest, forecast_province, forecast_text, simulation_study
-    from .scoring import load_targets, official_panel
-    from .store import Store
+    from . import jobs
+    from .forecast import ForecastConfig, forecast_text, simulation_study
 
-    writes = args.out and not args.action  # backtest and simulate only print
-    out = check_output(args.out, force=args.force, suffixes=TABLE_SUFFIXES, kind="table") if writes else None
-    panel = official_panel(Store(args.db).read_official())
     if args.action == "backtest":
-        print(backtest(panel).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(jobs.backtest_forecast(_store(args)).value.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         return 0
     if args.action == "simulate":
         print(simulation_study(panels=args.panels, provinces=args.provinces).to_string(
@@ -209,17 +190,12 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     if not args.province or not args.year:
         print("error: forecast needs --province and --year", file=sys.stderr)
         return 2
-    models = (args.model,) if args.model else ("persistence", "mean_reversion", "bridge")
-    estimates = _association_estimates(args.survey, args.year, args.db) if "bridge" in models else None
-    targets = load_targets(args.targets) if args.targets else None
-    result = forecast_province(args.province, args.year, models=models, panel=panel, estimates=estimates,
-                               targets=targets, config=ForecastConfig(draws=args.draws))
-    print(forecast_text(result, args.lang))
-    if out is not None:
-        table = result.table.merge(result.rank_summary(), on="model", how="left")
-        with atomic_path(out) as tmp:
-            table.to_excel(tmp, index=False) if out.suffix.lower() == ".xlsx" else table.to_csv(tmp, index=False)
-        print(f"wrote {out}")
+    outcome = jobs.forecast_year(_store(args), args.province, args.year, ForecastConfig(draws=args.draws),
+                                 survey=args.survey, targets=args.targets,
+                                 models=(args.model,) if args.model else None, out=args.out, force=args.force)
+    print(forecast_text(outcome.value, args.lang))
+    for path in outcome.written:
+        print(f"wrote {path}")
     return 0
 
 
@@ -229,7 +205,7 @@ def _add_forecast(commands) -> None:
                    help="backtest: rolling-origin check on the official record; simulate: coverage study")
     p.add_argument("--province", help="province name (English or Vietnamese), e.g. 'Bac Ninh'")
     p.add_argument("--year", type=int, help="the year to forecast (VCCI publishes it the following spring)")
-    p.add_argument("--model", choices=["persistence", "mean_reversion", "bridge"], help="default: all, side by side")
+    p.add_argument("--model", choices=MODELS, help="default: all, side by side")
     p.add_argument("--survey", default="pgi_feedback", help="the association's survey for the bridge")
     p.add_argument("--targets", help="targets file key, e.g. bac_giang")
     p.add_argument("--draws", type=int, default=10_000)
@@ -242,56 +218,24 @@ def _add_forecast(commands) -> None:
     p.set_defaults(func=_cmd_forecast)
 
 
-def _previous_month(period: str) -> str:
-    year, month = map(int, period.split("-"))
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
-
-
 def _cmd_digest(args: argparse.Namespace) -> int:
-    from .errors import WeightingError
-    from .questionnaire import load_questionnaire
-    from .reports import build_digest, write_digest_pdf, write_digest_xlsx
-    from .store import Store
-    from .weights import load_design
+    from . import jobs
 
-    xlsx, pdf = check_output_dir(args.out, [f"digest_{args.period}.xlsx", f"digest_{args.period}.pdf"],
-                                 force=args.force)
-    store = Store(args.db)
-    qn = load_questionnaire("monthly_difficulties", province=args.province)
-    design = load_design(qn, args.period, store=store)
-    try:
-        previous = load_design(qn, _previous_month(args.period), store=store)
-    except WeightingError:
-        previous = None
-        print(f"note: {_previous_month(args.period)} has no weighted wave; no month-on-month change")
-    digest = build_digest(design, qn, args.period, previous, lang=args.lang, min_n=args.min_n,
-                          include_personal=args.include_personal)
-    for path in (write_digest_xlsx(digest, xlsx), write_digest_pdf(digest, pdf)):
-        print(f"wrote {path}")
-    if args.include_personal:
-        print("WARNING: the cases list contains personal data (names, phones, e-mails) as requested")
+    outcome = jobs.monthly_digest(_store(args), args.period, out=args.out, lang=args.lang, min_n=args.min_n,
+                                  include_personal=args.include_personal, province=args.province, force=args.force)
+    _written(outcome)
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .forecast import ForecastConfig, forecast_province
-    from .reports import build_annual, write_annual_html, write_annual_pdf
-    from .scoring import ScoringConfig, association_estimates, load_targets, official_panel, score_survey
-    from .store import Store
+    from . import jobs
+    from .forecast import ForecastConfig
 
-    html, pdf = check_output_dir(args.out, [f"pgi_estimate_{args.year}.html", f"pgi_estimate_{args.year}.pdf"],
+    outcome = jobs.annual_report(_store(args), args.year, args.forecast_province,
+                                 title_province=args.title_province, targets=args.targets,
+                                 forecast_config=ForecastConfig(draws=args.draws), out=args.out, lang=args.lang,
                                  force=args.force)
-    store = Store(args.db)
-    scores = score_survey("pgi_feedback", args.year, store=store, config=ScoringConfig())
-    estimates = association_estimates(scores.table)
-    panel = official_panel(store.read_official())
-    forecast = forecast_province(args.forecast_province, args.year, panel=panel, estimates=estimates,
-                                 targets=load_targets(args.targets) if args.targets else None,
-                                 config=ForecastConfig(draws=args.draws))
-    diagnostics = "\n".join(scores.notes)
-    report = build_annual(scores, forecast, panel, diagnostics, args.title_province or args.forecast_province,
-                          args.year)
-    for path in (write_annual_html(report, html, args.lang), write_annual_pdf(report, pdf, args.lang)):
+    for path in outcome.written:
         print(f"wrote {path}")
     return 0
 
@@ -331,7 +275,7 @@ def _add_ingest(commands) -> None:
     p.add_argument("--report", help="write the list of problems to this .xlsx or .csv file")
     p.add_argument("--force", action="store_true", help="replace an existing report file")
     p.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of messages and report")
-    p.add_argument("--format", choices=["kobo_csv", "csv", "sav", "xlsx"], help="default: from the file's content")
+    p.add_argument("--format", choices=FORMATS, help="default: from the file's content")
     p.add_argument("--encoding", help="text encoding (default: detected; e.g. utf-8, utf-16, cp1258)")
     p.add_argument("--sep", help="CSV separator (default: detected)")
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
@@ -368,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_questionnaire_validate)
     p = qcmds.add_parser("export", help="export a questionnaire to XLSForm, SPSS or a codebook")
     p.add_argument("id", help="questionnaire id or file")
-    p.add_argument("--format", required=True, choices=["xlsform", "sav", "codebook"])
+    p.add_argument("--format", required=True, choices=list(EXPORT_FORMATS))
     p.add_argument("--out", required=True, help="output file, or a folder")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     common(p)

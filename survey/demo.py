@@ -24,7 +24,7 @@ import pandas as pd
 from .questionnaire import Questionnaire, evaluate, load_questionnaire, write_sav
 from .weights.margins import PopulationMargins, load_margins
 
-__all__ = ["DemoFiles", "make_population", "make_responses", "write_demo", "demo_store", "LATENT"]
+__all__ = ["DemoFiles", "make_population", "make_responses", "write_demo", "demo_files", "LATENT"]
 
 #: latent chance of a favourable answer on each sub-index, for the demo province
 LATENT = {"risk": 0.48, "standards": 0.52, "leadership": 0.45, "incentives": 0.30}
@@ -223,27 +223,9 @@ def write_demo(folder: str | Path, *, year: int = 2025, province: str = "bac_gia
     return DemoFiles(folder, files, (period, sav), margins_path)
 
 
-def demo_store(folder: str | Path, year: int = 2025):
-    """A store in ``folder`` holding the demo year, loaded and weighted (made once, then reused).
-
-    Returns the :class:`~survey.store.Store` and the :class:`DemoFiles`. For notebooks and tests.
-    """
-    from .ingest import ingest_file
-    from .store import Store
-    from .weights import weight_survey
-
+def demo_files(folder: str | Path, year: int = 2025) -> DemoFiles:
+    """Where :func:`write_demo` put the files of a demo year written earlier into ``folder``."""
     folder = Path(folder)
-    files = write_demo(folder / "inputs", year=year) if not (folder / "inputs").exists() else None
-    store = Store(f"sqlite:///{folder / 'store.sqlite'}")
-    if files is not None:
-        monthly = load_questionnaire("monthly_difficulties")
-        feedback = load_questionnaire("pgi_feedback")
-        for period, path in files.monthly:
-            ingest_file(path, monthly, period, store=store)
-        ingest_file(files.feedback[1], feedback, files.feedback[0], store=store)
-        weight_survey(feedback, files.feedback[0], margins=files.margins, store=store, n_replicates=200)
-    else:
-        margins = Path(__file__).resolve().parent / "data" / "margins" / "bac_giang_2024.yaml"
-        files = DemoFiles(folder / "inputs", sorted((p.stem[-7:], p) for p in (folder / "inputs").glob("kobo_*.csv")),
-                          (f"{year}-11", folder / "inputs" / f"pgi_feedback_{year}-11.sav"), margins)
-    return store, files
+    margins = Path(__file__).resolve().parent / "data" / "margins" / "bac_giang_2024.yaml"
+    return DemoFiles(folder, sorted((p.stem[-7:], p) for p in folder.glob("kobo_*.csv")),
+                     (f"{year}-11", folder / f"pgi_feedback_{year}-11.sav"), margins)

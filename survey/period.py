@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .errors import SurveyError
 
-__all__ = ["Period", "FIRST_YEAR"]
+__all__ = ["Period", "PeriodRange", "FIRST_YEAR"]
 
 FIRST_YEAR = 2000
 _PATTERN = re.compile(r"(\d{4})-(\d{2})")
@@ -50,3 +50,43 @@ class Period:
     def previous(self) -> "Period":
         """The month before."""
         return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
+
+
+@dataclass(frozen=True)
+class PeriodRange:
+    """Months ``first``..``last`` inclusive; ``str()`` is ``2025-01..2025-12`` (or one month alone)."""
+
+    first: Period
+    last: Period
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise SurveyError(f"the period range {self.first}..{self.last} ends before it starts")
+
+    @classmethod
+    def parse(cls, text: "str | Period | PeriodRange", *, today: dt.date | None = None) -> "PeriodRange":
+        """Read ``YYYY-MM`` or ``YYYY-MM..YYYY-MM``.
+
+        Raises
+        ------
+        SurveyError
+            Either end not a plausible month (see :meth:`Period.parse`), or the end before the start.
+        """
+        if isinstance(text, PeriodRange):
+            return text
+        if isinstance(text, Period):
+            return cls(text, text)
+        first, _, last = str(text).partition("..")
+        start = Period.parse(first, today=today)
+        return cls(start, Period.parse(last, today=today) if last else start)
+
+    @classmethod
+    def year(cls, year: int) -> "PeriodRange":
+        """January to December of ``year``."""
+        return cls(Period(year, 1), Period(year, 12))
+
+    def __str__(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}..{self.last}"
+
+    def __contains__(self, period: object) -> bool:
+        return isinstance(period, Period) and self.first <= period <= self.last

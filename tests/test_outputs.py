@@ -207,7 +207,8 @@ def feedback_store(folder: Path) -> str:
     from survey.demo import make_population, make_responses
     from survey.ingest import ingest_file
     from survey.questionnaire import load_questionnaire, write_sav
-    from survey.weights import weight_survey
+    from survey import jobs
+    from survey.weights import RakingConfig
     from survey.weights.margins import load_margins
 
     qn = load_questionnaire("pgi_feedback")
@@ -215,7 +216,7 @@ def feedback_store(folder: Path) -> str:
     url = f"sqlite:///{folder / 'feedback.sqlite'}"
     store = Store(url)
     ingest_file(write_sav(qn, folder / "feedback.sav", answers, include_personal=True), qn, PERIOD, store=store)
-    weight_survey(qn, PERIOD, margins=MARGINS, store=store, n_replicates=20)
+    jobs.weight_wave(store, qn, PERIOD, RakingConfig(MARGINS, n_replicates=20))
     return url
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
-from openpyxl.styles import Font
 
 from ..errors import ExportError
 from .expressions import SELF, to_xpath
@@ -120,6 +118,9 @@ def _choice_rows(qn: Questionnaire) -> list[dict]:
 
 
 def _write_sheet(ws, columns: list[str], rows: list[dict]) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     ws.append(columns)
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -128,7 +129,7 @@ def _write_sheet(ws, columns: list[str], rows: list[dict]) -> None:
     ws.freeze_panes = "A2"
     for i, col in enumerate(columns, start=1):
         width = 12 if col in ("type", "required", "appearance") else 28
-        ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = width
+        ws.column_dimensions[get_column_letter(i)].width = width
 
 
 def write_xlsform(qn: Questionnaire, path: str | Path) -> Path:
@@ -140,6 +141,8 @@ def write_xlsform(qn: Questionnaire, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    import openpyxl  # only when writing: importing the questionnaires must not load Excel support
+
     wb = openpyxl.Workbook()
     survey = wb.active
     survey.title = "survey"

@@ -4,10 +4,10 @@ from .official import (
     MEASURES, OfficialError, last_official, load_targets, match_province, official_panel, province_key,
     read_official_table, targets_for,
 )
-from .run import add_targets, association_estimates, score_survey, summary_text
+from .run import add_targets, association_estimates, summary_text
 from .score import ScoreResult, ScoringConfig, indicator_matrices, score
 
 __all__ = ["Goalposts", "MinMax", "DistanceToTarget", "normaliser_for", "ScoringConfig", "ScoreResult",
-           "indicator_matrices", "score", "score_survey", "association_estimates", "add_targets", "summary_text", "OfficialError",
+           "indicator_matrices", "score", "association_estimates", "add_targets", "summary_text", "OfficialError",
            "read_official_table", "official_panel", "last_official", "load_targets", "targets_for",
            "match_province", "province_key", "MEASURES"]

@@ -1,17 +1,16 @@
-"""Score a questionnaire's weighted responses for a year, with targets and the last official values."""
+"""Around a score table: targets and the last official values beside it, the bridge's inputs, a summary.
+
+Scoring a stored year is a job of the use-case layer (:func:`survey.jobs.score_year`); nothing here
+reads the store."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..errors import EstimationError
-from ..questionnaire import Questionnaire, load_questionnaire
-from ..store import Store
-from ..weights import load_design
-from .official import last_official, load_targets, official_panel, targets_for
-from .score import ScoreResult, ScoringConfig, score
+from .official import last_official, targets_for
+from .score import ScoreResult
 
-__all__ = ["score_survey", "add_targets", "summary_text", "association_estimates"]
+__all__ = ["add_targets", "summary_text", "association_estimates"]
 
 
 def add_targets(table: pd.DataFrame, year: int, targets: dict | None, panel: pd.DataFrame,
@@ -26,40 +25,6 @@ def add_targets(table: pd.DataFrame, year: int, targets: dict | None, panel: pd.
     table["official_last"] = table["id"].map(lambda m: last.get(m)[0] if last.get(m) else np.nan)
     table["official_year"] = table["id"].map(lambda m: last.get(m)[1] if last.get(m) else np.nan)
     return table
-
-
-def score_survey(survey: str | Questionnaire, year: int, *, by: str | None = None, province: str | None = None,
-                 config: ScoringConfig = ScoringConfig(), db: str | None = None,
-                 store: Store | None = None) -> ScoreResult:
-    """Score the newest weighting of ``survey`` within ``year``, with targets and official values.
-
-    Parameters
-    ----------
-    province : str, optional
-        Key of the targets file (default: the questionnaire's locality province, e.g. ``bac_giang``).
-
-    Raises
-    ------
-    EstimationError
-        When no weighting of the survey lies within the year.
-    """
-    qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey)
-    store = store or Store(db)
-    found = store.find_weighting(qn.id, f"{year}-01", f"{year}-12")
-    if found is None:
-        raise EstimationError(f"no weighted responses of '{qn.id}' in {year}",
-                              hint="load the wave (pgi-survey ingest) and weight it (pgi-survey weights)")
-    design = load_design(qn, found["period_from"], found["period_to"], store=store)
-    result = score(design, qn, by=by, config=config)
-    key = province or (qn.locality.key if qn.locality else None)
-    name = qn.locality.province if qn.locality else None
-    panel = official_panel(store.read_official())
-    result.table = add_targets(result.table, year, load_targets(key) if key else None, panel, name)
-    result.notes.append(f"weighting #{found['id']}: {found['period_from']}..{found['period_to']}, "
-                        f"{found['rep_type'] or 'no'} replicates")
-    result.notes.append("estimates are on pgi-survey's own scale, modelled on the PGI: comparisons with official "
-                        "values and targets are indicative (unofficial estimate)")
-    return result
 
 
 def association_estimates(table: pd.DataFrame) -> dict[str, tuple[float, float]]:

@@ -103,7 +103,13 @@ weightings = Table(
     Column("created_at", DateTime, nullable=False),
     Column("summary", Text, nullable=False),
     Column("log", Text, nullable=False),
+    # what the weighting leaves to show (margin check, weight summary, replicates left out), as JSON,
+    # and its adjustment steps as numpy arrays (npz, no pickle) for linearised standard errors
+    Column("diagnostics", Text),
+    Column("steps", LargeBinary),
 )
+#: columns added after a table was first released: added to older stores when they are opened
+_ADDED_COLUMNS = {"weightings": ("diagnostics", "steps")}
 weights_table = Table(
     "weights", metadata,
     Column("weighting_id", Integer, ForeignKey("weightings.id"), primary_key=True),
@@ -209,9 +215,14 @@ class Store:
                 self.engine = _server_engine(self.url)
             with self.read() as conn:
                 missing = [t for t in metadata.sorted_tables if not inspect(conn).has_table(t.name)]
-            if missing:  # only a new store takes the write lock on opening
+                added = [(t, c) for t, cols in _ADDED_COLUMNS.items() if t not in {m.name for m in missing}
+                         for c in cols if c not in {col["name"] for col in inspect(conn).get_columns(t)}]
+            if missing or added:  # only a new or older store takes the write lock on opening
                 with self.begin() as conn:
                     metadata.create_all(conn)
+                    for table, column in added:
+                        kind = metadata.tables[table].c[column].type.compile(dialect=conn.dialect)
+                        conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
@@ -437,7 +448,9 @@ class Store:
                 margins_file=meta["margins_file"], margins_sha256=meta["margins_sha256"], method=meta["method"],
                 rep_type=meta.get("rep_type"), scale=meta.get("scale"),
                 rscales=json.dumps(meta.get("rscales")), summary=json.dumps(meta["summary"]),
-                log=json.dumps(meta["log"], ensure_ascii=False)))
+                log=json.dumps(meta["log"], ensure_ascii=False),
+                diagnostics=json.dumps(meta.get("diagnostics"), ensure_ascii=False, default=float),
+                steps=meta.get("steps")))
             wid = res.inserted_primary_key[0]
             wave_ids = dict(conn.execute(select(waves.c.period, waves.c.id)
                                          .where(waves.c.survey_id == survey_id)).all())
@@ -456,7 +469,7 @@ class Store:
         if row is None:
             return None
         out = dict(row)
-        for key in ("rscales", "summary", "log"):
+        for key in ("rscales", "summary", "log", "diagnostics"):
             out[key] = json.loads(out[key]) if out[key] else None
         return out
 

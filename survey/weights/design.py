@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import WeightingError
 
-__all__ = ["Design", "Step", "make_design"]
+__all__ = ["Design", "Step", "make_design", "steps_to_arrays", "steps_from_arrays"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +127,31 @@ def make_design(data: pd.DataFrame, weights: np.ndarray | str | None = None, *,
     if strata is not None:
         s = np.asarray(data[strata] if isinstance(strata, str) else strata)
     return Design(data.reset_index(drop=True), w, strata=s)
+
+
+def steps_to_arrays(steps: tuple[Step, ...]) -> dict[str, np.ndarray]:
+    """Steps as named arrays (for ``numpy.savez``): ``"i|kind|key"``, and ``"i|kind|key|j"`` for lists.
+
+    Plain arrays, so a stored weighting is read back without unpickling anything.
+    """
+    out: dict[str, np.ndarray] = {}
+    for i, step in enumerate(steps):
+        for key, value in step.info.items():
+            if isinstance(value, list):
+                out.update({f"{i}|{step.kind}|{key}|{j}": np.asarray(v) for j, v in enumerate(value)})
+            else:
+                out[f"{i}|{step.kind}|{key}"] = np.asarray(value)
+    return out
+
+
+def steps_from_arrays(arrays: dict[str, np.ndarray]) -> tuple[Step, ...]:
+    """The inverse of :func:`steps_to_arrays`."""
+    found: dict[int, tuple[str, dict[str, Any]]] = {}
+    for name in sorted(arrays, key=lambda n: [int(p) if p.isdigit() else p for p in n.split("|")]):
+        parts = name.split("|")
+        kind, info = found.setdefault(int(parts[0]), (parts[1], {}))
+        if len(parts) == 4:
+            info.setdefault(parts[2], []).append(arrays[name])
+        else:
+            info[parts[2]] = arrays[name]
+    return tuple(Step(kind, info) for _, (kind, info) in sorted(found.items()))

@@ -1,6 +1,9 @@
 """Weight diagnostics: spread of the weights, design effect, and margins achieved against targets."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -8,7 +11,7 @@ from .calibrate import group_index
 from .design import Design
 from .margins import PopulationMargins
 
-__all__ = ["weight_summary", "margin_check", "format_diagnostics"]
+__all__ = ["weight_summary", "margin_check", "format_diagnostics", "Diagnostics", "diagnose"]
 
 
 def weight_summary(design: Design) -> dict[str, float]:
@@ -34,17 +37,61 @@ def margin_check(design: Design, margins: PopulationMargins) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class Diagnostics:
+    """What a weighting leaves to show: kept with the weights, so a report shows it without redoing it.
+
+    Attributes
+    ----------
+    summary : dict
+        :func:`weight_summary` of the final weights.
+    check : DataFrame
+        :func:`margin_check`: per margin category, respondents, target and achieved totals.
+    replicates : (type, count) or None
+    illustrative : bool
+        The margins are illustrative, not published statistics.
+    log : tuple of str
+        Merges of sparse categories, trimming, iterations, replicates left out.
+    """
+
+    summary: dict[str, float]
+    check: pd.DataFrame = field(repr=False)
+    replicates: tuple[str, int] | None
+    illustrative: bool
+    log: tuple[str, ...]
+
+    def text(self) -> str:
+        """A readable block: the summary, the margins table and the log."""
+        s = self.summary
+        lines = [f"Responses {s['n']}, representing {s['sum']:,.0f} enterprises",
+                 f"Weights: min {s['min']:.2f}, max {s['max']:.2f}, max/min {s['max_min_ratio']:.1f}, "
+                 f"CV {s['cv']:.3f}; Kish design effect {s['deff_kish']:.3f}, effective n {s['n_effective']:.1f}"]
+        if self.replicates:
+            lines.append(f"Replicates: {self.replicates[0]}, {self.replicates[1]}")
+        lines.append(self.check.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+        if self.illustrative:
+            lines.append("NOTE: these margins are illustrative, not published statistics.")
+        return "\n".join(lines + [f"- {note}" for note in self.log])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary, "check": self.check.to_dict(orient="records"),
+                "replicates": list(self.replicates) if self.replicates else None,
+                "illustrative": self.illustrative, "log": list(self.log)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Diagnostics":
+        return cls(data["summary"], pd.DataFrame(data["check"]),
+                   tuple(data["replicates"]) if data["replicates"] else None, data["illustrative"],
+                   tuple(data["log"]))
+
+
+def diagnose(design: Design, margins: PopulationMargins) -> Diagnostics:
+    """The diagnostics of a weighted design against the margins it was calibrated to."""
+    reps = (design.rep_type, int(design.repweights.shape[1])) if design.rep_type else None
+    return Diagnostics(weight_summary(design), margin_check(design, margins), reps, margins.illustrative,
+                       tuple(margins.log + design.log))
+
+
 def format_diagnostics(design: Design, margins: PopulationMargins) -> str:
     """A readable block: the summary, the margins table and the log."""
-    s = weight_summary(design)
-    lines = [f"Responses {s['n']}, representing {s['sum']:,.0f} enterprises",
-             f"Weights: min {s['min']:.2f}, max {s['max']:.2f}, max/min {s['max_min_ratio']:.1f}, "
-             f"CV {s['cv']:.3f}; Kish design effect {s['deff_kish']:.3f}, effective n {s['n_effective']:.1f}"]
-    if design.rep_type:
-        lines.append(f"Replicates: {design.rep_type}, {design.repweights.shape[1]}")
-    table = margin_check(design, margins)
-    lines.append(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
-    if margins.illustrative:
-        lines.append("NOTE: these margins are illustrative, not published statistics.")
-    lines += [f"- {note}" for note in margins.log + design.log]
-    return "\n".join(lines)
+    return diagnose(design, margins).text()

@@ -1,131 +1,111 @@
-"""Weight a questionnaire's stored responses to a province's margins, and load weighted designs back.
+"""Weight responses to a province's margins: one pure step, configured by a frozen :class:`RakingConfig`.
 
 This composes the steps of the weights module (prepare margins, make the
-starting design and its replicates, calibrate, diagnose) and stores the
-result with the waves; :func:`load_design` gives later steps (scoring) the
-same design, with its replicate weights, without recomputing it.
+starting design and its replicates, calibrate, diagnose). Storing the result
+and reading it back is the use-case layer's work (:mod:`survey.jobs`), so
+this package never touches the store.
 """
 from __future__ import annotations
 
-import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-import warnings
-
-from ..errors import SurveyWarning, WeightingError
-from ..questionnaire import Questionnaire, load_questionnaire
-from ..store import Store, load_responses
+from ..errors import WeightingError
 from .calibrate import calibrate, poststratify, rake
 from .design import Design, make_design
-from .diagnostics import format_diagnostics, weight_summary
+from .diagnostics import Diagnostics, diagnose
 from .margins import PopulationMargins, load_margins, prepare_margins
-from .replicates import replicate_design
+from .replicates import REPLICATE_TYPES, replicate_design
 
-__all__ = ["WeightingResult", "weight_survey", "load_design", "METHODS"]
+__all__ = ["RakingConfig", "WeightingResult", "weigh", "METHODS"]
 
 METHODS = ("rake", "linear", "logit", "poststratify")
 
 
-@dataclass
-class WeightingResult:
-    """A weighted design, the margins it was calibrated to, and where it was stored."""
+@dataclass(frozen=True)
+class RakingConfig:
+    """How to weight, checked once when built.
 
-    design: Design
-    margins: PopulationMargins
-    weighting_id: int | None
-
-    def diagnostics(self) -> str:
-        return format_diagnostics(self.design, self.margins)
-
-
-def _adjust(design: Design, margins: PopulationMargins, method: str, trim_limits, bounds) -> Design:
-    if method == "rake":
-        return rake(design, margins, trim_limits=trim_limits)
-    if method in ("linear", "logit"):
-        return calibrate(design, margins, calfun=method, bounds=bounds)
-    if method == "poststratify":
-        if len(margins.margins) != 1:
-            raise WeightingError("post-stratification uses one margin; name it with margins=[...]")
-        return poststratify(design, margins.margins[0])
-    raise WeightingError(f"unknown weighting method {method!r}", hint="one of " + ", ".join(METHODS))
-
-
-def weight_survey(survey: str | Questionnaire, period_from: str, period_to: str | None = None, *,
-                  margins: str | Path, use: list[str] | None = None, method: str = "rake",
-                  replicates: str | None = "bootstrap", n_replicates: int = 200, seed: int = 20251,
-                  trim_limits: tuple[float, float] | None = None, bounds: tuple[float, float] = (-np.inf, np.inf),
-                  db: str | None = None, store: Store | None = None, save: bool = True) -> WeightingResult:
-    """Weight stored responses of ``period_from``..``period_to`` to a margins file and store the weights.
-
-    Parameters
+    Attributes
     ----------
     margins : path of the margins file (see :mod:`survey.weights.margins`).
-    use : names of the margins to use (default: all).
-    method : {"rake", "linear", "logit", "poststratify"}
-    replicates : {"bootstrap", "JK1", None}
+    use : names of the margins to use (default: all in the file).
+    method : one of :data:`METHODS`.
+    replicates : one of ``REPLICATE_TYPES`` or None
         Replicate weights, made before calibration and calibrated too.
-    trim_limits : (lower, upper), optional
-        Limits on the weights for ``rake``.
+    n_replicates : bootstrap replicates.
+    seed : seed of the bootstrap.
+    trim_limits : (lower, upper) limits on the weights for ``rake``, in enterprises per respondent.
+    bounds : (lower, upper) limits on the g-factors for ``linear`` and ``logit``.
 
     Raises
     ------
     WeightingError
-        No responses, margins that do not fit, non-convergence.
+        An unknown method or replicate type, fewer than 2 replicates, limits out of order.
     """
-    qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey)
-    store = store or Store(db)
-    period_to = period_to or period_from
-    data = load_responses(qn, period_from, period_to, store=store)
+
+    margins: str | Path
+    use: tuple[str, ...] | None = None
+    method: str = "rake"
+    replicates: str | None = "bootstrap"
+    n_replicates: int = 200
+    seed: int = 20251
+    trim_limits: tuple[float, float] | None = None
+    bounds: tuple[float, float] = (-math.inf, math.inf)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise WeightingError(f"unknown weighting method {self.method!r}", hint="one of " + ", ".join(METHODS))
+        if self.replicates is not None and self.replicates not in REPLICATE_TYPES:
+            raise WeightingError(f"unknown replicate type {self.replicates!r}",
+                                 hint="one of " + ", ".join(REPLICATE_TYPES) + ", or none")
+        if self.n_replicates < 2:
+            raise WeightingError(f"use at least 2 replicates, not {self.n_replicates}")
+        for name, pair in (("trim_limits", self.trim_limits), ("bounds", self.bounds)):
+            if pair is not None and not pair[0] < pair[1]:
+                raise WeightingError(f"{name}: the lower limit {pair[0]} must be below the upper {pair[1]}")
+        if self.use is not None:
+            object.__setattr__(self, "use", tuple(self.use))
+
+
+@dataclass
+class WeightingResult:
+    """A weighted design, what it was calibrated to, its diagnostics, and where it was stored."""
+
+    design: Design
+    diagnostics: Diagnostics
+    margins: PopulationMargins | None = None  # None when read back from the store
+    weighting_id: int | None = None
+    margins_file: str | None = None
+
+
+def _adjust(design: Design, margins: PopulationMargins, config: RakingConfig) -> Design:
+    if config.method == "rake":
+        return rake(design, margins, trim_limits=config.trim_limits)
+    if config.method in ("linear", "logit"):
+        return calibrate(design, margins, calfun=config.method, bounds=config.bounds)
+    if len(margins.margins) != 1:
+        raise WeightingError("post-stratification uses one margin; name it with use=[...]")
+    return poststratify(design, margins.margins[0])
+
+
+def weigh(data: pd.DataFrame, config: RakingConfig) -> WeightingResult:
+    """Weight responses (one row per firm, answers as codes) to the margins of ``config``.
+
+    Raises
+    ------
+    WeightingError
+        No responses, margins that do not fit the answers, non-convergence.
+    """
     if data.empty:
-        raise WeightingError(f"no stored responses of '{qn.id}' for {period_from}..{period_to}",
-                             hint="load the survey export first (pgi-survey ingest)")
-    pm = prepare_margins(load_margins(margins).select(use), data)
+        raise WeightingError("there are no responses to weight")
+    pm = prepare_margins(load_margins(config.margins).select(list(config.use) if config.use else None), data)
     design = make_design(data, population=pm.total)
-    if replicates:
-        design = replicate_design(design, replicates, replicates=n_replicates, seed=seed)
-    design = _adjust(design, pm, method, trim_limits, bounds)
-    wid = None
-    if save:
-        meta = {"margins_file": str(margins), "margins_sha256": hashlib.sha256(Path(margins).read_bytes()).hexdigest(),
-                "method": method, "rep_type": design.rep_type, "scale": design.scale,
-                "rscales": None if design.rscales is None else design.rscales.tolist(),
-                "summary": weight_summary(design), "log": list(pm.log + design.log)}
-        wid = store.save_weights(qn.id, period_from, period_to, keys=data[["period", "response_key"]],
-                                 weights=design.weights, repweights=design.repweights, meta=meta)
-    return WeightingResult(design, pm, wid)
-
-
-def load_design(survey: str | Questionnaire, period_from: str, period_to: str | None = None, *,
-                db: str | None = None, store: Store | None = None) -> Design:
-    """The design of the newest stored weighting of these periods: responses, weights, replicates.
-
-    Raises
-    ------
-    WeightingError
-        If the periods were never weighted.
-    """
-    qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey)
-    store = store or Store(db)
-    period_to = period_to or period_from
-    meta = store.latest_weighting(qn.id, period_from, period_to)
-    if meta is None:
-        raise WeightingError(f"'{qn.id}' {period_from}..{period_to} has no stored weights",
-                             hint="run pgi-survey weights first")
-    data = load_responses(qn, period_from, period_to, store=store)
-    w = store.read_weights(meta["id"])
-    merged = data.merge(w, on=["period", "response_key"], how="inner", validate="one_to_one")
-    if len(merged) != len(data):
-        raise WeightingError(f"{len(data) - len(merged)} stored responses have no weight in weighting "
-                             f"#{meta['id']}: responses were loaded after it", hint="weight the periods again")
-    reps = None if meta["rep_type"] is None else np.vstack(merged["replicates"].to_numpy())
-    if reps is None:
-        warnings.warn(f"weighting #{meta['id']} has no replicate weights: standard errors from this design "
-                      "will not include the effect of calibration", SurveyWarning, stacklevel=2)
-    design = Design(merged.drop(columns=["weight", "replicates"]), merged["weight"].to_numpy(dtype=float),
-                    repweights=reps, rep_type=meta["rep_type"], scale=meta["scale"] or 1.0,
-                    rscales=None if meta["rscales"] is None else np.asarray(meta["rscales"]),
-                    log=tuple(meta["log"]))
-    return design
+    if config.replicates:
+        design = replicate_design(design, config.replicates, replicates=config.n_replicates, seed=config.seed)
+    design = _adjust(design, pm, config)
+    return WeightingResult(design, diagnose(design, pm), pm, margins_file=str(config.margins))

@@ -27,7 +27,8 @@ def monthly_store(folder: Path, descriptions: tuple[str, ...] = ()) -> str:
     from survey.ingest import ingest_file
     from survey.questionnaire import load_questionnaire
     from survey.store import Store
-    from survey.weights import weight_survey
+    from survey import jobs
+    from survey.weights import RakingConfig
     from survey.weights.margins import load_margins
     from tests.fixtures import to_kobo_csv
 
@@ -39,7 +40,7 @@ def monthly_store(folder: Path, descriptions: tuple[str, ...] = ()) -> str:
     url = f"sqlite:///{folder / 'monthly.sqlite'}"
     store = Store(url)
     ingest_file(to_kobo_csv(answers, qn, folder / "monthly.csv"), qn, PERIOD, store=store)
-    weight_survey(qn, PERIOD, margins=MARGINS, use=["sector_group"], replicates="JK1", store=store)
+    jobs.weight_wave(store, qn, PERIOD, RakingConfig(MARGINS, use=("sector_group",), replicates="JK1"))
     return url
 
 
@@ -94,10 +95,10 @@ def test_failed_digest_write_leaves_no_partial_file(db, tmp_path, monkeypatch, k
     import survey.reports.digest as digest_module
     from survey.questionnaire import load_questionnaire
     from survey.store import Store
-    from survey.weights import load_design
+    from survey import jobs
 
     qn = load_questionnaire("monthly_difficulties")
-    digest = digest_module.build_digest(load_design(qn, PERIOD, store=Store(db)), qn, PERIOD)
+    digest = digest_module.build_digest(jobs.load_weighted(Store(db), qn, PERIOD).design, qn, PERIOD)
     target = tmp_path / f"digest.{kind}"
     if existing:
         target.write_bytes(b"previous version")

@@ -9,7 +9,7 @@ from survey.cli import main
 from survey.reference import load_provinces
 from survey.scoring import (
     OfficialError, add_targets, last_official, load_targets, match_province, official_panel, read_official_table,
-    score_survey, summary_text, targets_for,
+    summary_text, targets_for,
 )
 from survey.store import Store
 
@@ -133,16 +133,17 @@ def test_official_import_command(tmp_path, capsys):
 
 
 def test_score_command_end_to_end(tmp_path, pgi, capsys):
+    from survey import jobs
     from survey.ingest import ingest_file
-    from survey.weights import default_margins_path, weight_survey
+    from survey.weights import RakingConfig, default_margins_path
     from tests.fixtures import make_answers, to_kobo_csv
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     ingest_file(to_kobo_csv(make_answers(pgi, 300, seed=9), pgi, tmp_path / "f.csv"), pgi, "2025-11", store=store)
     with pytest.raises(Exception, match="no weighted responses of 'pgi_feedback' in 2025"):
-        score_survey(pgi, 2025, store=store)
-    weight_survey(pgi, "2025-11", margins=default_margins_path("bac_giang", 2024), use=["size_class", "ownership"],
-                  store=store, n_replicates=30)
-    result = score_survey(pgi, 2025, store=store)
+        jobs.score_year(store, pgi, 2025)
+    jobs.weight_wave(store, pgi, "2025-11", RakingConfig(default_margins_path("bac_giang", 2024),
+                                                          use=("size_class", "ownership"), n_replicates=30))
+    result = jobs.score_year(store, pgi, 2025).value
     text = summary_text(result, "en")
     assert "unofficial estimate" in text and "Minimizing risk" in text and ">= 3.95" in text
     out = tmp_path / "score.xlsx"
@@ -154,16 +155,17 @@ def test_score_command_end_to_end(tmp_path, pgi, capsys):
 
 def test_score_per_period_on_pooled_waves(tmp_path, pgi):
     from survey.ingest import ingest_file
+    from survey import jobs
     from survey.scoring import ScoringConfig
-    from survey.weights import default_margins_path, weight_survey
+    from survey.weights import RakingConfig, default_margins_path
     from tests.fixtures import make_answers, to_kobo_csv
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     for month, seed in (("2025-05", 1), ("2025-11", 2)):
         ingest_file(to_kobo_csv(make_answers(pgi, 150, seed=seed), pgi, tmp_path / f"{month}.csv",
                                 uuids=[f"{month}-{i}" for i in range(150)]), pgi, month, store=store)
-    weight_survey(pgi, "2025-05", "2025-11", margins=default_margins_path("bac_giang", 2024),
-                  use=["size_class", "ownership"], store=store, n_replicates=20)
-    table = score_survey(pgi, 2025, by="period", store=store, config=ScoringConfig(sensitivity=False)).table
+    jobs.weight_wave(store, pgi, "2025-05..2025-11", RakingConfig(default_margins_path("bac_giang", 2024),
+                                                                  use=("size_class", "ownership"), n_replicates=20))
+    table = jobs.score_year(store, pgi, 2025, ScoringConfig(sensitivity=False), by="period").value.table
     totals = table[table["level"] == "total"]
     assert totals["period"].tolist() == ["2025-05", "2025-11"]
     assert totals["n"].tolist() == [150, 150] and totals["se"].notna().all()

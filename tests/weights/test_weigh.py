@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from survey import jobs
 from survey.cli import main
 from survey.errors import WeightingError
 from survey.ingest import ingest_file
-from survey.store import Store
-from survey.weights import default_margins_path, load_design, load_margins, margin_check, mean, weight_survey
+from survey.store import Store, load_responses
+from survey.weights import RakingConfig, default_margins_path, load_margins, margin_check, mean, weigh
 from tests.conftest import postgres_store
 from tests.fixtures import make_answers, to_kobo_csv
 
@@ -31,40 +32,70 @@ def loaded(request, tmp_path, monthly):
 
 
 def test_weights_meet_the_margins_and_reload_identically(loaded, monthly):
-    result = weight_survey(monthly, "2025-10", "2025-11", margins=MARGINS, store=loaded, n_replicates=30, seed=7)
+    config = RakingConfig(MARGINS, n_replicates=30, seed=7)
+    result = jobs.weight_wave(loaded, monthly, "2025-10..2025-11", config).value
     d = result.design
     assert d.n == 500 and d.repweights.shape == (500, 30)
     check = margin_check(d, result.margins)
     assert np.allclose(check["achieved"], check["target"], rtol=1e-7)
-    again = load_design(monthly, "2025-10", "2025-11", store=loaded)
-    assert np.array_equal(again.weights, d.weights) and np.array_equal(again.repweights, d.repweights, equal_nan=True)
-    assert again.scale == d.scale and again.rep_type == "bootstrap"
-    assert mean(again, "had_difficulty").equals(mean(d, "had_difficulty"))  # same SE from stored replicates
-    text = result.diagnostics()
+    again = jobs.load_weighted(loaded, monthly, "2025-10..2025-11")
+    a = again.design
+    assert np.array_equal(a.weights, d.weights) and np.array_equal(a.repweights, d.repweights, equal_nan=True)
+    assert a.scale == d.scale and a.rep_type == "bootstrap"
+    assert mean(a, "had_difficulty").equals(mean(d, "had_difficulty"))  # same SE from stored replicates
+    text = again.diagnostics.text()  # as stored with the weights, not recomputed
+    assert text == result.diagnostics.text()
     assert "illustrative" in text and "Kish design effect" in text and "bootstrap replicate weights: 30" in text
+    assert again.diagnostics.check["achieved"].tolist() == check["achieved"].tolist()
+
+
+def test_a_weighting_without_replicates_keeps_its_steps_for_linearised_errors(loaded, monthly):
+    config = RakingConfig(MARGINS, use=("size_class", "ownership"), replicates=None)
+    d = jobs.weight_wave(loaded, monthly, "2025-11", config).value.design
+    with pytest.warns(Warning, match="no replicate weights"):
+        again = jobs.load_weighted(loaded, monthly, "2025-11").design
+    assert [s.kind for s in again.steps] == [s.kind for s in d.steps] == ["rake"]
+    for key in ("new",):
+        assert np.array_equal(again.steps[0].info[key], d.steps[0].info[key])
+    first, second = mean(d, "had_difficulty"), mean(again, "had_difficulty")
+    assert first.equals(second)
+    # without its steps the same weights give another (plain Horvitz-Thompson) standard error
+    from dataclasses import replace
+    assert mean(replace(again, steps=()), "had_difficulty")["se"].iloc[0] != first["se"].iloc[0]
 
 
 def test_weighting_is_reproducible_with_a_seed(loaded, monthly):
-    kw = dict(margins=MARGINS, use=["size_class", "ownership"], store=loaded, n_replicates=10, seed=3, save=False)
-    a, b = weight_survey(monthly, "2025-11", **kw), weight_survey(monthly, "2025-11", **kw)
+    data = load_responses(monthly, "2025-11", "2025-11", store=loaded)
+    config = RakingConfig(MARGINS, use=("size_class", "ownership"), n_replicates=10, seed=3)
+    a, b = weigh(data, config), weigh(data, config)
     assert np.array_equal(a.design.repweights, b.design.repweights)
-    c = weight_survey(monthly, "2025-11", **{**kw, "seed": 4})
+    c = weigh(data, RakingConfig(MARGINS, use=("size_class", "ownership"), n_replicates=10, seed=4))
     assert not np.array_equal(a.design.repweights, c.design.repweights)
 
 
 def test_many_replicates_that_cannot_be_raked_are_reported(loaded, monthly):
     # four very skewed margins on 250 uniformly drawn test firms: some bootstrap replicates cannot meet them
     from survey.errors import SurveyWarning
+    data = load_responses(monthly, "2025-11", "2025-11", store=loaded)
     with pytest.warns(SurveyWarning, match="replicates could not be raked"):
-        result = weight_survey(monthly, "2025-11", margins=MARGINS, store=loaded, n_replicates=20, seed=3, save=False)
+        result = weigh(data, RakingConfig(MARGINS, n_replicates=20, seed=3))
     assert "replicate(s) left out" in " ".join(result.design.log)
+    stored = jobs.weight_wave(loaded, monthly, "2025-11", RakingConfig(MARGINS, n_replicates=20, seed=3))
+    assert any("could not be raked" in note for note in stored.notes)  # the job hands the warning on
 
 
 def test_no_responses_or_weights(loaded, monthly):
-    with pytest.raises(WeightingError, match="no stored responses of 'monthly_difficulties' for 2024-01..2024-01"):
-        weight_survey(monthly, "2024-01", margins=MARGINS, store=loaded)
+    with pytest.raises(WeightingError, match="no stored responses of 'monthly_difficulties' for 2024-01"):
+        jobs.weight_wave(loaded, monthly, "2024-01", RakingConfig(MARGINS))
     with pytest.raises(WeightingError, match="has no stored weights"):
-        load_design(monthly, "2025-10", store=loaded)
+        jobs.load_weighted(loaded, monthly, "2025-10")
+
+
+@pytest.mark.parametrize("bad", [dict(method="magic"), dict(replicates="JK9"), dict(n_replicates=1),
+                                 dict(trim_limits=(5.0, 1.0))])
+def test_a_raking_config_is_checked_when_built(bad):
+    with pytest.raises(WeightingError):
+        RakingConfig(MARGINS, **bad)
 
 
 def test_cli_weights_prints_diagnostics(loaded, capsys, tmp_path):

@@ -1,0 +1,515 @@
+"""The use-case layer: one function per job a user of pgi-survey has.
+
+Front ends (the command line, ``pipelines/``, the notebooks, the web page)
+call only these, so a report made from any of them is the same report. Each
+job takes a :class:`~survey.store.Store` and typed arguments (periods as
+:class:`~survey.period.Period`/:class:`~survey.period.PeriodRange`, settings
+as frozen config objects) and returns an :class:`Outcome`: the result, the
+notes a person should read, what was used (questionnaire version, weighting,
+periods, files, seeds) and the files written.
+
+Data flows one way, as in the library: ingest -> store -> weights -> scoring
+-> forecast -> reports. This is the only module that both reads the store and
+calls the statistics; ``survey.weights`` and ``survey.scoring`` never touch
+the store.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from .errors import EstimationError, SurveyError, SurveyWarning, WeightingError
+from .ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, FORMATS, LoadResult, ingest_file, write_report
+from .outputs import atomic_path, check_output, check_output_dir
+from .period import Period, PeriodRange
+from .questionnaire import Questionnaire, load_questionnaire
+from .store import Store, load_responses
+from .weights import Design, Diagnostics, RakingConfig, WeightingResult, steps_from_arrays, steps_to_arrays, weigh
+
+__all__ = [
+    "Outcome", "IngestOptions", "export_definition", "load_export", "weight_wave", "load_weighted", "score_year",
+    "import_official", "forecast_year", "backtest_forecast", "monthly_digest", "annual_report", "demo_year",
+    "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK",
+]
+
+T = TypeVar("T")
+MONTHLY = "monthly_difficulties"
+FEEDBACK = "pgi_feedback"
+#: what a table written with ``out`` may be
+TABLE_SUFFIXES = (".csv", ".xlsx")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What a job returns: its result, notes for a person, what was used, and the files written."""
+
+    value: T
+    notes: list[str] = field(default_factory=list)
+    used: dict[str, Any] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+
+def _questionnaire(survey: str | Questionnaire, province: str | None = None) -> Questionnaire:
+    return survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province)
+
+
+def _period(value: str | Period) -> Period:
+    try:
+        return value if isinstance(value, Period) else Period.parse(value)
+    except SurveyError as exc:
+        raise SurveyError(exc.message) from None
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".xlsx":
+            frame.to_excel(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, encoding="utf-8-sig")  # BOM: Excel reads Vietnamese right
+    return path
+
+
+# ------------------------------------------------------------------ questionnaires
+
+def export_definition(survey: str | Path, fmt: str, out: str | Path, *, province: str | None = None,
+                      root: str | Path | None = None, force: bool = False) -> Outcome[Path]:
+    """Export a questionnaire as XLSForm, SPSS or a codebook to a file, or into a folder.
+
+    The target is checked before anything is loaded (a folder first, then the file name,
+    which needs the questionnaire's id); the file is written whole or not at all.
+    """
+    from .questionnaire import EXPORT_FORMATS, export_questionnaire
+
+    out = Path(out)
+    source = str(survey) if Path(str(survey)).suffix else None
+    into_file = out.suffix == EXPORT_FORMATS[fmt][0]
+    target = check_output(out, inputs=[source], force=force, kind="export") if into_file else None
+    if not into_file:
+        check_output_dir(out, [], force=force)
+    qn = load_questionnaire(survey, province=province, root=Path(root) if root else None)
+    if target is None:
+        name = f"{qn.id}_codebook.md" if fmt == "codebook" else f"{qn.id}{EXPORT_FORMATS[fmt][0]}"
+        target = check_output(out / name, inputs=[source], force=force, kind="export")
+    with atomic_path(target) as tmp:
+        export_questionnaire(qn, fmt, tmp)
+    return Outcome(target, used={"questionnaire": f"{qn.id} v{qn.version}", "format": fmt}, written=[target])
+
+
+# ------------------------------------------------------------------ ingest
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to read an export (see :func:`survey.ingest.iter_chunks`), checked once.
+
+    Raises
+    ------
+    SurveyError
+        An unknown format, or limits that are not positive.
+    """
+
+    format: str | None = None
+    encoding: str | None = None
+    sep: str | None = None
+    sheet: str | int | None = None
+    mapping: str | Path | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_rows: int = DEFAULT_MAX_ROWS
+    chunksize: int = 20_000
+    province: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.format is not None and self.format not in FORMATS:
+            raise SurveyError(f"unknown format {self.format!r}", hint="one of " + ", ".join(FORMATS))
+        for name in ("max_bytes", "max_rows", "chunksize"):
+            if getattr(self, name) < 1:
+                raise SurveyError(f"{name} must be at least 1, not {getattr(self, name)}")
+
+
+def load_export(store: Store, path: str | Path, survey: str | Questionnaire, period: str | Period,
+                options: IngestOptions = IngestOptions(), *, report: str | Path | None = None,
+                lang: str = "vi", force: bool = False, user: str | None = None,
+                progress: bool | None = False) -> Outcome[LoadResult]:
+    """Load one survey export into the store, and write its problem report if asked.
+
+    The report path is checked before the load (never the input file; never an
+    existing file unless ``force``), so a bad path leaves no load behind.
+
+    Raises
+    ------
+    IngestError
+        The file cannot be loaded; the store is unchanged.
+    OutputError
+        The report cannot be written there.
+    """
+    target = None
+    if report is not None:
+        target = check_output(report, inputs=[path, options.mapping], force=force, suffixes=(".csv", ".xlsx"),
+                              kind="report")
+    qn = _questionnaire(survey, options.province)
+    result = ingest_file(path, qn, str(_period(period)), store=store, mapping=options.mapping,
+                         format=options.format, encoding=options.encoding, sep=options.sep, sheet=options.sheet,
+                         chunksize=options.chunksize, max_bytes=options.max_bytes, max_rows=options.max_rows,
+                         user=user, progress=progress)
+    outcome = Outcome(result, used={"questionnaire": f"{qn.id} v{qn.version}", "file": str(path),
+                                    "sha256": result.sha256, "load": result.load_id})
+    if target is not None:
+        outcome.written.append(_write_load_report(result, target, lang))
+    return outcome
+
+
+def _write_load_report(result: LoadResult, target: Path, lang: str) -> Path:
+    with atomic_path(target) as tmp:
+        write_report(result, tmp, lang)
+    return target
+
+
+# ------------------------------------------------------------------ weights
+
+def _steps_blob(design: Design, keys: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    order = (keys["period"].astype(str) + "|" + keys["response_key"].astype(str)).to_numpy(dtype=str)
+    np.savez_compressed(buffer, __keys__=order, **steps_to_arrays(design.steps))
+    return buffer.getvalue()
+
+
+def weight_wave(store: Store, survey: str | Questionnaire, periods: str | PeriodRange,
+                config: RakingConfig) -> Outcome[WeightingResult]:
+    """Weight the stored responses of ``periods`` and store the weights with what the weighting did.
+
+    The stored weighting keeps its replicate weights, its steps and its
+    diagnostics (margin check, weight summary, notes), so :func:`load_weighted`
+    gives any later job the same design and the same diagnostics.
+
+    Raises
+    ------
+    WeightingError
+        No stored responses, margins that do not fit, non-convergence.
+    """
+    qn = _questionnaire(survey)
+    periods = PeriodRange.parse(periods)
+    data = load_responses(qn, str(periods.first), str(periods.last), store=store)
+    if data.empty:
+        raise WeightingError(f"no stored responses of '{qn.id}' for {periods}",
+                             hint="load the survey export first (pgi-survey ingest)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurveyWarning)
+        result = weigh(data, config)
+    design, margins_path = result.design, Path(config.margins)
+    meta = {"margins_file": str(margins_path), "margins_sha256": hashlib.sha256(margins_path.read_bytes()).hexdigest(),
+            "method": config.method, "rep_type": design.rep_type, "scale": design.scale,
+            "rscales": None if design.rscales is None else design.rscales.tolist(),
+            "summary": result.diagnostics.summary, "log": list(result.diagnostics.log),
+            "diagnostics": result.diagnostics.to_json(), "steps": _steps_blob(design, data)}
+    result.weighting_id = store.save_weights(qn.id, str(periods.first), str(periods.last),
+                                             keys=data[["period", "response_key"]], weights=design.weights,
+                                             repweights=design.repweights, meta=meta)
+    return Outcome(result, notes=[str(w.message) for w in caught],
+                   used={"questionnaire": f"{qn.id} v{qn.version}", "periods": str(periods),
+                         "weighting": result.weighting_id, "margins": str(margins_path), "method": config.method,
+                         "replicates": design.rep_type, "seed": config.seed if config.replicates == "bootstrap"
+                         else None})
+
+
+def _stored_steps(meta: dict, merged: pd.DataFrame) -> tuple:
+    if not meta.get("steps"):
+        return ()
+    with np.load(io.BytesIO(meta["steps"]), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    order = pd.Index(arrays.pop("__keys__"))
+    here = (merged["period"].astype(str) + "|" + merged["response_key"].astype(str)).to_numpy(dtype=str)
+    if not order.equals(pd.Index(here)):
+        raise WeightingError(f"weighting #{meta['id']}: the stored responses are not those weighted",
+                             hint="weight the periods again")
+    return steps_from_arrays(arrays)
+
+
+def load_weighted(store: Store, survey: str | Questionnaire, periods: str | PeriodRange) -> WeightingResult:
+    """The newest stored weighting of exactly ``periods``: the design (weights, replicates, steps) and
+    its diagnostics, as they were when it was made.
+
+    Raises
+    ------
+    WeightingError
+        If the periods were never weighted, or responses were loaded after the weighting.
+    """
+    qn = _questionnaire(survey)
+    periods = PeriodRange.parse(periods)
+    first, last = str(periods.first), str(periods.last)
+    meta = store.latest_weighting(qn.id, first, last)
+    if meta is None:
+        raise WeightingError(f"'{qn.id}' {periods} has no stored weights", hint="run pgi-survey weights first")
+    data = load_responses(qn, first, last, store=store)
+    w = store.read_weights(meta["id"])
+    merged = data.merge(w, on=["period", "response_key"], how="inner", validate="one_to_one")
+    if len(merged) != len(data):
+        raise WeightingError(f"{len(data) - len(merged)} stored responses have no weight in weighting "
+                             f"#{meta['id']}: responses were loaded after it", hint="weight the periods again")
+    reps = None if meta["rep_type"] is None else np.vstack(merged["replicates"].to_numpy())
+    if reps is None:
+        warnings.warn(f"weighting #{meta['id']} has no replicate weights: standard errors from this design "
+                      "will not include the effect of calibration unless its steps were stored",
+                      SurveyWarning, stacklevel=2)
+    design = Design(merged.drop(columns=["weight", "replicates"]), merged["weight"].to_numpy(dtype=float),
+                    repweights=reps, rep_type=meta["rep_type"], scale=meta["scale"] or 1.0,
+                    rscales=None if meta["rscales"] is None else np.asarray(meta["rscales"]),
+                    steps=_stored_steps(meta, merged), log=tuple(meta["log"]))
+    stored = meta.get("diagnostics")
+    diagnostics = Diagnostics.from_json(stored) if stored else Diagnostics(
+        meta["summary"], pd.DataFrame(), (meta["rep_type"], reps.shape[1]) if reps is not None else None,
+        False, tuple(meta["log"]))
+    return WeightingResult(design, diagnostics, None, meta["id"], meta["margins_file"])
+
+
+# ------------------------------------------------------------------ scores
+
+def score_year(store: Store, survey: str | Questionnaire, year: int, config=None, *, by: str | None = None,
+               province: str | None = None, out: str | Path | None = None, force: bool = False) -> Outcome:
+    """The association's index for ``year`` from the newest weighting of ``survey`` within the year,
+    with the plan's targets and the last official values beside it (on their own scale).
+
+    Raises
+    ------
+    EstimationError
+        When no weighting of the survey lies within the year.
+    """
+    from .scoring import ScoringConfig, add_targets, load_targets, official_panel, score
+
+    config = config or ScoringConfig()
+    target = check_output(out, force=force, suffixes=TABLE_SUFFIXES, kind="table") if out else None
+    qn = _questionnaire(survey)
+    whole = PeriodRange.year(year)
+    found = store.find_weighting(qn.id, str(whole.first), str(whole.last))
+    if found is None:
+        raise EstimationError(f"no weighted responses of '{qn.id}' in {year}",
+                              hint="load the wave (pgi-survey ingest) and weight it (pgi-survey weights)")
+    weighted = load_weighted(store, qn, PeriodRange.parse(f"{found['period_from']}..{found['period_to']}"))
+    result = score(weighted.design, qn, by=by, config=config)
+    key = province or (qn.locality.key if qn.locality else None)
+    name = qn.locality.province if qn.locality else None
+    result.table = add_targets(result.table, year, load_targets(key) if key else None,
+                               official_panel(store.read_official()), name)
+    result.notes.append(f"weighting #{found['id']}: {found['period_from']}..{found['period_to']}, "
+                        f"{found['rep_type'] or 'no'} replicates")
+    result.notes.append("estimates are on pgi-survey's own scale, modelled on the PGI: comparisons with official "
+                        "values and targets are indicative (unofficial estimate)")
+    outcome = Outcome(result, notes=list(result.notes), used={
+        "questionnaire": f"{qn.id} v{qn.version}", "year": year, "weighting": found["id"],
+        "periods": f"{found['period_from']}..{found['period_to']}", "weighted": weighted})
+    if target is not None:
+        outcome.written.append(_write_table(result.table, target))
+    return outcome
+
+
+def import_official(store: Store, path: str | Path, year: int) -> Outcome[pd.DataFrame]:
+    """Check a full official PGI table for a year (sums, ranks, provinces) and store it.
+
+    Raises
+    ------
+    OfficialError
+        Every problem found, with its row.
+    """
+    from .scoring import read_official_table
+
+    frame, notes = read_official_table(path, year)
+    rows = store.save_official(frame)
+    return Outcome(frame, notes=notes, used={"file": str(path), "year": year, "rows": rows,
+                                             "provinces": int(frame["province"].nunique())})
+
+
+# ------------------------------------------------------------------ forecast
+
+def _merger_note(title: str | None, forecast_province: str) -> str | None:
+    """Say so when the survey's province is now part of the forecast's province (1 July 2025)."""
+    from .reference import load_provinces
+    from .scoring import province_key
+
+    if not title:
+        return None
+    provinces = load_provinces()
+    match = provinces[provinces["province"].map(province_key) == province_key(title)]
+    if match.empty or match["province_from_2025"].iloc[0] == match["province"].iloc[0]:
+        return None
+    new = match["province_from_2025"].iloc[0]
+    if province_key(new) != province_key(forecast_province):
+        return None
+    return (f"the association's survey covers the former {match['province'].iloc[0]}, part of {new} since "
+            f"1 July 2025; its estimate is used as a signal for {new}, and its targets are applied to {new}")
+
+
+def forecast_year(store: Store, province: str, year: int, config=None, *, survey: str | Questionnaire = FEEDBACK,
+                  targets: str | None = None, models: tuple[str, ...] | None = None,
+                  survey_province: str | None = None, scores: Outcome | None = None,
+                  out: str | Path | None = None, force: bool = False) -> Outcome:
+    """Forecast ``province``'s official PGI for ``year`` from the official record (shipped and imported)
+    and, for the bridge, the association's index of the year when its survey was weighted.
+
+    Parameters
+    ----------
+    scores : what :func:`score_year` returned for the year, when the caller has it (else scored here).
+
+    A bridge without the association's index is left out and said so, never silently.
+    """
+    from .forecast import MODELS, ForecastConfig, forecast_province
+    from .scoring import ScoringConfig, association_estimates, load_targets, official_panel
+
+    config = config or ForecastConfig()
+    target = check_output(out, force=force, suffixes=TABLE_SUFFIXES, kind="table") if out else None
+    models = tuple(models or MODELS)
+    notes: list[str] = []
+    estimates, used = None, {"year": year, "province": province, "models": models, "draws": config.draws,
+                             "seed": config.seed}
+    if "bridge" in models:
+        try:
+            scores = scores or score_year(store, survey, year, ScoringConfig(sensitivity=False))
+            estimates = association_estimates(scores.value.table)
+            used["weighting"] = scores.used["weighting"]
+        except EstimationError as exc:
+            notes.append(f"the bridge model needs the association's index for {year} and was left out: {exc.message}")
+            models = tuple(m for m in models if m != "bridge") or ("persistence",)
+    result = forecast_province(province, year, models=models, panel=official_panel(store.read_official()),
+                               estimates=estimates, targets=load_targets(targets) if targets else None,
+                               config=config)
+    note = _merger_note(survey_province, result.province)
+    if note:
+        result.notes.append(note)
+    result.notes[:0] = notes
+    outcome = Outcome(result, notes=list(result.notes), used=used)
+    if target is not None:
+        outcome.written.append(_write_table(result.table.merge(result.rank_summary(), on="model", how="left"),
+                                            target))
+    return outcome
+
+
+def backtest_forecast(store: Store) -> Outcome[pd.DataFrame]:
+    """The rolling-origin backtest of the forecast models on the official record (shipped and imported)."""
+    from .forecast import backtest
+    from .scoring import official_panel
+
+    return Outcome(backtest(official_panel(store.read_official())))
+
+
+# ------------------------------------------------------------------ reports
+
+def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None = None, lang: str = "vi",
+                   min_n: int = 10, include_personal: bool = False, province: str | None = None,
+                   force: bool = False) -> Outcome:
+    """The monthly difficulties digest of ``period`` (with the month before, when it was weighted),
+    written as XLSX and PDF into ``out`` when given.
+
+    Raises
+    ------
+    WeightingError
+        If the month was not weighted.
+    OutputError
+        If ``out`` cannot hold the files (checked before any work).
+    """
+    from .reports import build_digest, write_digest_pdf, write_digest_xlsx
+
+    month = _period(period)
+    targets = None
+    if out is not None:
+        targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf"], force=force)
+    qn = _questionnaire(MONTHLY, province)
+    current = load_weighted(store, qn, PeriodRange(month, month))
+    notes = []
+    try:
+        previous = load_weighted(store, qn, PeriodRange(month.previous(), month.previous())).design
+    except WeightingError:
+        previous = None
+        notes.append(f"{month.previous()} has no weighted wave: no month-on-month change")
+    digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
+                          include_personal=include_personal, weighting_notes=list(current.diagnostics.log))
+    outcome = Outcome(digest, notes=notes, used={"questionnaire": f"{qn.id} v{qn.version}", "period": str(month),
+                                                 "weighting": current.weighting_id})
+    if targets is not None:
+        outcome.written = [write_digest_xlsx(digest, targets[0]), write_digest_pdf(digest, targets[1])]
+    if include_personal:
+        outcome.notes.append("the cases list contains personal data (names, phones, e-mails) as requested")
+    return outcome
+
+
+def annual_report(store: Store, year: int, forecast_province: str, *, title_province: str | None = None,
+                  targets: str | None = None, forecast_config=None, scoring_config=None,
+                  out: str | Path | None = None, lang: str = "vi", force: bool = False) -> Outcome:
+    """The annual report: the association's index, the forecast of the official PGI, the official
+    history, and the weighting's own diagnostics (as stored with it), as HTML and PDF into ``out``.
+
+    Raises
+    ------
+    EstimationError
+        No weighted feedback survey in the year.
+    OutputError
+        If ``out`` cannot hold the files (checked before any work).
+    """
+    from .reports import build_annual, write_annual_html, write_annual_pdf
+    from .scoring import official_panel
+
+    paths = None
+    if out is not None:
+        paths = check_output_dir(out, [f"pgi_estimate_{year}.html", f"pgi_estimate_{year}.pdf"], force=force)
+    scored = score_year(store, FEEDBACK, year, scoring_config)
+    forecast = forecast_year(store, forecast_province, year, forecast_config, targets=targets,
+                             survey_province=title_province, scores=scored)
+    weighted: WeightingResult = scored.used.pop("weighted")
+    report = build_annual(scored.value, forecast.value, official_panel(store.read_official()),
+                          weighted.diagnostics.text(), title_province or forecast_province, year)
+    outcome = Outcome(report, notes=scored.notes + forecast.notes, used={**scored.used, **forecast.used})
+    if paths is not None:
+        outcome.written = [write_annual_html(report, paths[0], lang), write_annual_pdf(report, paths[1], lang)]
+    return outcome
+
+
+# ------------------------------------------------------------------ the demo year
+
+def demo_year(store: Store, folder: str | Path, *, year: int = 2025, report_folder: str | Path | None = None,
+              lang: str = "vi") -> Outcome:
+    """Generate the demo year into ``folder``, load every file and weight the last two months and
+    the feedback survey, as staff would; problem reports of loads with quarantined rows go to
+    ``report_folder``. For ``make demo``, the notebooks and the tests.
+    """
+    from .demo import write_demo
+
+    files = write_demo(Path(folder), year=year)
+    outcome = Outcome(files, used={"year": year, "seed": 2025})
+    for period, path in files.monthly + [files.feedback]:
+        survey = FEEDBACK if path.suffix == ".sav" else MONTHLY
+        loaded = load_export(store, path, survey, period, lang=lang).value
+        outcome.notes.append(f"{path.name}: {loaded.summary(lang)}")
+        if report_folder and loaded.quarantined:  # a report only where there is something to fix
+            target = check_output(Path(report_folder) / f"{path.stem}.xlsx", force=True, kind="report")
+            outcome.written.append(_write_load_report(loaded, target, lang))
+    monthly = RakingConfig(files.margins, use=("sector_group", "size_class"), replicates="JK1")
+    for period, _ in files.monthly[-2:]:
+        outcome.notes += weight_wave(store, MONTHLY, period, monthly).notes
+    annual = weight_wave(store, FEEDBACK, files.feedback[0], RakingConfig(files.margins, n_replicates=200))
+    outcome.notes += annual.notes
+    outcome.used["weighting"] = annual.used["weighting"]
+    return outcome
+
+
+def demo_store(folder: str | Path, year: int = 2025):
+    """A store in ``folder`` holding the demo year, loaded and weighted (made once, then reused).
+
+    Returns the :class:`~survey.store.Store` and the :class:`~survey.demo.DemoFiles`.
+    """
+    from .demo import demo_files
+
+    folder = Path(folder)
+    store = Store(f"sqlite:///{folder / 'store.sqlite'}")
+    if (folder / "inputs").exists():
+        return store, demo_files(folder / "inputs", year)
+    return store, demo_year(store, folder / "inputs", year=year).value
+
+
+def run_record(outcomes: dict[str, Outcome]) -> str:
+    """What each job used, as JSON, to keep next to the outputs."""
+    return json.dumps({name: {k: v for k, v in o.used.items() if isinstance(v, (str, int, float, list, tuple))
+                              or v is None} for name, o in outcomes.items()}, indent=2, ensure_ascii=False)

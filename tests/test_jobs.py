@@ -1,0 +1,84 @@
+"""Issue 11: the use-case layer, the period types, and front ends that only call jobs."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from survey import jobs
+from survey.errors import SurveyError
+from survey.period import Period, PeriodRange
+from survey.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ periods
+
+def test_a_period_is_parsed_once_and_knows_the_month_before():
+    assert str(Period.parse("2025-11")) == "2025-11"
+    assert Period.parse("2026-01").previous() == Period(2025, 12)
+    assert Period.parse("2025-03").previous() == Period(2025, 2)
+    assert Period(2025, 2) < Period(2025, 10) < Period(2026, 1)
+
+
+@pytest.mark.parametrize("text", ["2025-13", "2025-00", "25-11", "2025/11", "0000-01", "9999-12", "", "2025-1"])
+def test_a_bad_period_is_refused(text):
+    with pytest.raises(SurveyError, match="period"):
+        Period.parse(text)
+
+
+def test_a_period_range():
+    r = PeriodRange.parse("2025-05..2025-11")
+    assert (str(r.first), str(r.last), str(r)) == ("2025-05", "2025-11", "2025-05..2025-11")
+    assert str(PeriodRange.parse("2025-11")) == "2025-11"
+    assert Period(2025, 7) in r and Period(2025, 12) not in r and Period(2025, 4) not in r
+    assert PeriodRange.year(2024) == PeriodRange(Period(2024, 1), Period(2024, 12))
+    with pytest.raises(SurveyError, match="ends before it starts"):
+        PeriodRange.parse("2025-11..2025-05")
+
+
+# ------------------------------------------------------------------ layers
+
+def test_the_statistics_packages_do_not_load_the_store_or_excel():
+    code = ("import sys, survey.weights, survey.scoring, survey.forecast; "
+            "print(sorted(m for m in ('sqlalchemy', 'openpyxl', 'survey.store') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+#: library steps a front end must not string together itself: each is part of a job
+_STEPS = {"weigh", "score", "forecast_province", "official_panel", "association_estimates", "build_annual",
+          "build_digest", "write_annual_html", "write_annual_pdf", "write_digest_xlsx", "write_digest_pdf",
+          "ingest_file", "add_targets", "backtest", "load_targets", "read_official_table", "export_questionnaire",
+          "write_report", "check_output", "check_output_dir", "atomic_path", "weight_survey", "load_design",
+          "score_survey"}
+_FRONT_ENDS = [ROOT / "survey" / "cli.py", ROOT / "pipelines" / "demo.py", *sorted((ROOT / "notebooks").glob("*.py"))]
+
+
+@pytest.mark.parametrize("path", _FRONT_ENDS, ids=lambda p: p.name)
+def test_front_ends_call_jobs_not_library_steps(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    assert not imported & _STEPS, f"{path.name} strings library steps together: {sorted(imported & _STEPS)}"
+
+
+# ------------------------------------------------------------------ jobs
+
+def test_a_forecast_without_the_association_index_says_the_bridge_was_left_out(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    from survey.forecast import ForecastConfig
+    outcome = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=500))
+    assert "bridge" not in set(outcome.value.table["model"])
+    assert any("bridge model needs the association's index for 2025 and was left out" in n for n in outcome.notes)
+
+
+def test_the_report_is_refused_before_any_work_when_its_folder_is_a_file(tmp_path):
+    from survey.errors import OutputError
+    (tmp_path / "out").write_text("not a folder")
+    with pytest.raises(OutputError):
+        jobs.annual_report(Store(f"sqlite:///{tmp_path / 's.sqlite'}"), 2025, "Bac Ninh", out=tmp_path / "out")
