@@ -1,11 +1,21 @@
-"""The ``pgi-survey`` command. It only composes library calls; no statistics here."""
+"""The ``pgi-survey`` command. It only composes library calls; no statistics here.
+
+Everything it prints, its help and argparse's own texts included, is in the language of
+``--lang vi|en`` (any command, before or after its name), else of ``$PGI_LANG``, else
+Vietnamese; the texts come from the message catalogue (:mod:`survey.i18n`, ids ``cli.*``).
+Errors are printed as ``lỗi: ...`` / ``error: ...``, without a traceback, with exit status 1.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
+from typing import Iterator, Sequence
 
 from .errors import SurveyError
+from .i18n import DEFAULT_LANG, ENV_LANG, LANGS, _, error_text, resolve_lang, translations
 from .forecast.models import MODELS
 from .ingest.readers import FORMATS
 from .questionnaire import EXPORT_FORMATS
@@ -20,8 +30,8 @@ def _cmd_questionnaire_list(args: argparse.Namespace) -> int:
     root = Path(args.dir) if args.dir else None
     for path in list_questionnaires(root):
         qn = load_questionnaire(path, province=args.province, root=path.parent)
-        print(f"{qn.id:<24} v{qn.version:<8} {len(qn.questions):>3} questions "
-              f"{len(qn.indicators):>3} indicators  {qn.title.vi}")
+        print(_("cli.questionnaire.list.row", args.lang, id=qn.id, version=qn.version,
+                questions=len(qn.questions), indicators=len(qn.indicators), title=qn.title.get(args.lang)))
     return 0
 
 
@@ -35,9 +45,10 @@ def _cmd_questionnaire_validate(args: argparse.Namespace) -> int:
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) in {len(paths)} file(s)", file=sys.stderr)
+        print(_("cli.questionnaire.validate.problems", args.lang, count=len(problems), files=len(paths)),
+              file=sys.stderr)
         return 1
-    print(f"{len(paths)} questionnaire(s) valid: " + ", ".join(p.stem for p in paths))
+    print(_("cli.questionnaire.validate.valid", args.lang, count=len(paths), names=", ".join(p.stem for p in paths)))
     return 0
 
 
@@ -53,16 +64,24 @@ def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
 
     outcome = jobs.export_definition(args.id, args.format, args.out, province=args.province, root=args.dir,
                                      force=args.force)
-    _written(outcome)
+    _written(outcome, args.lang)
     return 0
 
 
-def _written(outcome) -> None:
-    """Print an outcome's notes and the files it wrote."""
+def _notes(outcome, lang: str) -> None:
     for note in outcome.notes:
-        print(f"note: {note}")
+        print(_("cli.note", lang, note=note))
+
+
+def _wrote(outcome, lang: str) -> None:
     for path in outcome.written:
-        print(f"wrote {path}")
+        print(_("cli.wrote", lang, path=path))
+
+
+def _written(outcome, lang: str) -> None:
+    """Print an outcome's notes and the files it wrote."""
+    _notes(outcome, lang)
+    _wrote(outcome, lang)
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -76,7 +95,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                                lang=args.lang, force=args.force, progress=None)
     print(console_summary(outcome.value, args.lang))
     for path in outcome.written:
-        print(("Báo cáo: " if args.lang == "vi" else "Report: ") + str(path))
+        print(_("cli.ingest.report_written", args.lang, path=path))
     return 0
 
 
@@ -91,7 +110,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
 
     table = Store(args.db).list_loads()
     if table.empty:
-        print("Chưa có lần nạp nào / no loads yet")
+        print(_("cli.loads.none", args.lang))
         return 0
     table["loaded_at"] = table["loaded_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M"))
     table["sha256"] = table["sha256"].str[:12]
@@ -109,25 +128,25 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                           trim_limits=tuple(args.trim) if args.trim else None)
     outcome = jobs.weight_wave(_store(args), args.survey, args.period, config)
     print(outcome.value.diagnostics.text())
-    for note in outcome.notes:
-        print(f"note: {note}")
-    print(f"Stored as weighting #{outcome.value.weighting_id} of {args.survey} {outcome.used['periods']}")
+    _notes(outcome, args.lang)
+    print(_("cli.weights.stored", args.lang, id=outcome.value.weighting_id, survey=args.survey,
+            periods=outcome.used["periods"]))
     return 0
 
 
-def _add_weights(commands) -> None:
-    p = commands.add_parser("weights", help="weight stored responses to the province's enterprise population")
-    p.add_argument("--survey", required=True, help="questionnaire id")
-    p.add_argument("--period", required=True, help="YYYY-MM or a range YYYY-MM..YYYY-MM")
-    p.add_argument("--margins", required=True, help="population margins file (YAML)")
-    p.add_argument("--use", nargs="+", help="margins to use (default: all in the file)")
-    p.add_argument("--method", default="rake", choices=METHODS)
-    p.add_argument("--replicates", default="bootstrap", choices=[*REPLICATE_TYPES, "none"])
-    p.add_argument("--n-replicates", type=int, default=200, help="bootstrap replicates (default 200)")
-    p.add_argument("--seed", type=int, default=20251, help="seed of the bootstrap")
-    p.add_argument("--trim", nargs=2, type=float, metavar=("LOWER", "UPPER"),
-                   help="keep every weight within these limits (enterprises per respondent)")
-    p.add_argument("--db", help="SQLAlchemy URL of the store")
+def _add_weights(commands, lang: str) -> None:
+    p = _command(commands, "weights", _("cli.weights", lang), lang)
+    p.add_argument("--survey", required=True, help=_("cli.survey_id", lang))
+    p.add_argument("--period", required=True, help=_("cli.weights.period", lang))
+    p.add_argument("--margins", required=True, help=_("cli.weights.margins", lang))
+    p.add_argument("--use", nargs="+", help=_("cli.weights.use", lang))
+    p.add_argument("--method", default="rake", choices=METHODS, help=_("cli.weights.method", lang))
+    p.add_argument("--replicates", default="bootstrap", choices=[*REPLICATE_TYPES, "none"],
+                   help=_("cli.weights.replicates", lang))
+    p.add_argument("--n-replicates", type=int, default=200, help=_("cli.weights.n_replicates", lang))
+    p.add_argument("--seed", type=int, default=20251, help=_("cli.weights.seed", lang))
+    p.add_argument("--trim", nargs=2, type=float, metavar=("LOWER", "UPPER"), help=_("cli.weights.trim", lang))
+    _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_weights)
 
 
@@ -139,8 +158,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
                               ScoringConfig(min_n=args.min_n, sensitivity=not args.no_sensitivity), by=args.by,
                               province=args.province, out=args.out, force=args.force)
     print(summary_text(outcome.value, args.lang))
-    for path in outcome.written:
-        print(f"wrote {path}")
+    _wrote(outcome, args.lang)
     return 0
 
 
@@ -148,31 +166,30 @@ def _cmd_official_import(args: argparse.Namespace) -> int:
     from . import jobs
 
     outcome = jobs.import_official(_store(args), args.file, args.year)
-    for note in outcome.notes:
-        print(f"note: {note}")
-    print(f"imported {outcome.used['rows']} official figures for {args.year} ({outcome.used['provinces']} provinces)")
+    _notes(outcome, args.lang)
+    print(_("cli.official.imported", args.lang, rows=outcome.used["rows"], year=args.year,
+            provinces=outcome.used["provinces"]))
     return 0
 
 
-def _add_scoring(commands) -> None:
-    p = commands.add_parser("score", help="estimate the PGI sub-indices and total from the weighted survey")
-    p.add_argument("--survey", default="pgi_feedback", help="questionnaire id (default pgi_feedback)")
-    p.add_argument("--year", required=True, type=int)
-    p.add_argument("--by", help="score by a domain: locality, sector, size_class, ownership, site, period")
-    p.add_argument("--out", help="write the table to .csv or .xlsx")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--province", help="targets file key (default: the questionnaire's province)")
-    p.add_argument("--min-n", type=int, default=10, help="suppress cells with fewer respondents (default 10)")
-    p.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity Monte Carlo")
-    p.add_argument("--lang", choices=["vi", "en"], default="vi")
-    p.add_argument("--db", help="SQLAlchemy URL of the store")
+def _add_scoring(commands, lang: str) -> None:
+    p = _command(commands, "score", _("cli.score", lang), lang)
+    p.add_argument("--survey", default="pgi_feedback", help=_("cli.score.survey", lang))
+    p.add_argument("--year", required=True, type=int, help=_("cli.score.year", lang))
+    p.add_argument("--by", help=_("cli.score.by", lang))
+    p.add_argument("--out", help=_("cli.out_table", lang))
+    p.add_argument("--force", action="store_true", help=_("cli.force", lang))
+    p.add_argument("--province", help=_("cli.score.province", lang))
+    p.add_argument("--min-n", type=int, default=10, help=_("cli.score.min_n", lang))
+    p.add_argument("--no-sensitivity", action="store_true", help=_("cli.score.no_sensitivity", lang))
+    _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_score)
-    p = commands.add_parser("official", help="the official PGI record")
-    sub = p.add_subparsers(dest="action", required=True)
-    q = sub.add_parser("import", help="import a full official table (CSV or XLSX) for a year")
-    q.add_argument("file")
-    q.add_argument("--year", required=True, type=int)
-    q.add_argument("--db", help="SQLAlchemy URL of the store")
+    p = _command(commands, "official", _("cli.official", lang), lang)
+    sub = p.add_subparsers(dest="action", required=True, title=_("cli.actions", lang))
+    q = _command(sub, "import", _("cli.official.import", lang), lang)
+    q.add_argument("file", help=_("cli.official.import.file", lang))
+    q.add_argument("--year", required=True, type=int, help=_("cli.official.import.year", lang))
+    _lang_and_db(q, lang)
     q.set_defaults(func=_cmd_official_import)
 
 
@@ -188,33 +205,30 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
             index=False, float_format=lambda v: f"{v:.3f}"))
         return 0
     if not args.province or not args.year:
-        print("error: forecast needs --province and --year", file=sys.stderr)
+        print(_("cli.error", args.lang, message=_("cli.forecast.needs", args.lang)), file=sys.stderr)
         return 2
     outcome = jobs.forecast_year(_store(args), args.province, args.year, ForecastConfig(draws=args.draws),
                                  survey=args.survey, targets=args.targets,
                                  models=(args.model,) if args.model else None, out=args.out, force=args.force)
     print(forecast_text(outcome.value, args.lang))
-    for path in outcome.written:
-        print(f"wrote {path}")
+    _wrote(outcome, args.lang)
     return 0
 
 
-def _add_forecast(commands) -> None:
-    p = commands.add_parser("forecast", help="forecast the province's official PGI score and rank")
-    p.add_argument("action", nargs="?", choices=["backtest", "simulate"],
-                   help="backtest: rolling-origin check on the official record; simulate: coverage study")
-    p.add_argument("--province", help="province name (English or Vietnamese), e.g. 'Bac Ninh'")
-    p.add_argument("--year", type=int, help="the year to forecast (VCCI publishes it the following spring)")
-    p.add_argument("--model", choices=MODELS, help="default: all, side by side")
-    p.add_argument("--survey", default="pgi_feedback", help="the association's survey for the bridge")
-    p.add_argument("--targets", help="targets file key, e.g. bac_giang")
-    p.add_argument("--draws", type=int, default=10_000)
-    p.add_argument("--panels", type=int, default=50, help="simulate: panels (default 50)")
-    p.add_argument("--provinces", type=int, default=20, help="simulate: provinces per panel (default 20)")
-    p.add_argument("--out", help="write the table to .csv or .xlsx")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--lang", choices=["vi", "en"], default="vi")
-    p.add_argument("--db", help="SQLAlchemy URL of the store")
+def _add_forecast(commands, lang: str) -> None:
+    p = _command(commands, "forecast", _("cli.forecast", lang), lang)
+    p.add_argument("action", nargs="?", choices=["backtest", "simulate"], help=_("cli.forecast.action", lang))
+    p.add_argument("--province", help=_("cli.forecast.province", lang))
+    p.add_argument("--year", type=int, help=_("cli.forecast.year", lang))
+    p.add_argument("--model", choices=MODELS, help=_("cli.forecast.model", lang))
+    p.add_argument("--survey", default="pgi_feedback", help=_("cli.forecast.survey", lang))
+    p.add_argument("--targets", help=_("cli.targets", lang))
+    p.add_argument("--draws", type=int, default=10_000, help=_("cli.draws", lang))
+    p.add_argument("--panels", type=int, default=50, help=_("cli.forecast.panels", lang))
+    p.add_argument("--provinces", type=int, default=20, help=_("cli.forecast.provinces", lang))
+    p.add_argument("--out", help=_("cli.out_table", lang))
+    p.add_argument("--force", action="store_true", help=_("cli.force", lang))
+    _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_forecast)
 
 
@@ -223,7 +237,7 @@ def _cmd_digest(args: argparse.Namespace) -> int:
 
     outcome = jobs.monthly_digest(_store(args), args.period, out=args.out, lang=args.lang, min_n=args.min_n,
                                   include_personal=args.include_personal, province=args.province, force=args.force)
-    _written(outcome)
+    _written(outcome, args.lang)
     return 0
 
 
@@ -235,104 +249,166 @@ def _cmd_report(args: argparse.Namespace) -> int:
                                  title_province=args.title_province, targets=args.targets,
                                  forecast_config=ForecastConfig(draws=args.draws), out=args.out, lang=args.lang,
                                  force=args.force)
-    for path in outcome.written:
-        print(f"wrote {path}")
+    _wrote(outcome, args.lang)
     return 0
 
 
-def _add_reports(commands) -> None:
-    p = commands.add_parser("digest", help="write the monthly difficulties digest (XLSX and PDF)")
-    p.add_argument("--period", required=True, help="the month, YYYY-MM (its wave must be weighted)")
-    p.add_argument("--out", default="out", help="output folder (default out)")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--lang", choices=["vi", "en"], default="vi")
-    p.add_argument("--min-n", type=int, default=10, help="hide cells with fewer respondents (default 10)")
-    p.add_argument("--include-personal", action="store_true",
-                   help="ADD personal data (firm names, contacts) to the cases list; off by default")
-    p.add_argument("--province", help="locality list (default: questionnaires/settings.yaml)")
-    p.add_argument("--db", help="SQLAlchemy URL of the store")
+def _add_reports(commands, lang: str) -> None:
+    p = _command(commands, "digest", _("cli.digest", lang), lang)
+    p.add_argument("--period", required=True, help=_("cli.digest.period", lang))
+    p.add_argument("--out", default="out", help=_("cli.out_folder", lang))
+    p.add_argument("--force", action="store_true", help=_("cli.force", lang))
+    p.add_argument("--min-n", type=int, default=10, help=_("cli.digest.min_n", lang))
+    p.add_argument("--include-personal", action="store_true", help=_("cli.digest.include_personal", lang))
+    p.add_argument("--province", help=_("cli.locality_list", lang))
+    _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_digest)
-    p = commands.add_parser("report", help="write the annual PGI-estimate report (HTML and PDF)")
-    p.add_argument("--year", required=True, type=int)
-    p.add_argument("--forecast-province", required=True, help="the province whose official PGI to forecast")
-    p.add_argument("--title-province", help="the province named in the title (default: the forecast province)")
-    p.add_argument("--targets", help="targets file key, e.g. bac_giang")
-    p.add_argument("--draws", type=int, default=10_000)
-    p.add_argument("--out", default="out", help="output folder (default out)")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--lang", choices=["vi", "en"], default="vi")
-    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p = _command(commands, "report", _("cli.report", lang), lang)
+    p.add_argument("--year", required=True, type=int, help=_("cli.report.year", lang))
+    p.add_argument("--forecast-province", required=True, help=_("cli.report.forecast_province", lang))
+    p.add_argument("--title-province", help=_("cli.report.title_province", lang))
+    p.add_argument("--targets", help=_("cli.targets", lang))
+    p.add_argument("--draws", type=int, default=10_000, help=_("cli.draws", lang))
+    p.add_argument("--out", default="out", help=_("cli.out_folder", lang))
+    p.add_argument("--force", action="store_true", help=_("cli.force", lang))
+    _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_report)
 
 
-def _add_ingest(commands) -> None:
-    p = commands.add_parser("ingest", help="load a survey export (Kobo CSV, CSV, SPSS .sav, Excel) into the store")
-    p.add_argument("file", help="the export to load")
-    p.add_argument("--survey", required=True, help="questionnaire id, e.g. monthly_difficulties")
-    p.add_argument("--period", required=True, help="the wave, YYYY-MM")
-    p.add_argument("--mapping", help="YAML or CSV file mapping column names to question ids")
-    p.add_argument("--db", help="SQLAlchemy URL of the store (default: $PGI_DB or data/pgi_survey.sqlite)")
-    p.add_argument("--report", help="write the list of problems to this .xlsx or .csv file")
-    p.add_argument("--force", action="store_true", help="replace an existing report file")
-    p.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of messages and report")
-    p.add_argument("--format", choices=FORMATS, help="default: from the file's content")
-    p.add_argument("--encoding", help="text encoding (default: detected; e.g. utf-8, utf-16, cp1258)")
-    p.add_argument("--sep", help="CSV separator (default: detected)")
-    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
-    p.add_argument("--max-size", type=float, default=1024,
-                   help="largest file accepted, in MB (default 1024); for .xlsx also the unpacked workbook")
-    p.add_argument("--max-rows", type=int, default=2_000_000,
-                   help="most data rows accepted (default 2,000,000); a larger file is refused, never cut")
-    p.add_argument("--province", help="locality list (default: questionnaires/settings.yaml)")
+def _add_ingest(commands, lang: str) -> None:
+    p = _command(commands, "ingest", _("cli.ingest", lang), lang)
+    p.add_argument("file", help=_("cli.ingest.file", lang))
+    p.add_argument("--survey", required=True, help=_("cli.ingest.survey", lang))
+    p.add_argument("--period", required=True, help=_("cli.ingest.period", lang))
+    p.add_argument("--mapping", help=_("cli.ingest.mapping", lang))
+    p.add_argument("--report", help=_("cli.ingest.report", lang))
+    p.add_argument("--force", action="store_true", help=_("cli.ingest.force", lang))
+    p.add_argument("--format", choices=FORMATS, help=_("cli.ingest.format", lang))
+    p.add_argument("--encoding", help=_("cli.ingest.encoding", lang))
+    p.add_argument("--sep", help=_("cli.ingest.sep", lang))
+    p.add_argument("--sheet", help=_("cli.ingest.sheet", lang))
+    p.add_argument("--max-size", type=float, default=1024, help=_("cli.ingest.max_size", lang))
+    p.add_argument("--max-rows", type=int, default=2_000_000, help=_("cli.ingest.max_rows", lang))
+    p.add_argument("--province", help=_("cli.locality_list", lang))
+    _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_ingest)
-    p = commands.add_parser("loads", help="list the audit log of loads")
-    p.add_argument("--db", help="SQLAlchemy URL of the store")
+    p = _command(commands, "loads", _("cli.loads", lang), lang)
+    _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_loads)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``pgi-survey``."""
-    parser = argparse.ArgumentParser(prog="pgi-survey", description=(
-        "Firm surveys for the Provincial Green Index (PGI): questionnaires, ingestion, "
-        "weighting, scoring, forecast and reports."))
-    commands = parser.add_subparsers(dest="command", required=True)
-    qparser = commands.add_parser("questionnaire", help="list, validate and export questionnaires")
-    qcmds = qparser.add_subparsers(dest="action", required=True)
+def _command(commands, name: str, help: str, lang: str) -> argparse.ArgumentParser:
+    """A sub-command whose description is its help."""
+    return commands.add_parser(name, help=help, description=help)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dir", help="definitions folder (default: the project's questionnaires/)")
-        p.add_argument("--province", help="locality list to use (default: settings.yaml)")
 
-    p = qcmds.add_parser("list", help="list the questionnaires")
-    common(p)
-    p.set_defaults(func=_cmd_questionnaire_list)
-    p = qcmds.add_parser("validate", help="check definitions; print every problem with its place")
-    p.add_argument("files", nargs="*", help="definition files (default: all)")
-    common(p)
-    p.set_defaults(func=_cmd_questionnaire_validate)
-    p = qcmds.add_parser("export", help="export a questionnaire to XLSForm, SPSS or a codebook")
-    p.add_argument("id", help="questionnaire id or file")
-    p.add_argument("--format", required=True, choices=list(EXPORT_FORMATS))
-    p.add_argument("--out", required=True, help="output file, or a folder")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    common(p)
-    p.set_defaults(func=_cmd_questionnaire_export)
-    _add_ingest(commands)
-    _add_weights(commands)
-    _add_scoring(commands)
-    _add_forecast(commands)
-    _add_reports(commands)
+def _lang_and_db(p: argparse.ArgumentParser, lang: str) -> None:
+    """``--lang`` and ``--db``, on every command that runs something."""
+    # SUPPRESS: when not given after the command, the value given before it (or the default) stands
+    p.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS, help=_("cli.lang", lang))
+    p.add_argument("--db", help=_("cli.db", lang))
+
+
+@contextlib.contextmanager
+def _argparse_in(lang: str) -> Iterator[None]:
+    """argparse's own texts ("usage:", "options", its errors) from the catalogue while the block runs."""
+    tr = translations(lang)
+    saved = argparse._, argparse.ngettext  # argparse looks both up by these names when it needs a text
+    argparse._, argparse.ngettext = tr.gettext, tr.ngettext
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved
+
+
+def language_of(argv: Sequence[str]) -> str:
+    """The language a command line asks for, read before parsing it (its help is built in it).
+
+    The last ``--lang X`` or ``--lang=X`` before any ``--``; else ``$PGI_LANG``; else
+    Vietnamese. A ``--lang`` that is not a language is left to argparse to refuse (in the
+    language of ``$PGI_LANG``, or Vietnamese).
+
+    Raises
+    ------
+    LanguageError
+        When ``$PGI_LANG`` is set to something other than ``vi`` or ``en``.
+    """
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("--lang="):
+            found = arg.split("=", 1)[1]
+    if found in LANGS:
+        return found
+    return resolve_lang(os.environ.get(ENV_LANG) or DEFAULT_LANG)
+
+
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``pgi-survey``, its help in ``lang`` (default: ``$PGI_LANG`` or Vietnamese)."""
+    lang = resolve_lang(lang)
+    with _argparse_in(lang):
+        parser = argparse.ArgumentParser(prog="pgi-survey", description=_("cli.description", lang))
+        parser.add_argument("--lang", choices=LANGS, default=lang, help=_("cli.lang", lang))
+        commands = parser.add_subparsers(dest="command", required=True, title=_("cli.commands", lang))
+        qparser = _command(commands, "questionnaire", _("cli.questionnaire", lang), lang)
+        qcmds = qparser.add_subparsers(dest="action", required=True, title=_("cli.actions", lang))
+
+        def common(p: argparse.ArgumentParser) -> None:
+            p.add_argument("--dir", help=_("cli.questionnaire.dir", lang))
+            p.add_argument("--province", help=_("cli.questionnaire.province", lang))
+            p.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS, help=_("cli.lang", lang))
+
+        p = _command(qcmds, "list", _("cli.questionnaire.list", lang), lang)
+        common(p)
+        p.set_defaults(func=_cmd_questionnaire_list)
+        p = _command(qcmds, "validate", _("cli.questionnaire.validate", lang), lang)
+        p.add_argument("files", nargs="*", help=_("cli.questionnaire.validate.files", lang))
+        common(p)
+        p.set_defaults(func=_cmd_questionnaire_validate)
+        p = _command(qcmds, "export", _("cli.questionnaire.export", lang), lang)
+        p.add_argument("id", help=_("cli.questionnaire.export.id", lang))
+        p.add_argument("--format", required=True, choices=list(EXPORT_FORMATS),
+                       help=_("cli.questionnaire.export.format", lang))
+        p.add_argument("--out", required=True, help=_("cli.questionnaire.export.out", lang))
+        p.add_argument("--force", action="store_true", help=_("cli.force", lang))
+        common(p)
+        p.set_defaults(func=_cmd_questionnaire_export)
+        _add_ingest(commands, lang)
+        _add_weights(commands, lang)
+        _add_scoring(commands, lang)
+        _add_forecast(commands, lang)
+        _add_reports(commands, lang)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status (1 on a reported error)."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (1 on a reported error, 2 on a usage error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        lang = language_of(argv)
+    except SurveyError as exc:  # $PGI_LANG is not a language: say so in both
+        print(f"lỗi / error: {error_text(exc, 'en')}", file=sys.stderr)
+        return 1
+    parser = build_parser(lang)
+    with _argparse_in(lang):
+        args = parser.parse_args(argv)
     try:
         return args.func(args)
     except SurveyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("cli.error", args.lang, message=error_text(exc, args.lang)), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(_("cli.interrupted", args.lang), file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one clear line for staff, the traceback only when asked
+        if os.environ.get("PGI_DEBUG"):
+            raise
+        what = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        print(_("cli.internal", args.lang, what=what), file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

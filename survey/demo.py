@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .questionnaire import Questionnaire, evaluate, load_questionnaire, write_sav
+from .reference import margins_path
 from .weights.margins import PopulationMargins, load_margins
 
 __all__ = ["DemoFiles", "make_population", "make_responses", "write_demo", "demo_files", "LATENT"]
@@ -197,8 +198,8 @@ def write_demo(folder: str | Path, *, year: int = 2025, province: str = "bac_gia
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    margins_path = Path(__file__).resolve().parent / "data" / "margins" / f"{province}_2024.yaml"
-    pop = make_population(load_margins(margins_path), seed)
+    margins = margins_path(province, 2024)
+    pop = make_population(load_margins(margins), seed)
     monthly = load_questionnaire("monthly_difficulties", province=province)
     feedback = load_questionnaire("pgi_feedback", province=province)
     files = []
@@ -220,12 +221,12 @@ def write_demo(folder: str | Path, *, year: int = 2025, province: str = "bac_gia
     answers.loc[10, "sector"] = 25.0  # a sector code outside VSIC 2018
     period = f"{year}-11"
     sav = write_sav(feedback, folder / f"pgi_feedback_{period}.sav", answers, include_personal=True)
-    return DemoFiles(folder, files, (period, sav), margins_path)
+    return DemoFiles(folder, files, (period, sav), margins)
 
 
 def demo_files(folder: str | Path, year: int = 2025) -> DemoFiles:
     """Where :func:`write_demo` put the files of a demo year written earlier into ``folder``."""
     folder = Path(folder)
-    margins = Path(__file__).resolve().parent / "data" / "margins" / "bac_giang_2024.yaml"
+    margins = margins_path("bac_giang", 2024)
     return DemoFiles(folder, sorted((p.stem[-7:], p) for p in folder.glob("kobo_*.csv")),
                      (f"{year}-11", folder / f"pgi_feedback_{year}-11.sav"), margins)

@@ -65,7 +65,7 @@ def _period(value: str | Period) -> Period:
     try:
         return value if isinstance(value, Period) else Period.parse(value)
     except SurveyError as exc:
-        raise SurveyError(exc.message) from None
+        raise SurveyError(exc.message, code=exc.code, params=exc.params) from None  # without its hint
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> Path:
@@ -436,9 +436,10 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     return outcome
 
 
-def annual_report(store: Store, year: int, forecast_province: str, *, title_province: str | None = None,
-                  targets: str | None = None, forecast_config=None, scoring_config=None,
-                  out: str | Path | None = None, lang: str = "vi", force: bool = False) -> Outcome:
+def annual_report(store: Store, year: int, forecast_province: str, *, survey: str | Questionnaire = FEEDBACK,
+                  title_province: str | None = None, targets: str | None = None, forecast_config=None,
+                  scoring_config=None, out: str | Path | None = None, lang: str = "vi",
+                  force: bool = False) -> Outcome:
     """The annual report: the association's index, the forecast of the official PGI, the official
     history, and the weighting's own diagnostics (as stored with it), as HTML and PDF into ``out``.
 
@@ -455,8 +456,8 @@ def annual_report(store: Store, year: int, forecast_province: str, *, title_prov
     paths = None
     if out is not None:
         paths = check_output_dir(out, [f"pgi_estimate_{year}.html", f"pgi_estimate_{year}.pdf"], force=force)
-    scored = score_year(store, FEEDBACK, year, scoring_config)
-    forecast = forecast_year(store, forecast_province, year, forecast_config, targets=targets,
+    scored = score_year(store, survey, year, scoring_config)
+    forecast = forecast_year(store, forecast_province, year, forecast_config, survey=survey, targets=targets,
                              survey_province=title_province, scores=scored)
     weighted: WeightingResult = scored.used.pop("weighted")
     report = build_annual(scored.value, forecast.value, official_panel(store.read_official()),

@@ -36,12 +36,14 @@ class Period:
         """
         found = _PATTERN.fullmatch(str(text).strip())
         if not found or not 1 <= int(found[2]) <= 12:
-            raise SurveyError(f"the period must be written YYYY-MM, e.g. 2025-11; got {str(text)[:40]!r}")
+            raise SurveyError(f"the period must be written YYYY-MM, e.g. 2025-11; got {str(text)[:40]!r}",
+                              code="period.format", params={"text": repr(str(text)[:40])})
         year, month = int(found[1]), int(found[2])
         last = (today or dt.date.today()).year + 1
         if not FIRST_YEAR <= year <= last:
             raise SurveyError(f"the period {text} is not a plausible survey month "
-                              f"(years {FIRST_YEAR}–{last})", hint="check the year")
+                              f"(years {FIRST_YEAR}–{last})", hint="check the year", code="period.implausible",
+                              params={"text": str(text), "first": FIRST_YEAR, "last": last})
         return cls(year, month)
 
     def __str__(self) -> str:
@@ -61,7 +63,8 @@ class PeriodRange:
 
     def __post_init__(self) -> None:
         if self.last < self.first:
-            raise SurveyError(f"the period range {self.first}..{self.last} ends before it starts")
+            raise SurveyError(f"the period range {self.first}..{self.last} ends before it starts",
+                              code="period.order", params={"first": str(self.first), "last": str(self.last)})
 
     @classmethod
     def parse(cls, text: "str | Period | PeriodRange", *, today: dt.date | None = None) -> "PeriodRange":

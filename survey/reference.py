@@ -1,45 +1,335 @@
-"""Reference data shipped with the package, each row with its source.
+"""Reference data shipped with the package, each with its source; the one way to find package data.
 
-``data/reference/`` holds the official PGI figures that could be verified
-(``official_pgi.csv``; partial, every row names a source key explained in
-``SOURCES.md``) and the 63 provinces with the unit each belongs to after the
-merger of 1 July 2025 (``provinces.csv``).
+Everything the package ships is found with :func:`data_path` (``importlib.resources``),
+so an ordinary ``pip install .`` finds it as an editable install does:
+
+- ``questionnaires/``: the questionnaire definitions (:func:`questionnaires_path`;
+  ``$PGI_QUESTIONNAIRES`` overrides it, see :func:`survey.questionnaire.default_root`);
+- ``data/reference/provinces.csv``: the 63 provinces with the unit each belongs to after
+  the merger of 1 July 2025 (:func:`load_provinces`, :func:`crosswalk`, :func:`provinces_of`,
+  :func:`match_province`);
+- ``data/reference/official_pgi.csv``: the official PGI figures that could be verified
+  (partial; every row names a source key explained in ``SOURCES.md``)
+  (:func:`load_official`, :func:`official_panel`, :func:`last_official`, :func:`sources_text`);
+- ``data/reference/national_means.csv``: published national averages (:func:`national_means`);
+- ``data/targets/<key>.yaml``: a province's PGI targets from its plan (:func:`load_targets`
+  -> :class:`Targets`);
+- ``data/margins/<province>_<year>.yaml``: population margins (:func:`margins_path`; read by
+  :func:`survey.weights.load_margins`).
+
+Enterprise counts by province are **not shipped**: no verified table of active
+enterprises for the 63 provinces was found. Where they matter (the history of a merged
+province, :func:`survey.forecast.to_units`), the caller passes them as a ``weights``
+Series (number of enterprises by old province, English name); without one, the old
+provinces are weighted equally and the forecast says so.
+
+The vocabulary (measures, scale, merger year, notices) is in :mod:`survey.vocabulary`.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import pandas as pd
+import yaml
 
-__all__ = ["load_provinces", "load_official", "province_names", "sources_text"]
+from .errors import SurveyError
+from .vocabulary import MEASURES, MERGER_YEAR
+
+__all__ = ["data_path", "questionnaires_path", "margins_path", "targets_folder", "ReferenceDataError",
+           "load_provinces", "crosswalk", "provinces_of", "province_names", "province_key", "match_province",
+           "load_official", "official_panel", "last_official", "sources_text", "national_means",
+           "Targets", "load_targets", "targets_for"]
 
 _PKG = "survey"
+#: a file-name key (province of a targets file): no path separators, no dots
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-def _path(name: str):
-    return resources.files(_PKG).joinpath("data", "reference", name)
+class ReferenceDataError(SurveyError):
+    """A shipped or given reference file cannot be used as it is."""
 
 
-def load_provinces() -> pd.DataFrame:
-    """The 63 provinces: ``province`` (English), ``province_vi``, ``province_from_2025``."""
-    with _path("provinces.csv").open("r", encoding="utf-8") as fh:
+# ------------------------------------------------------------------ package data
+
+def data_path(*parts: str) -> Path:
+    """The path of a file or folder shipped inside the package, e.g. ``data_path("data", "targets")``.
+
+    Found with :mod:`importlib.resources`, whatever the install (editable or not). The
+    package must be installed as files (a zipped package is refused with a clear error:
+    the questionnaires and data are read as files).
+    """
+    place = resources.files(_PKG)
+    for part in parts:
+        place = place.joinpath(part)
+    if not isinstance(place, Path):
+        raise ReferenceDataError(f"the package data '{'/'.join(parts)}' is not on the file system ({place!r})",
+                                 hint="install pgi-survey as files (pip install), not as a zip archive")
+    return place
+
+
+def questionnaires_path() -> Path:
+    """The questionnaire definitions shipped with the package (``survey/questionnaires``)."""
+    return data_path("questionnaires")
+
+
+def margins_path(province: str, year: int) -> Path:
+    """The shipped margins file of a province and year (``survey/data/margins/<province>_<year>.yaml``)."""
+    return data_path("data", "margins", f"{province}_{year}.yaml")
+
+
+def targets_folder() -> Path:
+    """The shipped targets files (``survey/data/targets``)."""
+    return data_path("data", "targets")
+
+
+def _reference(name: str) -> Path:
+    return data_path("data", "reference", name)
+
+
+# ------------------------------------------------------------------ provinces and the 2025 crosswalk
+
+@lru_cache(maxsize=1)
+def _provinces() -> pd.DataFrame:
+    with _reference("provinces.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype=str)
 
 
-def load_official() -> pd.DataFrame:
-    """Official PGI figures: year, province, measure (sub1..sub4, total), score, rank, source."""
-    with _path("official_pgi.csv").open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype={"province": str, "measure": str, "source": str})
+def load_provinces() -> pd.DataFrame:
+    """The 63 provinces: ``province`` (English), ``province_vi``, ``province_from_2025`` (a copy, yours to change)."""
+    return _provinces().copy()
+
+
+def crosswalk() -> dict[str, str]:
+    """Each of the 63 provinces (English name) -> the unit it belongs to from 1 July 2025."""
+    p = _provinces()
+    return dict(zip(p["province"], p["province_from_2025"]))
+
+
+def provinces_of(year: int) -> list[str]:
+    """The provinces the PGI ranks in ``year`` (sorted English names): 63 up to 2024, 34 from 2025."""
+    p = _provinces()
+    return sorted(p["province_from_2025"].unique()) if year >= MERGER_YEAR else sorted(p["province"])
 
 
 @lru_cache(maxsize=1)
 def province_names() -> frozenset[str]:
     """English names of every province, before and after the 2025 merger."""
-    df = load_provinces()
+    df = _provinces()
     return frozenset(df["province"]) | frozenset(df["province_from_2025"])
+
+
+def _fold(name: str) -> str:
+    """No diacritics (đ -> d), lower case."""
+    text = unicodedata.normalize("NFD", str(name)).replace("đ", "d").replace("Đ", "D")
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+
+
+def province_key(name: str) -> str:
+    """A name compared loosely: no diacritics (đ -> d), lower case, no 'tỉnh'/'thành phố', no punctuation."""
+    text = _fold(name)
+    text = re.sub(r"^(tinh|thanh pho|tp\.?|province of|city of)\s+", "", text.strip())
+    text = re.sub(r"\b(province|city)$", "", text).strip()
+    return re.sub(r"[^a-z0-9]+", "", text)
+
+
+_ALIASES = {"HCMC": "Ho Chi Minh City", "TP HCM": "Ho Chi Minh City", "Hồ Chí Minh": "Ho Chi Minh City",
+            "Thua Thien Hue": "Hue", "Thừa Thiên Huế": "Hue", "BRVT": "Ba Ria - Vung Tau", "Hanoi": "Ha Noi"}
+
+
+@lru_cache(maxsize=2)
+def _name_index(after_merger: bool) -> Mapping[str, str]:
+    p = _provinces()
+    index: dict[str, str] = {}
+    if after_merger:
+        for new in p["province_from_2025"].unique():
+            index[province_key(new)] = new
+            vi = p.loc[p["province"] == new, "province_vi"]
+            if len(vi):
+                index[province_key(vi.iloc[0])] = new
+    else:
+        for en, vi in zip(p["province"], p["province_vi"]):
+            index[province_key(en)] = en
+            index[province_key(vi)] = en
+    index.update({province_key(a): b for a, b in _ALIASES.items() if b in index.values()})
+    return MappingProxyType(index)
+
+
+def match_province(name: str, year: int) -> str | None:
+    """The English name of a province as the reference list has it for ``year``, or None."""
+    return _name_index(year >= MERGER_YEAR).get(province_key(name))
+
+
+# ------------------------------------------------------------------ the official record
+
+def load_official() -> pd.DataFrame:
+    """Official PGI figures: year, province, measure (sub1..sub4, total), score, rank, source."""
+    with _reference("official_pgi.csv").open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype={"province": str, "measure": str, "source": str})
+
+
+def official_panel(imported: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Shipped figures plus imported ones; an imported figure replaces a shipped one for the same cell."""
+    shipped = load_official()
+    if imported is None or imported.empty:
+        return shipped
+    both = pd.concat([shipped.assign(_order=0), imported.assign(_order=1)])
+    both = both.sort_values("_order").drop_duplicates(["year", "province", "measure"], keep="last")
+    return both.drop(columns="_order").sort_values(["year", "province", "measure"]).reset_index(drop=True)
+
+
+def last_official(panel: pd.DataFrame, province: str, measure: str, before: int | None = None) -> tuple[float, int] | None:
+    """The province's latest official value of a measure (before ``before``), with its year."""
+    rows = panel[(panel["province"] == province) & (panel["measure"] == measure)]
+    if before is not None:
+        rows = rows[rows["year"] < before]
+    if rows.empty:
+        return None
+    row = rows.sort_values("year").iloc[-1]
+    return float(row["score"]), int(row["year"])
 
 
 def sources_text() -> str:
     """``SOURCES.md``: where each source key of ``official_pgi.csv`` comes from."""
-    return _path("SOURCES.md").read_text(encoding="utf-8")
+    return _reference("SOURCES.md").read_text(encoding="utf-8")
+
+
+def national_means() -> pd.DataFrame:
+    """Published national averages (year, measure, mean, source), as printed (not computed from the partial record)."""
+    with _reference("national_means.csv").open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh)
+
+
+# ------------------------------------------------------------------ targets
+
+#: what a target may be set on: a minimum score of a measure, or the rank to reach at most
+TARGET_KEYS = MEASURES + ("rank",)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A province's PGI targets, from its plan.
+
+    Attributes
+    ----------
+    province : the province's English name, as the plan names it.
+    source : the plan the targets come from.
+    years : ``{year: {key: value}}``, key one of ``sub1``..``sub4``, ``total`` (minimum scores)
+        or ``rank`` (at most); a year without targets is absent.
+    key : the file's key (``bac_giang`` for ``data/targets/bac_giang.yaml``).
+    baseline_year, baseline : the plan's starting point, when it gives one.
+    """
+
+    province: str
+    years: Mapping[int, Mapping[str, float]]
+    source: str
+    key: str = ""
+    baseline_year: int | None = None
+    baseline: Mapping[str, float] = field(default_factory=dict)
+
+    def for_year(self, year: int) -> dict[str, float]:
+        """The targets in force in ``year`` (empty when none)."""
+        return dict(self.years.get(int(year), {}))
+
+    @classmethod
+    def from_dict(cls, data: Any, key: str = "", file: str | None = None) -> "Targets":
+        """Build from a targets file's content; every problem is reported at once.
+
+        The file has ``province``, ``source``, an optional ``baseline`` (``year`` and values)
+        and ``targets``: a list of ``{from: YYYY, to: YYYY, sub1: ..., rank: ...}``; where two
+        periods cover a year, the first listed wins.
+        """
+        if not isinstance(data, Mapping):
+            raise ReferenceDataError("a targets file is a mapping with province, source and targets", file=file)
+        problems: list[str] = []
+        for name in ("province", "source"):
+            if not isinstance(data.get(name), str) or not data.get(name).strip():
+                problems.append(f"'{name}' must be a text")
+        periods = data.get("targets", [])
+        if not isinstance(periods, list):
+            problems.append("'targets' must be a list of {from: YYYY, to: YYYY, sub1: ..., rank: ...}")
+            periods = []
+        years: dict[int, dict[str, float]] = {}
+        for i, period in enumerate(periods):
+            where = f"targets[{i}]"
+            if not isinstance(period, Mapping):
+                problems.append(f"{where}: must be a mapping {{from: YYYY, to: YYYY, ...}}")
+                continue
+            first, last = period.get("from"), period.get("to")
+            if not (_is_year(first) and _is_year(last) and first <= last):
+                problems.append(f"{where}: 'from' and 'to' must be years, from <= to (got {first!r}, {last!r})")
+                continue
+            values = _values(period, where, problems, skip=("from", "to"))
+            for year in range(first, last + 1):
+                years.setdefault(year, values)
+        baseline_year, baseline = None, {}
+        if data.get("baseline") is not None:
+            raw = data["baseline"]
+            if not isinstance(raw, Mapping) or not _is_year(raw.get("year")):
+                problems.append("baseline: must be a mapping with a 'year'")
+            else:
+                baseline_year, baseline = raw["year"], _values(raw, "baseline", problems, skip=("year",))
+        if problems:
+            raise ReferenceDataError(f"the targets file '{key or file}' cannot be used",
+                                     hint="; ".join(problems), file=file)
+        return cls(province=data["province"], source=data["source"], key=key,
+                   years={y: dict(v) for y, v in sorted(years.items())}, baseline_year=baseline_year,
+                   baseline=baseline)
+
+
+def _is_year(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1900 <= value <= 2100
+
+
+def _values(raw: Mapping, where: str, problems: list[str], skip: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for k, v in raw.items():
+        if k in skip:
+            continue
+        if k not in TARGET_KEYS:
+            problems.append(f"{where}: unknown key {k!r} (known: {', '.join(TARGET_KEYS)})")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            problems.append(f"{where}.{k}: must be a number, not {v!r}")
+        else:
+            out[k] = float(v)
+    return out
+
+
+def load_targets(key: str, folder: Path | None = None) -> Targets | None:
+    """The targets of a province (``survey/data/targets/<key>.yaml``), or None when it has no file.
+
+    Raises
+    ------
+    ReferenceDataError
+        When ``key`` is not a file key (``bac_giang``) or the file is not a valid targets file.
+    """
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise ReferenceDataError(f"{key!r} is not a targets key", hint="the name of a file in data/targets/, "
+                                                                       "e.g. 'bac_giang'")
+    path = Path(folder or targets_folder()) / f"{key}.yaml"
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ReferenceDataError(f"cannot read the targets file: {exc}", file=str(path)) from None
+    return Targets.from_dict(data, key=key, file=str(path))
+
+
+def targets_for(targets: Targets | Mapping | None, year: int) -> dict[str, float]:
+    """Targets in force in ``year``: sub1..sub4 (minimum scores) and rank (at most); empty when none.
+
+    ``targets`` is what :func:`load_targets` returns (a targets file's content as a plain
+    mapping is also taken).
+    """
+    if not targets:
+        return {}
+    if not isinstance(targets, Targets):
+        targets = Targets.from_dict(targets)
+    return targets.for_year(year)

@@ -9,13 +9,13 @@ from tests.conftest import edit_text, line_of
 
 
 def test_list(capsys):
-    assert main(["questionnaire", "list"]) == 0
+    assert main(["questionnaire", "list", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "pgi_feedback" in out and "36 indicators" in out and "monthly_difficulties" in out
 
 
 def test_validate_all(capsys):
-    assert main(["questionnaire", "validate"]) == 0
+    assert main(["questionnaire", "validate", "--lang", "en"]) == 0
     assert "2 questionnaire(s) valid" in capsys.readouterr().out
 
 
@@ -24,7 +24,7 @@ def test_validate_reports_the_place_and_fails(qdir, capsys):
     edit_text(path, "choices: agree5\n        missing: [98]\n        required: true",
               "choices: agree6\n        missing: [98]\n        required: true")
     line = line_of(path, "choices: agree6")
-    assert main(["questionnaire", "validate", str(path)]) == 1
+    assert main(["questionnaire", "validate", str(path), "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert f"{path}:{line}: sections[0].questions[6].choices: question 'early_warning': unknown list 'agree6'" in err
     assert "1 problem(s) in 1 file(s)" in err
@@ -33,7 +33,8 @@ def test_validate_reports_the_place_and_fails(qdir, capsys):
 @pytest.mark.parametrize("fmt, name", [("xlsform", "pgi_feedback.xlsx"), ("sav", "pgi_feedback.sav"),
                                        ("codebook", "pgi_feedback_codebook.md")])
 def test_export_to_a_folder(tmp_path, capsys, fmt, name):
-    assert main(["questionnaire", "export", "pgi_feedback", "--format", fmt, "--out", str(tmp_path)]) == 0
+    assert main(["--lang", "en", "questionnaire", "export", "pgi_feedback", "--format", fmt,
+                 "--out", str(tmp_path)]) == 0
     assert (tmp_path / name).stat().st_size > 0
     assert f"wrote {tmp_path / name}" in capsys.readouterr().out
 

@@ -7,17 +7,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError
-from ..reference import load_provinces
-from ..scoring.official import match_province, official_panel, targets_for
+from ..reference import Targets, crosswalk, match_province, national_means, official_panel, provinces_of, targets_for
+from ..vocabulary import FORECAST_NOTICE as UNOFFICIAL
+from ..vocabulary import MEASURES, MERGER_YEAR, SCALE
 from .models import MODELS, Bridge, MeanReversion
-from .panel import MEASURES, MERGER_YEAR, national_means, to_units, wide_panel
+from .panel import to_units, wide_panel
 from .simulate import ranks_of, simulate
 
 __all__ = ["ForecastConfig", "ForecastResult", "forecast_province", "resolve_province"]
-
-UNOFFICIAL = "Dự báo không chính thức / unofficial forecast"
-#: the most a measure can score: scores outside their scale are impossible
-SCALE = {"sub1": 10.0, "sub2": 10.0, "sub3": 10.0, "sub4": 10.0, "total": 40.0}
 
 
 @dataclass(frozen=True)
@@ -64,14 +61,13 @@ def resolve_province(name: str, year: int) -> str:
         return found
     old = match_province(name, MERGER_YEAR - 1)
     if old and year >= MERGER_YEAR:
-        new = load_provinces().set_index("province").loc[old, "province_from_2025"]
+        new = crosswalk()[old]
         raise EstimationError(f"{old} has been part of {new} since 1 July 2025: forecast {new} for {year}")
     raise EstimationError(f"unknown province {name!r}")
 
 
 def _provinces(year: int) -> list[str]:
-    p = load_provinces()
-    return sorted(p["province_from_2025"].unique()) if year >= MERGER_YEAR else sorted(p["province"])
+    return provinces_of(year)
 
 
 def _model(name: str, measure: str, means, province, estimates, history):
@@ -86,7 +82,7 @@ def _model(name: str, measure: str, means, province, estimates, history):
 
 def forecast_province(province: str, year: int, *, models: tuple[str, ...] = ("persistence", "mean_reversion", "bridge"),
                       panel: pd.DataFrame | None = None, estimates: dict[str, tuple[float, float]] | None = None,
-                      history: pd.DataFrame | None = None, targets: dict | None = None,
+                      history: pd.DataFrame | None = None, targets: Targets | None = None,
                       enterprise_weights: pd.Series | None = None,
                       config: ForecastConfig = ForecastConfig()) -> ForecastResult:
     """Forecast a province's official sub-indices, total and rank for ``year``.
@@ -97,7 +93,7 @@ def forecast_province(province: str, year: int, *, models: tuple[str, ...] = ("p
         The association's estimates for ``year`` (for the bridge).
     history : DataFrame (measure, estimate, official), optional
         Past years with both an association estimate and an official value.
-    targets : the province's targets file (see :func:`survey.scoring.load_targets`).
+    targets : the province's targets (see :func:`survey.reference.load_targets`).
 
     Raises
     ------

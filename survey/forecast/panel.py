@@ -14,20 +14,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..reference import load_provinces
+from ..reference import crosswalk, national_means
+from ..vocabulary import MEASURES, MERGER_YEAR, SUBINDICES
 
 __all__ = ["wide_panel", "to_units", "MERGER_YEAR", "MEASURES", "national_means"]
-
-MERGER_YEAR = 2025
-MEASURES = ("sub1", "sub2", "sub3", "sub4", "total")
 
 
 def wide_panel(panel: pd.DataFrame) -> pd.DataFrame:
     """One row per (year, province), one column per measure; totals completed from sub-indices."""
     wide = panel.pivot_table(index=["year", "province"], columns="measure", values="score", aggfunc="last")
     wide = wide.reindex(columns=list(MEASURES))
-    subs = wide[["sub1", "sub2", "sub3", "sub4"]]
-    derived = subs.sum(axis=1, min_count=4)
+    subs = wide[list(SUBINDICES)]
+    derived = subs.sum(axis=1, min_count=len(SUBINDICES))
     wide["total_derived"] = wide["total"].isna() & derived.notna()
     wide["total"] = wide["total"].fillna(derived)
     return wide.reset_index()
@@ -41,9 +39,8 @@ def to_units(wide: pd.DataFrame, weights: pd.Series | None = None) -> pd.DataFra
     weights : Series, optional
         Number of enterprises by old province (English name); default equal weights.
     """
-    crosswalk = load_provinces().set_index("province")["province_from_2025"]
     df = wide[wide["year"] < MERGER_YEAR].copy()
-    df["unit"] = df["province"].map(crosswalk)
+    df["unit"] = df["province"].map(crosswalk())
     df["w"] = 1.0 if weights is None else df["province"].map(weights).fillna(0.0)
     rows = []
     for (year, unit), g in df.groupby(["year", "unit"]):
@@ -55,9 +52,3 @@ def to_units(wide: pd.DataFrame, weights: pd.Series | None = None) -> pd.DataFra
     after = wide[wide["year"] >= MERGER_YEAR].assign(n_old=np.nan)
     return pd.concat([pd.DataFrame(rows), after], ignore_index=True)
 
-
-def national_means() -> pd.DataFrame:
-    """Published national averages (year, measure, mean, source)."""
-    from importlib import resources
-    with resources.files("survey").joinpath("data", "reference", "national_means.csv").open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh)

@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..reference import national_means
+from ..vocabulary import MEASURES
 from .models import Bridge, MeanReversion, Persistence
-from .panel import MEASURES, national_means, wide_panel
+from .panel import wide_panel
 
 __all__ = ["backtest", "simulate_panel", "simulation_study"]
 

@@ -2,7 +2,7 @@
 from .coerce import coerce_answers, parse_date, parse_number
 from .ingest import LoadResult, ingest_file
 from .mapping import ColumnMap, map_columns, read_mapping
-from .messages import render
+from .messages import REASON_CODES, render
 from .readers import (
     DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, FORMATS, FileInfo, RawMeta, detect_encoding, file_info, iter_chunks, read_csv, read_file, read_kobo_csv,
     read_sav, read_xlsx,
@@ -14,6 +14,6 @@ __all__ = [
     "DEFAULT_MAX_BYTES", "DEFAULT_MAX_ROWS", "FORMATS", "FileInfo", "RawMeta", "detect_encoding", "file_info", "iter_chunks", "read_file",
     "read_kobo_csv", "read_csv", "read_sav", "read_xlsx",
     "ColumnMap", "map_columns", "read_mapping", "coerce_answers", "parse_number", "parse_date",
-    "answer_schema", "validate_answers", "ingest_file", "LoadResult", "render",
+    "answer_schema", "validate_answers", "ingest_file", "LoadResult", "render", "REASON_CODES",
     "problem_table", "write_report", "console_summary", "neutralise_formula", "printable",
 ]

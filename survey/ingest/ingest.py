@@ -32,12 +32,13 @@ from typing import Any
 import pandas as pd
 
 from ..errors import IngestError, SurveyError
+from ..i18n import _
 from ..period import Period
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
 from .coerce import cell_text, coerce_answers
 from .mapping import ColumnMap, map_columns, read_mapping
-from .messages import SUMMARY, render
+from .messages import render
 from .readers import (
     DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, MAX_CELL_CHARS, FileInfo, RawMeta, iter_chunks, prefetch, prepare,
 )
@@ -75,8 +76,8 @@ class LoadResult:
 
     def summary(self, lang: str = "vi") -> str:
         """The four counts in one line, in ``lang``."""
-        return SUMMARY[lang].format(read=self.rows_read, accepted=self.accepted,
-                                    quarantined=self.quarantined, present=self.already_present)
+        return _("ingest.summary", lang, read=self.rows_read, accepted=self.accepted,
+                 quarantined=self.quarantined, present=self.already_present)
 
     def messages(self, lang: str = "vi") -> pd.Series:
         """Each problem in words."""

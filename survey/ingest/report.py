@@ -1,5 +1,7 @@
 """The load report for staff: what was accepted, refused and why, in Vietnamese or English.
 
+Every text comes from the message catalogue (:mod:`survey.i18n`, ids ``ingest.*``).
+
 Everything shown comes from a file someone sent, so it is treated as hostile:
 on the console every piece of file text goes through :func:`printable`
 (no terminal escape codes, no control characters, cut to a sane length) and
@@ -18,24 +20,27 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ExportError
+from ..i18n import _
 from ..outputs import atomic_path
 from .ingest import LoadResult
 from .messages import render
 
 __all__ = ["problem_table", "write_report", "console_summary", "neutralise_formula", "printable"]
 
-_HEADERS = {
-    "vi": {"row": "Dòng", "column": "Cột", "question": "Câu hỏi", "value": "Giá trị", "message": "Vấn đề",
-           "response_key": "Mã phiếu", "reason": "Mã lỗi"},
-    "en": {"row": "Row", "column": "Column", "question": "Question", "value": "Value", "message": "Problem",
-           "response_key": "Response id", "reason": "Reason code"},
-}
-_SUMMARY_ROWS = {
-    "vi": ["Tệp", "Định dạng", "Mã hóa", "Bảng hỏi", "Kỳ", "Lần nạp", "Số dòng đọc", "Đã nhận", "Cách ly",
-           "Đã có sẵn", "Cột không nhận ra (giữ trong bản lưu gốc)"],
-    "en": ["File", "Format", "Encoding", "Questionnaire", "Period", "Load", "Rows read", "Accepted",
-           "Quarantined", "Already present", "Unknown columns (kept in the raw archive)"],
-}
+#: the problem table's columns, each named by ``ingest.report.column.<name>``
+_COLUMNS = ("row", "column", "question", "value", "message", "response_key", "reason")
+#: the summary sheet's rows, each named by ``ingest.report.summary.<name>``
+_SUMMARY_ROWS = ("file", "format", "encoding", "questionnaire", "period", "load", "rows_read", "accepted",
+                 "quarantined", "already_present", "unknown_columns")
+
+
+def _headers(lang: str) -> dict[str, str]:
+    return {c: _(f"ingest.report.column.{c}", lang) for c in _COLUMNS}
+
+
+def _mask(lang: str) -> str:
+    """What a personal value is shown as."""
+    return _("ingest.personal_mask", lang)
 
 
 # =, +, - or @, or tab, CR or LF, first or after white space or control characters (which some
@@ -99,9 +104,6 @@ def _xlsx_cell(value: object) -> object:
     return neutralise_formula(value)
 
 
-_MASK = {"vi": "(dữ liệu cá nhân)", "en": "(personal data)"}
-
-
 def problem_table(result: LoadResult, lang: str = "vi", include_personal: bool = False) -> pd.DataFrame:
     """One row per problem, columns named in ``lang``, sorted by row.
 
@@ -109,21 +111,21 @@ def problem_table(result: LoadResult, lang: str = "vi", include_personal: bool =
     """
     p = result.problems
     hide = p["question"].isin(result.personal) & (not include_personal)
-    params = [{**prm, "value": _MASK[lang]} if h else prm for prm, h in zip(p["params"], hide)]
+    params = [{**prm, "value": _mask(lang)} if h else prm for prm, h in zip(p["params"], hide)]
     table = pd.DataFrame({
         "row": p["row"], "column": p["column"], "question": p["question"],
-        "value": p["value"].where(~hide, _MASK[lang]),
+        "value": p["value"].where(~hide, _mask(lang)),
         "message": [render(r, prm, lang) for r, prm in zip(p["reason"], params)],
         "response_key": p["response_key"], "reason": p["reason"],
     }).sort_values(["row", "column"], na_position="first", kind="stable")
-    return table.rename(columns=_HEADERS[lang]).reset_index(drop=True)
+    return table.rename(columns=_headers(lang)).reset_index(drop=True)
 
 
 def _summary(result: LoadResult, lang: str) -> pd.DataFrame:
     values = [result.file, result.format, result.encoding or "", result.survey, result.period, result.load_id,
               result.rows_read, result.accepted, result.quarantined, result.already_present,
               ", ".join(result.unknown_columns)]
-    return pd.DataFrame({"": _SUMMARY_ROWS[lang], " ": values})
+    return pd.DataFrame({"": [_(f"ingest.report.summary.{r}", lang) for r in _SUMMARY_ROWS], " ": values})
 
 
 def write_report(result: LoadResult, path: str | Path, lang: str = "vi", include_personal: bool = False) -> Path:
@@ -158,9 +160,8 @@ def write_report(result: LoadResult, path: str | Path, lang: str = "vi", include
         else:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 _summary(result, lang).map(_xlsx_cell).to_excel(
-                    xw, sheet_name="Tóm tắt" if lang == "vi" else "Summary", index=False)
-                table.map(_xlsx_cell).to_excel(xw, sheet_name="Vấn đề" if lang == "vi" else "Problems",
-                                               index=False)
+                    xw, sheet_name=_("ingest.report.sheet.summary", lang), index=False)
+                table.map(_xlsx_cell).to_excel(xw, sheet_name=_("ingest.report.sheet.problems", lang), index=False)
     return path
 
 
@@ -168,7 +169,7 @@ def _console_params(params: Any, personal: bool, lang: str) -> dict[str, str]:
     """The parameters of one problem, ready to print: personal values masked, every text made printable."""
     out = {k: printable(v) for k, v in (params.items() if isinstance(params, Mapping) else ())}
     if personal and "value" in out:
-        out["value"] = _MASK[lang]
+        out["value"] = _mask(lang)
     return out
 
 
@@ -182,24 +183,20 @@ def console_summary(result: LoadResult, lang: str = "vi", top: int = 5, max_colu
     At most ``max_columns`` unknown columns and ``top`` problem groups are listed.
     """
     encoding = f", {printable(result.encoding, 40)}" if result.encoding else ""
-    head = (f"{printable(result.file, 160)} ({printable(result.format, 20)}{encoding}) -> "
-            f"{printable(result.survey, 40)} {printable(result.period, 20)}, load #{result.load_id}")
+    head = _("ingest.console.head", lang, file=printable(result.file, 160), format=printable(result.format, 20),
+             encoding=encoding, survey=printable(result.survey, 40), period=printable(result.period, 20),
+             load_id=result.load_id)
     lines = [head, printable(result.summary(lang), None)]
     if result.unknown_columns:
-        label = "Cột không nhận ra" if lang == "vi" else "Unknown columns"
         shown = ", ".join(printable(c) for c in result.unknown_columns[:max_columns])
         hidden = len(result.unknown_columns) - max_columns
         if hidden > 0:
-            shown += f" … (+{hidden} {'cột khác' if lang == 'vi' else 'more'})"
-        lines.append(f"{label}: {shown}")
+            shown += " " + _("ingest.console.more_columns", lang, count=hidden)
+        lines.append(_("ingest.console.unknown_columns", lang, columns=shown))
     if result.same_as_stored:
-        rows = ", ".join(str(r) for r, _, _ in result.same_as_stored[:5])
+        rows = ", ".join(str(row) for row, _key, _stored in result.same_as_stored[:5])
         more = "…" if len(result.same_as_stored) > 5 else ""
-        lines.append((f"Lưu ý: {len(result.same_as_stored)} dòng ({rows}{more}) có câu trả lời giống hệt phiếu đã lưu "
-                      "với mã khác; kiểm tra xem cùng một cuộc khảo sát có bị nạp từ hai tệp không")
-                     if lang == "vi" else
-                     (f"Note: {len(result.same_as_stored)} rows ({rows}{more}) have exactly the answers of responses "
-                      "already stored under another id; check that one survey was not loaded from two exports"))
+        lines.append(_("ingest.console.same_as_stored", lang, count=len(result.same_as_stored), rows=rows + more))
     problems = result.problems
     if len(problems):
         # one group per (reason, question); its example is the group's own first problem
@@ -210,8 +207,7 @@ def console_summary(result: LoadResult, lang: str = "vi", top: int = 5, max_colu
             counts[group] += 1
             first.setdefault(group, i)
         ranked = sorted(counts, key=lambda g: (-counts[g], first[g]))[:top]
-        label = "Vấn đề thường gặp" if lang == "vi" else "Most frequent problems"
-        lines.append(f"{label}:")
+        lines.append(_("ingest.console.frequent", lang))
         personal = set(result.personal)
         for reason, question in ranked:
             example = problems.iloc[first[(reason, question)]]

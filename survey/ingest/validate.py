@@ -13,6 +13,7 @@ import datetime as dt
 import pandas as pd
 import pandera.pandas as pa
 
+from ..errors import CheckFailedError
 from ..questionnaire import Question, Questionnaire, evaluate
 from .coerce import cell_text
 from .mapping import ColumnMap
@@ -75,7 +76,10 @@ def _column_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, 
     broken = cases[cases["index"].isna()]
     if len(broken):  # a check that raised: never let it pass as "no problem"
         first = broken.iloc[0]
-        raise RuntimeError(f"validation check {first['check']!r} on {first['column']!r} failed: {first['failure_case']}")
+        raise CheckFailedError(f"validation check {first['check']!r} on {first['column']!r} failed: "
+                               f"{first['failure_case']}", params={"check": str(first["check"]),
+                                                                   "column": str(first["column"]),
+                                                                   "reason": str(first["failure_case"])})
     for rec in cases.itertuples(index=False):
         q = qn.question(rec.column)
         value = cell_text(rec.failure_case)

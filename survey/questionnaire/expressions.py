@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 import re2
 
+from ..errors import ExpressionError, MissingColumnError
+
 __all__ = ["Expression", "parse_expression", "to_xpath", "evaluate", "SELF"]
 
 SELF = "value"
@@ -67,16 +69,17 @@ def parse_expression(text: str) -> Expression:
 
     Raises
     ------
-    ValueError
-        If the text is not valid syntax or uses anything outside the language;
-        the message says what was not understood.
+    ExpressionError
+        (a ``ValueError``) If the text is not valid syntax or uses anything outside the
+        language; the message says what was not understood.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("expression is empty")
+        raise ExpressionError("expression is empty", code="expression.empty")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ValueError(f"cannot read expression {text!r}: {exc.msg}") from None
+        raise ExpressionError(f"cannot read expression {text!r}: {exc.msg}", code="expression.syntax",
+                              params={"text": text, "reason": exc.msg}) from None
     names: set[str] = set()
     _check(tree, names)
     return Expression(text.strip(), tree, frozenset(names - {SELF}))
@@ -90,29 +93,34 @@ def _check(node: ast.AST, names: set[str]) -> None:
         _check(node.operand, names)
     elif isinstance(node, ast.Compare):
         if len(node.ops) != 1:
-            raise ValueError("write chained comparisons with 'and' (a < b and b < c)")
+            raise ExpressionError("write chained comparisons with 'and' (a < b and b < c)", code="expression.chained")
         op = type(node.ops[0])
         if op in (ast.In, ast.NotIn):
             if not isinstance(node.comparators[0], (ast.List, ast.Tuple)):
-                raise ValueError("'in' needs a list of codes, e.g. q in [1, 2]")
+                raise ExpressionError("'in' needs a list of codes, e.g. q in [1, 2]", code="expression.in_list")
         elif op not in _COMPARE:
-            raise ValueError(f"comparison {op.__name__} is not supported")
+            raise ExpressionError(f"comparison {op.__name__} is not supported", code="expression.comparison",
+                                  params={"op": op.__name__})
         _check(node.left, names)
         _check(node.comparators[0], names)
     elif isinstance(node, (ast.List, ast.Tuple)):
         for e in node.elts:
             if not isinstance(e, ast.Constant):
-                raise ValueError("lists may hold only codes")
+                raise ExpressionError("lists may hold only codes", code="expression.list_codes")
     elif isinstance(node, ast.Call):
         fname = node.func.id if isinstance(node.func, ast.Name) else None
         if fname not in _FUNCTIONS:
-            raise ValueError(f"unknown function {ast.unparse(node.func)!r}; known: {', '.join(_FUNCTIONS)}")
+            raise ExpressionError(f"unknown function {ast.unparse(node.func)!r}; known: {', '.join(_FUNCTIONS)}",
+                                  code="expression.function",
+                                  params={"name": ast.unparse(node.func), "known": ", ".join(_FUNCTIONS)})
         if len(node.args) != _FUNCTIONS[fname] or node.keywords:
-            raise ValueError(f"{fname}() takes {_FUNCTIONS[fname]} argument(s)")
+            raise ExpressionError(f"{fname}() takes {_FUNCTIONS[fname]} argument(s)", code="expression.arguments",
+                                  params={"name": fname, "count": _FUNCTIONS[fname]})
         if fname == "regex":
             pattern = node.args[1]
             if not (isinstance(pattern, ast.Constant) and isinstance(pattern.value, str)):
-                raise ValueError("the pattern of regex() must be text in quotes, e.g. regex(value, '^[0-9]{8}$')")
+                raise ExpressionError("the pattern of regex() must be text in quotes, e.g. regex(value, '^[0-9]{8}$')",
+                                      code="expression.regex_text")
             _regex(pattern.value)
         for a in node.args:
             _check(a, names)
@@ -120,9 +128,11 @@ def _check(node: ast.AST, names: set[str]) -> None:
         names.add(node.id)
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, (int, float, str)) or isinstance(node.value, bool):
-            raise ValueError(f"constant {node.value!r} is not a number or text")
+            raise ExpressionError(f"constant {node.value!r} is not a number or text", code="expression.constant",
+                                  params={"value": repr(node.value)})
     else:
-        raise ValueError(f"'{ast.unparse(node)}' is not allowed in an expression")
+        raise ExpressionError(f"'{ast.unparse(node)}' is not allowed in an expression", code="expression.not_allowed",
+                              params={"text": ast.unparse(node)})
 
 
 @functools.lru_cache(maxsize=256)
@@ -131,8 +141,8 @@ def _regex(pattern: str) -> re2._Regexp:
 
     Raises
     ------
-    ValueError
-        If RE2 cannot compile it (backreferences, lookarounds, bad syntax).
+    ExpressionError
+        (a ``ValueError``) If RE2 cannot compile it (backreferences, lookarounds, bad syntax).
     """
     options = re2.Options()
     options.log_errors = False  # the error is raised, not printed on stderr
@@ -141,8 +151,9 @@ def _regex(pattern: str) -> re2._Regexp:
         return re2.compile(pattern, options)
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"regex pattern {pattern!r} cannot be used: {reason}; patterns are matched in linear "
-                         "time, without backreferences (\\1) or lookarounds ((?=...), (?!...), (?<=...))") from None
+        raise ExpressionError(f"regex pattern {pattern!r} cannot be used: {reason}; patterns are matched in linear "
+                              "time, without backreferences (\\1) or lookarounds ((?=...), (?!...), (?<=...))",
+                              code="expression.regex", params={"pattern": pattern, "reason": reason}) from None
 
 
 # ---------------------------------------------------------------- XPath
@@ -244,8 +255,8 @@ def evaluate(expr: Expression, frame: pd.DataFrame, self_column: str | None = No
 
     Raises
     ------
-    KeyError
-        If the frame lacks a column the expression names.
+    MissingColumnError
+        (a ``KeyError``) If the frame lacks a column the expression names.
     """
     env = _Env(frame, self_column, today or _dt.date.today())
     out = env.eval(expr.tree)
@@ -263,7 +274,8 @@ class _Env:
     def column(self, name: str) -> pd.Series:
         col = self.self_column if name == SELF else name
         if col is None or col not in self.frame.columns:
-            raise KeyError(f"the data have no column {col!r} needed by an expression")
+            raise MissingColumnError(f"the data have no column {col!r} needed by an expression",
+                                     params={"column": str(col)})
         return self.frame[col]
 
     def eval(self, node: ast.AST):

@@ -79,9 +79,14 @@ _KEYS = {
 
 
 def default_root() -> Path:
-    """The definitions folder: ``$PGI_QUESTIONNAIRES`` or the project's ``questionnaires/``."""
+    """The definitions folder: ``$PGI_QUESTIONNAIRES``, else the questionnaires shipped in the package
+    (``survey/questionnaires``; the project's ``questionnaires/`` is a link to it)."""
     env = os.environ.get("PGI_QUESTIONNAIRES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "questionnaires"
+    if env:
+        return Path(env)
+    from ..reference import questionnaires_path
+
+    return questionnaires_path()
 
 
 def default_province(root: Path | None = None) -> str:
@@ -827,8 +832,17 @@ def _header(doc: _Doc) -> dict[str, Any]:
 
 
 def list_questionnaires(root: Path | None = None) -> list[Path]:
-    """The questionnaire files of a definitions folder (``*.yaml`` with an ``id``)."""
+    """The questionnaire files of a definitions folder (``*.yaml`` with an ``id``).
+
+    Raises
+    ------
+    QuestionnaireError
+        When the folder does not exist (never an empty list for a folder that is not there).
+    """
     root = root or default_root()
+    if not root.is_dir():
+        raise QuestionnaireError(f"{root}: the definitions folder does not exist",
+                                 hint="give the folder with --dir or $PGI_QUESTIONNAIRES")
     out = []
     for path in sorted(root.glob("*.yaml")):
         if path.stem in ("settings", "profile"):

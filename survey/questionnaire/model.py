@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from ..errors import LanguageError
 from .expressions import Expression
 
 __all__ = [
@@ -57,8 +58,9 @@ class Label:
     def get(self, lang: str = "vi") -> str:
         """The text in ``lang`` ("vi" or "en")."""
         if lang not in LANGS:
-            raise ValueError(f"language must be one of {LANGS}, not {lang!r}")
-        return self.vi if lang == "vi" else self.en
+            raise LanguageError(f"language must be one of {LANGS}, not {lang!r}",
+                                params={"lang": str(lang)[:20], "known": ", ".join(LANGS)})
+        return getattr(self, lang)
 
 
 @dataclass(frozen=True)

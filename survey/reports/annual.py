@@ -17,8 +17,10 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from ..forecast import ForecastResult
 from ..forecast.panel import to_units, wide_panel
+from ..i18n import _
 from ..outputs import atomic_path
 from ..scoring import ScoreResult
+from ..vocabulary import MERGER_YEAR
 from .common import UNOFFICIAL, figure_png, plt, text_page
 
 __all__ = ["AnnualReport", "build_annual", "write_annual_html", "write_annual_pdf", "METHOD_NOTES"]
@@ -56,7 +58,7 @@ def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFr
                  province: str, year: int) -> AnnualReport:
     """Collect the parts; the official history is expressed for the forecast's province."""
     wide = wide_panel(panel)
-    if forecast.year >= 2025:
+    if forecast.year >= MERGER_YEAR:
         wide = to_units(wide)
     hist = wide[wide["province"] == forecast.province].melt(
         id_vars=["year"], value_vars=["sub1", "sub2", "sub3", "sub4", "total"], var_name="measure",
@@ -65,9 +67,7 @@ def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFr
 
 
 def _title(report: AnnualReport, lang: str) -> str:
-    if lang == "vi":
-        return f"Ước tính Chỉ số Xanh cấp tỉnh (PGI) {report.year} — {report.province}"
-    return f"Estimate of the Provincial Green Index (PGI) {report.year} — {report.province}"
+    return _("annual.title", lang, year=report.year, province=report.province)
 
 
 def _shown_model(report: AnnualReport) -> str:
@@ -79,16 +79,15 @@ def _shown_model(report: AnnualReport) -> str:
 def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
     t = report.scores.table
     t = t[t["level"] != "indicator"]
-    name = "short_vi" if lang == "vi" else "short_en"
     return pd.DataFrame({
-        ("Chỉ số" if lang == "vi" else "Measure"): t[name],
-        ("Ước tính" if lang == "vi" else "Estimate"): t["estimate"].round(2),
+        _("annual.column.measure", lang): t[f"short_{lang}"],
+        _("annual.column.estimate", lang): t["estimate"].round(2),
         "SE": t["se"].round(2),
-        ("KTC 95%" if lang == "vi" else "95% interval"): [f"{a:.2f}–{b:.2f}" for a, b in zip(t["ci95_low"], t["ci95_high"])],
-        ("Độ nhạy" if lang == "vi" else "Sensitivity"): [f"{a:.2f}–{b:.2f}" if pd.notna(a) else "" for a, b in
-                                                          zip(t.get("sens_low", np.nan), t.get("sens_high", np.nan))],
-        ("Mục tiêu" if lang == "vi" else "Target"): t["target"].map(lambda v: "" if pd.isna(v) else f"≥ {v:.2f}"),
-        ("Chính thức gần nhất" if lang == "vi" else "Last official"): [
+        _("annual.column.ci95", lang): [f"{a:.2f}–{b:.2f}" for a, b in zip(t["ci95_low"], t["ci95_high"])],
+        _("annual.column.sensitivity", lang): [f"{a:.2f}–{b:.2f}" if pd.notna(a) else "" for a, b in
+                                               zip(t.get("sens_low", np.nan), t.get("sens_high", np.nan))],
+        _("annual.column.target", lang): t["target"].map(lambda v: "" if pd.isna(v) else f"≥ {v:.2f}"),
+        _("annual.column.last_official", lang): [
             "" if pd.isna(v) else f"{v:.2f} ({int(y)})" for v, y in zip(t["official_last"], t["official_year"])],
     })
 
@@ -97,11 +96,11 @@ def _forecast_table(report: AnnualReport, lang: str) -> pd.DataFrame:
     f = report.forecast.table
     f = f[f["model"] == _shown_model(report)]
     return pd.DataFrame({
-        ("Chỉ số" if lang == "vi" else "Measure"): f["measure"], ("Dự báo" if lang == "vi" else "Forecast"): f["mean"].round(2),
+        _("annual.column.measure", lang): f["measure"], _("annual.column.forecast", lang): f["mean"].round(2),
         "80%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi80_low"], f["pi80_high"])],
         "95%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi95_low"], f["pi95_high"])],
-        ("P(đạt mục tiêu)" if lang == "vi" else "P(target)"): f["p_target"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
-        ("P(cải thiện)" if lang == "vi" else "P(improve)"): f["p_improve"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
+        _("annual.column.p_target", lang): f["p_target"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
+        _("annual.column.p_improve", lang): f["p_improve"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
     })
 
 
@@ -111,14 +110,14 @@ def _fig_scores(report: AnnualReport, lang: str):
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     y = np.arange(len(t))
     ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci95_low"], t["ci95_high"] - t["estimate"]], fmt="o",
-                color="#1565c0", capsize=4, label="Ước tính Hiệp hội (KTC 95%)" if lang == "vi" else "Association estimate (95%)")
-    ax.scatter(t["target"], y, marker="|", s=300, color="#c62828", label="Mục tiêu" if lang == "vi" else "Target")
-    ax.scatter(t["official_last"], y, marker="D", color="#6d4c41", label="Chính thức gần nhất" if lang == "vi" else "Last official")
-    ax.set_yticks(y, t["short_vi" if lang == "vi" else "short_en"])
+                color="#1565c0", capsize=4, label=_("annual.figure.association_estimate", lang))
+    ax.scatter(t["target"], y, marker="|", s=300, color="#c62828", label=_("annual.column.target", lang))
+    ax.scatter(t["official_last"], y, marker="D", color="#6d4c41", label=_("annual.column.last_official", lang))
+    ax.set_yticks(y, t[f"short_{lang}"])
     ax.set_xlim(0, 10)
     ax.invert_yaxis()
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(("Chỉ số thành phần — " if lang == "vi" else "Sub-indices — ") + UNOFFICIAL, fontsize=9)
+    ax.set_title(_("annual.figure.subindices", lang, notice=UNOFFICIAL), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -128,17 +127,16 @@ def _fig_fan(report: AnnualReport, lang: str):
     row = f[(f["model"] == _shown_model(report)) & (f["measure"] == "total")].iloc[0]
     hist = report.history[report.history["measure"] == "total"].sort_values("year")
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    ax.plot(hist["year"], hist["score"], "o-", color="#37474f", label="PGI chính thức" if lang == "vi" else "Official PGI")
+    ax.plot(hist["year"], hist["score"], "o-", color="#37474f", label=_("annual.figure.official", lang))
     x = [hist["year"].max(), report.forecast.year] if len(hist) else [report.forecast.year - 1, report.forecast.year]
     last = hist["score"].iloc[-1] if len(hist) else row["mean"]
     for lo, hi, alpha in ((row["pi95_low"], row["pi95_high"], 0.18), (row["pi80_low"], row["pi80_high"], 0.35)):
         ax.fill_between(x, [last, lo], [last, hi], color="#2e7d32", alpha=alpha, linewidth=0)
-    ax.plot(x, [last, row["mean"]], "--", color="#2e7d32", label="Dự báo (80%, 95%)" if lang == "vi" else "Forecast (80%, 95%)")
+    ax.plot(x, [last, row["mean"]], "--", color="#2e7d32", label=_("annual.figure.forecast", lang))
     ax.set_xticks(sorted(set(hist["year"].tolist() + [report.forecast.year])))
     ax.set_ylim(0, 40)
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"{report.forecast.province}: " + ("tổng điểm PGI — " if lang == "vi" else "PGI total — ") + UNOFFICIAL,
-                 fontsize=9)
+    ax.set_title(_("annual.figure.total", lang, province=report.forecast.province, notice=UNOFFICIAL), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -148,12 +146,10 @@ def _fig_ranks(report: AnnualReport, lang: str):
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     top = report.forecast._top
     ax.bar(dist.index, dist.values, color=["#2e7d32" if r <= top else "#90a4ae" for r in dist.index])
-    ax.set_xlabel(f"Thứ hạng trong {report.forecast.n_provinces} tỉnh" if lang == "vi" else
-                  f"Rank among {report.forecast.n_provinces}")
-    ax.set_ylabel("Xác suất" if lang == "vi" else "Probability")
+    ax.set_xlabel(_("annual.figure.rank_among", lang, n=report.forecast.n_provinces))
+    ax.set_ylabel(_("annual.figure.probability", lang))
     p_top = dist[dist.index <= top].sum()
-    ax.set_title((f"Phân phối thứ hạng — P(top {top}) = {p_top:.0%}" if lang == "vi" else
-                  f"Rank distribution — P(top {top}) = {p_top:.0%}"), fontsize=9)
+    ax.set_title(_("annual.figure.rank_distribution", lang, top=top, p_top=float(p_top)), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -168,7 +164,6 @@ def _html_table(frame: pd.DataFrame) -> str:
 def write_annual_html(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
     """A self-contained HTML page (figures embedded), written whole or not at all."""
     path = Path(path)
-    vi = lang == "vi"
     title = _title(report, lang)
     imgs = [figure_png(f(report, lang)) for f in (_fig_scores, _fig_fan, _fig_ranks)]
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.scores.notes + report.forecast.notes)
@@ -179,20 +174,20 @@ table{{border-collapse:collapse;margin:1em 0;font-size:.9em}}td,th{{border:1px s
 th{{background:#eef3ee}}pre{{background:#f6f6f6;padding:1em;font-size:.8em;overflow-x:auto}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p class="notice">{UNOFFICIAL}</p>
-<h2 id="estimates">{'1. Ước tính các chỉ số' if vi else '1. Estimates'}</h2>
+<h2 id="estimates">{_("annual.heading.estimates", lang)}</h2>
 {_html_table(_summary_table(report, lang))}
 <img alt="sub-indices" src="data:image/png;base64,{imgs[0]}">
-<h2 id="forecast">{'2. Dự báo điểm PGI chính thức' if vi else '2. Forecast of the official PGI'}</h2>
+<h2 id="forecast">{_("annual.heading.forecast", lang)}</h2>
 {_html_table(_forecast_table(report, lang))}
 <img alt="fan chart" src="data:image/png;base64,{imgs[1]}">
-<h2 id="rank">{'3. Thứ hạng' if vi else '3. Rank'}</h2>
+<h2 id="rank">{_("annual.heading.rank", lang)}</h2>
 {_html_table(report.forecast.rank_summary())}
 <img alt="rank distribution" src="data:image/png;base64,{imgs[2]}">
-<h2 id="weights">{'4. Trọng số' if vi else '4. Weighting'}</h2>
+<h2 id="weights">{_("annual.heading.weights", lang)}</h2>
 <pre>{html.escape(report.diagnostics)}</pre>
-<h2 id="method">{'5. Phương pháp' if vi else '5. Method'}</h2>
+<h2 id="method">{_("annual.heading.method", lang)}</h2>
 <ul>{''.join(f'<li>{html.escape(n)}</li>' for n in METHOD_NOTES)}</ul>
-<h3>{'Ghi chú' if vi else 'Notes'}</h3><ul>{notes}</ul>
+<h3>{_("annual.heading.notes", lang)}</h3><ul>{notes}</ul>
 <p class="notice">{UNOFFICIAL}</p></body></html>"""
     with atomic_path(path) as tmp:
         tmp.write_text(body, encoding="utf-8")
@@ -202,12 +197,11 @@ th{{background:#eef3ee}}pre{{background:#f6f6f6;padding:1em;font-size:.8em;overf
 def write_annual_pdf(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
     """The same content as PDF pages, written whole or not at all."""
     path = Path(path)
-    vi = lang == "vi"
     title = _title(report, lang)
     with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
-        text_page(pdf, title, ["1. " + ("Ước tính các chỉ số" if vi else "Estimates")]
+        text_page(pdf, title, [_("annual.heading.estimates", lang)]
                   + [" | ".join(str(v) for v in r) for r in _summary_table(report, lang).itertuples(index=False)]
-                  + ["", "2. " + ("Dự báo" if vi else "Forecast")]
+                  + ["", _("annual.heading.forecast_short", lang)]
                   + [" | ".join(str(v) for v in r) for r in _forecast_table(report, lang).itertuples(index=False)]
                   + [""] + METHOD_NOTES, notice=UNOFFICIAL)
         for make in (_fig_scores, _fig_fan, _fig_ranks):
@@ -215,6 +209,6 @@ def write_annual_pdf(report: AnnualReport, path: str | Path, lang: str = "vi") -
             fig.text(0.01, 0.01, UNOFFICIAL, fontsize=7, color="#b00020")
             pdf.savefig(fig)
             plt.close(fig)
-        text_page(pdf, "4. " + ("Trọng số" if vi else "Weighting"), report.diagnostics.splitlines(), notice=UNOFFICIAL)
-        text_page(pdf, ("Ghi chú" if vi else "Notes"), report.scores.notes + report.forecast.notes, notice=UNOFFICIAL)
+        text_page(pdf, _("annual.heading.weights", lang), report.diagnostics.splitlines(), notice=UNOFFICIAL)
+        text_page(pdf, _("annual.heading.notes", lang), report.scores.notes + report.forecast.notes, notice=UNOFFICIAL)
     return path

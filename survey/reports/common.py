@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..questionnaire import Questionnaire  # noqa: E402
+from ..vocabulary import ESTIMATE_NOTICE as UNOFFICIAL  # noqa: E402  ("Ước tính không chính thức / unofficial estimate")
 
 __all__ = ["UNOFFICIAL", "plt", "figure_png", "drop_personal", "safe_cells", "text_page", "table_page"]
 
-UNOFFICIAL = "Ước tính không chính thức / unofficial estimate"
 # DejaVu Sans ships with matplotlib and has every Vietnamese letter (ă â đ ê ô ơ ư and the tones).
 # Text from firms is shown as typed: "$...$" is never read as mathtext (which fails on unknown
 # commands and garbles the rest), anywhere in a report.

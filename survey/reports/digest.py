@@ -1,6 +1,7 @@
 """The monthly digest of firms' difficulties in environmental protection, for the People's Committee.
 
-Vietnamese by default (``lang="en"`` for English). Weighted shares of firms with
+Vietnamese by default (``lang="en"`` for English; every text from the message catalogue,
+ids ``digest.*``). Weighted shares of firms with
 each kind of difficulty, by sector and district, the change from the previous
 month, the severity, the list of cases the firms agreed to forward (never with
 their names or contacts), and notes on the weighting. Written as XLSX and PDF.
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
+from ..i18n import _
 from ..outputs import atomic_path
 from ..questionnaire import Questionnaire
 from ..weights import Design, proportion, weight_summary
@@ -22,24 +24,13 @@ from .common import drop_personal, plt, safe_cells, table_page, text_page
 
 __all__ = ["Digest", "build_digest", "write_digest_xlsx", "write_digest_pdf"]
 
-_T = {
-    "title": ("Báo cáo tổng hợp khó khăn, vướng mắc của doanh nghiệp về bảo vệ môi trường — tháng {m}",
-              "Digest of firms' difficulties in environmental protection — {m}"),
-    "overview": ("Tổng quan", "Overview"), "categories": ("Theo lĩnh vực khó khăn", "By kind of difficulty"),
-    "sector": ("Theo ngành", "By sector"), "locality": ("Theo địa bàn", "By locality"),
-    "severity": ("Mức độ ảnh hưởng", "Severity"), "cases": ("Kiến nghị chuyển UBND tỉnh", "Cases to forward"),
-    "notes": ("Ghi chú về phương pháp", "Method notes"),
-    "share": ("Tỷ lệ DN (%)", "Share of firms (%)"), "ci": ("Khoảng tin cậy 95%", "95% interval"),
-    "prev": ("Tháng trước (%)", "Previous month (%)"), "change": ("Thay đổi (điểm %)", "Change (points)"),
-    "n": ("Số DN trả lời", "Respondents"), "item": ("Nội dung", "Item"),
-    "hidden": ("ít DN trả lời, không hiển thị", "too few respondents, not shown"),
-}
-_SECTOR_GROUPS = {1: (1, "Nông, lâm, thủy sản", "Agriculture"), 2: (range(2, 7), "Công nghiệp, xây dựng",
-                  "Industry and construction"), 3: (range(7, 22), "Dịch vụ", "Services")}
+#: the sector groups of the digest: group -> the sector codes it holds (named by ``digest.sector_group.<group>``)
+_SECTOR_GROUPS = {1: (1,), 2: range(2, 7), 3: range(7, 22)}
 
 
 def _t(key: str, lang: str, **kw) -> str:
-    return _T[key][0 if lang == "vi" else 1].format(**kw)
+    """The digest's text ``key`` (``digest.<key>`` in the catalogue)."""
+    return _(f"digest.{key}", lang, **kw)
 
 
 @dataclass
@@ -59,8 +50,7 @@ def _with_flags(design: Design, qn: Questionnaire) -> Design:
     for c in qn.choices("difficulty_types"):
         chosen = data["difficulty_types"].fillna("").astype(str).str.split().map(lambda t, k=str(c.code): k in t)
         data[f"dt_{c.code}"] = np.where(asked, chosen.astype(float), np.nan)
-    group = {code: g for g, (codes, _, _) in _SECTOR_GROUPS.items() for code in np.atleast_1d(list(codes) if
-             isinstance(codes, range) else [codes])}
+    group = {code: g for g, codes in _SECTOR_GROUPS.items() for code in codes}
     data["sector_group"] = data["sector"].map(group)
     return replace(design, data=data)
 
@@ -84,8 +74,7 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
     est, ci = _pct(_share(d, "had_difficulty"))
     prev = _pct(_share(p, "had_difficulty"))[0] if p is not None else np.nan
     tables["overview"] = pd.DataFrame({
-        _t("item", lang): ["Số DN trả lời" if lang == "vi" else "Responding firms",
-                           "DN gặp khó khăn (%)" if lang == "vi" else "Firms with difficulties (%)"],
+        _t("item", lang): [_t("responding", lang), _t("with_difficulty", lang)],
         _t("share", lang): [d.n, round(est, 1)], _t("ci", lang): ["", ci],
         _t("prev", lang): ["" if p is None else p.n, round(prev, 1)],
         _t("change", lang): ["", round(est - prev, 1)]})
@@ -96,9 +85,9 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
         rows.append({_t("item", lang): c.label.get(lang), _t("share", lang): round(e, 1), _t("ci", lang): ci,
                      _t("prev", lang): round(pe, 1), _t("change", lang): round(e - pe, 1)})
     tables["categories"] = pd.DataFrame(rows).sort_values(_t("share", lang), ascending=False)
-    tables["sector"] = _by_domain(d, "sector_group", {g: (vi, en) for g, (_, vi, en) in _SECTOR_GROUPS.items()},
+    tables["sector"] = _by_domain(d, "sector_group", {g: _t(f"sector_group.{g}", lang) for g in _SECTOR_GROUPS},
                                   lang, min_n)
-    tables["locality"] = _by_domain(d, "locality", {c.code: (c.label.vi, c.label.en) for c in qn.choices("locality")},
+    tables["locality"] = _by_domain(d, "locality", {c.code: c.label.get(lang) for c in qn.choices("locality")},
                                     lang, min_n)
     sev = proportion(d, "severity", exclude=[98])
     labels = {c.code: c.label.get(lang) for c in qn.choices("severity")}
@@ -106,26 +95,20 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
                                        _t("share", lang): (100 * sev["estimate"]).round(1)})
     tables["cases"] = _cases(design.data, qn, lang, include_personal)
     s = weight_summary(design)
-    method = {"JK1": ("jackknife", "the jackknife"), "JKn": ("jackknife", "the jackknife"),
-              "bootstrap": ("bootstrap", "the bootstrap")}.get(design.rep_type, ("", ""))
-    notes = [f"Số DN trả lời: {d.n}; đại diện cho {s['sum']:,.0f} doanh nghiệp" if lang == "vi" else
-             f"Respondents: {d.n}, representing {s['sum']:,.0f} enterprises",
-             ("Tỷ lệ có trọng số theo quy mô và loại hình doanh nghiệp của tỉnh; hiệu ứng thiết kế Kish "
-              f"{s['deff_kish']:.2f}. Khoảng tin cậy 95% tính bằng {method[0]}, lặp lại toàn bộ bước gán trọng số.")
-             if lang == "vi" else
-             ("Shares weighted to the province's enterprises by size and type; Kish design effect "
-              f"{s['deff_kish']:.2f}. 95% intervals by {method[1]}, the whole weighting redone on each replicate."),
-             (f"Các ô có dưới {min_n} DN trả lời không được hiển thị." if lang == "vi" else
-              f"Cells with fewer than {min_n} respondents are not shown."),
-             ("Danh sách kiến nghị chỉ gồm DN đồng ý chuyển, không kèm tên và thông tin liên hệ." if lang == "vi" else
-              "Cases are listed only for firms that agreed, without names or contacts.")]
+    method = {"JK1": "jackknife", "JKn": "jackknife", "bootstrap": "bootstrap"}.get(design.rep_type)
+    notes = [_t("note.respondents", lang, n=d.n, total=round(float(s["sum"]))),
+             _t("note.weighting", lang, deff=float(s["deff_kish"]),
+                method=_t(f"method.{method}", lang) if method else ""),
+             _t("note.hidden", lang, min_n=min_n),
+             _t("note.cases", lang)]
     notes += weighting_notes or []
     return Digest(month, lang, tables, notes)
 
 
 def _by_domain(design: Design, by: str, labels: dict, lang: str, min_n: int) -> pd.DataFrame:
+    """Shares by a domain; ``labels`` name its codes in ``lang``."""
     t = _share(design, "had_difficulty", by=by)
-    name = t[by].map(lambda v: labels.get(int(v), (str(v), str(v)))[0 if lang == "vi" else 1])
+    name = t[by].map(lambda v: labels.get(int(v), str(v)))
     shown = t["n"] >= min_n
     return pd.DataFrame({_t("item", lang): name,
                          _t("share", lang): np.where(shown, (100 * t["estimate"]).round(1), np.nan),

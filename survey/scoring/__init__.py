@@ -1,13 +1,12 @@
 """PGI-style scoring: indicators -> 10-point sub-indices -> total /40, with uncertainty, targets and the official record."""
+from ..reference import Targets, last_official, load_targets, match_province, official_panel, province_key, targets_for
+from ..vocabulary import MEASURES, MERGER_YEAR, SCALE
 from .normalise import DistanceToTarget, Goalposts, MinMax, normaliser_for
-from .official import (
-    MEASURES, OfficialError, last_official, load_targets, match_province, official_panel, province_key,
-    read_official_table, targets_for,
-)
+from .official import OfficialError, read_official_table
 from .run import add_targets, association_estimates, summary_text
 from .score import ScoreResult, ScoringConfig, indicator_matrices, score
 
 __all__ = ["Goalposts", "MinMax", "DistanceToTarget", "normaliser_for", "ScoringConfig", "ScoreResult",
            "indicator_matrices", "score", "association_estimates", "add_targets", "summary_text", "OfficialError",
            "read_official_table", "official_panel", "last_official", "load_targets", "targets_for",
-           "match_province", "province_key", "MEASURES"]
+           "match_province", "province_key", "Targets", "MEASURES", "MERGER_YEAR", "SCALE"]

@@ -1,7 +1,9 @@
-"""The official PGI record: shipped figures, imported tables, and targets.
+"""The official PGI record: importing and checking VCCI's tables.
 
-The package ships the official figures that could be verified
-(``survey/data/reference/official_pgi.csv``, each row with a source key).
+The shipped record (``survey/data/reference/official_pgi.csv``, each row with a
+source key), the province names and the targets are read by :mod:`survey.reference`;
+its readers (:func:`official_panel`, :func:`last_official`, :func:`match_province`,
+:func:`load_targets`, :func:`targets_for` ...) are importable from here as before.
 Full tables, as VCCI publishes them, are imported with :func:`read_official_table`
 (CSV or XLSX; province names in Vietnamese or English, with or without
 diacritics) and checked: every total equals the sum of its sub-indices within
@@ -12,66 +14,22 @@ provinces; from 2025, the 34 units formed on 1 July 2025.
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from ..errors import Problem, SurveyError
-from ..reference import load_official, load_provinces
+from ..errors import OfficialError, Problem  # OfficialError: defined in errors.py, importable from here
+from ..reference import (  # noqa: F401  (the official record's readers, importable from here as before)
+    _fold, last_official, load_official, load_provinces, load_targets, match_province, official_panel,
+    province_key, targets_for,
+)
+from ..vocabulary import MEASURES, MERGER_YEAR, PROVINCES_AFTER, PROVINCES_BEFORE, SUBINDICES
 
 __all__ = ["OfficialError", "province_key", "match_province", "read_official_table", "official_panel",
            "last_official", "load_targets", "targets_for", "MEASURES", "MERGER_YEAR"]
 
-MEASURES = ("sub1", "sub2", "sub3", "sub4", "total")
-MERGER_YEAR = 2025
 SUM_TOLERANCE = 0.02
-
-
-class OfficialError(SurveyError):
-    """An official table cannot be imported as it is."""
-
-
-def _fold(name: str) -> str:
-    """No diacritics (đ -> d), lower case."""
-    text = unicodedata.normalize("NFD", str(name)).replace("đ", "d").replace("Đ", "D")
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-
-
-def province_key(name: str) -> str:
-    """A name compared loosely: no diacritics (đ -> d), lower case, no 'tỉnh'/'thành phố', no punctuation."""
-    text = _fold(name)
-    text = re.sub(r"^(tinh|thanh pho|tp\.?|province of|city of)\s+", "", text.strip())
-    text = re.sub(r"\b(province|city)$", "", text).strip()
-    return re.sub(r"[^a-z0-9]+", "", text)
-
-
-def _name_index(year: int) -> dict[str, str]:
-    p = load_provinces()
-    index: dict[str, str] = {}
-    if year >= MERGER_YEAR:
-        for new in p["province_from_2025"].unique():
-            index[province_key(new)] = new
-            vi = p.loc[p["province"] == new, "province_vi"]
-            if len(vi):
-                index[province_key(vi.iloc[0])] = new
-    else:
-        for en, vi in zip(p["province"], p["province_vi"]):
-            index[province_key(en)] = en
-            index[province_key(vi)] = en
-    index.update({province_key(a): b for a, b in _ALIASES.items() if b in index.values()})
-    return index
-
-
-_ALIASES = {"HCMC": "Ho Chi Minh City", "TP HCM": "Ho Chi Minh City", "Hồ Chí Minh": "Ho Chi Minh City",
-            "Thua Thien Hue": "Hue", "Thừa Thiên Huế": "Hue", "BRVT": "Ba Ria - Vung Tau", "Hanoi": "Ha Noi"}
-
-
-def match_province(name: str, year: int) -> str | None:
-    """The English name of a province as the reference list has it for ``year``, or None."""
-    return _name_index(year).get(province_key(name))
 
 
 _COLUMNS = {"province": ("province", "tinh", "tinhthanhpho", "tinhthanh", "diaphuong"),
@@ -119,11 +77,12 @@ def read_official_table(path: str | Path, year: int) -> tuple[pd.DataFrame, list
     for i, (raw_name, name) in enumerate(zip(frame["province_raw"], frame["province"]), start=2):
         if pd.isna(name):  # pandas stores a missing match as NaN, not None
             problems.append(Problem(f"unknown province '{raw_name}' for {year}", file, "province", i,
-                                    hint="34 provinces from 2025, 63 before" if year >= MERGER_YEAR else None))
+                                    hint=f"{PROVINCES_AFTER} provinces from {MERGER_YEAR}, {PROVINCES_BEFORE} before"
+                                         if year >= MERGER_YEAR else None))
     dup = frame["province"].notna() & frame["province"].duplicated(keep=False)
     for i in np.flatnonzero(dup.to_numpy()):
         problems.append(Problem(f"province '{frame['province'].iloc[i]}' appears more than once", file, "province", i + 2))
-    subs = [c for c in ("sub1", "sub2", "sub3", "sub4") if c in frame.columns]
+    subs = [c for c in SUBINDICES if c in frame.columns]
     for c in subs + ["total"] + (["rank"] if "rank" in frame.columns else []):
         frame[c] = pd.to_numeric(frame[c], errors="coerce")
     if len(subs) == 4:
@@ -160,43 +119,3 @@ def _rank_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
                                f"{totals[j]:.2f}) has a higher total than rank {int(ranked['rank'].iloc[j - 1])} "
                                f"({totals[j - 1]:.2f})", file, "rank", int(row) + 2))
     return out
-
-
-def official_panel(imported: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Shipped figures plus imported ones; an imported figure replaces a shipped one for the same cell."""
-    shipped = load_official()
-    if imported is None or imported.empty:
-        return shipped
-    both = pd.concat([shipped.assign(_order=0), imported.assign(_order=1)])
-    both = both.sort_values("_order").drop_duplicates(["year", "province", "measure"], keep="last")
-    return both.drop(columns="_order").sort_values(["year", "province", "measure"]).reset_index(drop=True)
-
-
-def last_official(panel: pd.DataFrame, province: str, measure: str, before: int | None = None) -> tuple[float, int] | None:
-    """The province's latest official value of a measure (before ``before``), with its year."""
-    rows = panel[(panel["province"] == province) & (panel["measure"] == measure)]
-    if before is not None:
-        rows = rows[rows["year"] < before]
-    if rows.empty:
-        return None
-    row = rows.sort_values("year").iloc[-1]
-    return float(row["score"]), int(row["year"])
-
-
-def load_targets(province_key_: str, folder: Path | None = None) -> dict | None:
-    """The targets file of a province (``survey/data/targets/<key>.yaml``), or None."""
-    folder = folder or Path(__file__).resolve().parents[1] / "data" / "targets"
-    path = folder / f"{province_key_}.yaml"
-    if not path.exists():
-        return None
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def targets_for(targets: dict | None, year: int) -> dict[str, float]:
-    """Targets in force in ``year``: sub1..sub4 (minimum scores) and rank (at most)."""
-    if not targets:
-        return {}
-    for t in targets.get("targets", []):
-        if t.get("from", -1) <= year <= t.get("to", 9999):
-            return {k: float(v) for k, v in t.items() if k in MEASURES + ("rank",)}
-    return {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..i18n import _
 from .official import last_official, targets_for
 from .score import ScoreResult
 
@@ -41,16 +42,15 @@ def summary_text(result: ScoreResult, lang: str = "vi") -> str:
     dom_col = f"domain_{lang}" if f"domain_{lang}" in t.columns else (
         t.columns[0] if t.columns[0] not in ("level", "id") else None)
     lines = ["Ước tính không chính thức / unofficial estimate",
-             f"{'':<30}{'điểm' if lang == 'vi' else 'score':>7}{'SE':>7}  {'95%':<14}"
-             f"{'mục tiêu' if lang == 'vi' else 'target':>9}{'chính thức' if lang == 'vi' else 'official':>13}"]
-    for _, r in t.iterrows():
+             f"{'':<30}{_('scoring.column.score', lang):>7}{'SE':>7}  {'95%':<14}"
+             f"{_('scoring.column.target', lang):>9}{_('scoring.column.official', lang):>13}"]
+    for _row, r in t.iterrows():
         if dom_col and r["level"] == "subindex" and r["id"] == "sub1":
             lines.append(f"[{r[dom_col]}]")
         name = str(r[f"short_{lang}"])[:28]
         if r["suppressed"]:
-            why = {("vi", "not_applicable"): "(không áp dụng cho nhóm này)", ("en", "not_applicable"): "(does not apply)",
-                   ("vi", "too_few"): "(ít người trả lời, không hiển thị)", ("en", "too_few"): "(too few respondents)"}
-            lines.append(f"  {name:<28} {why[(lang, r['suppressed_reason'])]}")
+            why = _(f"scoring.suppressed.{r['suppressed_reason']}", lang)
+            lines.append(f"  {name:<28} {why}")
             continue
         off = "" if pd.isna(r.get("official_last")) else f"{r['official_last']:.2f} ({int(r['official_year'])})"
         tgt = "" if pd.isna(r.get("target")) else f">= {r['target']:.2f}"

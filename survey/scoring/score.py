@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..errors import EstimationError
 from ..questionnaire import Indicator, Questionnaire, evaluate
+from ..vocabulary import SCALE
 from ..weights import Design, replicate_variance
 from .normalise import MinMax, normaliser_for
 
@@ -236,7 +237,7 @@ def _table(design, qn, doms, by, values, scores, sub, tot, counts, suppressed, s
         labels = {float(c.code): c.label for c in qn.choices(by)}
         table.insert(1, "domain_vi", table["domain"].map(lambda v: labels[v].vi if v in labels else str(v)))
         table.insert(2, "domain_en", table["domain"].map(lambda v: labels[v].en if v in labels else str(v)))
-    bounds = np.where(table["level"] == "total", 40.0, 10.0)
+    bounds = np.where(table["level"] == "total", SCALE["total"], SCALE["sub1"])
     for col in [c for c in table.columns if c.startswith("ci")]:
         table[col] = np.clip(table[col], 0.0, bounds)  # scores cannot leave their scale
     if by is None:

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ..errors import Problem, WeightingError
+from ..errors import Problem, UnknownMarginError, WeightingError
 
 __all__ = ["Category", "Margin", "PopulationMargins", "load_margins", "prepare_margins", "margin_categories",
            "default_margins_path"]
@@ -84,10 +84,19 @@ class PopulationMargins:
     log: tuple[str, ...] = field(default=())
 
     def margin(self, name: str) -> Margin:
+        """The margin called ``name``.
+
+        Raises
+        ------
+        UnknownMarginError
+            (a ``WeightingError`` and a ``KeyError``) When the file has no such margin.
+        """
         for m in self.margins:
             if m.name == name:
                 return m
-        raise KeyError(name)
+        known = ", ".join(m.name for m in self.margins)
+        raise UnknownMarginError(f"unknown margin {name!r}", params={"name": name, "known": known},
+                                 file=self.file, hint=f"known: {known}")
 
     @property
     def total(self) -> float:
@@ -106,7 +115,9 @@ class PopulationMargins:
 
 def default_margins_path(province: str, year: int) -> Path:
     """The shipped margins file of a province and year."""
-    return Path(__file__).resolve().parents[1] / "data" / "margins" / f"{province}_{year}.yaml"
+    from ..reference import margins_path
+
+    return margins_path(province, year)
 
 
 def _category(name: str, obj: Any, where: str, file: str, problems: list[Problem]) -> Category | None:

@@ -122,7 +122,7 @@ def test_distance_to_target_and_official_columns():
 def test_official_import_command(tmp_path, capsys):
     full_table(2024).to_csv(tmp_path / "t.csv", index=False)
     db = f"sqlite:///{tmp_path / 's.sqlite'}"
-    assert main(["official", "import", str(tmp_path / "t.csv"), "--year", "2024", "--db", db]) == 0
+    assert main(["official", "import", str(tmp_path / "t.csv"), "--year", "2024", "--db", db, "--lang", "en"]) == 0
     assert "imported 315 official figures for 2024 (63 provinces)" in capsys.readouterr().out
     assert len(Store(db).read_official()) == 315
     bad = full_table(2024)

@@ -100,7 +100,8 @@ def test_a_raking_config_is_checked_when_built(bad):
 
 def test_cli_weights_prints_diagnostics(loaded, capsys, tmp_path):
     code = main(["weights", "--survey", "monthly_difficulties", "--period", "2025-10..2025-11", "--margins",
-                 str(MARGINS), "--use", "size_class", "ownership", "--replicates", "JK1", "--db", loaded.url])
+                 str(MARGINS), "--use", "size_class", "ownership", "--replicates", "JK1", "--db", loaded.url,
+                 "--lang", "en"])
     assert code == 0
     out = capsys.readouterr().out
     assert "Responses 500, representing 11,000 enterprises" in out and "Stored as weighting #1" in out
