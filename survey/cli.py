@@ -106,6 +106,7 @@ def _store(args: argparse.Namespace):
 
 
 def _cmd_loads(args: argparse.Namespace) -> int:
+    from .ingest.report import printable
     from .store import Store
 
     table = Store(args.db).list_loads()
@@ -114,6 +115,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         return 0
     table["loaded_at"] = table["loaded_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M"))
     table["sha256"] = table["sha256"].str[:12]
+    table["file_name"] = table["file_name"].map(lambda name: printable(name, 60))  # names come from outside
     print(table.drop(columns=["size_bytes"]).to_string(index=False))
     return 0
 
@@ -384,6 +386,17 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _safe(text: str) -> str:
+    """A message for the terminal: its lines kept, but no escape codes or control characters, and no
+    line longer than a screen can use (file names, headers and values in messages come from files)."""
+    from .ingest.report import printable
+
+    def short(line: str) -> str:  # a long line loses its middle: its start says where, its end what to do
+        line = printable(line, None)
+        return line if len(line) <= 600 else line[:300] + " … " + line[-300:]
+    return "\n".join(short(line) for line in text.splitlines())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (1 on a reported error, 2 on a usage error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -398,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except SurveyError as exc:
-        print(_("cli.error", args.lang, message=error_text(exc, args.lang)), file=sys.stderr)
+        print(_safe(_("cli.error", args.lang, message=error_text(exc, args.lang))), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(_("cli.interrupted", args.lang), file=sys.stderr)
@@ -407,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PGI_DEBUG"):
             raise
         what = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-        print(_("cli.internal", args.lang, what=what), file=sys.stderr)
+        print(_safe(_("cli.internal", args.lang, what=what)), file=sys.stderr)
         return 70
 
 

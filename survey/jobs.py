@@ -151,8 +151,8 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
     """
     target = None
     if report is not None:
-        target = check_output(report, inputs=[path, options.mapping], force=force, suffixes=(".csv", ".xlsx"),
-                              kind="report")
+        target = check_output(report, inputs=[path, options.mapping, store.file], force=force,
+                              suffixes=(".csv", ".xlsx"), kind="report")
     qn = _questionnaire(survey, options.province)
     result = ingest_file(path, qn, str(_period(period)), store=store, mapping=options.mapping,
                          format=options.format, encoding=options.encoding, sep=options.sep, sheet=options.sheet,
@@ -283,7 +283,8 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     from .scoring import ScoringConfig, add_targets, load_targets, official_panel, score
 
     config = config or ScoringConfig()
-    target = check_output(out, force=force, suffixes=TABLE_SUFFIXES, kind="table") if out else None
+    target = check_output(out, inputs=[store.file], force=force, suffixes=TABLE_SUFFIXES, kind="table") \
+        if out else None
     qn = _questionnaire(survey)
     whole = PeriodRange.year(year)
     found = store.find_weighting(qn.id, str(whole.first), str(whole.last))
@@ -361,7 +362,8 @@ def forecast_year(store: Store, province: str, year: int, config=None, *, survey
     from .scoring import ScoringConfig, association_estimates, load_targets, official_panel
 
     config = config or ForecastConfig()
-    target = check_output(out, force=force, suffixes=TABLE_SUFFIXES, kind="table") if out else None
+    target = check_output(out, inputs=[store.file], force=force, suffixes=TABLE_SUFFIXES, kind="table") \
+        if out else None
     models = tuple(models or MODELS)
     notes: list[str] = []
     estimates, used = None, {"year": year, "province": province, "models": models, "draws": config.draws,
@@ -416,7 +418,8 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     month = _period(period)
     targets = None
     if out is not None:
-        targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf"], force=force)
+        targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf"], force=force,
+                                   inputs=[store.file])
     qn = _questionnaire(MONTHLY, province)
     current = load_weighted(store, qn, PeriodRange(month, month))
     notes = []
@@ -455,7 +458,8 @@ def annual_report(store: Store, year: int, forecast_province: str, *, survey: st
 
     paths = None
     if out is not None:
-        paths = check_output_dir(out, [f"pgi_estimate_{year}.html", f"pgi_estimate_{year}.pdf"], force=force)
+        paths = check_output_dir(out, [f"pgi_estimate_{year}.html", f"pgi_estimate_{year}.pdf"], force=force,
+                                 inputs=[store.file])
     scored = score_year(store, survey, year, scoring_config)
     forecast = forecast_year(store, forecast_province, year, forecast_config, survey=survey, targets=targets,
                              survey_province=title_province, scores=scored)

@@ -287,6 +287,18 @@ def _coerce_text(raw: pd.Series) -> pd.Series:
     return _by_unique(raw, one).reindex(raw.index).astype(object)
 
 
+def _cross_check(whole: pd.Series, raw: pd.DataFrame, qn: Questionnaire, q: Question, column: str,
+                 options: dict[int, str], out: _Problems) -> None:
+    """Rows whose option columns (0/1) say other choices than the whole column: both are the firm's
+    answer as exported, so neither is taken over the other; the row is refused with both shown."""
+    split = _coerce_split(raw, qn, q, options, _Problems())  # unreadable flags are reported by no one else
+    a, b = whole.fillna(""), split.fillna("")
+    for row in raw.index[(a != b).to_numpy()]:
+        out.append({"row": int(row), "column": column, "question": q.id, "value": cell_text(raw.at[row, column]),
+                    "reason": "options_disagree",
+                    "params": {"question": q.id, "value": a[row] or "-", "options": b[row] or "-"}})
+
+
 def coerce_answers(raw: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap) -> tuple[pd.DataFrame, list[dict]]:
     """Typed answers for every question (empty where the file has no column), and cell problems.
 
@@ -312,6 +324,8 @@ def coerce_answers(raw: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap) -> tup
         series = raw[column]
         if q.type == "multiple":
             cols[q.id] = _coerce_multiple(series, qn, q, column, out)
+            if q.id in cmap.cross_check:
+                _cross_check(cols[q.id], raw, qn, q, column, cmap.cross_check[q.id], out)
         elif q.is_select:
             cols[q.id] = _coerce_select(series, qn, q, column, out)
         elif q.is_numeric:

@@ -226,14 +226,22 @@ def _progress(total: int | None, enabled: bool | None):
     return tqdm(total=total, unit=" rows", disable=(None if enabled is None else not enabled), leave=False)
 
 
-def _compress(path: Path) -> bytes:
-    """The file's bytes, zlib-compressed, read a block at a time (zlib releases the interpreter lock)."""
-    packer, parts = zlib.compressobj(1), []
+def _compress(path: Path) -> tuple[bytes, str]:
+    """The file's bytes zlib-compressed, and their SHA-256, read a block at a time (zlib and hashlib
+    release the interpreter lock)."""
+    packer, digest, parts = zlib.compressobj(1), hashlib.sha256(), []
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
             parts.append(packer.compress(block))
     parts.append(packer.flush())
-    return b"".join(parts)
+    return b"".join(parts), digest.hexdigest()
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    """What changes when a file is replaced (a new inode) or rewritten (size, modification time)."""
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, db: str | None = None,
@@ -275,8 +283,9 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     store = store or Store(db)
     # every check that needs no row (size first) before a byte is read or archived
     info = prepare(path, format=format, encoding=encoding, sep=sep, max_bytes=max_bytes)
+    identity = _identity(info.path)
     options = dict(format=format, sheet=sheet, chunksize=chunksize, max_bytes=max_bytes, max_rows=max_rows)
-    load = _Load(info, qn, period, store, mapping, options, user, today or dt.date.today(), progress)
+    load = _Load(info, qn, period, store, mapping, options, user, today or dt.date.today(), progress, identity)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgi-archive") as pool, \
             tempfile.TemporaryDirectory(prefix="pgi-load-") as folder:
         archive = pool.submit(_compress, info.path)
@@ -298,6 +307,7 @@ class _Load:
     user: str | None
     today: dt.date
     progress: bool | None
+    identity: tuple[int, ...] = ()
 
     def prepare(self, conn, folder: Path) -> _State:
         """Read and check every row; look keys up through ``conn``; keep the result in ``folder``."""
@@ -320,7 +330,17 @@ class _Load:
         return state
 
     def store(self, state: _State, archive, again: Path) -> LoadResult:
-        """Write what was prepared, in one transaction holding the write lock."""
+        """Write what was prepared, in one transaction holding the write lock.
+
+        First, the file must be the one that was checked, read and archived: a file
+        replaced or still being written while it was read is refused, so the audit
+        log's checksum and archive always match the rows stored.
+        """
+        packed, digest = archive.result()
+        if digest != self.info.sha256 or _identity(self.info.path) != self.identity:
+            raise IngestError("the file changed while it was being loaded (it was replaced, or it is still being "
+                              "downloaded or copied); nothing was saved", file=str(self.info.path),
+                              hint="wait until the download or copy has finished, then load it again")
         with self.store_.begin() as conn:
             if self.store_.loaded_since(conn, self.qn.id, self.period, state.mark):
                 # another load of this wave was committed while this one prepared:
@@ -330,7 +350,7 @@ class _Load:
                 self._check_not_loaded_as_other_period(conn)
             _write(state, conn, self.user)
             info = state.info
-            self.store_.archive_file(conn, info.path, info.sha256, info.size, archive.result())
+            self.store_.archive_file(conn, info.path, info.sha256, info.size, packed)
         return state.result
 
     def _check_not_loaded_as_other_period(self, conn) -> None:

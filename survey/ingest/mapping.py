@@ -56,6 +56,9 @@ class ColumnMap:
     key: str | None = None
     metadata: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    #: question id -> {code: file column}: the 0/1 option columns of a multiple choice that also has
+    #: its whole column (Kobo exports both); each row's two forms must agree
+    cross_check: dict[str, dict[int, str]] = field(default_factory=dict)
 
     def column_of(self, qid: str) -> str:
         """The file column to cite for a question (its first option column if split)."""
@@ -169,9 +172,9 @@ def map_columns(columns: list[str], qn: Questionnaire, *, mapping: dict[str, str
         else:
             _assign(cmap, column, target, problems, file)
     for qid, codes in list(cmap.split.items()):
-        if qid in cmap.single:  # Kobo gives both forms: the whole column is the one kept
+        if qid in cmap.single:  # Kobo gives both forms: the whole column is kept, the options check it
             cmap.metadata.extend(codes.values())
-            del cmap.split[qid]
+            cmap.cross_check[qid] = cmap.split.pop(qid)
     for q in qn.questions:
         if q.required and q.id not in cmap.single and q.id not in cmap.split:
             problems.append(Problem(

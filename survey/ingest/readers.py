@@ -42,6 +42,9 @@ MAX_HEADER_CHARS = 2_000
 MAX_COLUMNS = 10_000
 #: Real workbooks unzip to about 10 times their size; a zip bomb to 1,000 times.
 XLSX_MAX_RATIO = 100
+#: Shared texts of a real workbook are cited by its cells (some 30 bytes of sheet each); a workbook
+#: whose texts outweigh its sheets this many times holds texts no cell uses.
+XLSX_STRINGS_RATIO = 20
 _XLSX_RATIO_FLOOR = 10 * 1024 ** 2  # parts smaller than this are not checked for their ratio
 KOBO_MARKERS = {"_uuid", "_submission_time", "_id", "_index", "__version__"}
 _SAMPLE = 256 * 1024
@@ -307,10 +310,12 @@ def check_header(columns: list[str], info: FileInfo) -> list[str]:
 
 
 def _cell_problems(row: list, number: int, names: list[str], out: dict) -> None:
-    """Note the cells of one row that are too long or hold a NUL."""
+    """Note the cells of one row that are too long, hold a NUL, or are formulas without a value."""
     for name, value in zip(names, row):
         if isinstance(value, str):
-            if len(value) > MAX_CELL_CHARS:
+            if isinstance(value, _Formula):
+                out.setdefault(number, []).append((name, "formula_without_value", len(value)))
+            elif len(value) > MAX_CELL_CHARS:
                 out.setdefault(number, []).append((name, "cell_too_long", len(value)))
             elif "\x00" in value:
                 out.setdefault(number, []).append((name, "nul_in_cell", len(value)))
@@ -347,12 +352,13 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
     in ``cell_problems``. Only lines longer than a cell may be (or holding a NUL)
     are looked at cell by cell, so the scan costs about as much as reading.
     """
-    flagged = False
+    flagged, size = False, 0
 
     def lines(fh) -> Iterator[str]:
-        nonlocal flagged
+        nonlocal flagged, size
         for line in fh:
-            if len(line) > MAX_CELL_CHARS or "\x00" in line:
+            size += len(line)  # a quoted cell may span lines: the record's length is what counts
+            if size > MAX_CELL_CHARS or "\x00" in line:
                 flagged = True
             yield line
 
@@ -368,7 +374,7 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
                 raise IngestError("the file has no columns", file=str(info.path))
             names = check_header(header, info)
             width = len(header)
-            flagged = False
+            flagged, size = False, 0
             for row in reader:
                 if not row:  # a blank line, skipped as pandas skips it
                     continue
@@ -381,6 +387,7 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
                 if flagged:
                     _cell_problems(row, number, names, problems)
                     flagged = False
+                size = 0
         except UnicodeDecodeError:
             raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
                               hint="the file mixes encodings; save it again as 'CSV UTF-8'") from None
@@ -506,17 +513,24 @@ def _check_xlsx_zip(info: FileInfo, max_bytes: int) -> None:
                               f"{ratio:,.0f} times its packed size (real workbooks: about 10 times)",
                               file=str(info.path), hint="this is not a normal export; open it in Excel, "
                               "check its content and save it again")
+    sheets = sum(p.file_size for p in parts if p.filename.startswith("xl/worksheets/"))
+    strings = sum(p.file_size for p in parts if p.filename == "xl/sharedStrings.xml")
+    if strings > _XLSX_RATIO_FLOOR and strings > XLSX_STRINGS_RATIO * max(sheets, 1):
+        # openpyxl holds every shared text in memory; real sheets cite each of their texts
+        raise IngestError(f"the workbook's texts unpack to {strings / 1e6:,.0f} MB for {sheets / 1e6:,.1f} MB of "
+                          "sheets: far more text than its cells can use", file=str(info.path),
+                          hint="this is not a normal export; open it in Excel, check it and save it again")
     if total > max_bytes:
         raise IngestError(f"the workbook unpacks to {total / 1e6:,.1f} MB, more than the limit of "
                           f"{max_bytes / 1e6:,.1f} MB", file=str(info.path),
                           hint="raise the limit with --max-size, or split the file")
 
 
-def _open_sheet(info: FileInfo, sheet: str | int | None):
+def _open_sheet(info: FileInfo, sheet: str | int | None, data_only: bool = True):
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(info.path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(info.path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
         raise IngestError(f"the Excel file cannot be opened ({type(exc).__name__})",
                           file=str(info.path), hint="open it in Excel and save it again as .xlsx") from None
@@ -542,17 +556,24 @@ def _xlsx_chunks(info: FileInfo, sheet: str | int | None, chunksize: int, max_ro
     """
     _check_xlsx_zip(info, max_bytes)
     book, ws = _open_sheet(info, sheet)
+    formulas = None
     try:
+        # The sheet's own <dimension> record may be wrong (too small: rows and columns would be
+        # dropped; huge: a tiny file would pad a million rows): read the cells that are there.
+        ws.reset_dimensions()
         rows = ws.iter_rows(values_only=True)
+        if _has_formulas(info, ws):
+            formulas, ws_f = _open_sheet(info, sheet, data_only=False)
+            ws_f.reset_dimensions()
+            rows = _with_formulas(rows, ws_f.iter_rows(values_only=True))
         header = list(next(rows, None) or ())
         while header and _is_empty(header[-1]):
             header.pop()
         if not header:
             raise IngestError("the sheet has no column names in its first row", file=str(info.path), line=1,
                               hint="the first row must hold the column names")
-        meta = RawMeta(info, check_header(header, info), rows=(ws.max_row - 1) if ws.max_row else None)
-        if meta.rows is not None and meta.rows > max_rows:
-            raise _too_many_rows(info, max_rows)
+        header = [v.value if isinstance(v, _Formula) else v for v in header]
+        meta = RawMeta(info, check_header(header, info), rows=None)  # counted while read, never declared
         yield from _xlsx_blocks(rows, meta, chunksize, max_rows)
     except IngestError:
         raise
@@ -561,6 +582,34 @@ def _xlsx_chunks(info: FileInfo, sheet: str | int | None, chunksize: int, max_ro
                           file=str(info.path), hint="open it in Excel and save it again as .xlsx") from None
     finally:
         book.close()
+        if formulas is not None:
+            formulas.close()
+
+
+class _Formula(str):
+    """A formula cell whose workbook holds no computed value (written by a program, never opened in Excel)."""
+
+    value = None
+
+
+def _has_formulas(info: FileInfo, ws) -> bool:
+    """Whether the sheet's XML holds a formula (``<f>``), read from the zip without parsing it."""
+    with zipfile.ZipFile(info.path) as zf, zf.open(ws._worksheet_path.lstrip("/")) as fh:
+        tail = b""
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            if b"<f>" in tail + block or b"<f " in tail + block:
+                return True
+            tail = block[-3:]
+    return False
+
+
+def _with_formulas(values: Iterator[tuple], formulas: Iterator[tuple]) -> Iterator[tuple]:
+    """Rows of computed values, where a formula without a computed value is marked, not read as empty."""
+    for row, frow in zip(values, formulas):
+        if any(v is None and isinstance(f, str) and f.startswith("=") for v, f in zip(row, frow)):
+            row = tuple(_Formula(f) if v is None and isinstance(f, str) and f.startswith("=") else v
+                        for v, f in zip(row, frow)) + tuple(row[len(frow):])
+        yield row
 
 
 def _xlsx_blocks(rows: Iterator[tuple], meta: RawMeta, chunksize: int,

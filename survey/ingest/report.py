@@ -25,7 +25,7 @@ from ..outputs import atomic_path
 from .ingest import LoadResult
 from .messages import render
 
-__all__ = ["problem_table", "write_report", "console_summary", "neutralise_formula", "printable"]
+__all__ = ["spreadsheet_cell", "problem_table", "write_report", "console_summary", "neutralise_formula", "printable"]
 
 #: the problem table's columns, each named by ``ingest.report.column.<name>``
 _COLUMNS = ("row", "column", "question", "value", "message", "response_key", "reason")
@@ -96,7 +96,7 @@ _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 _XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell
 
 
-def _xlsx_cell(value: object) -> object:
+def spreadsheet_cell(value: object) -> object:
     """A value an .xlsx can store and a spreadsheet will not run: illegal characters dropped,
     cut to Excel's cell limit, then formula-neutralised."""
     if isinstance(value, str):
@@ -159,9 +159,9 @@ def write_report(result: LoadResult, path: str | Path, lang: str = "vi", include
             table.map(neutralise_formula).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
         else:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-                _summary(result, lang).map(_xlsx_cell).to_excel(
+                _summary(result, lang).map(spreadsheet_cell).to_excel(
                     xw, sheet_name=_("ingest.report.sheet.summary", lang), index=False)
-                table.map(_xlsx_cell).to_excel(xw, sheet_name=_("ingest.report.sheet.problems", lang), index=False)
+                table.map(spreadsheet_cell).to_excel(xw, sheet_name=_("ingest.report.sheet.problems", lang), index=False)
     return path
 
 

@@ -38,10 +38,12 @@ def drop_personal(frame: pd.DataFrame, qn: Questionnaire, include_personal: bool
 
 
 def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text that a spreadsheet would run as a formula (=, +, -, @) gets a leading apostrophe."""
-    from ..ingest.report import neutralise_formula
+    """Cells a spreadsheet can hold and will not run: characters an .xlsx cannot store (control
+    characters firms paste from Word) dropped, cut to Excel's cell limit, and text that would run
+    as a formula (=, +, -, @, a tab or line break first) given a leading apostrophe."""
+    from ..ingest.report import spreadsheet_cell
 
-    return frame.map(neutralise_formula)
+    return frame.map(spreadsheet_cell)
 
 
 def text_page(pdf, title: str, lines: list[str], notice: str | None = None) -> None:
@@ -57,8 +59,10 @@ def text_page(pdf, title: str, lines: list[str], notice: str | None = None) -> N
         fig.text(0.07, y, notice, fontsize=10, color="#b00020", va="top")
         y -= 0.03
     y -= 0.01
+    from ..ingest.report import printable
+
     for line in lines:
-        for part in textwrap.wrap(line, 105) or [""]:
+        for part in textwrap.wrap(printable(line, None), 105) or [""]:
             fig.text(0.07, y, part, fontsize=9.5, va="top")
             y -= 0.02
         if y < 0.05:
@@ -74,7 +78,9 @@ def table_page(pdf, title: str, table: pd.DataFrame, notice: str | None = None, 
     fig.text(0.07, 0.95, title, fontsize=14, weight="bold", va="top")
     if notice:
         fig.text(0.07, 0.92, notice, fontsize=9, color="#b00020", va="top")
-    shown = table.head(max_rows).map(lambda v: "" if pd.isna(v) else str(v))
+    from ..ingest.report import printable
+
+    shown = table.head(max_rows).map(lambda v: "" if pd.isna(v) else printable(v, None))
     shown = shown.map(lambda s: s if len(s) <= 60 else s[:57] + "…")
     tab = ax.table(cellText=shown.values, colLabels=list(shown.columns), loc="upper center", cellLoc="left")
     tab.auto_set_font_size(False)

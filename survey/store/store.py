@@ -231,6 +231,13 @@ class Store:
                              hint="for PostgreSQL: pip install 'psycopg[binary]'") from None
 
     @property
+    def file(self) -> Path | None:
+        """The database file of a SQLite store (None for a server): an input no output may replace."""
+        if self.url.startswith("sqlite:///") and self.url.removeprefix("sqlite:///") not in ("", ":memory:"):
+            return Path(self.url.removeprefix("sqlite:///"))
+        return None
+
+    @property
     def safe_url(self) -> str:
         """The URL without its password, for messages."""
         return self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") else self.url

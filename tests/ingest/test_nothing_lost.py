@@ -290,3 +290,149 @@ def test_the_command_line_refuses_a_file_over_max_rows_and_stores_nothing(tmp_pa
     assert "more than 4 data rows" in capsys.readouterr().err
     assert Store(url).list_loads().empty
     assert main(args + ["--max-rows", "5"]) == 0
+
+
+# ------------------------------------------------------------------ found by the second probe
+
+def _rewrite_sheet(src: Path, dst: Path, change) -> Path:
+    """A copy of a workbook whose first sheet's XML is passed through ``change``."""
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zo:
+        for item in zi.infolist():
+            data = zi.read(item.filename)
+            zo.writestr(item, change(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return dst
+
+
+def _workbook(path: Path, rows: list[list]) -> Path:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("dimension", [b"A1:B3", b"A1:A6", b"A1:XFD1048576"])
+def test_an_xlsx_is_read_whole_whatever_size_it_declares(tmp_path, dimension):
+    """A sheet's <dimension> record may lie: too small dropped rows and columns, huge padded a million rows."""
+    import re
+    src = _workbook(tmp_path / "a.xlsx", [["id", "note", "email"]] + [[i, f"n{i}", f"e{i}@x.vn"] for i in range(5)])
+    path = _rewrite_sheet(src, tmp_path / "b.xlsx",
+                          lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="' + dimension + b'"', xml))
+    frame, _ = _timed(read_file, path)[0]
+    assert list(frame.columns) == ["id", "note", "email"] and frame["email"].tolist() == [f"e{i}@x.vn" for i in range(5)]
+
+
+def test_blank_rows_in_an_xlsx_are_skipped_not_refused(tmp_path, monthly):
+    path = _workbook(tmp_path / "a.xlsx", [["id", "note"], [1, "a"], [None, None], [2, "b"], [None, None]])
+    frame, _ = read_file(path)
+    assert frame["note"].tolist() == ["a", "b"] and frame.index.tolist() == [2, 4]  # the sheet's own rows
+    answers = make_answers(monthly, 8, seed=3)
+    answers.to_excel(tmp_path / "m.xlsx", index=False)
+    book = openpyxl.load_workbook(tmp_path / "m.xlsx")
+    book.active.insert_rows(4)  # one blank row between answers, as staff leave them
+    book.save(tmp_path / "m.xlsx")
+    result = ingest_file(tmp_path / "m.xlsx", monthly, "2025-11", db=f"sqlite:///{tmp_path / 's.sqlite'}")
+    assert result.rows_read == 8 and result.accepted + result.quarantined == 8
+
+
+def test_an_xlsx_formula_without_a_value_is_refused_not_read_as_empty(tmp_path, monthly):
+    """A workbook written by a program holds formulas with no computed value: never an empty answer."""
+    answers = make_answers(monthly, 6, seed=8)
+    path = tmp_path / "f.xlsx"
+    answers.to_excel(path, index=False)
+    book = openpyxl.load_workbook(path)
+    column = list(answers.columns).index("severity") + 1
+    book.active.cell(row=3, column=column, value="=1+1")
+    book.save(path)
+    result = ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 's.sqlite'}")
+    formula = result.problems[result.problems.reason == "formula_without_value"]
+    assert formula["row"].tolist() == [3] and formula["column"].tolist() == ["severity"]
+    assert result.rows_read == 6 and result.accepted + result.quarantined == 6
+
+
+def test_an_xlsx_with_far_more_shared_text_than_cells_is_refused_before_parsing(tmp_path, monkeypatch):
+    src = _workbook(tmp_path / "a.xlsx", [["id", "note"], [1, "a"]])
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(tmp_path / "b.xlsx", "w", zipfile.ZIP_DEFLATED) as zo:
+        for item in zi.infolist():
+            zo.writestr(item, zi.read(item.filename))
+        strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + \
+            b"<si><t>" + bytes(np.random.default_rng(0).integers(97, 123, 30_000_000, dtype=np.uint8)) + \
+            b"</t></si></sst>"  # random letters: packed only 1.6 times, under the zip-bomb check
+        zo.writestr("xl/sharedStrings.xml", strings)
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    with pytest.raises(IngestError, match="far more text than its cells can use"):
+        read_file(tmp_path / "b.xlsx")
+
+
+def test_the_cell_limit_holds_for_a_cell_spanning_many_lines(tmp_path, monthly):
+    answers = make_answers(monthly, 10, seed=5)
+    answers["description"] = answers["description"].astype(object)
+    answers.loc[2, "description"] = ("y" * 99 + "\n") * 1_000  # 100,000 characters in 100-character lines
+    path = to_kobo_csv(answers, monthly, tmp_path / "k.csv", uuids=[f"u-{i}" for i in range(10)])
+    result = ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 's.sqlite'}")
+    assert result.problems[result.problems.reason == "cell_too_long"]["row"].tolist() == [4]
+
+
+def test_a_file_replaced_while_it_loads_is_refused_and_nothing_is_stored(tmp_path, monthly, monkeypatch):
+    """The audit log's checksum and archive must be those of the rows stored."""
+    import os
+    import survey.ingest.ingest as ingest_module
+    path = to_kobo_csv(make_answers(monthly, 60, seed=1), monthly, tmp_path / "k.csv",
+                       uuids=[f"old-{i}" for i in range(60)])
+    other = to_kobo_csv(make_answers(monthly, 60, seed=2), monthly, tmp_path / "new.csv",
+                        uuids=[f"new-{i}" for i in range(60)])
+    real, calls = ingest_module._prepare_chunk, []
+
+    def swap_after_the_first_chunk(*args, **kwargs):
+        real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            os.replace(other, path)  # as a sync client or a browser finishing a download does
+    monkeypatch.setattr(ingest_module, "_prepare_chunk", swap_after_the_first_chunk)
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    with pytest.raises(IngestError, match="changed while it was being loaded"):
+        ingest_file(path, monthly, "2025-11", db=url, chunksize=20)
+    assert Store(url).list_loads().empty
+
+
+def test_the_store_itself_is_never_an_output(tmp_path, monthly, capsys):
+    from survey.cli import main
+    store_file = tmp_path / "store.csv"  # a SQLite store whose name ends like a report
+    url = f"sqlite:///{store_file}"
+    path = _kobo(tmp_path, monthly, 5)
+    assert main(["ingest", str(path), "--survey", "monthly_difficulties", "--period", "2025-11", "--db", url]) == 0
+    assert main(["ingest", str(path), "--survey", "monthly_difficulties", "--period", "2025-11", "--db", url,
+                 "--report", str(store_file), "--force", "--lang", "en"]) == 1
+    assert "input is never overwritten" in capsys.readouterr().err
+    assert len(Store(url).list_loads()) == 1  # still a store, with its one load
+
+
+def test_errors_on_the_console_carry_no_escape_codes(tmp_path, capsys):
+    from survey.cli import main
+    path = tmp_path / "e.csv"
+    path.write_text("a,\x1b[31mb\x1b[0m,\x1b[31mb\x1b[0m\n1,2,3\n", encoding="utf-8")
+    assert main(["ingest", str(path), "--survey", "monthly_difficulties", "--period", "2025-11",
+                 "--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--lang", "en"]) == 1
+    err = capsys.readouterr().err
+    assert "same name" in err and "\x1b" not in err
+
+
+def test_a_firm_text_with_control_characters_does_not_stop_the_digest(tmp_path):
+    from survey.reports.common import safe_cells
+    cells = safe_cells(pd.DataFrame({"t": ["dòng 1\x0bdòng 2", "\x1b[2Jxoá", "=1+1"]}))["t"].tolist()
+    assert cells == ["dòng 1dòng 2", "[2Jxoá", "'=1+1"]
+
+
+def test_kobo_option_columns_that_contradict_the_whole_column_are_refused_not_dropped(tmp_path, monthly):
+    answers = make_answers(monthly, 12, seed=4)
+    path = to_kobo_csv(answers, monthly, tmp_path / "k.csv", uuids=[f"u-{i}" for i in range(12)])
+    frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    chosen = frame["difficulties/difficulty_types"] != ""
+    row = int(np.flatnonzero(chosen.to_numpy())[0])
+    option = "difficulties/difficulty_types/1"
+    frame.loc[row, option] = "0" if frame.loc[row, option] == "1" else "1"  # staff edited one 0/1 cell
+    frame.to_csv(path, sep=";", index=False)
+    result = ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 's.sqlite'}")
+    problem = result.problems[result.problems.reason == "options_disagree"]
+    assert problem["row"].tolist() == [row + 2] and problem["question"].tolist() == ["difficulty_types"]
+    assert result.accepted + result.quarantined == 12 and result.quarantined >= 1
