@@ -19,6 +19,8 @@ and dates are written per locale when the field asks for it::
     {p:%}        a percentage           vi 45%         en 45%
     {p:%1}       with one decimal       vi 45,3%       en 45.3%
     {day:date}   a date                 vi 03/11/2025  en 3 Nov 2025
+    {kind:@output.kind}  a word of the catalogue: the message ``output.kind.<kind>``
+                         (``output.kind.report``: vi báo cáo, en report), else the value
 
 Use::
 
@@ -27,7 +29,9 @@ Use::
 
 Errors (:class:`survey.errors.SurveyError`) carry a code and parameters;
 :func:`error_text` renders one in a language from ``error.<code>`` (and
-``error.<code>.hint``) when the catalogue has it, else as written.
+``error.<code>.hint``, and ``error.<code>.where`` for the place inside the file, such
+as a column) when the catalogue has it, else as written; the file, line and place
+are always kept in front of the message.
 """
 from __future__ import annotations
 
@@ -165,6 +169,8 @@ class _LocaleFormatter(string.Formatter):
         self.lang = lang
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.startswith("@"):  # a word of the catalogue: {kind:@output.kind} is output.kind.<kind>
+            return _template(f"{format_spec[1:]}.{value}", self.lang) or str(value)
         if format_spec == "date" and isinstance(value, dt.date):
             return format_date(value, self.lang)
         kind, rest = format_spec[:1], format_spec[1:]
@@ -225,16 +231,18 @@ def problem_text(problem: Problem, lang: str | None = None) -> str:
     lang = resolve_lang(lang)
     message = problem.message
     hint = problem.hint
+    where = problem.where
     if problem.code:
         message = _filled(f"error.{problem.code}", lang, problem.params or {}) or message
         hint = _filled(f"error.{problem.code}.hint", lang, problem.params or {}) or hint
+        where = _filled(f"error.{problem.code}.where", lang, problem.params or {}) or where
     head = ""
     if problem.file:
         head = problem.file + (f":{problem.line}" if problem.line else "") + ": "
     elif problem.line:
         head = _("error.line", lang, line=problem.line) + ": "
-    if problem.where:
-        head += f"{problem.where}: "
+    if where:
+        head += f"{where}: "
     text = head + message
     if hint:
         text += f" ({hint})"
@@ -245,7 +253,8 @@ def error_text(exc: BaseException, lang: str | None = None) -> str:
     """What to show a person for ``exc``, in ``lang``.
 
     A :class:`SurveyError` is written from ``error.<code>`` with its parameters when the
-    catalogue has that message (and ``error.<code>.hint`` for its hint), else as written
+    catalogue has that message (and ``error.<code>.hint`` for its hint, ``error.<code>.where``
+    for the place in the file, such as "column 3"), else as written
     when raised; its problems follow, one a line. Anything else is ``str(exc)``.
     """
     lang = resolve_lang(lang)
@@ -259,5 +268,6 @@ def error_text(exc: BaseException, lang: str | None = None) -> str:
         return message
     if len(problems) == 1 and problems[0].message == exc.message:
         hint = _filled(f"error.{exc.code}.hint", lang, exc.params) or problems[0].hint
-        return problem_text(replace(problems[0], message=message, hint=hint, code=None), lang)
+        where = _filled(f"error.{exc.code}.where", lang, exc.params) or problems[0].where
+        return problem_text(replace(problems[0], message=message, hint=hint, where=where, code=None), lang)
     return "\n".join([message] + [f"  - {problem_text(p, lang)}" for p in problems])

@@ -127,10 +127,13 @@ class IngestOptions:
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
-            raise SurveyError(f"unknown format {self.format!r}", hint="one of " + ", ".join(FORMATS))
+            raise SurveyError(f"unknown format {self.format!r}", hint="one of " + ", ".join(FORMATS),
+                              code="ingest.unknown_format", params={"format": repr(self.format),
+                                                                    "known": ", ".join(FORMATS)})
         for name in ("max_bytes", "max_rows", "chunksize"):
             if getattr(self, name) < 1:
-                raise SurveyError(f"{name} must be at least 1, not {getattr(self, name)}")
+                raise SurveyError(f"{name} must be at least 1, not {getattr(self, name)}", code="ingest.option_below_1",
+                                  params={"name": name, "value": getattr(self, name)})
 
 
 def load_export(store: Store, path: str | Path, survey: str | Questionnaire, period: str | Period,
@@ -198,7 +201,8 @@ def weight_wave(store: Store, survey: str | Questionnaire, periods: str | Period
     data = load_responses(qn, str(periods.first), str(periods.last), store=store)
     if data.empty:
         raise WeightingError(f"no stored responses of '{qn.id}' for {periods}",
-                             hint="load the survey export first (pgi-survey ingest)")
+                             hint="load the survey export first (pgi-survey ingest)", code="weighting.no_responses",
+                             params={"survey": qn.id, "periods": str(periods)})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurveyWarning)
         result = weigh(data, config)
@@ -227,7 +231,8 @@ def _stored_steps(meta: dict, merged: pd.DataFrame) -> tuple:
     here = (merged["period"].astype(str) + "|" + merged["response_key"].astype(str)).to_numpy(dtype=str)
     if not order.equals(pd.Index(here)):
         raise WeightingError(f"weighting #{meta['id']}: the stored responses are not those weighted",
-                             hint="weight the periods again")
+                             hint="weight the periods again", code="weighting.responses_changed",
+                             params={"id": meta["id"]})
     return steps_from_arrays(arrays)
 
 
@@ -245,13 +250,15 @@ def load_weighted(store: Store, survey: str | Questionnaire, periods: str | Peri
     first, last = str(periods.first), str(periods.last)
     meta = store.latest_weighting(qn.id, first, last)
     if meta is None:
-        raise WeightingError(f"'{qn.id}' {periods} has no stored weights", hint="run pgi-survey weights first")
+        raise WeightingError(f"'{qn.id}' {periods} has no stored weights", hint="run pgi-survey weights first",
+                             code="weighting.none_stored", params={"survey": qn.id, "periods": str(periods)})
     data = load_responses(qn, first, last, store=store)
     w = store.read_weights(meta["id"])
     merged = data.merge(w, on=["period", "response_key"], how="inner", validate="one_to_one")
     if len(merged) != len(data):
-        raise WeightingError(f"{len(data) - len(merged)} stored responses have no weight in weighting "
-                             f"#{meta['id']}: responses were loaded after it", hint="weight the periods again")
+        raise WeightingError(f"{len(data) - len(merged):,} stored responses have no weight in weighting "
+                             f"#{meta['id']}: responses were loaded after it", hint="weight the periods again",
+                             code="weighting.unweighted", params={"count": len(data) - len(merged), "id": meta["id"]})
     reps = None if meta["rep_type"] is None else np.vstack(merged["replicates"].to_numpy())
     if reps is None:
         warnings.warn(f"weighting #{meta['id']} has no replicate weights: standard errors from this design "
@@ -290,7 +297,8 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     found = store.find_weighting(qn.id, str(whole.first), str(whole.last))
     if found is None:
         raise EstimationError(f"no weighted responses of '{qn.id}' in {year}",
-                              hint="load the wave (pgi-survey ingest) and weight it (pgi-survey weights)")
+                              hint="load the wave (pgi-survey ingest) and weight it (pgi-survey weights)",
+                              code="estimation.no_weighting", params={"survey": qn.id, "year": year})
     weighted = load_weighted(store, qn, PeriodRange.parse(f"{found['period_from']}..{found['period_to']}"))
     result = score(weighted.design, qn, by=by, config=config)
     key = province or (qn.locality.key if qn.locality else None)
@@ -400,6 +408,16 @@ def backtest_forecast(store: Store) -> Outcome[pd.DataFrame]:
 
 # ------------------------------------------------------------------ reports
 
+def _sector_groups(margins_file: str | None) -> dict[str, tuple[int, ...]] | None:
+    """The groups of sectors of the margins file a weighting used (its margin on ``sector``), if any."""
+    from .weights import load_margins
+
+    if not margins_file or not Path(margins_file).is_file():
+        return None
+    margin = next((m for m in load_margins(margins_file).margins if m.question == "sector"), None)
+    return None if margin is None else {c.name: tuple(c.codes) for c in margin.categories}
+
+
 def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None = None, lang: str = "vi",
                    min_n: int = 10, include_personal: bool = False, province: str | None = None,
                    force: bool = False) -> Outcome:
@@ -429,7 +447,8 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         previous = None
         notes.append(f"{month.previous()} has no weighted wave: no month-on-month change")
     digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
-                          include_personal=include_personal, weighting_notes=list(current.diagnostics.log))
+                          include_personal=include_personal, weighting_notes=list(current.diagnostics.log),
+                          sector_groups=_sector_groups(current.margins_file))
     outcome = Outcome(digest, notes=notes, used={"questionnaire": f"{qn.id} v{qn.version}", "period": str(month),
                                                  "weighting": current.weighting_id})
     if targets is not None:

@@ -26,6 +26,8 @@ from .errors import OutputError
 __all__ = ["OutputError", "check_output", "check_output_dir", "atomic_path"]
 
 PathLike = str | os.PathLike
+#: the kinds of output a message may name (``kind=``); each has its word in the catalogue, ``output.kind.<kind>``
+KINDS = ("file", "export", "report", "table")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -53,7 +55,9 @@ def _writable(folder: Path, creating: bool) -> None:
     except OSError as exc:
         what = "create a folder in" if creating else "write in"
         raise OutputError(f"cannot {what} the folder {folder}: {exc.strerror or exc}",
-                          hint="choose a folder you can write to") from None
+                          hint="choose a folder you can write to",
+                          code="output.folder_not_creatable" if creating else "output.folder_not_writable",
+                          params={"folder": str(folder), "reason": exc.strerror or str(exc)}) from None
 
 
 def _check_folder(folder: Path, target: Path) -> None:
@@ -71,8 +75,10 @@ def _check_folder(folder: Path, target: Path) -> None:
             return
         if os.path.lexists(part):
             raise OutputError(f"{part} is a file, not a folder", file=str(target),
-                              hint="choose an output in a folder, or move that file away")
-    raise OutputError(f"no folder to write in for {target}", file=str(target))  # pragma: no cover
+                              hint="choose an output in a folder, or move that file away",
+                              code="output.parent_is_file", params={"part": str(part)})
+    raise OutputError(f"no folder to write in for {target}", file=str(target),  # pragma: no cover
+                      code="output.no_folder", params={"target": str(target)})
 
 
 def _check_name(path: Path) -> None:
@@ -82,7 +88,8 @@ def _check_name(path: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):  # absent, or under a file: checked later
             raise OutputError(f"cannot use this name: {exc.strerror or exc}", file=str(path),
-                              hint="choose a shorter name or another folder") from None
+                              hint="choose a shorter name or another folder", code="output.bad_name",
+                              params={"reason": exc.strerror or str(exc)}) from None
 
 
 def _check_suffix(target: Path, suffixes: Iterable[str], kind: str) -> None:
@@ -92,7 +99,9 @@ def _check_suffix(target: Path, suffixes: Iterable[str], kind: str) -> None:
         found = repr(target.suffix) if target.suffix else "a name without one"
         names = " or ".join(allowed)
         raise OutputError(f"a {kind} is {names}, not {found}", file=str(target),
-                          hint=f"choose a name ending in {names}")
+                          hint=f"choose a name ending in {names}",
+                          code="output.suffix" if target.suffix else "output.no_suffix",
+                          params={"kind": kind, "names": names, "list": ", ".join(allowed), "found": found})
 
 
 def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (), force: bool = False,
@@ -111,7 +120,7 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (), forc
     suffixes : iterable of str, optional
         Allowed extensions, such as ``(".csv", ".xlsx")``; any when not given.
     kind : str
-        What the output is ("report", "table"...), for messages.
+        What the output is, one of :data:`KINDS` ("report", "table"...), for messages.
 
     Returns
     -------
@@ -128,16 +137,18 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (), forc
     _check_name(target)
     if target.is_dir():
         raise OutputError(f"the {kind} would replace a folder", file=str(target),
-                          hint="give a file name, not a folder")
+                          hint="give a file name, not a folder", code="output.is_folder", params={"kind": kind})
     for source in inputs:
         if source is not None and _same_file(target, Path(source).expanduser()):
             raise OutputError(f"the {kind} would be written over the input file {source}", file=str(target),
-                              hint=f"choose another name for the {kind}; an input is never overwritten")
+                              hint=f"choose another name for the {kind}; an input is never overwritten",
+                              code="output.is_input", params={"kind": kind, "source": str(source)})
     if suffixes is not None:
         _check_suffix(target, suffixes, kind)
     if os.path.lexists(target) and not force:
         raise OutputError(f"the {kind} already exists", file=str(target),
-                          hint="use --force to replace it, or choose another name")
+                          hint="use --force to replace it, or choose another name", code="output.exists",
+                          params={"kind": kind})
     _check_folder(target.parent, target)
     return target
 
@@ -172,7 +183,7 @@ def check_output_dir(folder: PathLike, names: Iterable[str], *, force: bool = Fa
     _check_name(folder)
     if os.path.lexists(folder) and not folder.is_dir():
         raise OutputError("the output folder is a file", file=str(folder),
-                          hint="give a folder with --out, or move that file away")
+                          hint="give a folder with --out, or move that file away", code="output.folder_is_file")
     _check_folder(folder, folder)
     return [check_output(folder / name, inputs=inputs, force=force) for name in names]
 
@@ -215,7 +226,8 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         tmp = None
     except OSError as exc:
         raise OutputError(f"cannot write the file: {exc.strerror or exc}", file=str(target),
-                          hint="check that the folder exists, can be written and has free space") from exc
+                          hint="check that the folder exists, can be written and has free space",
+                          code="output.write_failed", params={"reason": exc.strerror or str(exc)}) from exc
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

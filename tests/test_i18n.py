@@ -1,6 +1,7 @@
 """One error tree with codes, one message catalogue (vi, en), locale formats, the command line's language."""
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from survey import errors, i18n
+from survey import errors, i18n, outputs
 from survey.cli import main
 from survey.errors import (
     CheckFailedError, ExpressionError, LanguageError, MissingColumnError, QuestionnaireError, SurveyError,
@@ -55,13 +56,26 @@ def _dynamic_ids() -> set[str]:
     ids |= {"digest.method.jackknife", "digest.method.bootstrap", "digest.title", "digest.notes"}
     ids |= {f"digest.{key}" for key in ("overview", "categories", "sector", "locality", "severity", "cases")}
     ids |= {"scoring.suppressed.not_applicable", "scoring.suppressed.too_few"}
+    ids |= {f"output.kind.{kind}" for kind in outputs.KINDS}  # {kind:@output.kind} in the output errors
     return ids
 
 
+def _code_constants(value: ast.expr) -> set[str]:
+    """The codes a ``code=`` expression may take: a string, or either side of ``a if test else b``."""
+    if isinstance(value, ast.IfExp):
+        return _code_constants(value.body) | _code_constants(value.orelse)
+    return {value.value} if isinstance(value, ast.Constant) and isinstance(value.value, str) else set()
+
+
 def _error_codes() -> set[str]:
-    """Every specific error code given when raising (``code="..."``), and those of the errors that were built-ins."""
-    given = {m[1] for path in SOURCES for m in re.findall(r"""\bcode=(["'])([a-z_.]+)\1""",
+    """Every specific error code given when raising (``code="..."``, also ``code="a" if ... else "b"``), and
+    those of the errors that were built-ins."""
+    given = {m[1] for path in SOURCES for m in re.findall(r"""\bcode=(["'])([a-z0-9_.]+)\1""",
                                                           path.read_text(encoding="utf-8"))}
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                given |= {c for k in node.keywords if k.arg == "code" for c in _code_constants(k.value)}
     return given | {cls.code for cls in (LanguageError, MissingColumnError, UnknownMarginError, CheckFailedError)}
 
 
@@ -69,6 +83,7 @@ def test_the_code_uses_message_ids_and_finds_them():
     ids = _literal_ids()
     assert len(ids) > 120 and "ingest.summary" in ids and "cli.ingest.file" in ids  # the scan sees the code
     assert {"period.format", "period.order", "expression.chained", "expression.regex"} <= _error_codes()
+    assert {"ingest.decode", "ingest.decode_cp1258", "output.suffix", "output.no_suffix"} <= _error_codes()
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])

@@ -82,3 +82,25 @@ def test_the_report_is_refused_before_any_work_when_its_folder_is_a_file(tmp_pat
     (tmp_path / "out").write_text("not a folder")
     with pytest.raises(OutputError):
         jobs.annual_report(Store(f"sqlite:///{tmp_path / 's.sqlite'}"), 2025, "Bac Ninh", out=tmp_path / "out")
+
+
+def test_the_digest_groups_sectors_as_the_weighting_margins_do(tmp_path, monthly):
+    """Issue 11: the sector grouping was hard-coded in the digest although the margins file defines it."""
+    import yaml
+    from survey.reference import margins_path
+    from survey.weights import RakingConfig
+    from tests.fixtures import make_answers, to_kobo_csv
+
+    spec = yaml.safe_load(margins_path("bac_giang", 2024).read_text(encoding="utf-8"))
+    spec["margins"] = {"sector_group": {"question": "sector", "categories": {
+        "primary_industry": {"codes": [1, 2, 3, 4, 5, 6], "count": 4800},
+        "services": {"codes": list(range(7, 22)), "count": 6200}}}}
+    spec["collapse"] = []
+    margins = tmp_path / "margins.yaml"
+    margins.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    jobs.load_export(store, to_kobo_csv(make_answers(monthly, 120, seed=5), monthly, tmp_path / "k.csv"),
+                     monthly, "2025-11")
+    jobs.weight_wave(store, monthly, "2025-11", RakingConfig(margins, replicates="JK1"))
+    table = jobs.monthly_digest(store, "2025-11", lang="en").value.tables["sector"]
+    assert set(table.iloc[:, 0]) == {"primary industry", "Services"}

@@ -36,7 +36,7 @@ import statsmodels.formula.api as smf
 
 from ..errors import EstimationError
 
-__all__ = ["ForecastInputs", "Persistence", "MeanReversion", "Bridge", "MODELS", "DEFAULT_TAU"]
+__all__ = ["ForecastInputs", "Persistence", "MeanReversion", "Bridge", "MODELS", "DEFAULT_TAU", "precision_weighted"]
 
 #: mapping standard deviation when no year has both an association estimate and an official value
 DEFAULT_TAU = {"sub1": 2.5, "sub2": 2.5, "sub3": 2.5, "sub4": 2.5, "total": 8.0}
@@ -68,6 +68,20 @@ class ForecastInputs:
         own = self.sigma2 * _geometric(self.rho, self.gap)
         drho = self.gap * self.rho ** np.maximum(self.gap - 1, 0) * self.deviation
         return mean, self.shift_var + own + drho ** 2 * self.rho_var + self.extra_var
+
+
+def precision_weighted(prior_mean, prior_var, signal, signal_var):
+    """Combine a forecast with an independent signal, each weighted by its precision (1 / variance).
+
+    Returns ``(mean, variance, prior_weight)``: the combined mean
+    ``w * prior_mean + (1 - w) * signal`` with ``w = (1 / prior_var) / (1 / prior_var + 1 / signal_var)``,
+    its variance ``1 / (1 / prior_var + 1 / signal_var)``, and ``w``. The one place the bridge
+    combines the association's estimate with the official record (in the joint simulation and
+    in the backtest alike).
+    """
+    precision = 1.0 / prior_var + 1.0 / signal_var
+    weight = (1.0 / prior_var) / precision
+    return weight * prior_mean + (1.0 - weight) * signal, 1.0 / precision, weight
 
 
 def _geometric(rho: float, gap: np.ndarray) -> np.ndarray:

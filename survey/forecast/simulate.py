@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .models import ForecastInputs, _geometric
+from .models import ForecastInputs, _geometric, precision_weighted
 
 __all__ = ["simulate", "ranks_of"]
 
@@ -34,9 +34,8 @@ def simulate(inputs: ForecastInputs, draws: int = 10_000, seed: int = 1,
     sd = np.sqrt(np.broadcast_to(var, mean.shape)).copy()
     if signal is not None:
         k, z, v = signal
-        precision = 1.0 / var[k] + 1.0 / v
-        mean[:, k] = (mean[:, k] / var[k] + z / v) / precision
-        sd[:, k] = np.sqrt(1.0 / precision)
+        mean[:, k], combined_var, _ = precision_weighted(mean[:, k], var[k], z, v)
+        sd[:, k] = np.sqrt(combined_var)
     return mean + rng.standard_normal(mean.shape) * sd
 
 

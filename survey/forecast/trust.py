@@ -7,7 +7,7 @@ from scipy import stats
 
 from ..reference import national_means
 from ..vocabulary import MEASURES
-from .models import Bridge, MeanReversion, Persistence
+from .models import Bridge, MeanReversion, Persistence, precision_weighted
 from .panel import wide_panel
 
 __all__ = ["backtest", "simulate_panel", "simulation_study"]
@@ -22,11 +22,9 @@ def _score(models: dict, wide: pd.DataFrame, year: int, truth: pd.Series, levels
         if isinstance(model, Bridge):
             k = provinces.index(model.province)
             z, v = model.survey_signal()
-            own = var[k] - inputs.shift_var
-            precision = 1 / own + 1 / v
-            w0 = (1 / own) / precision  # the prior's share: the common shift enters with this weight
-            mean[k] = w0 * mean[k] + (1 - w0) * z
-            var[k] = w0 ** 2 * inputs.shift_var + 1 / precision
+            own = var[k] - inputs.shift_var  # given the common shift, as in the joint simulation
+            mean[k], combined_var, w0 = precision_weighted(mean[k], own, z, v)
+            var[k] = w0 ** 2 * inputs.shift_var + combined_var  # the common shift enters with the prior's share
         err = truth.to_numpy() - mean
         for i, p in enumerate(provinces):
             row = {"model": name, "year": year, "province": p, "error": err[i]}

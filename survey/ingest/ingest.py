@@ -277,7 +277,7 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     try:
         period = str(Period.parse(period, today=today))
     except SurveyError as exc:
-        raise IngestError(exc.message) from None
+        raise IngestError(exc.message, code=exc.code, params=exc.params) from None
     if isinstance(mapping, (str, Path)):
         mapping = read_mapping(mapping)
     store = store or Store(db)
@@ -320,7 +320,7 @@ class _Load:
         first = next(chunks, None)
         if first is None:
             raise IngestError("the file has column names but no data rows", file=str(self.info.path),
-                              hint="check that the export contains responses")
+                              hint="check that the export contains responses", code="ingest.no_rows")
         state.info = first[1].info
         state.cmap = map_columns(first[1].columns, self.qn, mapping=self.mapping, file=state.info.name)
         info = state.info
@@ -340,7 +340,8 @@ class _Load:
         if digest != self.info.sha256 or _identity(self.info.path) != self.identity:
             raise IngestError("the file changed while it was being loaded (it was replaced, or it is still being "
                               "downloaded or copied); nothing was saved", file=str(self.info.path),
-                              hint="wait until the download or copy has finished, then load it again")
+                              hint="wait until the download or copy has finished, then load it again",
+                              code="ingest.changed")
         with self.store_.begin() as conn:
             if self.store_.loaded_since(conn, self.qn.id, self.period, state.mark):
                 # another load of this wave was committed while this one prepared:
@@ -359,7 +360,8 @@ class _Load:
         if earlier:
             lid, p = earlier[0]
             raise IngestError(f"this file was already loaded as period {p} (load #{lid})",
-                              file=str(self.info.path), hint="check the period; a file belongs to one wave")
+                              file=str(self.info.path), hint="check the period; a file belongs to one wave",
+                              code="ingest.other_period", params={"period": p, "load": lid})
 
 
 def _write(state: _State, conn, user: str | None) -> None:
@@ -396,12 +398,14 @@ def _run(first, chunks, state: _State, today: dt.date, progress: bool | None) ->
                 break
             frame, meta = nxt
     if result.rows_read == 0:
-        raise IngestError(f"{result.file}: the file has column names but no data rows",
-                          hint="check that the export contains responses")
+        raise IngestError("the file has column names but no data rows", file=result.file,
+                          hint="check that the export contains responses", code="ingest.no_rows")
     if meta.rows is not None and result.rows_read != meta.rows:
         raise IngestError(f"{result.rows_read:,} rows were read of the {meta.rows:,} the file holds; "
-                          "nothing was saved", file=str(state.info.path), hint="load the file again")
+                          "nothing was saved", file=str(state.info.path), hint="load the file again",
+                          code="ingest.rows_lost", params={"read": result.rows_read, "rows": meta.rows})
     if result.rows_read != result.accepted + result.quarantined + result.already_present:
-        raise IngestError("internal error: rows were neither stored nor quarantined; nothing was saved")
+        raise IngestError("internal error: rows were neither stored nor quarantined; nothing was saved",
+                          code="ingest.rows_unaccounted")
     result.unknown_columns = list(state.cmap.unknown)
     result.problems = pd.DataFrame(state.problems, columns=PROBLEM_COLUMNS)

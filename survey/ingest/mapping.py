@@ -79,15 +79,18 @@ def read_mapping(path: str | Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(f"cannot read the mapping file: {exc}", file=str(path)) from None
+        raise IngestError(f"cannot read the mapping file: {exc}", file=str(path), code="ingest.mapping_unreadable",
+                          params={"reason": str(exc)}) from None
     if path.suffix.lower() == ".csv":
         rows = list(csv.DictReader(text.splitlines()))
         if not rows or not {"column", "question"} <= set(rows[0]):
-            raise IngestError("a mapping CSV needs the columns 'column' and 'question'", file=str(path), line=1)
+            raise IngestError("a mapping CSV needs the columns 'column' and 'question'", file=str(path), line=1,
+                              code="ingest.mapping_csv")
         return {unicodedata.normalize("NFC", r["column"]).strip(): r["question"].strip() for r in rows}
     data = yaml.safe_load(text)
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise IngestError("a mapping YAML is a list of 'column name: question_id' lines", file=str(path))
+        raise IngestError("a mapping YAML is a list of 'column name: question_id' lines", file=str(path),
+                          code="ingest.mapping_yaml")
     return {unicodedata.normalize("NFC", str(k)).strip(): v for k, v in data.items()}
 
 
@@ -153,7 +156,8 @@ def map_columns(columns: list[str], qn: Questionnaire, *, mapping: dict[str, str
             qid = mapping[column]
             if qid not in ids:
                 problems.append(Problem(f"the mapping sends column '{column}' to unknown question '{qid}'",
-                                        file, column))
+                                        file, column, code="ingest.mapping_unknown_question",
+                                        params={"column": column, "question": qid}))
                 continue
             target = (qid, None)
         elif column == KOBO_KEY or (qn.response_id and column == qn.response_id and cmap.key is None):
@@ -179,10 +183,12 @@ def map_columns(columns: list[str], qn: Questionnaire, *, mapping: dict[str, str
         if q.required and q.id not in cmap.single and q.id not in cmap.split:
             problems.append(Problem(
                 f"no column for the required question '{q.id}' ({q.label.vi} / {q.label.en})", file, q.id,
-                hint="add the column, or name it in a mapping file (--mapping)"))
+                hint="add the column, or name it in a mapping file (--mapping)", code="ingest.required_missing",
+                params={"question": q.id, "label_vi": q.label.vi, "label_en": q.label.en}))
     if problems:
         raise IngestError(f"{file or 'the file'}: the columns do not fit the questionnaire '{qn.id}'",
-                          problems=problems)
+                          problems=problems, code="ingest.columns_misfit" if file else "ingest.columns_misfit_unnamed",
+                          params={"file": file, "questionnaire": qn.id})
     return cmap
 
 
@@ -192,7 +198,9 @@ def _assign(cmap: ColumnMap, column: str, target: tuple[str, int | None], proble
     if code is None:
         if qid in cmap.single:
             problems.append(Problem(f"columns '{cmap.single[qid]}' and '{column}' both hold question '{qid}'",
-                                    file, column, hint="remove one, or map them in a mapping file"))
+                                    file, column, hint="remove one, or map them in a mapping file",
+                                    code="ingest.same_question",
+                                    params={"first": cmap.single[qid], "column": column, "question": qid}))
         cmap.single[qid] = column
     else:
         cmap.split.setdefault(qid, {})[code] = column

@@ -131,29 +131,33 @@ def file_info(path: str | Path, *, format: str | None = None, max_bytes: int = D
     """
     path = Path(path)
     if not path.is_file():
-        raise IngestError("file not found", file=str(path))
+        raise IngestError("file not found", file=str(path), code="ingest.not_found", params={"file": str(path)})
     size = path.stat().st_size
     if size == 0:
         raise IngestError("the file is empty (0 bytes)", file=str(path),
-                          hint="export the survey again and check the download finished")
+                          hint="export the survey again and check the download finished", code="ingest.empty")
     if size > max_bytes:
-        raise IngestError(f"the file is {size / 1e6:.1f} MB, larger than the limit of "
-                          f"{max_bytes / 1e6:.1f} MB", file=str(path),
-                          hint="raise the limit with --max-size, or split the file")
+        raise IngestError(f"the file is {size / 1e6:,.1f} MB, larger than the limit of "
+                          f"{max_bytes / 1e6:,.1f} MB", file=str(path),
+                          hint="raise the limit with --max-size, or split the file", code="ingest.too_large",
+                          params={"size": size / 1e6, "limit": max_bytes / 1e6})
     with path.open("rb") as fh:
         head = fh.read(8)
     found = _sniff_format(path, head)
     if found == "xls":
         raise IngestError("this is an old Excel .xls workbook", file=str(path),
-                          hint="open it in Excel and save it as .xlsx")
+                          hint="open it in Excel and save it as .xlsx", code="ingest.xls")
     _check_extension(path, found)
     if format is not None:
         wanted = "csv" if format in ("kobo_csv", "csv") else format
         if wanted not in ("csv", "sav", "xlsx"):
-            raise IngestError(f"unknown format {format!r}", hint="one of " + ", ".join(FORMATS))
+            raise IngestError(f"unknown format {format!r}", hint="one of " + ", ".join(FORMATS),
+                              code="ingest.unknown_format",
+                              params={"format": repr(format), "known": ", ".join(FORMATS)})
         if wanted != found:
             raise IngestError(f"the file holds {_FORMAT_NAMES[found]} data, not "
-                              f"{_FORMAT_NAMES[wanted]}", file=str(path))
+                              f"{_FORMAT_NAMES[wanted]}", file=str(path), code="ingest.format_mismatch",
+                              params={"found": _FORMAT_NAMES[found], "wanted": _FORMAT_NAMES[wanted]})
         found = format
     return FileInfo(path, size, _sha256(path), found)
 
@@ -162,10 +166,11 @@ def _check_extension(path: Path, found: str) -> None:
     ext = path.suffix.lower()
     expected = {".csv": "csv", ".txt": "csv", ".sav": "sav", ".zsav": "sav", ".xlsx": "xlsx", ".xlsm": "xlsx"}
     if ext in expected and expected[ext] != found:
+        right = "csv" if found == "csv" else found
         raise IngestError(
             f"the name ends with {ext} but the file is {_FORMAT_NAMES[found]}",
-            file=str(path), hint=f"rename it to end with .{'csv' if found == 'csv' else found} "
-                                 "or check that it is the right file")
+            file=str(path), hint=f"rename it to end with .{right} or check that it is the right file",
+            code="ingest.extension_mismatch", params={"ext": ext, "found": _FORMAT_NAMES[found], "right": right})
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -231,7 +236,8 @@ def _decode_sample(info: FileInfo, encoding: str) -> str:
         sample = fh.read(_SAMPLE)
     if _looks_binary(sample, encoding):
         raise IngestError("the file is not a text (CSV) file: it holds binary data", file=str(info.path),
-                          hint="check that it is the right file; a CSV export opens as text in Notepad")
+                          hint="check that it is the right file; a CSV export opens as text in Notepad",
+                          code="ingest.binary")
     try:
         return codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
     except UnicodeDecodeError as exc:
@@ -240,16 +246,20 @@ def _decode_sample(info: FileInfo, encoding: str) -> str:
         raise IngestError(
             f"line {line} cannot be read as {encoding} text", file=str(info.path), line=line,
             hint=f"the file is in another encoding; try --encoding {other} or utf-16, "
-                 "or save it from Excel as 'CSV UTF-8'") from None
+                 "or save it from Excel as 'CSV UTF-8'",
+            code="ingest.decode" if encoding == "cp1258" else "ingest.decode_cp1258",
+            params={"line": line, "encoding": encoding}) from None
     except LookupError:
-        raise IngestError(f"unknown encoding {encoding!r}", hint="e.g. utf-8, utf-16, cp1258") from None
+        raise IngestError(f"unknown encoding {encoding!r}", hint="e.g. utf-8, utf-16, cp1258",
+                          code="ingest.unknown_encoding",
+                          params={"encoding": repr(encoding), "examples": "utf-8, utf-16, cp1258"}) from None
 
 
 def _sniff_separator(info: FileInfo, text: str) -> str:
     header = next(iter(text.splitlines()), "")
     if "\x00" in header:
         raise IngestError("the first line (the column names) holds a NUL character, so it is not a CSV header",
-                          file=str(info.path), line=1, hint="is it really a CSV export?")
+                          file=str(info.path), line=1, hint="is it really a CSV export?", code="ingest.header_nul")
     counts = {sep: _count_outside_quotes(header[:MAX_COLUMNS * MAX_HEADER_CHARS], sep) for sep in (",", ";", "\t")}
     sep, count = max(counts.items(), key=lambda kv: kv[1])
     if count == 0:
@@ -258,7 +268,8 @@ def _sniff_separator(info: FileInfo, text: str) -> str:
             "the first line has a single column, so its separator is not recognised",
             file=str(info.path), line=1,
             hint=(f"it seems to use '{other}'; " if other else "")
-            + "save the file with comma, semicolon or tab separators")
+            + "save the file with comma, semicolon or tab separators",
+            code="ingest.single_column_other" if other else "ingest.single_column", params={"other": other})
     return sep
 
 
@@ -288,7 +299,8 @@ def check_header(columns: list[str], info: FileInfo) -> list[str]:
     """
     if len(columns) > MAX_COLUMNS:
         raise IngestError(f"the file has {len(columns):,} columns, more than the limit of {MAX_COLUMNS:,}",
-                          file=str(info.path), line=1, hint="is the first row really the column names?")
+                          file=str(info.path), line=1, hint="is the first row really the column names?",
+                          code="ingest.too_many_columns", params={"count": len(columns), "limit": MAX_COLUMNS})
     names = []
     for i, raw in enumerate(columns, start=1):
         name = "" if raw is None else str(raw)
@@ -297,14 +309,19 @@ def check_header(columns: list[str], info: FileInfo) -> list[str]:
                     else "holds a NUL character")
             raise IngestError(f"the name of column {i} {what}, so the first row is not a header",
                               file=str(info.path), line=1, where=f"column {i}",
-                              hint="check that the first row holds the column names and export the file again")
+                              hint="check that the first row holds the column names and export the file again",
+                              code="ingest.header_too_long" if len(name) > MAX_HEADER_CHARS
+                              else "ingest.header_nul_name",
+                              params={"column": i, "length": len(name), "limit": MAX_HEADER_CHARS})
         names.append(_nfc(name) if name.strip() else f"Unnamed: {i - 1}")
     seen: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
         if name in seen:
             raise IngestError(f"columns {seen[name]} and {i} have the same name '{name[:80]}'",
                               file=str(info.path), line=1, where=f"column {i}",
-                              hint="rename one of them (or delete the copy) and load the file again")
+                              hint="rename one of them (or delete the copy) and load the file again",
+                              code="ingest.duplicate_column", params={"first": seen[name], "column": i,
+                                                                      "name": name[:80]})
         seen[name] = i
     return names
 
@@ -326,21 +343,26 @@ def _ragged(info: FileInfo, width: int, bad: list[tuple[int, int]], last: int, c
     row, fields = bad[0]
     data_rows = last - 1
     if len(bad) == 1 and row == last and fields < width:
-        return IngestError(f"the file seems cut off: its last row, row {row}, has {fields} of the {width} columns",
+        return IngestError(f"the file seems cut off: its last row, row {row}, has {fields:,} of the {width:,} columns",
                            file=str(info.path), line=row,
-                           hint="the download or copy did not finish; export or download the file again")
+                           hint="the download or copy did not finish; export or download the file again",
+                           code="ingest.cut_off", params={"row": row, "fields": fields, "width": width})
     if len(bad) == data_rows and count_extra_empty == data_rows:
-        return IngestError(f"every row has one field more than the {width} column names: the rows end with an "
+        return IngestError(f"every row has one field more than the {width:,} column names: the rows end with an "
                            "extra separator", file=str(info.path), line=2,
-                           hint=f"remove the separator '{info.separator}' at the end of each row, or export again")
+                           hint=f"remove the separator '{info.separator}' at the end of each row, or export again",
+                           code="ingest.trailing_separator", params={"width": width, "separator": info.separator})
     others = ""
     if len(bad) > 1:
         others = "; so do rows " + ", ".join(str(r) for r, _ in bad[1:6]) + (
             f" and {len(bad) - 6:,} more" if len(bad) > 6 else "")
     return IngestError(
-        f"row {row} has {fields} fields but the header has {width}{others}", file=str(info.path), line=row,
+        f"row {row} has {fields:,} fields but the header has {width:,}{others}", file=str(info.path), line=row,
         hint=f"a text that contains the separator '{info.separator}' must be in double quotes; "
-             "fix those rows or export the file again. Nothing was loaded")
+             "fix those rows or export the file again. Nothing was loaded",
+        code="ingest.ragged" if len(bad) == 1 else "ingest.ragged_others" if len(bad) <= 6 else "ingest.ragged_many",
+        params={"row": row, "fields": fields, "width": width, "separator": info.separator,
+                "rows": ", ".join(str(r) for r, _ in bad[1:6]), "more": len(bad) - 6})
 
 
 def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
@@ -371,7 +393,7 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
             reader = csv.reader(lines(fh), delimiter=info.separator, quotechar='"', doublequote=True)
             header = next(reader, None)
             if not header:
-                raise IngestError("the file has no columns", file=str(info.path))
+                raise IngestError("the file has no columns", file=str(info.path), code="ingest.no_columns")
             names = check_header(header, info)
             width = len(header)
             flagged, size = False, 0
@@ -390,10 +412,12 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
                 size = 0
         except UnicodeDecodeError:
             raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
-                              hint="the file mixes encodings; save it again as 'CSV UTF-8'") from None
+                              hint="the file mixes encodings; save it again as 'CSV UTF-8'",
+                              code="ingest.mixed_encoding", params={"encoding": info.encoding}) from None
         except csv.Error as exc:
             raise IngestError(f"the file cannot be read as CSV after row {number} ({exc})", file=str(info.path),
-                              line=number + 1, hint="export the file again") from None
+                              line=number + 1, hint="export the file again", code="ingest.csv_error",
+                              params={"row": number, "reason": str(exc)}) from None
     if bad:
         raise _ragged(info, width, bad, number, extra_empty)
     return RawMeta(info, names, rows=number - 1, cell_problems=problems)
@@ -401,7 +425,8 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
 
 def _too_many_rows(info: FileInfo, max_rows: int) -> IngestError:
     return IngestError(f"the file has more than {max_rows:,} data rows, the limit", file=str(info.path),
-                       hint="split the file, or raise the limit with --max-rows")
+                       hint="split the file, or raise the limit with --max-rows", code="ingest.too_many_rows",
+                       params={"limit": max_rows})
 
 
 def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -413,16 +438,19 @@ def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
         yield from reader
     except UnicodeDecodeError:
         raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
-                          hint="the file mixes encodings; save it again as 'CSV UTF-8'") from None
+                          hint="the file mixes encodings; save it again as 'CSV UTF-8'",
+                          code="ingest.mixed_encoding", params={"encoding": info.encoding}) from None
     except pd.errors.EmptyDataError:
-        raise IngestError("the file has no columns", file=str(info.path)) from None
+        raise IngestError("the file has no columns", file=str(info.path), code="ingest.no_columns") from None
     except pd.errors.ParserError as exc:
         if "EOF inside string" in str(exc):
             raise IngestError("the file seems cut off: a quoted text at its end is never closed",
-                              file=str(info.path), hint="export or download the file again") from None
+                              file=str(info.path), hint="export or download the file again",
+                              code="ingest.unclosed_quote") from None
         raise IngestError(f"the rows do not line up with the header ({exc})".replace("\n", " "),
                           file=str(info.path), hint="a row has more separators than the header; "
-                          "check quotes around texts that contain the separator") from None
+                          "check quotes around texts that contain the separator", code="ingest.misaligned",
+                          params={"reason": str(exc).replace("\n", " ")}) from None
     finally:
         fh.close()
 
@@ -432,9 +460,11 @@ def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
 def _sav_error(info: FileInfo, exc: Exception) -> IngestError:
     if info.encoding:
         return IngestError(f"the SPSS file's texts cannot be read as {info.encoding} ({exc})", file=str(info.path),
-                           hint="leave out --encoding: the file says which encoding its texts use")
+                           hint="leave out --encoding: the file says which encoding its texts use",
+                           code="ingest.sav_encoding", params={"encoding": info.encoding, "reason": str(exc)})
     return IngestError(f"the SPSS file is damaged or incomplete ({exc})", file=str(info.path),
-                       hint="it may have been cut off while copying; export it again")
+                       hint="it may have been cut off while copying; export it again", code="ingest.sav_damaged",
+                       params={"reason": str(exc)})
 
 
 def _sav_chunks(info: FileInfo, chunksize: int) -> Iterator[tuple[pd.DataFrame, Any]]:
@@ -463,7 +493,9 @@ def _check_sav_encoding(info: FileInfo) -> None:
     if not info.encoding:
         return
     if _codec(info.encoding) is None:
-        raise IngestError(f"unknown encoding {info.encoding!r}", hint="e.g. utf-8, cp1258")
+        raise IngestError(f"unknown encoding {info.encoding!r}", hint="e.g. utf-8, cp1258",
+                          code="ingest.unknown_encoding",
+                          params={"encoding": repr(info.encoding), "examples": "utf-8, cp1258"})
     try:
         _, declared = pyreadstat.read_sav(str(info.path), metadataonly=True)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
@@ -472,7 +504,8 @@ def _check_sav_encoding(info: FileInfo) -> None:
     if found and found != _codec(info.encoding):
         raise IngestError(f"the SPSS file says its texts are {declared.file_encoding}, not {info.encoding}; "
                           "read otherwise, Vietnamese letters would be garbled", file=str(info.path),
-                          hint="leave out --encoding")
+                          hint="leave out --encoding", code="ingest.sav_declared_encoding",
+                          params={"declared": declared.file_encoding, "encoding": info.encoding})
 
 
 def _sav_meta(info: FileInfo, max_rows: int) -> RawMeta:
@@ -485,7 +518,8 @@ def _sav_meta(info: FileInfo, max_rows: int) -> RawMeta:
     names = list(meta.column_names)
     if any(not isinstance(c, str) or not c.strip() for c in names):
         raise IngestError("the SPSS file is damaged: a variable has no name", file=str(info.path),
-                          hint="it may have been cut off or changed while copying; export it again")
+                          hint="it may have been cut off or changed while copying; export it again",
+                          code="ingest.sav_unnamed")
     if meta.number_rows is not None and meta.number_rows > max_rows:
         raise _too_many_rows(info, max_rows)
     return RawMeta(info, check_header(names, info), meta.number_rows,
@@ -504,7 +538,7 @@ def _check_xlsx_zip(info: FileInfo, max_bytes: int) -> None:
             parts = zf.infolist()
     except (zipfile.BadZipFile, OSError):
         raise IngestError("the Excel file cannot be opened (it is not a complete .xlsx)", file=str(info.path),
-                          hint="open it in Excel and save it again as .xlsx") from None
+                          hint="open it in Excel and save it again as .xlsx", code="ingest.xlsx_not_zip") from None
     total = sum(p.file_size for p in parts)
     for part in parts:
         ratio = part.file_size / max(part.compress_size, 1)
@@ -512,18 +546,21 @@ def _check_xlsx_zip(info: FileInfo, max_bytes: int) -> None:
             raise IngestError(f"the workbook's part {part.filename} unpacks to {part.file_size / 1e6:,.0f} MB, "
                               f"{ratio:,.0f} times its packed size (real workbooks: about 10 times)",
                               file=str(info.path), hint="this is not a normal export; open it in Excel, "
-                              "check its content and save it again")
+                              "check its content and save it again", code="ingest.xlsx_bomb",
+                              params={"part": part.filename, "size": part.file_size / 1e6, "ratio": ratio})
     sheets = sum(p.file_size for p in parts if p.filename.startswith("xl/worksheets/"))
     strings = sum(p.file_size for p in parts if p.filename == "xl/sharedStrings.xml")
     if strings > _XLSX_RATIO_FLOOR and strings > XLSX_STRINGS_RATIO * max(sheets, 1):
         # openpyxl holds every shared text in memory; real sheets cite each of their texts
         raise IngestError(f"the workbook's texts unpack to {strings / 1e6:,.0f} MB for {sheets / 1e6:,.1f} MB of "
                           "sheets: far more text than its cells can use", file=str(info.path),
-                          hint="this is not a normal export; open it in Excel, check it and save it again")
+                          hint="this is not a normal export; open it in Excel, check it and save it again",
+                          code="ingest.xlsx_strings", params={"strings": strings / 1e6, "sheets": sheets / 1e6})
     if total > max_bytes:
         raise IngestError(f"the workbook unpacks to {total / 1e6:,.1f} MB, more than the limit of "
                           f"{max_bytes / 1e6:,.1f} MB", file=str(info.path),
-                          hint="raise the limit with --max-size, or split the file")
+                          hint="raise the limit with --max-size, or split the file", code="ingest.xlsx_too_large",
+                          params={"size": total / 1e6, "limit": max_bytes / 1e6})
 
 
 def _open_sheet(info: FileInfo, sheet: str | int | None, data_only: bool = True):
@@ -533,7 +570,8 @@ def _open_sheet(info: FileInfo, sheet: str | int | None, data_only: bool = True)
         book = openpyxl.load_workbook(info.path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
         raise IngestError(f"the Excel file cannot be opened ({type(exc).__name__})",
-                          file=str(info.path), hint="open it in Excel and save it again as .xlsx") from None
+                          file=str(info.path), hint="open it in Excel and save it again as .xlsx",
+                          code="ingest.xlsx_open", params={"reason": type(exc).__name__}) from None
     names = book.sheetnames
     if sheet is None or (isinstance(sheet, int) and 0 <= sheet < len(names)):
         return book, book[names[sheet or 0]]
@@ -541,7 +579,8 @@ def _open_sheet(info: FileInfo, sheet: str | int | None, data_only: bool = True)
         return book, book[sheet]
     book.close()
     raise IngestError(f"the workbook has no sheet {sheet!r}", file=str(info.path),
-                      hint="its sheets: " + ", ".join(names) + "; name one with --sheet")
+                      hint="its sheets: " + ", ".join(names) + "; name one with --sheet", code="ingest.xlsx_no_sheet",
+                      params={"sheet": repr(sheet), "sheets": ", ".join(names)})
 
 
 def _is_empty(value: Any) -> bool:
@@ -571,7 +610,7 @@ def _xlsx_chunks(info: FileInfo, sheet: str | int | None, chunksize: int, max_ro
             header.pop()
         if not header:
             raise IngestError("the sheet has no column names in its first row", file=str(info.path), line=1,
-                              hint="the first row must hold the column names")
+                              hint="the first row must hold the column names", code="ingest.xlsx_no_header")
         header = [v.value if isinstance(v, _Formula) else v for v in header]
         meta = RawMeta(info, check_header(header, info), rows=None)  # counted while read, never declared
         yield from _xlsx_blocks(rows, meta, chunksize, max_rows)
@@ -579,7 +618,8 @@ def _xlsx_chunks(info: FileInfo, sheet: str | int | None, chunksize: int, max_ro
         raise
     except Exception as exc:  # a damaged sheet found while streaming
         raise IngestError(f"the Excel file cannot be read ({type(exc).__name__})",
-                          file=str(info.path), hint="open it in Excel and save it again as .xlsx") from None
+                          file=str(info.path), hint="open it in Excel and save it again as .xlsx",
+                          code="ingest.xlsx_read", params={"reason": type(exc).__name__}) from None
     finally:
         book.close()
         if formulas is not None:
@@ -625,7 +665,8 @@ def _xlsx_blocks(rows: Iterator[tuple], meta: RawMeta, chunksize: int,
             col = width + next(i for i, v in enumerate(row[width:]) if not _is_empty(v)) + 1
             raise IngestError(f"row {number} has a value in column {col}, which has no name in the first row",
                               file=str(meta.info.path), line=number,
-                              hint="give that column a name in row 1, or delete it, and load the file again")
+                              hint="give that column a name in row 1, or delete it, and load the file again",
+                              code="ingest.xlsx_unnamed_column", params={"row": number, "column": col})
         row = tuple(row[:width]) + (None,) * (width - len(row))
         _cell_problems(list(row), number, names, meta.cell_problems)
         count += 1
@@ -720,7 +761,8 @@ def iter_chunks(path: str | Path | FileInfo, *, format: str | None = None, encod
     if offset != meta.rows:  # two readers that disagree must never pass as a smaller file
         raise IngestError(f"the file was read as {offset:,} rows, but it holds {meta.rows:,}", file=str(info.path),
                           hint="was it changed while being loaded? Load it again; if this repeats, "
-                               "save it again as 'CSV UTF-8'")
+                               "save it again as 'CSV UTF-8'", code="ingest.rows_disagree",
+                          params={"read": offset, "rows": meta.rows})
 
 
 def prefetch(chunks: Iterator, depth: int = 1) -> Iterator:
@@ -777,7 +819,7 @@ def read_file(path: str | Path, **options) -> tuple[pd.DataFrame, RawMeta]:
     frame = pd.concat(frames) if frames else pd.DataFrame()
     if meta is None or frame.empty:
         raise IngestError("the file has column names but no data rows", file=str(path),
-                          hint="check that the export contains responses")
+                          hint="check that the export contains responses", code="ingest.no_rows")
     meta.rows = len(frame)
     return frame, meta
 

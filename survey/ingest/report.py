@@ -150,7 +150,8 @@ def write_report(result: LoadResult, path: str | Path, lang: str = "vi", include
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise ExportError(f"a report is .csv or .xlsx, not {printable(path.suffix, 20)!r}", file=str(path))
+        raise ExportError(f"a report is .csv or .xlsx, not {printable(path.suffix, 20)!r}", file=str(path),
+                          code="export.report_suffix", params={"suffix": repr(printable(path.suffix, 20))})
     table = problem_table(result, lang, include_personal)
     with atomic_path(path) as tmp:  # a temporary file next to it, renamed onto it when complete
         if suffix == ".csv":

@@ -77,9 +77,9 @@ def _column_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, 
     if len(broken):  # a check that raised: never let it pass as "no problem"
         first = broken.iloc[0]
         raise CheckFailedError(f"validation check {first['check']!r} on {first['column']!r} failed: "
-                               f"{first['failure_case']}", params={"check": str(first["check"]),
-                                                                   "column": str(first["column"]),
-                                                                   "reason": str(first["failure_case"])})
+                               f"{first['failure_case']}", code="ingest.check_failed",
+                               params={"check": str(first["check"]), "column": str(first["column"]),
+                                       "reason": str(first["failure_case"])})
     for rec in cases.itertuples(index=False):
         q = qn.question(rec.column)
         value = cell_text(rec.failure_case)

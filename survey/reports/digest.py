@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,16 @@ from .common import drop_personal, plt, safe_cells, table_page, text_page
 
 __all__ = ["Digest", "build_digest", "write_digest_xlsx", "write_digest_pdf"]
 
-#: the sector groups of the digest: group -> the sector codes it holds (named by ``digest.sector_group.<group>``)
-_SECTOR_GROUPS = {1: (1,), 2: range(2, 7), 3: range(7, 22)}
+#: Sector groups when the weighting's margins define none: group -> the sector codes (VSIC sections)
+#: it holds. The digest groups sectors as the margins file does (its margin on ``sector``), so the
+#: table matches the groups the weights were calibrated to; a group is named by
+#: ``digest.sector_group.<group>`` in the catalogue, or by its own name.
+_SECTOR_GROUPS = {"agriculture": (1,), "industry_construction": tuple(range(2, 7)), "services": tuple(range(7, 22))}
+
+
+def _group_label(group: str, lang: str) -> str:
+    text = _(f"digest.sector_group.{group}", lang)
+    return group.replace("_", " ") if text == f"digest.sector_group.{group}" else text
 
 
 def _t(key: str, lang: str, **kw) -> str:
@@ -43,14 +52,14 @@ class Digest:
     notes: list[str]
 
 
-def _with_flags(design: Design, qn: Questionnaire) -> Design:
-    """Add 0/1 columns: had each kind of difficulty (0 for firms without difficulty)."""
+def _with_flags(design: Design, qn: Questionnaire, groups: Mapping[str, Sequence[int]]) -> Design:
+    """Add 0/1 columns: had each kind of difficulty (0 for firms without difficulty); and the sector group."""
     data = design.data.copy()
     asked = data["had_difficulty"].notna()
     for c in qn.choices("difficulty_types"):
         chosen = data["difficulty_types"].fillna("").astype(str).str.split().map(lambda t, k=str(c.code): k in t)
         data[f"dt_{c.code}"] = np.where(asked, chosen.astype(float), np.nan)
-    group = {code: g for g, codes in _SECTOR_GROUPS.items() for code in codes}
+    group = {float(code): g for g, codes in groups.items() for code in codes}
     data["sector_group"] = data["sector"].map(group)
     return replace(design, data=data)
 
@@ -66,10 +75,16 @@ def _share(design: Design, var: str, by: str | None = None) -> pd.DataFrame:
 
 def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design | None = None,
                  lang: str = "vi", min_n: int = 10, include_personal: bool = False,
-                 weighting_notes: list[str] | None = None) -> Digest:
-    """The digest of one month (with the previous month for changes)."""
-    d = _with_flags(design, qn)
-    p = _with_flags(previous, qn) if previous is not None else None
+                 weighting_notes: list[str] | None = None,
+                 sector_groups: Mapping[str, Sequence[int]] | None = None) -> Digest:
+    """The digest of one month (with the previous month for changes).
+
+    ``sector_groups`` (group -> sector codes) are the margins file's groups of sectors; default
+    :data:`_SECTOR_GROUPS`.
+    """
+    groups = sector_groups or _SECTOR_GROUPS
+    d = _with_flags(design, qn, groups)
+    p = _with_flags(previous, qn, groups) if previous is not None else None
     tables = {}
     est, ci = _pct(_share(d, "had_difficulty"))
     prev = _pct(_share(p, "had_difficulty"))[0] if p is not None else np.nan
@@ -85,8 +100,7 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
         rows.append({_t("item", lang): c.label.get(lang), _t("share", lang): round(e, 1), _t("ci", lang): ci,
                      _t("prev", lang): round(pe, 1), _t("change", lang): round(e - pe, 1)})
     tables["categories"] = pd.DataFrame(rows).sort_values(_t("share", lang), ascending=False)
-    tables["sector"] = _by_domain(d, "sector_group", {g: _t(f"sector_group.{g}", lang) for g in _SECTOR_GROUPS},
-                                  lang, min_n)
+    tables["sector"] = _by_domain(d, "sector_group", {g: _group_label(g, lang) for g in groups}, lang, min_n)
     tables["locality"] = _by_domain(d, "locality", {c.code: c.label.get(lang) for c in qn.choices("locality")},
                                     lang, min_n)
     sev = proportion(d, "severity", exclude=[98])
@@ -108,7 +122,7 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
 def _by_domain(design: Design, by: str, labels: dict, lang: str, min_n: int) -> pd.DataFrame:
     """Shares by a domain; ``labels`` name its codes in ``lang``."""
     t = _share(design, "had_difficulty", by=by)
-    name = t[by].map(lambda v: labels.get(int(v), str(v)))
+    name = t[by].map(lambda v: labels.get(v, labels.get(int(v), str(v)) if isinstance(v, (int, float)) else str(v)))
     shown = t["n"] >= min_n
     return pd.DataFrame({_t("item", lang): name,
                          _t("share", lang): np.where(shown, (100 * t["estimate"]).round(1), np.nan),

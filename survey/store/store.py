@@ -225,10 +225,13 @@ class Store:
                         conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: "
-                             f"{str(exc).splitlines()[0]}") from None
+                             f"{str(exc).splitlines()[0]}", code="store.open",
+                             params={"url": self.safe_url, "kind": exc.__class__.__name__,
+                                     "reason": str(exc).splitlines()[0]}) from None
         except ImportError as exc:
             raise StoreError(f"the database driver for {self.safe_url} is not installed ({exc.name})",
-                             hint="for PostgreSQL: pip install 'psycopg[binary]'") from None
+                             hint="for PostgreSQL: pip install 'psycopg[binary]'", code="store.driver",
+                             params={"url": self.safe_url, "module": exc.name}) from None
 
     @property
     def file(self) -> Path | None:
@@ -367,7 +370,7 @@ class Store:
             row = conn.execute(select(raw_files.c.content, raw_files.c.compression)
                                .where(raw_files.c.sha256 == sha256)).first()
         if row is None:
-            raise StoreError(f"no loaded file has SHA-256 {sha256}")
+            raise StoreError(f"no loaded file has SHA-256 {sha256}", code="store.no_file", params={"sha256": sha256})
         return zlib.decompress(row[0]) if row[1] == "zlib" else bytes(row[0])
 
     def start_load(self, conn: Connection, wave_id: int, *, file_name: str, sha256: str, size: int,

@@ -143,3 +143,10 @@ def test_forecast_commands(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "unofficial forecast" in out and "of 34" in out
     assert {"p_top", "most_likely_rank", "pi95_high"} <= set(pd.read_csv(tmp_path / "f.csv").columns)
+
+
+def test_precision_weighting_by_hand():
+    """Issue 11: one precision weighting for the bridge (simulation and backtest used two forms)."""
+    from survey.forecast.models import precision_weighted
+    mean, var, w = precision_weighted(20.0, 4.0, 26.0, 12.0)  # precisions 1/4 and 1/12: weights 3/4 and 1/4
+    assert (mean, var, w) == pytest.approx((21.5, 3.0, 0.75))

@@ -286,8 +286,10 @@ def test_the_command_line_refuses_a_file_over_max_rows_and_stores_nothing(tmp_pa
 
     path, url = _kobo(tmp_path, monthly, 5), f"sqlite:///{tmp_path / 's.sqlite'}"
     args = ["ingest", str(path), "--survey", "monthly_difficulties", "--period", "2025-11", "--db", url]
-    assert main(args + ["--max-rows", "4"]) == 1
+    assert main(args + ["--max-rows", "4", "--lang", "en"]) == 1
     assert "more than 4 data rows" in capsys.readouterr().err
+    assert main(args + ["--max-rows", "4"]) == 1  # in Vietnamese unless asked
+    assert "tệp có hơn 4 dòng dữ liệu, vượt giới hạn" in capsys.readouterr().err
     assert Store(url).list_loads().empty
     assert main(args + ["--max-rows", "5"]) == 0
 
