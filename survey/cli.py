@@ -106,7 +106,7 @@ def _store(args: argparse.Namespace):
 
 
 def _cmd_loads(args: argparse.Namespace) -> int:
-    from .ingest.report import printable
+    from .text import printable
     from .store import Store
 
     table = Store(args.db).list_loads()
@@ -389,7 +389,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
 def _safe(text: str) -> str:
     """A message for the terminal: its lines kept, but no escape codes or control characters, and no
     line longer than a screen can use (file names, headers and values in messages come from files)."""
-    from .ingest.report import printable
+    from .text import printable
 
     def short(line: str) -> str:  # a long line loses its middle: its start says where, its end what to do
         line = printable(line, None)

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..questionnaire import Questionnaire  # noqa: E402
+from ..text import printable, spreadsheet_cell  # noqa: E402
 from ..vocabulary import ESTIMATE_NOTICE as UNOFFICIAL  # noqa: E402  ("Ước tính không chính thức / unofficial estimate")
 
 __all__ = ["UNOFFICIAL", "plt", "figure_png", "drop_personal", "safe_cells", "text_page", "table_page"]
@@ -41,8 +42,6 @@ def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Cells a spreadsheet can hold and will not run: characters an .xlsx cannot store (control
     characters firms paste from Word) dropped, cut to Excel's cell limit, and text that would run
     as a formula (=, +, -, @, a tab or line break first) given a leading apostrophe."""
-    from ..ingest.report import spreadsheet_cell
-
     return frame.map(spreadsheet_cell)
 
 
@@ -59,8 +58,6 @@ def text_page(pdf, title: str, lines: list[str], notice: str | None = None) -> N
         fig.text(0.07, y, notice, fontsize=10, color="#b00020", va="top")
         y -= 0.03
     y -= 0.01
-    from ..ingest.report import printable
-
     for line in lines:
         for part in textwrap.wrap(printable(line, None), 105) or [""]:
             fig.text(0.07, y, part, fontsize=9.5, va="top")
@@ -78,8 +75,6 @@ def table_page(pdf, title: str, table: pd.DataFrame, notice: str | None = None, 
     fig.text(0.07, 0.95, title, fontsize=14, weight="bold", va="top")
     if notice:
         fig.text(0.07, 0.92, notice, fontsize=9, color="#b00020", va="top")
-    from ..ingest.report import printable
-
     shown = table.head(max_rows).map(lambda v: "" if pd.isna(v) else printable(v, None))
     shown = shown.map(lambda s: s if len(s) <= 60 else s[:57] + "…")
     tab = ax.table(cellText=shown.values, colLabels=list(shown.columns), loc="upper center", cellLoc="left")

@@ -29,7 +29,6 @@ from survey.ingest.readers import MAX_CELL_CHARS
 from survey.store import Store, load_responses
 from tests.conftest import postgres_store
 from tests.fixtures import make_answers, to_kobo_csv, to_sav
-from tests.ingest.test_ingest import snapshot
 
 # ------------------------------------------------------------------ every row, every format, every chunk size
 
