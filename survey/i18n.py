@@ -81,17 +81,33 @@ def resolve_lang(lang: str | None = None) -> str:
     return lang
 
 
-def _po_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def _po_paths(lang: str) -> list[Path]:
+    """The language's PO files: ``pgi_survey.po`` first, then any others of the folder (one per
+    part of the product, e.g. ``questionnaire.po``), in name order."""
+    folder = LOCALE_DIR / lang / "LC_MESSAGES"
+    main = folder / f"{DOMAIN}.po"
+    return [main] + sorted(p for p in folder.glob("*.po") if p != main)
 
 
 @functools.lru_cache(maxsize=None)
 def _catalogue(lang: str) -> dict[str, str]:
-    """``{msgid: msgstr}`` of one language; untranslated and fuzzy entries are left out."""
-    with _po_path(lang).open("rb") as fh:
-        catalog = read_po(fh, locale=lang, domain=DOMAIN)
-    return {m.id: m.string for m in catalog
-            if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy}
+    """``{msgid: msgstr}`` of one language; untranslated and fuzzy entries are left out.
+
+    Raises
+    ------
+    SurveyError
+        The same message id in two PO files of the language (one would silently win).
+    """
+    messages: dict[str, str] = {}
+    for path in _po_paths(lang):
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=lang, domain=DOMAIN)
+        for m in catalog:
+            if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy:
+                if m.id in messages:
+                    raise SurveyError(f"message {m.id!r} is defined twice in the {lang} catalogue ({path.name})")
+                messages[m.id] = m.string
+    return messages
 
 
 def message_ids(lang: str) -> frozenset[str]:
