@@ -36,14 +36,15 @@ def _cmd_questionnaire_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_questionnaire_validate(args: argparse.Namespace) -> int:
+    from .i18n import problem_text
     from .questionnaire import list_questionnaires
     from .questionnaire.load import iter_problems
 
     root = Path(args.dir) if args.dir else None
     paths = [Path(f) for f in args.files] or list_questionnaires(root)
     problems = list(iter_problems(paths, province=args.province))
-    for p in problems:
-        print(p, file=sys.stderr)
+    for p in problems:  # file:line: place: message (hint), in the chosen language
+        print(problem_text(p, args.lang), file=sys.stderr)
     if problems:
         print(_("cli.questionnaire.validate.problems", args.lang, count=len(problems), files=len(paths)),
               file=sys.stderr)
@@ -129,7 +130,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                           n_replicates=args.n_replicates, seed=args.seed,
                           trim_limits=tuple(args.trim) if args.trim else None)
     outcome = jobs.weight_wave(_store(args), args.survey, args.period, config)
-    print(outcome.value.diagnostics.text())
+    print(outcome.value.diagnostics.text(args.lang))
     _notes(outcome, args.lang)
     print(_("cli.weights.stored", args.lang, id=outcome.value.weighting_id, survey=args.survey,
             periods=outcome.used["periods"]))
@@ -158,7 +159,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     outcome = jobs.score_year(_store(args), args.survey, args.year,
                               ScoringConfig(min_n=args.min_n, sensitivity=not args.no_sensitivity), by=args.by,
-                              province=args.province, out=args.out, force=args.force)
+                              province=args.province, out=args.out, force=args.force, lang=args.lang)
     print(summary_text(outcome.value, args.lang))
     _wrote(outcome, args.lang)
     return 0
@@ -211,7 +212,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         return 2
     outcome = jobs.forecast_year(_store(args), args.province, args.year, ForecastConfig(draws=args.draws),
                                  survey=args.survey, targets=args.targets,
-                                 models=(args.model,) if args.model else None, out=args.out, force=args.force)
+                                 models=(args.model,) if args.model else None, out=args.out, force=args.force,
+                                 lang=args.lang)
     print(forecast_text(outcome.value, args.lang))
     _wrote(outcome, args.lang)
     return 0

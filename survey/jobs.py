@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import EstimationError, SurveyError, SurveyWarning, WeightingError
+from .i18n import _, has_message
 from .ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, FORMATS, LoadResult, ingest_file, write_report
 from .outputs import atomic_path, check_output, check_output_dir
 from .period import Period, PeriodRange
@@ -278,9 +279,10 @@ def load_weighted(store: Store, survey: str | Questionnaire, periods: str | Peri
 # ------------------------------------------------------------------ scores
 
 def score_year(store: Store, survey: str | Questionnaire, year: int, config=None, *, by: str | None = None,
-               province: str | None = None, out: str | Path | None = None, force: bool = False) -> Outcome:
+               province: str | None = None, out: str | Path | None = None, force: bool = False,
+               lang: str = "vi") -> Outcome:
     """The association's index for ``year`` from the newest weighting of ``survey`` within the year,
-    with the plan's targets and the last official values beside it (on their own scale).
+    with the plan's targets and the last official values beside it (on their own scale); notes in ``lang``.
 
     Raises
     ------
@@ -305,10 +307,10 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     name = qn.locality.province if qn.locality else None
     result.table = add_targets(result.table, year, load_targets(key) if key else None,
                                official_panel(store.read_official()), name)
-    result.notes.append(f"weighting #{found['id']}: {found['period_from']}..{found['period_to']}, "
-                        f"{found['rep_type'] or 'no'} replicates")
-    result.notes.append("estimates are on pgi-survey's own scale, modelled on the PGI: comparisons with official "
-                        "values and targets are indicative (unofficial estimate)")
+    periods = f"{found['period_from']}..{found['period_to']}"
+    result.notes.append(_("job.score.weighting", lang, id=found["id"], periods=periods, replicates=found["rep_type"])
+                        if found["rep_type"] else _("job.score.weighting_none", lang, id=found["id"], periods=periods))
+    result.notes.append(_("job.score.own_scale", lang))
     outcome = Outcome(result, notes=list(result.notes), used={
         "questionnaire": f"{qn.id} v{qn.version}", "year": year, "weighting": found["id"],
         "periods": f"{found['period_from']}..{found['period_to']}", "weighted": weighted})
@@ -335,7 +337,13 @@ def import_official(store: Store, path: str | Path, year: int) -> Outcome[pd.Dat
 
 # ------------------------------------------------------------------ forecast
 
-def _merger_note(title: str | None, forecast_province: str) -> str | None:
+def _reason(exc: SurveyError, lang: str) -> str:
+    """An error's message (without its place or hint) in ``lang``, to quote it inside a note."""
+    msgid = f"error.{exc.code}"
+    return _(msgid, lang, **exc.params) if exc.params is not None and has_message(msgid, lang) else exc.message
+
+
+def _merger_note(title: str | None, forecast_province: str, lang: str = "vi") -> str | None:
     """Say so when the survey's province is now part of the forecast's province (1 July 2025)."""
     from .reference import load_provinces
     from .scoring import province_key
@@ -349,14 +357,13 @@ def _merger_note(title: str | None, forecast_province: str) -> str | None:
     new = match["province_from_2025"].iloc[0]
     if province_key(new) != province_key(forecast_province):
         return None
-    return (f"the association's survey covers the former {match['province'].iloc[0]}, part of {new} since "
-            f"1 July 2025; its estimate is used as a signal for {new}, and its targets are applied to {new}")
+    return _("job.forecast.merger", lang, old=match["province"].iloc[0], new=new)
 
 
 def forecast_year(store: Store, province: str, year: int, config=None, *, survey: str | Questionnaire = FEEDBACK,
                   targets: str | None = None, models: tuple[str, ...] | None = None,
                   survey_province: str | None = None, scores: Outcome | None = None,
-                  out: str | Path | None = None, force: bool = False) -> Outcome:
+                  out: str | Path | None = None, force: bool = False, lang: str = "vi") -> Outcome:
     """Forecast ``province``'s official PGI for ``year`` from the official record (shipped and imported)
     and, for the bridge, the association's index of the year when its survey was weighted.
 
@@ -364,7 +371,8 @@ def forecast_year(store: Store, province: str, year: int, config=None, *, survey
     ----------
     scores : what :func:`score_year` returned for the year, when the caller has it (else scored here).
 
-    A bridge without the association's index is left out and said so, never silently.
+    A bridge without the association's index is left out and said so, never silently; the notes
+    of this job are in ``lang`` (Vietnamese by default).
     """
     from .forecast import MODELS, ForecastConfig, forecast_province
     from .scoring import ScoringConfig, association_estimates, load_targets, official_panel
@@ -378,16 +386,16 @@ def forecast_year(store: Store, province: str, year: int, config=None, *, survey
                              "seed": config.seed}
     if "bridge" in models:
         try:
-            scores = scores or score_year(store, survey, year, ScoringConfig(sensitivity=False))
+            scores = scores or score_year(store, survey, year, ScoringConfig(sensitivity=False), lang=lang)
             estimates = association_estimates(scores.value.table)
             used["weighting"] = scores.used["weighting"]
         except EstimationError as exc:
-            notes.append(f"the bridge model needs the association's index for {year} and was left out: {exc.message}")
+            notes.append(_("job.forecast.no_bridge", lang, year=year, reason=_reason(exc, lang)))
             models = tuple(m for m in models if m != "bridge") or ("persistence",)
     result = forecast_province(province, year, models=models, panel=official_panel(store.read_official()),
                                estimates=estimates, targets=load_targets(targets) if targets else None,
                                config=config)
-    note = _merger_note(survey_province, result.province)
+    note = _merger_note(survey_province, result.province, lang)
     if note:
         result.notes.append(note)
     result.notes[:0] = notes
@@ -445,7 +453,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         previous = load_weighted(store, qn, PeriodRange(month.previous(), month.previous())).design
     except WeightingError:
         previous = None
-        notes.append(f"{month.previous()} has no weighted wave: no month-on-month change")
+        notes.append(_("job.digest.no_previous", lang, previous=str(month.previous())))
     digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
                           include_personal=include_personal, weighting_notes=list(current.diagnostics.log),
                           sector_groups=_sector_groups(current.margins_file))
@@ -454,7 +462,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     if targets is not None:
         outcome.written = [write_digest_xlsx(digest, targets[0]), write_digest_pdf(digest, targets[1])]
     if include_personal:
-        outcome.notes.append("the cases list contains personal data (names, phones, e-mails) as requested")
+        outcome.notes.append(_("job.digest.personal_data", lang))
     return outcome
 
 
@@ -479,12 +487,12 @@ def annual_report(store: Store, year: int, forecast_province: str, *, survey: st
     if out is not None:
         paths = check_output_dir(out, [f"pgi_estimate_{year}.html", f"pgi_estimate_{year}.pdf"], force=force,
                                  inputs=[store.file])
-    scored = score_year(store, survey, year, scoring_config)
+    scored = score_year(store, survey, year, scoring_config, lang=lang)
     forecast = forecast_year(store, forecast_province, year, forecast_config, survey=survey, targets=targets,
-                             survey_province=title_province, scores=scored)
+                             survey_province=title_province, scores=scored, lang=lang)
     weighted: WeightingResult = scored.used.pop("weighted")
     report = build_annual(scored.value, forecast.value, official_panel(store.read_official()),
-                          weighted.diagnostics.text(), title_province or forecast_province, year)
+                          weighted.diagnostics.text(lang), title_province or forecast_province, year)
     outcome = Outcome(report, notes=scored.notes + forecast.notes, used={**scored.used, **forecast.used})
     if paths is not None:
         outcome.written = [write_annual_html(report, paths[0], lang), write_annual_pdf(report, paths[1], lang)]
@@ -511,7 +519,7 @@ def demo_year(store: Store, folder: str | Path, *, year: int = 2025, report_fold
             target = check_output(Path(report_folder) / f"{path.stem}.xlsx", force=True, kind="report")
             outcome.written.append(_write_load_report(loaded, target, lang))
     monthly = RakingConfig(files.margins, use=("sector_group", "size_class"), replicates="JK1")
-    for period, _ in files.monthly[-2:]:
+    for period, _path in files.monthly[-2:]:
         outcome.notes += weight_wave(store, MONTHLY, period, monthly).notes
     annual = weight_wave(store, FEEDBACK, files.feedback[0], RakingConfig(files.margins, n_replicates=200))
     outcome.notes += annual.notes

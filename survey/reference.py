@@ -70,6 +70,7 @@ def data_path(*parts: str) -> Path:
         place = place.joinpath(part)
     if not isinstance(place, Path):
         raise ReferenceDataError(f"the package data '{'/'.join(parts)}' is not on the file system ({place!r})",
+                                 code="reference.not_files", params={"name": "/".join(parts), "place": repr(place)},
                                  hint="install pgi-survey as files (pip install), not as a zip archive")
     return place
 
@@ -246,7 +247,8 @@ class Targets:
         periods cover a year, the first listed wins.
         """
         if not isinstance(data, Mapping):
-            raise ReferenceDataError("a targets file is a mapping with province, source and targets", file=file)
+            raise ReferenceDataError("a targets file is a mapping with province, source and targets", file=file,
+                                     code="reference.targets_form")
         problems: list[str] = []
         for name in ("province", "source"):
             if not isinstance(data.get(name), str) or not data.get(name).strip():
@@ -276,7 +278,8 @@ class Targets:
             else:
                 baseline_year, baseline = raw["year"], _values(raw, "baseline", problems, skip=("year",))
         if problems:
-            raise ReferenceDataError(f"the targets file '{key or file}' cannot be used",
+            raise ReferenceDataError(f"the targets file '{key or file}' cannot be used", code="reference.targets_invalid",
+                                     params={"name": key or file, "problems": "; ".join(problems)},
                                      hint="; ".join(problems), file=file)
         return cls(province=data["province"], source=data["source"], key=key,
                    years={y: dict(v) for y, v in sorted(years.items())}, baseline_year=baseline_year,
@@ -310,7 +313,8 @@ def load_targets(key: str, folder: Path | None = None) -> Targets | None:
         When ``key`` is not a file key (``bac_giang``) or the file is not a valid targets file.
     """
     if not isinstance(key, str) or not _KEY.match(key):
-        raise ReferenceDataError(f"{key!r} is not a targets key", hint="the name of a file in data/targets/, "
+        raise ReferenceDataError(f"{key!r} is not a targets key", code="reference.bad_key",
+                                 params={"key": repr(key)}, hint="the name of a file in data/targets/, "
                                                                        "e.g. 'bac_giang'")
     path = Path(folder or targets_folder()) / f"{key}.yaml"
     if not path.is_file():
@@ -318,7 +322,8 @@ def load_targets(key: str, folder: Path | None = None) -> Targets | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ReferenceDataError(f"cannot read the targets file: {exc}", file=str(path)) from None
+        raise ReferenceDataError(f"cannot read the targets file: {exc}", file=str(path), code="reference.unreadable",
+                                 params={"reason": str(exc)}) from None
     return Targets.from_dict(data, key=key, file=str(path))
 
 

@@ -80,7 +80,7 @@ def unofficial(kind: str = "estimate", lang: str | None = None) -> str:
     if lang is None:
         return f"{texts['vi']} / {texts['en']}"
     if lang not in _LANGS:
-        raise LanguageError(f"language must be one of {_LANGS}, not {lang!r}",
+        raise LanguageError(f"language must be one of {_LANGS}, not {lang!r}", code="language",
                             params={"known": ", ".join(_LANGS), "lang": str(lang)[:20]})
     return texts[lang]
 
@@ -94,7 +94,7 @@ FORECAST_NOTICE = unofficial("forecast")
 def measure_name(measure: str, lang: str = "vi", short: bool = True) -> str:
     """The name of ``sub1``..``sub4`` or ``total`` in ``lang`` (short by default)."""
     if lang not in _LANGS:
-        raise LanguageError(f"language must be one of {_LANGS}, not {lang!r}",
+        raise LanguageError(f"language must be one of {_LANGS}, not {lang!r}", code="language",
                             params={"known": ", ".join(_LANGS), "lang": str(lang)[:20]})
     return (SHORT_NAMES if short else NAMES)[measure][lang]
 

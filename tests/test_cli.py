@@ -48,5 +48,7 @@ def test_export_in_another_province(tmp_path):
 
 
 def test_unknown_questionnaire_is_a_clear_error(capsys):
-    assert main(["questionnaire", "export", "no_such", "--format", "sav", "--out", "x"]) == 1
+    assert main(["questionnaire", "export", "no_such", "--format", "sav", "--out", "x", "--lang", "en"]) == 1
     assert "no_such.yaml: file not found" in capsys.readouterr().err
+    assert main(["questionnaire", "export", "no_such", "--format", "sav", "--out", "x", "--lang", "vi"]) == 1
+    assert "no_such.yaml: không tìm thấy tệp (các bảng hỏi: " in capsys.readouterr().err

@@ -45,7 +45,7 @@ def test_annual_report_sections_and_numbers(demo):
     assert f"{total['estimate']:.2f}" in text and f"{total['ci95_low']:.2f}–{total['ci95_high']:.2f}" in text
     assert "≥ 3.95" in text  # the plan's target for sub-index 1
     assert text.count("data:image/png;base64,") == 3
-    assert "Bắc Giang" in text and "illustrative" in text
+    assert "Bắc Giang" in text and "các biên này chỉ mang tính minh họa" in text  # the weighting section, in Vietnamese
 
 
 def test_digest_sections_and_numbers(demo):
@@ -129,5 +129,6 @@ def test_the_command_line_and_the_pipeline_make_the_same_annual_report(demo, tmp
     pipeline = _page((demo / "pgi_estimate_2025.html").read_text(encoding="utf-8"))
     command = _page((tmp_path / "pgi_estimate_2025.html").read_text(encoding="utf-8"))
     assert command == pipeline
-    assert "Kish design effect" in command and "sector" in command  # section 4 shows the stored weighting
-    assert "part of Bac Ninh since 1 July 2025" in command
+    # section 4 shows the stored weighting, in the report's language (Vietnamese by default, both ways)
+    assert "hiệu ứng thiết kế Kish" in command and "sector" in command and "Kish design effect" not in command
+    assert "đã sáp nhập vào Bac Ninh từ ngày 1/7/2025" in command

@@ -72,7 +72,7 @@ def test_front_ends_call_jobs_not_library_steps(path):
 def test_a_forecast_without_the_association_index_says_the_bridge_was_left_out(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     from survey.forecast import ForecastConfig
-    outcome = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=500))
+    outcome = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=500), lang="en")
     assert "bridge" not in set(outcome.value.table["model"])
     assert any("bridge model needs the association's index for 2025 and was left out" in n for n in outcome.notes)
 

@@ -28,7 +28,8 @@ class ForecastConfig:
 
     def __post_init__(self) -> None:
         if self.draws < 100:
-            raise EstimationError("use at least 100 simulation draws")
+            raise EstimationError("use at least 100 simulation draws", code="forecast.too_few_draws",
+                                  params={"draws": self.draws})
 
 
 @dataclass
@@ -62,8 +63,9 @@ def resolve_province(name: str, year: int) -> str:
     old = match_province(name, MERGER_YEAR - 1)
     if old and year >= MERGER_YEAR:
         new = crosswalk()[old]
-        raise EstimationError(f"{old} has been part of {new} since 1 July 2025: forecast {new} for {year}")
-    raise EstimationError(f"unknown province {name!r}")
+        raise EstimationError(f"{old} has been part of {new} since 1 July 2025: forecast {new} for {year}",
+                              code="forecast.merged_province", params={"old": old, "new": new, "year": year})
+    raise EstimationError(f"unknown province {name!r}", code="forecast.unknown_province", params={"name": str(name)})
 
 
 def _provinces(year: int) -> list[str]:
@@ -102,7 +104,9 @@ def forecast_province(province: str, year: int, *, models: tuple[str, ...] = ("p
     """
     unknown = [m for m in models if m not in MODELS]
     if unknown:
-        raise EstimationError(f"unknown model(s) {unknown}", hint="one of " + ", ".join(MODELS))
+        raise EstimationError(f"unknown model(s) {unknown}", code="forecast.unknown_models",
+                              params={"unknown": str(unknown), "known": ", ".join(MODELS)},
+                              hint="one of " + ", ".join(MODELS))
     province = resolve_province(province, year)
     wide = wide_panel(panel if panel is not None else official_panel())
     notes = [UNOFFICIAL]

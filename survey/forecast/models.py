@@ -128,12 +128,14 @@ class _Base:
 
     def _check(self) -> None:
         if not hasattr(self, "inputs_"):
-            raise EstimationError(f"{type(self).__name__} is not fitted yet: call fit() first")
+            raise EstimationError(f"{type(self).__name__} is not fitted yet: call fit() first",
+                                  code="estimation.not_fitted", params={"name": type(self).__name__})
 
     def _common(self, wide: pd.DataFrame, year: int, provinces: list[str]) -> ForecastInputs:
         hist = wide[(wide["year"] < year)].dropna(subset=[self.measure])
         if hist.empty:
-            raise EstimationError(f"no official history of {self.measure} before {year}")
+            raise EstimationError(f"no official history of {self.measure} before {year}",
+                                  code="forecast.no_history", params={"measure": self.measure, "year": year})
         levels = _year_levels(hist, self.measure, self.means)
         last_year = int(max(levels))
         shifts = _shifts(hist, self.measure, levels, self.means)

@@ -46,7 +46,9 @@ def export_questionnaire(qn: Questionnaire, fmt: str, out: str | Path) -> Path:
         For an unknown format, or a form that pyxform rejects.
     """
     if fmt not in EXPORT_FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}", hint="one of " + ", ".join(EXPORT_FORMATS))
+        raise ExportError(f"unknown export format {fmt!r}", hint="one of " + ", ".join(EXPORT_FORMATS),
+                          code="questionnaire.export_format",
+                          params={"format": repr(fmt), "known": ", ".join(EXPORT_FORMATS)})
     suffix, writer = EXPORT_FORMATS[fmt]
     out = Path(out)
     if out.suffix != suffix:

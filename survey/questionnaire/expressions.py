@@ -274,7 +274,7 @@ class _Env:
     def column(self, name: str) -> pd.Series:
         col = self.self_column if name == SELF else name
         if col is None or col not in self.frame.columns:
-            raise MissingColumnError(f"the data have no column {col!r} needed by an expression",
+            raise MissingColumnError(f"the data have no column {col!r} needed by an expression", code="missing_column",
                                      params={"column": str(col)})
         return self.frame[col]
 

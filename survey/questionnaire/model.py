@@ -58,7 +58,7 @@ class Label:
     def get(self, lang: str = "vi") -> str:
         """The text in ``lang`` ("vi" or "en")."""
         if lang not in LANGS:
-            raise LanguageError(f"language must be one of {LANGS}, not {lang!r}",
+            raise LanguageError(f"language must be one of {LANGS}, not {lang!r}", code="language",
                                 params={"lang": str(lang)[:20], "known": ", ".join(LANGS)})
         return getattr(self, lang)
 

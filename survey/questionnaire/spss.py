@@ -146,7 +146,8 @@ def write_sav(qn: Questionnaire, path: str | Path, data: pd.DataFrame | None = N
     try:
         frame = _frame(layout, data)
     except (ValueError, TypeError) as exc:
-        raise ExportError(f"an answer does not fit its SPSS variable type: {exc}", file=str(path)) from None
+        raise ExportError(f"an answer does not fit its SPSS variable type: {exc}", file=str(path),
+                          code="questionnaire.spss_type", params={"reason": str(exc)}) from None
     pyreadstat.write_sav(
         frame, str(path), file_label=fit_bytes(qn.title.get(lang), 64),
         column_labels=layout.labels, variable_value_labels=layout.value_labels,

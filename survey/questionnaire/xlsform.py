@@ -167,10 +167,12 @@ def read_xlsform(path: str | Path) -> dict[str, pd.DataFrame]:
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     except (OSError, ValueError) as exc:
-        raise ExportError(f"cannot read XLSForm: {exc}", file=str(path)) from None
+        raise ExportError(f"cannot read XLSForm: {exc}", file=str(path), code="questionnaire.xlsform_unreadable",
+                          params={"reason": str(exc)}) from None
     for name in ("survey", "choices", "settings"):
         if name not in sheets:
-            raise ExportError(f"the workbook has no '{name}' sheet", file=str(path))
+            raise ExportError(f"the workbook has no '{name}' sheet", file=str(path), code="questionnaire.xlsform_sheet",
+                              params={"name": name})
     return {k: v.fillna("") for k, v in sheets.items()}
 
 
@@ -193,7 +195,9 @@ def convert_xlsform(path: str | Path) -> str:
     try:
         result = convert(xlsform=str(path), validate=False)
     except PyXFormError as exc:
-        raise ExportError(f"pyxform rejects the form: {exc}", file=str(path)) from None
+        raise ExportError(f"pyxform rejects the form: {exc}", file=str(path), code="questionnaire.xlsform_rejected",
+                          params={"reason": str(exc)}) from None
     if result.warnings:
-        raise ExportError("pyxform warns about the form: " + "; ".join(result.warnings), file=str(path))
+        raise ExportError("pyxform warns about the form: " + "; ".join(result.warnings), file=str(path),
+                          code="questionnaire.xlsform_warnings", params={"warnings": "; ".join(result.warnings)})
     return result.xform

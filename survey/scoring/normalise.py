@@ -25,7 +25,8 @@ class _Normaliser:
 
     def _check(self, *names: str) -> None:
         if any(not hasattr(self, n) for n in names):
-            raise EstimationError(f"{type(self).__name__} is not fitted yet: call fit() first")
+            raise EstimationError(f"{type(self).__name__} is not fitted yet: call fit() first",
+                                  code="estimation.not_fitted", params={"name": type(self).__name__})
 
 
 class Goalposts(_Normaliser):
@@ -36,7 +37,7 @@ class Goalposts(_Normaliser):
 
     def fit(self, values=None) -> "Goalposts":
         if self.low == self.high:
-            raise EstimationError("goalposts must differ")
+            raise EstimationError("goalposts must differ", code="estimation.goalposts_equal")
         self.low_, self.high_ = float(self.low), float(self.high)
         return self
 
@@ -57,6 +58,7 @@ class MinMax(_Normaliser):
         v = v[np.isfinite(v)]
         if v.size < 2 or v.min() == v.max():
             raise EstimationError("min-max rescaling needs a benchmark set of at least two different values",
+                                  code="estimation.minmax_benchmark",
                                   hint="score by a domain or by period, or use goalposts")
         self.min_, self.max_ = float(v.min()), float(v.max())
         return self
@@ -76,7 +78,7 @@ class DistanceToTarget(_Normaliser):
     def fit(self, values=None) -> "DistanceToTarget":
         self.worst_ = float(self.low if self.direction == "positive" else self.high)
         if self.target == self.worst_:
-            raise EstimationError("the target equals the worse goalpost")
+            raise EstimationError("the target equals the worse goalpost", code="estimation.target_at_goalpost")
         return self
 
     def transform(self, x):
@@ -95,6 +97,8 @@ def normaliser_for(indicator: Indicator, method: str | None = None,
         return MinMax(indicator.direction)
     if method == "target":
         if indicator.target is None:
-            raise EstimationError(f"indicator '{indicator.id}' has no target for distance-to-target scoring")
+            raise EstimationError(f"indicator '{indicator.id}' has no target for distance-to-target scoring",
+                                  code="estimation.no_target", params={"indicator": indicator.id})
         return DistanceToTarget(low, high, indicator.target, indicator.direction)
-    raise EstimationError(f"unknown normalisation {method!r}")
+    raise EstimationError(f"unknown normalisation {method!r}", code="estimation.unknown_normalisation",
+                          params={"method": str(method)})

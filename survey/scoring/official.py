@@ -50,7 +50,8 @@ def _standard_columns(frame: pd.DataFrame, file: str) -> pd.DataFrame:
                 found[std] = col
     missing = [c for c in ("province", "total") if c not in found]
     if missing:
-        raise OfficialError(f"the table has no column for {missing}", file=file,
+        raise OfficialError(f"the table has no column for {missing}", file=file, code="official.columns_missing",
+                            params={"missing": str(missing)},
                             hint="name the columns province, sub1..sub4, total, rank (or their Vietnamese names)")
     return frame.rename(columns={v: k for k, v in found.items()})[list(found)]
 
@@ -69,19 +70,27 @@ def read_official_table(path: str | Path, year: int) -> tuple[pd.DataFrame, list
     try:
         raw = pd.read_excel(path) if path.suffix.lower() in (".xlsx", ".xlsm") else pd.read_csv(path, encoding="utf-8-sig")
     except Exception as exc:  # pandas raises many kinds on a bad file
-        raise OfficialError(f"cannot read the table: {exc}", file=file) from None
+        raise OfficialError(f"cannot read the table: {exc}", file=file, code="official.unreadable",
+                            params={"reason": str(exc)}) from None
     frame = _standard_columns(raw, file)
     problems, notes = [], []
     frame["province_raw"] = frame["province"].astype(str)
     frame["province"] = [match_province(n, year) for n in frame["province_raw"]]
     for i, (raw_name, name) in enumerate(zip(frame["province_raw"], frame["province"]), start=2):
         if pd.isna(name):  # pandas stores a missing match as NaN, not None
-            problems.append(Problem(f"unknown province '{raw_name}' for {year}", file, "province", i,
-                                    hint=f"{PROVINCES_AFTER} provinces from {MERGER_YEAR}, {PROVINCES_BEFORE} before"
-                                         if year >= MERGER_YEAR else None))
+            if year >= MERGER_YEAR:
+                problems.append(Problem(f"unknown province '{raw_name}' for {year}", file, "province", i,
+                                        hint=f"{PROVINCES_AFTER} provinces from {MERGER_YEAR}, {PROVINCES_BEFORE} before",
+                                        code="official.unknown_province_merged",
+                                        params={"name": raw_name, "year": year, "after": PROVINCES_AFTER,
+                                                "merger_year": MERGER_YEAR, "before": PROVINCES_BEFORE}))
+            else:
+                problems.append(Problem(f"unknown province '{raw_name}' for {year}", file, "province", i,
+                                        code="official.unknown_province", params={"name": raw_name, "year": year}))
     dup = frame["province"].notna() & frame["province"].duplicated(keep=False)
     for i in np.flatnonzero(dup.to_numpy()):
-        problems.append(Problem(f"province '{frame['province'].iloc[i]}' appears more than once", file, "province", i + 2))
+        problems.append(Problem(f"province '{frame['province'].iloc[i]}' appears more than once", file, "province", i + 2,
+                                code="official.province_twice", params={"name": frame["province"].iloc[i]}))
     subs = [c for c in SUBINDICES if c in frame.columns]
     for c in subs + ["total"] + (["rank"] if "rank" in frame.columns else []):
         frame[c] = pd.to_numeric(frame[c], errors="coerce")
@@ -91,13 +100,19 @@ def read_official_table(path: str | Path, year: int) -> tuple[pd.DataFrame, list
             msg = (f"{frame['province_raw'].iloc[i]}: total {frame['total'].iloc[i]:.2f} differs from the sum of "
                    f"sub-indices {frame[subs].iloc[i].sum():.2f}")
             if year >= 2023:
-                problems.append(Problem(msg, file, "total", i + 2, hint=f"allowed difference {SUM_TOLERANCE}"))
+                problems.append(Problem(msg, file, "total", i + 2, hint=f"allowed difference {SUM_TOLERANCE}",
+                                        code="official.total_differs",
+                                        params={"name": frame["province_raw"].iloc[i],
+                                                "total": float(frame["total"].iloc[i]),
+                                                "sum": float(frame[subs].iloc[i].sum()),
+                                                "tolerance": SUM_TOLERANCE}))
             else:
                 notes.append(msg + f" ({year} was a pilot edition; kept)")
     if "rank" in frame.columns:
         problems += _rank_problems(frame, file)
     if problems:
-        raise OfficialError(f"the official table for {year} cannot be imported", problems=problems)
+        raise OfficialError(f"the official table for {year} cannot be imported", problems=problems,
+                            code="official.not_importable", params={"year": year})
     long = frame.melt(id_vars=["province"] + (["rank"] if "rank" in frame.columns else []),
                       value_vars=subs + ["total"], var_name="measure", value_name="score").dropna(subset=["score"])
     if "rank" not in long.columns:
@@ -117,5 +132,8 @@ def _rank_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
             row = ranked.index[j]
             out.append(Problem(f"rank {int(ranked['rank'].iloc[j])} ({ranked['province_raw'].iloc[j]}, "
                                f"{totals[j]:.2f}) has a higher total than rank {int(ranked['rank'].iloc[j - 1])} "
-                               f"({totals[j - 1]:.2f})", file, "rank", int(row) + 2))
+                               f"({totals[j - 1]:.2f})", file, "rank", int(row) + 2, code="official.rank_order",
+                               params={"rank": int(ranked["rank"].iloc[j]), "name": ranked["province_raw"].iloc[j],
+                                       "total": float(totals[j]), "previous": int(ranked["rank"].iloc[j - 1]),
+                                       "previous_total": float(totals[j - 1])}))
     return out

@@ -56,9 +56,11 @@ class ScoringConfig:
 
     def __post_init__(self) -> None:
         if self.min_n < 1:
-            raise EstimationError(f"min_n must be at least 1, got {self.min_n}")
+            raise EstimationError(f"min_n must be at least 1, got {self.min_n}", code="estimation.min_n",
+                                  params={"min_n": self.min_n})
         if not all(0 < lv < 1 for lv in self.levels):
-            raise EstimationError(f"confidence levels must be between 0 and 1, got {self.levels}")
+            raise EstimationError(f"confidence levels must be between 0 and 1, got {self.levels}",
+                                  code="estimation.levels", params={"levels": str(self.levels)})
 
 
 def _selected(col: pd.Series, codes: tuple[int, ...]) -> np.ndarray:
@@ -70,7 +72,8 @@ def _selected(col: pd.Series, codes: tuple[int, ...]) -> np.ndarray:
 def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
     q = qn.question(ind.question)
     if q.id not in data.columns:
-        raise EstimationError(f"indicator '{ind.id}': the responses have no answers to '{q.id}'")
+        raise EstimationError(f"indicator '{ind.id}': the responses have no answers to '{q.id}'",
+                              code="estimation.no_answers", params={"indicator": ind.id, "question": q.id})
     col = data[q.id]
     valid = col.notna().to_numpy().copy()
     if q.type == "multiple":
@@ -90,7 +93,8 @@ def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator) -> tuple[np.nd
 def indicator_matrices(design: Design, qn: Questionnaire) -> tuple[np.ndarray, np.ndarray]:
     """Numerators and denominators (n, I): indicator i's value is sum(w*num_i) / sum(w*den_i)."""
     if not qn.indicators:
-        raise EstimationError(f"questionnaire '{qn.id}' has no index indicators")
+        raise EstimationError(f"questionnaire '{qn.id}' has no index indicators", code="estimation.no_indicators",
+                              params={"questionnaire": qn.id})
     parts = [_parts(design.data, qn, ind) for ind in qn.indicators]
     return np.column_stack([p[0] for p in parts]), np.column_stack([p[1] for p in parts])
 
@@ -108,7 +112,8 @@ def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
     if by is None:
         return [(None, np.ones(design.n, dtype=bool))]
     if by not in design.data.columns:
-        raise EstimationError(f"the responses have no variable '{by}' to score by")
+        raise EstimationError(f"the responses have no variable '{by}' to score by", code="estimation.no_score_by",
+                              params={"by": by})
     col = design.data[by]
     return [(v, (col == v).to_numpy()) for v in sorted(col.dropna().unique())]
 

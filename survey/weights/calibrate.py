@@ -35,6 +35,8 @@ def group_index(design: Design, margin: Margin) -> tuple[np.ndarray, np.ndarray]
     idx = names.map(order)
     if idx.isna().any():
         raise WeightingError(f"{int(idx.isna().sum())} response(s) have no category in margin '{margin.name}'",
+                             code="weighting.no_category", params={"count": int(idx.isna().sum()),
+                                                                   "margin": margin.name},
                              hint="run prepare_margins first")
     return idx.to_numpy(dtype=int), margin.counts().to_numpy()
 
@@ -48,6 +50,7 @@ def _check_cells(margin: Margin, totals: np.ndarray, pop: np.ndarray) -> None:
     empty = [margin.categories[i].name for i in np.flatnonzero((totals[:, 0] <= 0) & (pop > 0))]
     if empty:
         raise WeightingError(f"margin '{margin.name}': categories {empty} have population but no weighted respondent",
+                             code="weighting.empty_cells", params={"margin": margin.name, "categories": str(empty)},
                              hint="declare a merge in the margins file (collapse)")
 
 
@@ -109,10 +112,13 @@ def _misfit(G: sp.csr_matrix, pop: np.ndarray, W: np.ndarray) -> float:
 
 
 def _not_met(parts: list, W: np.ndarray, tol: float, what: str) -> WeightingError:
-    problems = [Problem(f"margin '{m.name}' is off by up to {_misfit(G, pop, W[:, :1]):.2%}", where=m.name)
+    problems = [Problem(f"margin '{m.name}' is off by up to {_misfit(G, pop, W[:, :1]):.2%}", where=m.name,
+                        code="weighting.margin_off", params={"margin": m.name, "gap": _misfit(G, pop, W[:, :1])})
                 for m, _, pop, G in parts if _misfit(G, pop, W[:, :1]) >= tol]
     return WeightingError(f"{what} did not converge: the weights cannot meet every margin",
-                          problems=problems or [Problem("a replicate did not converge")],
+                          code="weighting.not_converged", params={"what": what},  # what: weighting.method.<what>
+                          problems=problems or [Problem("a replicate did not converge",
+                                                        code="weighting.replicate_not_converged")],
                           hint="merge sparse categories, drop a margin or loosen the trimming limits")
 
 
@@ -182,7 +188,8 @@ def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[floa
             if j == 0:
                 raise WeightingError(
                     f"raking with weights kept within [{lo:g}, {hi:g}] did not converge: no weights within these "
-                    f"limits meet the margins {names}",
+                    f"limits meet the margins {names}", code="weighting.bounded_not_converged",
+                    params={"low": f"{lo:g}", "high": f"{hi:g}", "margins": names},
                     hint="widen the limits, merge sparse categories or drop a margin") from None
             cols.append(np.full_like(w, np.nan))  # this replicate is dropped from the variance
     G = np.column_stack(cols)
@@ -243,7 +250,8 @@ def _raking(u, lo, hi):
 
 def _logit(u, lo, hi):
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        raise WeightingError("logit calibration needs finite bounds, e.g. bounds=(0.5, 2)")
+        raise WeightingError("logit calibration needs finite bounds, e.g. bounds=(0.5, 2)",
+                             code="weighting.logit_bounds")
     a = (hi - lo) / ((hi - 1) * (1 - lo))
     e = np.exp(a * u)
     num, den = lo * (hi - 1) + hi * (1 - lo) * e, hi - 1 + (1 - lo) * e
@@ -300,6 +308,7 @@ def _grake(X: np.ndarray, w: np.ndarray, T: np.ndarray, calfun: str, bounds, tol
             return (1 + fm1) * scale
         it += 1
     raise WeightingError(f"{calfun} calibration did not converge in {maxit} iterations",
+                         code="weighting.calibration_not_converged", params={"calfun": calfun, "maxit": maxit},
                          hint="loosen the bounds or merge sparse categories")
 
 
@@ -322,7 +331,8 @@ def calibrate(design: Design, margins: PopulationMargins, *, calfun: str = "line
         Unknown ``calfun``, empty categories, or no convergence.
     """
     if calfun not in CALFUNS:
-        raise WeightingError(f"unknown calibration function {calfun!r}", hint="linear, raking or logit")
+        raise WeightingError(f"unknown calibration function {calfun!r}", code="weighting.unknown_calfun",
+                             params={"calfun": str(calfun)}, hint="linear, raking or logit")
     X, T = model_matrix(design, margins)
     W = design.all_weights()
     for m in margins.margins:

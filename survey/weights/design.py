@@ -71,9 +71,10 @@ class Design:
     def __post_init__(self) -> None:
         n = len(self.data)
         if self.weights.shape != (n,):
-            raise WeightingError(f"{len(self.weights)} weights for {n} responses")
+            raise WeightingError(f"{len(self.weights)} weights for {n} responses", code="weighting.weights_count",
+                                 params={"weights": len(self.weights), "responses": n})
         if self.repweights is not None and self.repweights.shape[0] != n:
-            raise WeightingError("replicate weights do not have one row per response")
+            raise WeightingError("replicate weights do not have one row per response", code="weighting.replicate_rows")
 
     @property
     def n(self) -> int:
@@ -116,13 +117,14 @@ def make_design(data: pd.DataFrame, weights: np.ndarray | str | None = None, *,
     """
     n = len(data)
     if n == 0:
-        raise WeightingError("there are no responses to weight")
+        raise WeightingError("there are no responses to weight", code="weighting.nothing_to_weight")
     if weights is None:
         w = np.full(n, (population or n) / n, dtype=float)
     else:
         w = np.asarray(data[weights] if isinstance(weights, str) else weights, dtype=float)
     if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise WeightingError("starting weights must be one finite, non-negative number per response")
+        raise WeightingError("starting weights must be one finite, non-negative number per response",
+                             code="weighting.bad_start_weights")
     s = None
     if strata is not None:
         s = np.asarray(data[strata] if isinstance(strata, str) else strata)

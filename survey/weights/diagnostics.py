@@ -37,6 +37,10 @@ def margin_check(design: Design, margins: PopulationMargins) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: the columns of :func:`margin_check`, named in the catalogue as ``weighting.diagnostics.column.<name>``
+_CHECK_COLUMNS = ("margin", "category", "respondents", "target", "achieved", "difference")
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """What a weighting leaves to show: kept with the weights, so a report shows it without redoing it.
@@ -60,17 +64,27 @@ class Diagnostics:
     illustrative: bool
     log: tuple[str, ...]
 
-    def text(self) -> str:
-        """A readable block: the summary, the margins table and the log."""
+    def text(self, lang: str = "vi") -> str:
+        """A readable block in ``lang`` (Vietnamese by default): the summary, the margins table and the log.
+
+        Numbers are written per locale (``1.234,5`` in Vietnamese, ``1,234.5`` in English); the log
+        lines are kept as the weighting wrote them.
+        """
+        from ..i18n import _, format_number
+
         s = self.summary
-        lines = [f"Responses {s['n']}, representing {s['sum']:,.0f} enterprises",
-                 f"Weights: min {s['min']:.2f}, max {s['max']:.2f}, max/min {s['max_min_ratio']:.1f}, "
-                 f"CV {s['cv']:.3f}; Kish design effect {s['deff_kish']:.3f}, effective n {s['n_effective']:.1f}"]
+        lines = [_("weighting.diagnostics.responses", lang, n=s["n"], total=s["sum"]),
+                 _("weighting.diagnostics.weights", lang, min=s["min"], max=s["max"], ratio=s["max_min_ratio"],
+                   cv=s["cv"], deff=s["deff_kish"], n_effective=s["n_effective"])]
         if self.replicates:
-            lines.append(f"Replicates: {self.replicates[0]}, {self.replicates[1]}")
-        lines.append(self.check.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+            lines.append(_("weighting.diagnostics.replicates", lang, type=self.replicates[0],
+                           count=self.replicates[1]))
+        check = self.check.rename(columns={c: _(f"weighting.diagnostics.column.{c}", lang)
+                                           for c in self.check.columns
+                                           if isinstance(c, str) and c in _CHECK_COLUMNS})
+        lines.append(check.to_string(index=False, float_format=lambda v: format_number(v, lang, 1)))
         if self.illustrative:
-            lines.append("NOTE: these margins are illustrative, not published statistics.")
+            lines.append(_("weighting.diagnostics.illustrative", lang))
         return "\n".join(lines + [f"- {note}" for note in self.log])
 
     def to_json(self) -> dict[str, Any]:
@@ -92,6 +106,6 @@ def diagnose(design: Design, margins: PopulationMargins) -> Diagnostics:
                        tuple(margins.log + design.log))
 
 
-def format_diagnostics(design: Design, margins: PopulationMargins) -> str:
-    """A readable block: the summary, the margins table and the log."""
-    return diagnose(design, margins).text()
+def format_diagnostics(design: Design, margins: PopulationMargins, lang: str = "vi") -> str:
+    """A readable block in ``lang``: the summary, the margins table and the log."""
+    return diagnose(design, margins).text(lang)

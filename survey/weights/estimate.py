@@ -47,7 +47,8 @@ def _residualise(x: np.ndarray, step: Step) -> np.ndarray:
         idx, old, new = info["groups"], info["old"][:, None], info["new"][:, None]
         means = _group_sums(x * old / new, idx) / np.bincount(idx, weights=old[:, 0])[:, None]
         return x - means[idx] * new
-    raise EstimationError(f"unknown adjustment {step.kind!r}")
+    raise EstimationError(f"unknown adjustment {step.kind!r}", code="estimation.unknown_adjustment",
+                          params={"kind": str(step.kind)})
 
 
 def _group_sums(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -105,7 +106,8 @@ def _variance(design: Design, Y: np.ndarray, D: np.ndarray, ratio: bool) -> tupl
 
 def _columns(design: Design, variable: str) -> pd.Series:
     if variable not in design.data.columns:
-        raise EstimationError(f"the responses have no variable '{variable}'")
+        raise EstimationError(f"the responses have no variable '{variable}'", code="estimation.no_variable",
+                              params={"variable": variable})
     return design.data[variable]
 
 
@@ -150,7 +152,8 @@ def mean(design: Design, variable: str, by: str | None = None, level: float = 0.
     D = np.column_stack([(d & ok).astype(float) for _, d in doms])
     Y = D * np.where(ok, y, 0.0)[:, None]
     if np.any(D.sum(axis=0) == 0):
-        raise EstimationError(f"a domain of '{by}' has no answer to '{variable}'")
+        raise EstimationError(f"a domain of '{by}' has no answer to '{variable}'", code="estimation.empty_domain",
+                              params={"by": by, "variable": variable})
     est, var = _variance(design, Y, D, ratio=True)
     se = np.sqrt(var)
     lo, hi = _normal_ci(est, se, level)
@@ -195,7 +198,8 @@ def _prop_ci(p: np.ndarray, se: np.ndarray, level: float, df: int, method: str) 
             centre = (p + z ** 2 / (2 * n_eff)) / (1 + z ** 2 / n_eff)
             half = z / (1 + z ** 2 / n_eff) * np.sqrt(p * (1 - p) / n_eff + z ** 2 / (4 * n_eff ** 2))
             return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-    raise EstimationError(f"unknown interval method {method!r}", hint="logit or wilson")
+    raise EstimationError(f"unknown interval method {method!r}", code="estimation.unknown_interval",
+                          params={"method": str(method)}, hint="logit or wilson")
 
 
 def proportion(design: Design, variable: str, codes: list | None = None, by: str | None = None,
@@ -224,7 +228,9 @@ def proportion(design: Design, variable: str, codes: list | None = None, by: str
     for dom, d in doms:
         base = (d & valid.to_numpy()).astype(float)
         if base.sum() == 0:
-            raise EstimationError(f"no answer to '{variable}' in domain {dom!r} of '{by}'")
+            raise EstimationError(f"no answer to '{variable}' in domain {dom!r} of '{by}'",
+                                  code="estimation.no_answer_in_domain",
+                                  params={"variable": variable, "domain": repr(dom), "by": by})
         for lev in levels:
             hit = col.isin(lev if isinstance(lev, tuple) else [lev]).to_numpy()
             Ys.append(base * hit)

@@ -95,7 +95,8 @@ class PopulationMargins:
             if m.name == name:
                 return m
         known = ", ".join(m.name for m in self.margins)
-        raise UnknownMarginError(f"unknown margin {name!r}", params={"name": name, "known": known},
+        raise UnknownMarginError(f"unknown margin {name!r}", code="weighting.unknown_margin",
+                                 params={"name": name, "known": known},
                                  file=self.file, hint=f"known: {known}")
 
     @property
@@ -108,8 +109,9 @@ class PopulationMargins:
             return self
         unknown = [n for n in names if n not in {m.name for m in self.margins}]
         if unknown:
-            raise WeightingError(f"unknown margin(s) {unknown}", file=self.file,
-                                 hint="known: " + ", ".join(m.name for m in self.margins))
+            known = ", ".join(m.name for m in self.margins)
+            raise WeightingError(f"unknown margin(s) {unknown}", file=self.file, code="weighting.unknown_margins",
+                                 params={"unknown": str(unknown), "known": known}, hint="known: " + known)
         return replace(self, margins=tuple(self.margin(n) for n in names))
 
 
@@ -122,14 +124,17 @@ def default_margins_path(province: str, year: int) -> Path:
 
 def _category(name: str, obj: Any, where: str, file: str, problems: list[Problem]) -> Category | None:
     if not isinstance(obj, dict) or "codes" not in obj or "count" not in obj:
-        problems.append(Problem("a category is written {codes: [1, 2], count: 1234}", file, where))
+        problems.append(Problem("a category is written {codes: [1, 2], count: 1234}", file, where,
+                                code="weighting.category_form", params={"form": "{codes: [1, 2], count: 1234}"}))
         return None
     codes, count = obj["codes"], obj["count"]
     if not isinstance(codes, list) or not codes or not all(isinstance(c, int) for c in codes):
-        problems.append(Problem(f"category '{name}': codes must be a list of answer codes", file, where))
+        problems.append(Problem(f"category '{name}': codes must be a list of answer codes", file, where,
+                                code="weighting.category_codes", params={"name": name}))
         return None
     if not isinstance(count, (int, float)) or count < 0:
-        problems.append(Problem(f"category '{name}': count must be a number >= 0, got {count!r}", file, where))
+        problems.append(Problem(f"category '{name}': count must be a number >= 0, got {count!r}", file, where,
+                                code="weighting.category_count", params={"name": name, "count": repr(count)}))
         return None
     return Category(str(name), tuple(codes), float(count))
 
@@ -148,20 +153,23 @@ def load_margins(path: str | Path) -> PopulationMargins:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WeightingError("margins file not found", file=file) from None
+        raise WeightingError("margins file not found", file=file, code="weighting.margins_not_found") from None
     except yaml.YAMLError as exc:
-        raise WeightingError(f"cannot read YAML: {exc}", file=file) from None
+        raise WeightingError(f"cannot read YAML: {exc}", file=file, code="weighting.margins_yaml",
+                             params={"reason": str(exc)}) from None
     problems: list[Problem] = []
     if not isinstance(data, dict):
-        raise WeightingError("a margins file is a YAML mapping", file=file)
+        raise WeightingError("a margins file is a YAML mapping", file=file, code="weighting.margins_form")
     for key in ("province", "year", "source", "margins"):
         if not data.get(key):
-            problems.append(Problem(f"'{key}' is missing", file, key))
+            problems.append(Problem(f"'{key}' is missing", file, key, code="weighting.margins_key_missing",
+                                    params={"key": key}))
     margins = []
     for name, obj in (data.get("margins") or {}).items():
         where = f"margins.{name}"
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not isinstance(obj.get("categories"), dict):
-            problems.append(Problem(f"margin '{name}' needs 'question' and 'categories'", file, where))
+            problems.append(Problem(f"margin '{name}' needs 'question' and 'categories'", file, where,
+                                    code="weighting.margin_form", params={"name": name}))
             continue
         cats = [c for n, o in obj["categories"].items()
                 if (c := _category(n, o, f"{where}.categories.{n}", file, problems))]
@@ -169,17 +177,21 @@ def load_margins(path: str | Path) -> PopulationMargins:
         for c in cats:
             for code in c.codes:
                 if code in seen:
-                    problems.append(Problem(f"code {code} is in both '{seen[code]}' and '{c.name}'", file, where))
+                    problems.append(Problem(f"code {code} is in both '{seen[code]}' and '{c.name}'", file, where,
+                                            code="weighting.code_twice",
+                                            params={"code": code, "first": seen[code], "second": c.name}))
                 seen[code] = c.name
         margins.append(Margin(str(name), obj["question"], tuple(cats)))
     totals = {m.name: m.total for m in margins}
     if totals and max(totals.values()) > 1.005 * min(totals.values()):
         problems.append(Problem("the margins do not add up to the same number of enterprises: "
                                 + ", ".join(f"{k} {v:,.0f}" for k, v in totals.items()), file, "margins",
-                                hint="every margin counts the same population"))
+                                hint="every margin counts the same population", code="weighting.totals_differ",
+                                params={"totals": ", ".join(f"{k} {v:,.0f}" for k, v in totals.items())}))
     collapse = _collapse_rules(data.get("collapse") or [], margins, file, problems)
     if problems:
-        raise WeightingError(f"{len(problems)} problem(s) in the margins file", problems=problems)
+        raise WeightingError(f"{len(problems)} problem(s) in the margins file", problems=problems,
+                             code="weighting.margins_problems", params={"count": len(problems)})
     return PopulationMargins(str(data["province"]), int(data["year"]), str(data["source"]),
                              bool(data.get("illustrative", False)), tuple(margins), tuple(collapse),
                              int(data.get("min_respondents", 1)), file)
@@ -192,12 +204,15 @@ def _collapse_rules(items: list, margins: list[Margin], file: str, problems: lis
         where = f"collapse[{i}]"
         if not isinstance(obj, dict) or obj.get("margin") not in by_name or not obj.get("merge") or not obj.get("into"):
             problems.append(Problem("a merge is written {margin: NAME, merge: [a, b], into: a_b} with a known margin",
-                                    file, where))
+                                    file, where, code="weighting.merge_form",
+                                    params={"form": "{margin: NAME, merge: [a, b], into: a_b}"}))
             continue
         names = {c.name for c in by_name[obj["margin"]].categories}
         unknown = [n for n in obj["merge"] if n not in names]
         if unknown:
-            problems.append(Problem(f"merge names unknown categories {unknown} of '{obj['margin']}'", file, where))
+            problems.append(Problem(f"merge names unknown categories {unknown} of '{obj['margin']}'", file, where,
+                                    code="weighting.merge_unknown",
+                                    params={"unknown": str(unknown), "margin": obj["margin"]}))
             continue
         out.append(Collapse(obj["margin"], tuple(obj["merge"]), str(obj["into"])))
     return out
@@ -207,7 +222,8 @@ def margin_categories(data: pd.DataFrame, margin: Margin) -> pd.Series:
     """Each respondent's category name in a margin (NaN when the answer is in no category)."""
     lookup = {code: c.name for c in margin.categories for code in c.codes}
     if margin.question not in data.columns:
-        raise WeightingError(f"the responses have no variable '{margin.question}' needed by margin '{margin.name}'")
+        raise WeightingError(f"the responses have no variable '{margin.question}' needed by margin '{margin.name}'",
+                             code="weighting.no_variable", params={"variable": margin.question, "margin": margin.name})
     return data[margin.question].map(lambda v: lookup.get(int(v)) if pd.notna(v) and float(v).is_integer() else None)
 
 
@@ -239,12 +255,15 @@ def prepare_margins(margins: PopulationMargins, data: pd.DataFrame) -> Populatio
             problems.append(Problem(f"{int(missing.sum())} response(s) have no category in margin '{margin.name}' "
                                     f"(question '{margin.question}' unanswered or answered outside the categories)",
                                     margins.file, margin.name, hint="correct or remove those responses, or add the "
-                                    "codes to a category"))
+                                    "codes to a category", code="weighting.uncategorised",
+                                    params={"count": int(missing.sum()), "margin": margin.name,
+                                            "question": margin.question}))
             out.append(margin)
             continue
         out.append(_collapse_margin(margin, cats, margins, log, problems))
     if problems:
-        raise WeightingError("the responses cannot be weighted to these margins", problems=problems)
+        raise WeightingError("the responses cannot be weighted to these margins", problems=problems,
+                             code="weighting.cannot_weight")
     return replace(margins, margins=tuple(out), log=tuple(log))
 
 
@@ -269,7 +288,9 @@ def _collapse_margin(margin: Margin, cats: pd.Series, margins: PopulationMargins
         if n == 0:
             problems.append(Problem(f"category '{c.name}' of margin '{margin.name}' has {c.count:,.0f} enterprises "
                                     "but no respondent, and no merge covers it", margins.file, margin.name,
-                                    hint="declare a merge under 'collapse' or drop the margin"))
+                                    hint="declare a merge under 'collapse' or drop the margin",
+                                    code="weighting.empty_category",
+                                    params={"category": c.name, "margin": margin.name, "count": c.count}))
         else:
             log.append(f"{margin.name}: '{c.name}' has only {n} respondent(s) (< {margins.min_respondents}); "
                        "no merge declared, kept")

@@ -23,7 +23,7 @@ REPLICATE_TYPES = ("JK1", "JKn", "bootstrap")
 
 def _jk1(n: int) -> tuple[np.ndarray, float, np.ndarray]:
     if n < 2:
-        raise WeightingError("the jackknife needs at least 2 responses")
+        raise WeightingError("the jackknife needs at least 2 responses", code="weighting.jackknife_size")
     m = np.full((n, n), n / (n - 1))
     np.fill_diagonal(m, 0.0)
     return m, (n - 1) / n, np.ones(n)
@@ -38,6 +38,7 @@ def _jkn(strata: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
         nh = len(rows)
         if nh < 2:
             raise WeightingError(f"stratum {s!r} has a single response: the JKn jackknife needs at least 2",
+                                 code="weighting.jkn_single", params={"stratum": repr(s)},
                                  hint="merge it with another stratum")
         for r in rows:
             m[rows, r] = nh / (nh - 1)
@@ -54,12 +55,13 @@ def _bootstrap(strata: np.ndarray, replicates: int, rng: np.random.Generator) ->
         rows = np.flatnonzero(strata == s)
         nh = len(rows)
         if nh < 2:
-            raise WeightingError(f"stratum {s!r} has a single response: the bootstrap needs at least 2")
+            raise WeightingError(f"stratum {s!r} has a single response: the bootstrap needs at least 2",
+                                 code="weighting.bootstrap_single", params={"stratum": repr(s)})
         draws = rng.integers(0, nh, size=(replicates, nh - 1))
         counts = np.apply_along_axis(np.bincount, 1, draws, minlength=nh).T  # (nh, R)
         m[rows] = counts * nh / (nh - 1)
     if replicates < 2:
-        raise WeightingError("the bootstrap needs at least 2 replicates")
+        raise WeightingError("the bootstrap needs at least 2 replicates", code="weighting.bootstrap_size")
     return m, 1.0 / (replicates - 1), np.ones(replicates)
 
 
@@ -86,13 +88,13 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
     """
     if design.steps:
         raise WeightingError("make replicates before adjusting the weights, so that every adjustment is redone "
-                             "on each replicate")
+                             "on each replicate", code="weighting.replicates_after")
     strata = design.strata if design.strata is not None else np.zeros(design.n, dtype=int)
     if type == "JK1":
         m, scale, rscales = _jk1(design.n)
     elif type == "JKn":
         if design.strata is None:
-            raise WeightingError("JKn replicates need strata")
+            raise WeightingError("JKn replicates need strata", code="weighting.jkn_strata")
         m, scale, rscales = _jkn(strata)
     elif type == "bootstrap":
         if multipliers is not None:
@@ -101,7 +103,9 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
         else:
             m, scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed))
     else:
-        raise WeightingError(f"unknown replicate type {type!r}", hint="one of " + ", ".join(REPLICATE_TYPES))
+        raise WeightingError(f"unknown replicate type {type!r}", code="weighting.unknown_replicates",
+                             params={"type": str(type), "known": ", ".join(REPLICATE_TYPES)},
+                             hint="one of " + ", ".join(REPLICATE_TYPES))
     seeded = type == "bootstrap" and multipliers is None and seed is not None  # the jackknife draws nothing
     note = f"{type} replicate weights: {m.shape[1]} replicates" + (f", seed {seed}" if seeded else "")
     return replace(design, repweights=design.weights[:, None] * m, rep_type=type, scale=scale,
@@ -116,7 +120,8 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
     uncertainty through this one hook.
     """
     if design.repweights is None:
-        raise WeightingError("the design has no replicate weights", hint="use replicate_design first")
+        raise WeightingError("the design has no replicate weights", code="weighting.no_replicates",
+                             hint="use replicate_design first")
     estimate = np.atleast_1d(np.asarray(statistic(design.weights), dtype=float))
     reps = np.array([np.atleast_1d(statistic(design.repweights[:, r])) for r in range(design.repweights.shape[1])],
                     dtype=float)

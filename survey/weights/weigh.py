@@ -58,15 +58,21 @@ class RakingConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise WeightingError(f"unknown weighting method {self.method!r}", hint="one of " + ", ".join(METHODS))
+            raise WeightingError(f"unknown weighting method {self.method!r}", code="weighting.unknown_method",
+                                 params={"method": str(self.method), "known": ", ".join(METHODS)},
+                                 hint="one of " + ", ".join(METHODS))
         if self.replicates is not None and self.replicates not in REPLICATE_TYPES:
-            raise WeightingError(f"unknown replicate type {self.replicates!r}",
+            raise WeightingError(f"unknown replicate type {self.replicates!r}", code="weighting.unknown_replicate_type",
+                                 params={"type": str(self.replicates), "known": ", ".join(REPLICATE_TYPES)},
                                  hint="one of " + ", ".join(REPLICATE_TYPES) + ", or none")
         if self.n_replicates < 2:
-            raise WeightingError(f"use at least 2 replicates, not {self.n_replicates}")
+            raise WeightingError(f"use at least 2 replicates, not {self.n_replicates}", code="weighting.too_few_replicates",
+                                 params={"count": self.n_replicates})
         for name, pair in (("trim_limits", self.trim_limits), ("bounds", self.bounds)):
             if pair is not None and not pair[0] < pair[1]:
-                raise WeightingError(f"{name}: the lower limit {pair[0]} must be below the upper {pair[1]}")
+                raise WeightingError(f"{name}: the lower limit {pair[0]} must be below the upper {pair[1]}",
+                                     code="weighting.limits_order",
+                                     params={"name": name, "low": str(pair[0]), "high": str(pair[1])})
         if self.use is not None:
             object.__setattr__(self, "use", tuple(self.use))
 
@@ -88,7 +94,8 @@ def _adjust(design: Design, margins: PopulationMargins, config: RakingConfig) ->
     if config.method in ("linear", "logit"):
         return calibrate(design, margins, calfun=config.method, bounds=config.bounds)
     if len(margins.margins) != 1:
-        raise WeightingError("post-stratification uses one margin; name it with use=[...]")
+        raise WeightingError("post-stratification uses one margin; name it with use=[...]",
+                             code="weighting.poststratify_one")
     return poststratify(design, margins.margins[0])
 
 
@@ -101,7 +108,7 @@ def weigh(data: pd.DataFrame, config: RakingConfig) -> WeightingResult:
         No responses, margins that do not fit the answers, non-convergence.
     """
     if data.empty:
-        raise WeightingError("there are no responses to weight")
+        raise WeightingError("there are no responses to weight", code="weighting.nothing_to_weight")
     pm = prepare_margins(load_margins(config.margins).select(list(config.use) if config.use else None), data)
     design = make_design(data, population=pm.total)
     if config.replicates:

@@ -43,8 +43,9 @@ def test_weights_meet_the_margins_and_reload_identically(loaded, monthly):
     assert np.array_equal(a.weights, d.weights) and np.array_equal(a.repweights, d.repweights, equal_nan=True)
     assert a.scale == d.scale and a.rep_type == "bootstrap"
     assert mean(a, "had_difficulty").equals(mean(d, "had_difficulty"))  # same SE from stored replicates
-    text = again.diagnostics.text()  # as stored with the weights, not recomputed
-    assert text == result.diagnostics.text()
+    text = again.diagnostics.text("en")  # as stored with the weights, not recomputed
+    assert text == result.diagnostics.text("en")
+    assert again.diagnostics.text() == result.diagnostics.text() == result.diagnostics.text("vi") != text
     assert "illustrative" in text and "Kish design effect" in text and "bootstrap replicate weights: 30" in text
     assert again.diagnostics.check["achieved"].tolist() == check["achieved"].tolist()
 
@@ -107,3 +108,20 @@ def test_cli_weights_prints_diagnostics(loaded, capsys, tmp_path):
     assert "Responses 500, representing 11,000 enterprises" in out and "Stored as weighting #1" in out
     assert "JK1" in out and "size_class" in out
     assert load_margins(MARGINS).illustrative
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_cli_weights_prints_the_diagnostics_in_the_chosen_language(loaded, capsys, monkeypatch, lang):
+    monkeypatch.delenv("PGI_LANG", raising=False)
+    code = main(["--lang", lang, "weights", "--survey", "monthly_difficulties", "--period", "2025-10..2025-11",
+                 "--margins", str(MARGINS), "--use", "size_class", "ownership", "--replicates", "JK1",
+                 "--db", loaded.url])
+    assert code == 0
+    out = capsys.readouterr().out
+    vi = ["Số phiếu 500, đại diện cho 11.000 doanh nghiệp", "hiệu ứng thiết kế Kish", "cỡ mẫu hiệu dụng",
+          "Trọng số lặp: JK1, 500 bộ", "LƯU Ý: các biên này chỉ mang tính minh họa", "đạt được", "chênh lệch"]
+    en = ["Responses 500, representing 11,000 enterprises", "Kish design effect", "effective n",
+          "Replicates: JK1, 500", "NOTE: these margins are illustrative", "achieved", "difference"]
+    shown, hidden = (vi, en) if lang == "vi" else (en, vi)
+    assert all(text in out for text in shown), out
+    assert not any(text in out for text in hidden), out

@@ -225,5 +225,5 @@ def test_diagnostics_text_mentions_illustrative_margins():
     data = pd.DataFrame({"a": [1, 2, 1, 2], "b": [1, 1, 2, 2]})
     m = _margins(a={1: 5, 2: 5}, b={1: 5, 2: 5})
     m = PopulationMargins(m.province, m.year, m.source, True, m.margins)
-    text = format_diagnostics(rake(make_design(data), m), m)
+    text = format_diagnostics(rake(make_design(data), m), m, lang="en")
     assert "Kish design effect" in text and "illustrative" in text and "raked on a, b" in text
