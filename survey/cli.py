@@ -70,8 +70,10 @@ def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
 
 
 def _notes(outcome, lang: str) -> None:
+    from .notes import note_text
+
     for note in outcome.notes:
-        print(_("cli.note", lang, note=note))
+        print(_("cli.note", lang, note=note_text(note, lang)))
 
 
 def _wrote(outcome, lang: str) -> None:
@@ -168,7 +170,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _cmd_official_import(args: argparse.Namespace) -> int:
     from . import jobs
 
-    outcome = jobs.import_official(_store(args), args.file, args.year)
+    outcome = jobs.import_official(_store(args), args.file, args.year, lang=args.lang)
     _notes(outcome, args.lang)
     print(_("cli.official.imported", args.lang, rows=outcome.used["rows"], year=args.year,
             provinces=outcome.used["provinces"]))

@@ -18,6 +18,7 @@ and dates are written per locale when the field asks for it::
     {x:n2}       two decimals, grouped  vi 1.234,50    en 1,234.50
     {p:%}        a percentage           vi 45%         en 45%
     {p:%1}       with one decimal       vi 45,3%       en 45.3%
+    {x:+n2}      with its sign          vi +1,50       en +1.50
     {day:date}   a date                 vi 03/11/2025  en 3 Nov 2025
     {kind:@output.kind}  a word of the catalogue: the message ``output.kind.<kind>``
                          (``output.kind.report``: vi báo cáo, en report), else the value
@@ -189,6 +190,9 @@ class _LocaleFormatter(string.Formatter):
             return _template(f"{format_spec[1:]}.{value}", self.lang) or str(value)
         if format_spec == "date" and isinstance(value, dt.date):
             return format_date(value, self.lang)
+        if format_spec[:2] in ("+n", "+%") and _is_number(value):  # {x:+n2}: the sign written for a positive too
+            text = self.format_field(value, format_spec[1:])
+            return text if text.startswith("-") or float(value) < 0 else "+" + text
         kind, rest = format_spec[:1], format_spec[1:]
         if kind in ("n", "%") and (rest.isdigit() or rest == "") and _is_number(value):
             digits = int(rest) if rest else None

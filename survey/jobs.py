@@ -28,12 +28,16 @@ import pandas as pd
 
 from .errors import EstimationError, SurveyError, SurveyWarning, WeightingError
 from .i18n import _, has_message
+from .notes import notes_text
 from .ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, FORMATS, LoadResult, ingest_file, write_report
 from .outputs import atomic_path, check_output, check_output_dir
 from .period import Period, PeriodRange
 from .questionnaire import Questionnaire, load_questionnaire
 from .store import Store, load_responses
-from .weights import Design, Diagnostics, RakingConfig, WeightingResult, steps_from_arrays, steps_to_arrays, weigh
+from .weights import (
+    Design, Diagnostics, RakingConfig, WeightingResult, log_from_json, log_to_json, steps_from_arrays, steps_to_arrays,
+    weigh,
+)
 
 __all__ = [
     "Outcome", "IngestOptions", "export_definition", "load_export", "weight_wave", "load_weighted", "score_year",
@@ -211,7 +215,7 @@ def weight_wave(store: Store, survey: str | Questionnaire, periods: str | Period
     meta = {"margins_file": str(margins_path), "margins_sha256": hashlib.sha256(margins_path.read_bytes()).hexdigest(),
             "method": config.method, "rep_type": design.rep_type, "scale": design.scale,
             "rscales": None if design.rscales is None else design.rscales.tolist(),
-            "summary": result.diagnostics.summary, "log": list(result.diagnostics.log),
+            "summary": result.diagnostics.summary, "log": log_to_json(result.diagnostics.log),
             "diagnostics": result.diagnostics.to_json(), "steps": _steps_blob(design, data)}
     result.weighting_id = store.save_weights(qn.id, str(periods.first), str(periods.last),
                                              keys=data[["period", "response_key"]], weights=design.weights,
@@ -268,11 +272,11 @@ def load_weighted(store: Store, survey: str | Questionnaire, periods: str | Peri
     design = Design(merged.drop(columns=["weight", "replicates"]), merged["weight"].to_numpy(dtype=float),
                     repweights=reps, rep_type=meta["rep_type"], scale=meta["scale"] or 1.0,
                     rscales=None if meta["rscales"] is None else np.asarray(meta["rscales"]),
-                    steps=_stored_steps(meta, merged), log=tuple(meta["log"]))
+                    steps=_stored_steps(meta, merged), log=log_from_json(meta["log"]))
     stored = meta.get("diagnostics")
     diagnostics = Diagnostics.from_json(stored) if stored else Diagnostics(
         meta["summary"], pd.DataFrame(), (meta["rep_type"], reps.shape[1]) if reps is not None else None,
-        False, tuple(meta["log"]))
+        False, log_from_json(meta["log"]))
     return WeightingResult(design, diagnostics, None, meta["id"], meta["margins_file"])
 
 
@@ -311,7 +315,7 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     result.notes.append(_("job.score.weighting", lang, id=found["id"], periods=periods, replicates=found["rep_type"])
                         if found["rep_type"] else _("job.score.weighting_none", lang, id=found["id"], periods=periods))
     result.notes.append(_("job.score.own_scale", lang))
-    outcome = Outcome(result, notes=list(result.notes), used={
+    outcome = Outcome(result, notes=notes_text(result.notes, lang), used={
         "questionnaire": f"{qn.id} v{qn.version}", "year": year, "weighting": found["id"],
         "periods": f"{found['period_from']}..{found['period_to']}", "weighted": weighted})
     if target is not None:
@@ -319,8 +323,8 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     return outcome
 
 
-def import_official(store: Store, path: str | Path, year: int) -> Outcome[pd.DataFrame]:
-    """Check a full official PGI table for a year (sums, ranks, provinces) and store it.
+def import_official(store: Store, path: str | Path, year: int, *, lang: str = "vi") -> Outcome[pd.DataFrame]:
+    """Check a full official PGI table for a year (sums, ranks, provinces) and store it; notes in ``lang``.
 
     Raises
     ------
@@ -331,7 +335,7 @@ def import_official(store: Store, path: str | Path, year: int) -> Outcome[pd.Dat
 
     frame, notes = read_official_table(path, year)
     rows = store.save_official(frame)
-    return Outcome(frame, notes=notes, used={"file": str(path), "year": year, "rows": rows,
+    return Outcome(frame, notes=notes_text(notes, lang), used={"file": str(path), "year": year, "rows": rows,
                                              "provinces": int(frame["province"].nunique())})
 
 
@@ -399,7 +403,7 @@ def forecast_year(store: Store, province: str, year: int, config=None, *, survey
     if note:
         result.notes.append(note)
     result.notes[:0] = notes
-    outcome = Outcome(result, notes=list(result.notes), used=used)
+    outcome = Outcome(result, notes=notes_text(result.notes, lang), used=used)
     if target is not None:
         outcome.written.append(_write_table(result.table.merge(result.rank_summary(), on="model", how="left"),
                                             target))
@@ -455,7 +459,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         previous = None
         notes.append(_("job.digest.no_previous", lang, previous=str(month.previous())))
     digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
-                          include_personal=include_personal, weighting_notes=list(current.diagnostics.log),
+                          include_personal=include_personal, weighting_notes=current.diagnostics.log_text(lang),
                           sector_groups=_sector_groups(current.margins_file))
     outcome = Outcome(digest, notes=notes, used={"questionnaire": f"{qn.id} v{qn.version}", "period": str(month),
                                                  "weighting": current.weighting_id})

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError
+from ..notes import Note
 from ..reference import Targets, crosswalk, match_province, national_means, official_panel, provinces_of, targets_for
 from ..vocabulary import FORECAST_NOTICE as UNOFFICIAL
 from ..vocabulary import MEASURES, MERGER_YEAR, SCALE
@@ -41,7 +42,7 @@ class ForecastResult:
     table: pd.DataFrame
     ranks: dict[str, pd.Series]
     n_provinces: int
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note | str] = field(default_factory=list)  # shown with survey.notes.note_text
 
     def rank_summary(self) -> pd.DataFrame:
         rows = []
@@ -75,7 +76,7 @@ def _provinces(year: int) -> list[str]:
 def _model(name: str, measure: str, means, province, estimates, history):
     if name == "bridge":
         if not estimates or measure not in estimates:
-            return MeanReversion(measure, means), "no association estimate: mean reversion only"
+            return MeanReversion(measure, means), Note("forecast.no_association_estimate")
         est, se = estimates[measure]
         hist = None if history is None else history[history["measure"] == measure]
         return Bridge(measure, means, province=province, estimate=est, se=se, history=hist), None
@@ -109,12 +110,11 @@ def forecast_province(province: str, year: int, *, models: tuple[str, ...] = ("p
                               hint="one of " + ", ".join(MODELS))
     province = resolve_province(province, year)
     wide = wide_panel(panel if panel is not None else official_panel())
-    notes = [UNOFFICIAL]
+    notes: list[Note | str] = [UNOFFICIAL]
     if year >= MERGER_YEAR:
         wide = to_units(wide, enterprise_weights)
-        notes.append("history before 2025 expressed for the 34 provinces of 1 July 2025 (mean of the old "
-                     f"provinces, {'weighted by enterprises' if enterprise_weights is not None else 'equal weights'}); "
-                     "ranks among 34")
+        notes.append(Note("forecast.merged_history.enterprises" if enterprise_weights is not None
+                          else "forecast.merged_history.equal"))
     provinces = _provinces(year)
     k = provinces.index(province)
     means = national_means()
@@ -145,7 +145,7 @@ def forecast_province(province: str, year: int, *, models: tuple[str, ...] = ("p
                 ranks[model_name] = pd.Series(np.bincount(r, minlength=len(provinces) + 1)[1:] / len(r),
                                               index=range(1, len(provinces) + 1))
     if "rank" in in_force:
-        notes.append(f"rank target: top {int(in_force['rank'])}")
+        notes.append(Note("forecast.rank_target", {"top": int(in_force["rank"])}))
     result = ForecastResult(province, year, pd.DataFrame(rows), ranks, len(provinces), notes)
     result._top = int(in_force.get("rank", config.top))
     return result

@@ -35,6 +35,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from ..errors import EstimationError
+from ..notes import Note
 
 __all__ = ["ForecastInputs", "Persistence", "MeanReversion", "Bridge", "MODELS", "DEFAULT_TAU", "precision_weighted"]
 
@@ -58,7 +59,7 @@ class ForecastInputs:
     rho_var: float
     sigma2: float
     last: dict[str, tuple[float, int]] = field(default_factory=dict)  # province -> (last value, year)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     n_pairs: int = 0
 
     def moments(self) -> tuple[np.ndarray, np.ndarray]:
@@ -145,12 +146,11 @@ class _Base:
             shift, shift_var = float(np.mean(shifts)), float(np.var(shifts, ddof=1))
         elif len(shifts) == 1:
             shift, shift_var = shifts[0], shifts[0] ** 2
-            notes.append(f"{self.measure}: one year-to-year national shift only ({shifts[0]:+.2f}); its uncertainty "
-                         "is taken as large as the shift itself")
+            notes.append(Note("forecast.one_shift", {"measure": self.measure, "shift": float(shifts[0])}))
         else:
             shift, shift_var = 0.0, (0.25 * levels[last_year]) ** 2
-            notes.append(f"{self.measure}: no consecutive official years: the national shift is unknown (assumed 0 "
-                         f"± {0.25 * levels[last_year]:.1f})")
+            notes.append(Note("forecast.no_consecutive_years",
+                              {"measure": self.measure, "spread": float(0.25 * levels[last_year])}))
         last = hist.sort_values("year").groupby("province").tail(1).set_index("province")
         deviation = np.array([last.loc[p, self.measure] - levels[int(last.loc[p, "year"])] if p in last.index else 0.0
                               for p in provinces])
@@ -188,8 +188,7 @@ class Persistence(_Base):
             inputs.sigma2 = float(np.var(dev_change, ddof=1))
         else:
             inputs.sigma2 = float(np.var(wide[self.measure].dropna(), ddof=1))
-            inputs.notes.append(f"{self.measure}: too few provinces seen in consecutive years to measure "
-                                "year-to-year changes; the spread of provinces is used instead")
+            inputs.notes.append(Note("forecast.few_consecutive", {"measure": self.measure}))
         inputs.n_pairs = len(pairs)
         self.inputs_ = inputs
         return self
@@ -205,25 +204,23 @@ class MeanReversion(_Base):
         pairs = self._pairs(wide, year)
         inputs.n_pairs = len(pairs)
         if len(pairs) < MIN_PAIRS or pairs["y_lag"].nunique() < 3:
-            inputs.notes.append(f"{self.measure}: only {len(pairs)} province-years with a previous official value: "
-                                f"too little history to estimate mean reversion (at least {MIN_PAIRS} needed); "
-                                "persistence is used with its uncertainty")
+            inputs.notes.append(Note("forecast.mean_reversion.too_little",
+                                     {"measure": self.measure, "pairs": len(pairs), "needed": MIN_PAIRS}))
             return self._persistence(wide, year, provinces, inputs.notes)
         formula = "y ~ C(year) + y_lag" if pairs["year"].nunique() > 1 else "y ~ y_lag"
         res = smf.ols(formula, data=pairs).fit()
         if res.df_resid < 2 or not np.isfinite(res.bse["y_lag"]):
-            inputs.notes.append(f"{self.measure}: {len(pairs)} province-years leave too few degrees of freedom "
-                                "to estimate mean reversion; persistence is used with its uncertainty")
+            inputs.notes.append(Note("forecast.mean_reversion.few_df", {"measure": self.measure, "pairs": len(pairs)}))
             return self._persistence(wide, year, provinces, inputs.notes)
         inputs.rho = float(res.params["y_lag"])
         inputs.rho_var = float(res.bse["y_lag"] ** 2)
         inputs.sigma2 = float(res.scale)
-        inputs.notes.append(f"{self.measure}: mean reversion rho = {inputs.rho:.2f} (SE {np.sqrt(inputs.rho_var):.2f}) "
-                            f"from {len(pairs)} province-years")
+        inputs.notes.append(Note("forecast.mean_reversion", {"measure": self.measure, "rho": inputs.rho,
+                                                             "se": float(np.sqrt(inputs.rho_var)), "pairs": len(pairs)}))
         self.inputs_ = inputs
         return self
 
-    def _persistence(self, wide: pd.DataFrame, year: int, provinces: list[str], notes: list[str]) -> "MeanReversion":
+    def _persistence(self, wide: pd.DataFrame, year: int, provinces: list[str], notes: list[Note]) -> "MeanReversion":
         """Fall back to persistence, keeping the notes that say why."""
         fallback = Persistence(self.measure, self.means).fit(wide, year, provinces).inputs_
         fallback.notes = notes + fallback.notes
@@ -254,13 +251,12 @@ class Bridge(MeanReversion):
         if h is not None and len(h) >= 3:
             res = smf.ols("official ~ estimate", data=h).fit()
             self.a_, self.b_, self.tau2_ = float(res.params["Intercept"]), float(res.params["estimate"]), float(res.scale)
-            self.inputs_.notes.append(f"{self.measure}: association-to-official mapping from {len(h)} years: "
-                                      f"official = {self.a_:.2f} + {self.b_:.2f} x estimate")
+            self.inputs_.notes.append(Note("forecast.bridge.mapping", {"measure": self.measure, "years": len(h),
+                                                                       "a": self.a_, "b": self.b_}))
         else:
             self.a_, self.b_, self.tau2_ = 0.0, 1.0, DEFAULT_TAU[self.measure] ** 2
-            self.inputs_.notes.append(
-                f"{self.measure}: no year has both an association estimate and an official value: the association's "
-                f"scale is assumed equal to the official one within ±{DEFAULT_TAU[self.measure]:.1f} (wide prior)")
+            self.inputs_.notes.append(Note("forecast.bridge.wide_prior",
+                                           {"measure": self.measure, "tau": float(DEFAULT_TAU[self.measure])}))
         return self
 
     def survey_signal(self) -> tuple[float, float]:

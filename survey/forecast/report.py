@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..i18n import _
+from ..notes import note_text
 from ..vocabulary import measure_name
 from .forecast import ForecastResult
 
@@ -11,8 +12,9 @@ __all__ = ["forecast_text"]
 
 
 def forecast_text(result: ForecastResult, lang: str = "vi") -> str:
-    """Per model: each measure's forecast, intervals and probabilities; the rank distribution of the total."""
-    lines = [f"{result.province} {result.year} — " + result.notes[0]]
+    """Per model: each measure's forecast, intervals and probabilities; the rank distribution of the total;
+    the notes, in ``lang``."""
+    lines = [f"{result.province} {result.year} — " + note_text(result.notes[0], lang)]
     for model, part in result.table.groupby("model", sort=False):
         lines.append(f"\n[{model}]")
         lines.append(f"  {'':<26}{_('forecast.column.forecast', lang):>9}  {'80%':<13}{'95%':<13}"
@@ -27,5 +29,5 @@ def forecast_text(result: ForecastResult, lang: str = "vi") -> str:
         likely, low, high = int(rs["most_likely_rank"]), int(rs["rank_80_low"]), int(rs["rank_80_high"])
         lines.append("  " + _("forecast.rank", lang, likely=likely, n=result.n_provinces, low=low, high=high,
                               top=result._top, p_top=float(rs["p_top"])))
-    lines += [f"- {n}" for n in result.notes[1:]]
+    lines += [f"- {note_text(n, lang)}" for n in result.notes[1:]]
     return "\n".join(lines)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import subprocess
+import sys
 import zipfile
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -508,7 +510,29 @@ def _check_sav_encoding(info: FileInfo) -> None:
                           params={"declared": declared.file_encoding, "encoding": info.encoding})
 
 
+#: read a .sav file's dictionary in a child process (see :func:`_check_sav_survives`)
+_SAV_PROBE = "import pyreadstat, sys; pyreadstat.read_sav(sys.argv[1], metadataonly=True, user_missing=True)"
+
+
+def _check_sav_survives(info: FileInfo) -> None:
+    """Read the file's dictionary in a child process first: ReadStat, the C library under
+    pyreadstat, crashes the whole process (a segmentation fault) on some damaged files, which no
+    ``except`` can catch. A crash of the child becomes the ordinary "damaged file" error.
+
+    Found by fuzzing: one flipped byte in the dictionary of a small .sav crashed the reader in about
+    3% of the cases; a file whose dictionary reads was never seen to crash while its rows were read.
+    """
+    try:
+        child = subprocess.run([sys.executable, "-c", _SAV_PROBE, str(info.path)], capture_output=True,
+                               timeout=120, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise _sav_error(replace(info, encoding=None), TimeoutError("reading its dictionary did not end")) from None
+    if child.returncode < 0:  # killed by a signal: the reader crashed
+        raise _sav_error(replace(info, encoding=None), RuntimeError("reading it crashed the SPSS reader")) from None
+
+
 def _sav_meta(info: FileInfo, max_rows: int) -> RawMeta:
+    _check_sav_survives(info)
     _check_sav_encoding(info)
     try:
         _, meta = pyreadstat.read_sav(str(info.path), metadataonly=True, user_missing=True,

@@ -18,6 +18,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from ..forecast import ForecastResult
 from ..forecast.panel import to_units, wide_panel
 from ..i18n import _
+from ..notes import notes_text
 from ..outputs import atomic_path
 from ..scoring import ScoreResult
 from ..vocabulary import MERGER_YEAR
@@ -64,6 +65,11 @@ def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFr
         id_vars=["year"], value_vars=["sub1", "sub2", "sub3", "sub4", "total"], var_name="measure",
         value_name="score").dropna()
     return AnnualReport(province, year, scores, forecast, hist, diagnostics)
+
+
+def _notes(report: AnnualReport, lang: str) -> list[str]:
+    """The notes of the scores and the forecast, in ``lang``."""
+    return notes_text(report.scores.notes, lang) + notes_text(report.forecast.notes, lang)
 
 
 def _title(report: AnnualReport, lang: str) -> str:
@@ -166,7 +172,7 @@ def write_annual_html(report: AnnualReport, path: str | Path, lang: str = "vi") 
     path = Path(path)
     title = _title(report, lang)
     imgs = [figure_png(f(report, lang)) for f in (_fig_scores, _fig_fan, _fig_ranks)]
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.scores.notes + report.forecast.notes)
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in _notes(report, lang))
     body = f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:"DejaVu Sans",Arial,sans-serif;max-width:960px;margin:2em auto;color:#222}}
 .notice{{background:#fdecea;color:#b00020;padding:.6em 1em;font-weight:bold;border-radius:4px}}
@@ -210,5 +216,5 @@ def write_annual_pdf(report: AnnualReport, path: str | Path, lang: str = "vi") -
             pdf.savefig(fig)
             plt.close(fig)
         text_page(pdf, _("annual.heading.weights", lang), report.diagnostics.splitlines(), notice=UNOFFICIAL)
-        text_page(pdf, _("annual.heading.notes", lang), report.scores.notes + report.forecast.notes, notice=UNOFFICIAL)
+        text_page(pdf, _("annual.heading.notes", lang), _notes(report, lang), notice=UNOFFICIAL)
     return path

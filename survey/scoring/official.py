@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OfficialError, Problem  # OfficialError: defined in errors.py, importable from here
+from ..notes import Note
 from ..reference import (  # noqa: F401  (the official record's readers, importable from here as before)
     _fold, last_official, load_official, load_provinces, load_targets, match_province, official_panel,
     province_key, targets_for,
@@ -56,8 +57,9 @@ def _standard_columns(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     return frame.rename(columns={v: k for k, v in found.items()})[list(found)]
 
 
-def read_official_table(path: str | Path, year: int) -> tuple[pd.DataFrame, list[str]]:
-    """Read and check an official PGI table; return it long (year, province, measure, score, rank, source) and notes.
+def read_official_table(path: str | Path, year: int) -> tuple[pd.DataFrame, list[Note]]:
+    """Read and check an official PGI table; return it long (year, province, measure, score, rank, source) and notes
+    (:class:`survey.notes.Note`, shown with :func:`survey.notes.note_text`).
 
     Raises
     ------
@@ -107,7 +109,9 @@ def read_official_table(path: str | Path, year: int) -> tuple[pd.DataFrame, list
                                                 "sum": float(frame[subs].iloc[i].sum()),
                                                 "tolerance": SUM_TOLERANCE}))
             else:
-                notes.append(msg + f" ({year} was a pilot edition; kept)")
+                notes.append(Note("official.pilot_total", {"name": frame["province_raw"].iloc[i],
+                                                           "total": float(frame["total"].iloc[i]),
+                                                           "sum": float(frame[subs].iloc[i].sum()), "year": year}))
     if "rank" in frame.columns:
         problems += _rank_problems(frame, file)
     if problems:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..i18n import _
+from ..notes import note_text
 from .official import last_official, targets_for
 from .score import ScoreResult
 
@@ -37,7 +38,7 @@ def association_estimates(table: pd.DataFrame) -> dict[str, tuple[float, float]]
 
 
 def summary_text(result: ScoreResult, lang: str = "vi") -> str:
-    """A readable summary of the sub-indices and total (per domain when scored by one)."""
+    """A readable summary of the sub-indices and total (per domain when scored by one), with the notes in ``lang``."""
     t = result.table[result.table["level"] != "indicator"]
     dom_col = f"domain_{lang}" if f"domain_{lang}" in t.columns else (
         t.columns[0] if t.columns[0] not in ("level", "id") else None)
@@ -57,4 +58,4 @@ def summary_text(result: ScoreResult, lang: str = "vi") -> str:
         ci = "" if pd.isna(r["se"]) else f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}"
         se = "" if pd.isna(r["se"]) else f"{r['se']:.2f}"
         lines.append(f"  {name:<28}{r['estimate']:>7.2f}{se:>7}  {ci:<14}{tgt:>9}{off:>13}")
-    return "\n".join(lines + [f"- {n}" for n in result.notes])
+    return "\n".join(lines + [f"- {note_text(n, lang)}" for n in result.notes])

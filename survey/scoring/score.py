@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import EstimationError
+from ..notes import Note
 from ..questionnaire import Indicator, Questionnaire, evaluate
 from ..vocabulary import SCALE
 from ..weights import Design, replicate_variance
@@ -105,7 +106,7 @@ class ScoreResult:
 
     table: pd.DataFrame
     config: ScoringConfig
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note | str] = field(default_factory=list)  # shown with survey.notes.note_text
 
 
 def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
@@ -133,7 +134,7 @@ def _values(design: Design, num: np.ndarray, den: np.ndarray, doms) -> tuple[np.
     return np.stack(out), np.stack(counts)
 
 
-def _scores(qn: Questionnaire, values: np.ndarray, methods: list[str], goalposts: list, notes: list[str]) -> np.ndarray:
+def _scores(qn: Questionnaire, values: np.ndarray, methods: list[str], goalposts: list, notes: list[Note]) -> np.ndarray:
     """Scores (D, C, I); min-max normalisers learn min and max from the domains' point estimates."""
     scores = np.empty_like(values)
     for i, ind in enumerate(qn.indicators):
@@ -188,7 +189,7 @@ def score(design: Design, qn: Questionnaire, *, by: str | None = None,
     """
     notes = []
     if design.repweights is None:
-        notes.append("the design has no replicate weights: no standard errors or intervals")
+        notes.append(Note("score.no_replicates"))
     num, den = indicator_matrices(design, qn)
     doms = _domains(design, by)
     values, counts = _values(design, num, den, doms)
@@ -269,14 +270,14 @@ def _reasons(qn: Questionnaire, table: pd.DataFrame, counts: np.ndarray, doms, b
 
 
 def _sensitivity(qn: Questionnaire, point: np.ndarray, suppressed: np.ndarray, config: ScoringConfig,
-                 notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+                 notes: list[Note]) -> tuple[np.ndarray, np.ndarray]:
     """5th and 95th percentiles (D, 5) of sub-indices and total over the declared alternatives."""
     alt = qn.sensitivity
     rng = np.random.default_rng(config.seed)
     methods = list(alt.normalisations)
     if point.shape[0] < 2 and "minmax" in methods:
         methods = [m for m in methods if m != "minmax"] or ["goalposts"]
-        notes.append("sensitivity: min-max left out (it needs several domains to rescale against)")
+        notes.append(Note("score.sensitivity_minmax"))
     base_w = np.array([ind.weight for ind in qn.indicators])
     draws = []
     for _ in range(alt.draws):

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from ..errors import Problem, SurveyWarning, WeightingError
 from .design import Design, Step
 from .margins import Margin, PopulationMargins, margin_categories
+from .notes import Note
 
 __all__ = ["poststratify", "rake", "calibrate", "trim", "group_index", "CALFUNS"]
 
@@ -78,7 +79,7 @@ def poststratify(design: Design, margin: Margin) -> Design:
     _check_cells(margin, np.asarray(G @ W), pop)
     new = _scale_to(G, idx, pop, W)
     step = Step("poststratify", {"groups": idx, "old": design.weights.copy(), "new": new[:, 0].copy()})
-    return design.with_all_weights(new, step, f"post-stratified on '{margin.name}'")
+    return design.with_all_weights(new, step, Note("poststratified", {"margin": margin.name}))
 
 
 # ------------------------------------------------------------------ raking
@@ -156,8 +157,8 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
     if it < 0:
         raise _not_met(parts, new, tol, "raking")
     names = ", ".join(m.name for m in margins.margins)
-    note = f"raked on {names} in {it} passes" + (
-        f"; {dropped} replicate(s) left out (a category empty or no convergence)" if dropped else "")
+    note = (Note("raked_dropped", {"margins": names, "passes": int(it), "dropped": int(dropped)}) if dropped
+            else Note("raked", {"margins": names, "passes": int(it)}))
     if dropped > 0.1 * (W.shape[1] - 1):
         warnings.warn(f"{dropped} of {W.shape[1] - 1} replicates could not be raked to the margins {names}: "
                       "standard errors rest on the others; merge sparse categories or use fewer margins",
@@ -194,8 +195,8 @@ def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[floa
             cols.append(np.full_like(w, np.nan))  # this replicate is dropped from the variance
     G = np.column_stack(cols)
     step = Step("greg", {"X": X, "old": design.weights.copy(), "g": G[:, 0].copy()})
-    return design.with_all_weights(W * G, step, f"raked on {names} with weights kept within [{lo:g}, {hi:g}] "
-                                                "(logit calibration)")
+    return design.with_all_weights(W * G, step, Note("raked_bounded", {"margins": names, "low": f"{lo:g}",
+                                                                  "high": f"{hi:g}"}))
 
 
 def _within(W: np.ndarray, limits: tuple[float, float], tol: float) -> bool:
@@ -234,7 +235,8 @@ def trim(design: Design, lower: float = -np.inf, upper: float = np.inf, strict: 
     """
     W = _trim_matrix(design.all_weights(), lower, upper, strict)
     moved = int(np.sum(W[:, 0] != design.weights))
-    return design.with_all_weights(W, None, f"trimmed to [{lower:g}, {upper:g}]: {moved} weights changed")
+    return design.with_all_weights(W, None, Note("trimmed", {"low": f"{lower:g}", "high": f"{upper:g}",
+                                                              "moved": moved}))
 
 
 # ------------------------------------------------------------------ calibration (GREG, raking, logit)
@@ -340,7 +342,8 @@ def calibrate(design: Design, margins: PopulationMargins, *, calfun: str = "line
         _check_cells(m, np.asarray(_indicator(idx, len(pop)) @ W), pop)
     G = np.column_stack([_calibrate_column(X, W[:, j], T, calfun, bounds, tol, maxit) for j in range(W.shape[1])])
     step = Step("greg", {"X": X, "old": design.weights.copy(), "g": G[:, 0].copy()})
-    return design.with_all_weights(W * G, step, f"calibrated ({calfun}) to {', '.join(m.name for m in margins.margins)}")
+    return design.with_all_weights(W * G, step, Note("calibrated", {
+        "calfun": calfun, "margins": ", ".join(m.name for m in margins.margins)}))
 
 
 def _calibrate_column(X, w, T, calfun, bounds, tol, maxit) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WeightingError
+from .notes import Note
 
 __all__ = ["Design", "Step", "make_design", "steps_to_arrays", "steps_from_arrays"]
 
@@ -54,8 +55,9 @@ class Design:
         Replicate variance = ``scale * sum(rscales * (theta_r - mean(theta))**2)``.
     steps : tuple of Step
         Adjustments applied, in order.
-    log : tuple of str
-        Notes on what was done (merges, trimming, iterations).
+    log : tuple of Note (or str)
+        Notes on what was done (merges, trimming, iterations), written in a language when shown
+        (:class:`~survey.weights.notes.Note`); plain strings are kept as written (older stores).
     """
 
     data: pd.DataFrame
@@ -66,7 +68,7 @@ class Design:
     scale: float = 1.0
     rscales: np.ndarray | None = None
     steps: tuple[Step, ...] = ()
-    log: tuple[str, ...] = ()
+    log: tuple[Note | str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.data)
@@ -90,7 +92,7 @@ class Design:
             return self.weights[:, None]
         return np.column_stack([self.weights, self.repweights])
 
-    def with_all_weights(self, matrix: np.ndarray, step: Step | None = None, note: str | None = None) -> "Design":
+    def with_all_weights(self, matrix: np.ndarray, step: Step | None = None, note: Note | None = None) -> "Design":
         """A new design with weights (column 0) and replicates (the rest) replaced."""
         return replace(self, weights=matrix[:, 0].copy(),
                        repweights=None if self.repweights is None else matrix[:, 1:].copy(),

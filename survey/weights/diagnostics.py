@@ -10,6 +10,7 @@ import pandas as pd
 from .calibrate import group_index
 from .design import Design
 from .margins import PopulationMargins
+from .notes import Note, log_from_json, log_text, log_to_json
 
 __all__ = ["weight_summary", "margin_check", "format_diagnostics", "Diagnostics", "diagnose"]
 
@@ -54,21 +55,22 @@ class Diagnostics:
     replicates : (type, count) or None
     illustrative : bool
         The margins are illustrative, not published statistics.
-    log : tuple of str
-        Merges of sparse categories, trimming, iterations, replicates left out.
+    log : tuple of Note (or str)
+        Merges of sparse categories, trimming, iterations, replicates left out; written in the
+        language when shown (plain strings, from older stores, as written).
     """
 
     summary: dict[str, float]
     check: pd.DataFrame = field(repr=False)
     replicates: tuple[str, int] | None
     illustrative: bool
-    log: tuple[str, ...]
+    log: tuple[Note | str, ...]
 
     def text(self, lang: str = "vi") -> str:
         """A readable block in ``lang`` (Vietnamese by default): the summary, the margins table and the log.
 
         Numbers are written per locale (``1.234,5`` in Vietnamese, ``1,234.5`` in English); the log
-        lines are kept as the weighting wrote them.
+        lines are written in ``lang`` too (a plain string from an older store as written).
         """
         from ..i18n import _, format_number
 
@@ -85,18 +87,22 @@ class Diagnostics:
         lines.append(check.to_string(index=False, float_format=lambda v: format_number(v, lang, 1)))
         if self.illustrative:
             lines.append(_("weighting.diagnostics.illustrative", lang))
-        return "\n".join(lines + [f"- {note}" for note in self.log])
+        return "\n".join(lines + [f"- {note}" for note in self.log_text(lang)])
+
+    def log_text(self, lang: str = "vi") -> list[str]:
+        """The log lines in ``lang``."""
+        return log_text(self.log, lang)
 
     def to_json(self) -> dict[str, Any]:
         return {"summary": self.summary, "check": self.check.to_dict(orient="records"),
                 "replicates": list(self.replicates) if self.replicates else None,
-                "illustrative": self.illustrative, "log": list(self.log)}
+                "illustrative": self.illustrative, "log": log_to_json(self.log)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Diagnostics":
         return cls(data["summary"], pd.DataFrame(data["check"]),
                    tuple(data["replicates"]) if data["replicates"] else None, data["illustrative"],
-                   tuple(data["log"]))
+                   log_from_json(data["log"]))
 
 
 def diagnose(design: Design, margins: PopulationMargins) -> Diagnostics:

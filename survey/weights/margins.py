@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 
 from ..errors import Problem, UnknownMarginError, WeightingError
+from .notes import Note
 
 __all__ = ["Category", "Margin", "PopulationMargins", "load_margins", "prepare_margins", "margin_categories",
            "default_margins_path"]
@@ -81,7 +82,7 @@ class PopulationMargins:
     collapse: tuple[Collapse, ...] = ()
     min_respondents: int = 1
     file: str | None = None
-    log: tuple[str, ...] = field(default=())
+    log: tuple[Note | str, ...] = field(default=())
 
     def margin(self, name: str) -> Margin:
         """The margin called ``name``.
@@ -267,7 +268,7 @@ def prepare_margins(margins: PopulationMargins, data: pd.DataFrame) -> Populatio
     return replace(margins, margins=tuple(out), log=tuple(log))
 
 
-def _collapse_margin(margin: Margin, cats: pd.Series, margins: PopulationMargins, log: list[str],
+def _collapse_margin(margin: Margin, cats: pd.Series, margins: PopulationMargins, log: list[Note | str],
                      problems: list[Problem]) -> Margin:
     """Apply declared merges while a category is below ``min_respondents``; refuse empty ones left."""
     rules = [r for r in margins.collapse if r.margin == margin.name]
@@ -281,8 +282,8 @@ def _collapse_margin(margin: Margin, cats: pd.Series, margins: PopulationMargins
         before = ", ".join(f"{n} ({int(counts.get(n, 0))})" for n in rule.merge)
         margin = _merge(margin, rule)
         cats = cats.map(lambda n, r=rule: r.into if n in r.merge else n)
-        log.append(f"{margin.name}: merged {before} into '{rule.into}' "
-                   f"(respondents in brackets; minimum {margins.min_respondents})")
+        log.append(Note("merged", {"margin": margin.name, "before": before, "into": rule.into,
+                                   "minimum": int(margins.min_respondents)}))
     for c in sparse:
         n = int(counts.get(c.name, 0))
         if n == 0:
@@ -292,6 +293,6 @@ def _collapse_margin(margin: Margin, cats: pd.Series, margins: PopulationMargins
                                     code="weighting.empty_category",
                                     params={"category": c.name, "margin": margin.name, "count": c.count}))
         else:
-            log.append(f"{margin.name}: '{c.name}' has only {n} respondent(s) (< {margins.min_respondents}); "
-                       "no merge declared, kept")
+            log.append(Note("sparse_kept", {"margin": margin.name, "category": c.name, "count": n,
+                                            "minimum": int(margins.min_respondents)}))
     return margin

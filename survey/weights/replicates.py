@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import WeightingError
 from .design import Design
+from .notes import Note
 
 __all__ = ["replicate_design", "with_replicates", "replicate_variance", "REPLICATE_TYPES"]
 
@@ -107,7 +108,8 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
                              params={"type": str(type), "known": ", ".join(REPLICATE_TYPES)},
                              hint="one of " + ", ".join(REPLICATE_TYPES))
     seeded = type == "bootstrap" and multipliers is None and seed is not None  # the jackknife draws nothing
-    note = f"{type} replicate weights: {m.shape[1]} replicates" + (f", seed {seed}" if seeded else "")
+    note = (Note("replicates_seeded", {"type": type, "count": int(m.shape[1]), "seed": int(seed)}) if seeded
+            else Note("replicates", {"type": type, "count": int(m.shape[1])}))
     return replace(design, repweights=design.weights[:, None] * m, rep_type=type, scale=scale,
                    rscales=rscales, log=design.log + (note,))
 

@@ -12,6 +12,7 @@ from survey.forecast import (
     Bridge, ForecastConfig, MeanReversion, Persistence, backtest, forecast_province, ranks_of, simulate,
     simulation_study, to_units, wide_panel,
 )
+from survey.notes import note_text, notes_text
 from survey.scoring import load_targets, official_panel
 
 
@@ -50,7 +51,7 @@ def test_mean_reversion_by_hand():
 def test_mean_reversion_with_too_little_history_says_so():
     model = MeanReversion("total").fit(wide_panel(HAND), 2023, ["A", "B", "C"])
     assert model.predict().rho == 1.0
-    assert any("too little history to estimate mean reversion" in n for n in model.predict().notes)
+    assert any("too little history to estimate mean reversion" in note_text(n, "en") for n in model.predict().notes)
 
 
 def test_bridge_weights_prior_and_survey_by_precision():
@@ -111,8 +112,8 @@ def test_target_probabilities_use_the_plan():
     assert 0 <= t.loc[("persistence", "sub1"), "p_target"] <= 1
     assert t.loc[("persistence", "total"), "last_official"] == 16.43  # Bac Giang 2022, from the plan
     assert np.isnan(t.loc[("persistence", "total"), "p_target"])
-    assert "rank target: top 10" in result.notes
-    assert any("no association estimate" in n for n in result.notes)  # only sub1 was given
+    assert "rank target: top 10" in notes_text(result.notes, "en")
+    assert any("no association estimate" in n for n in notes_text(result.notes, "en"))  # only sub1 was given
 
 
 def test_backtest_on_the_official_record():

@@ -437,3 +437,14 @@ def test_kobo_option_columns_that_contradict_the_whole_column_are_refused_not_dr
     problem = result.problems[result.problems.reason == "options_disagree"]
     assert problem["row"].tolist() == [row + 2] and problem["question"].tolist() == ["difficulty_types"]
     assert result.accepted + result.quarantined == 12 and result.quarantined >= 1
+
+
+@pytest.mark.parametrize("offset", [553, 749, 896, 973])
+def test_an_spss_file_that_crashes_the_reader_is_a_clear_error(tmp_path, monthly, offset):
+    """One flipped byte in a .sav's dictionary made ReadStat (C) crash the whole process with a
+    segmentation fault (found by fuzzing); the dictionary is now read in a child process first."""
+    data = bytearray(to_sav(make_answers(monthly, 30, seed=5), monthly, tmp_path / "m.sav").read_bytes())
+    data[offset] ^= 0xFF
+    (tmp_path / "d.sav").write_bytes(bytes(data))
+    with pytest.raises(IngestError, match="damaged"):
+        read_file(tmp_path / "d.sav")

@@ -7,6 +7,7 @@ import pytest
 
 from survey.cli import main
 from survey.reference import load_provinces
+from survey.notes import note_text
 from survey.scoring import (
     OfficialError, add_targets, last_official, load_targets, match_province, official_panel, read_official_table,
     summary_text, targets_for,
@@ -76,7 +77,7 @@ def test_wrong_sum_is_an_error_from_2023_and_a_note_for_the_2022_pilot(tmp_path)
     t22["rank"] = t22["total"].rank(ascending=False, method="min").astype(int)
     t22.to_csv(tmp_path / "p.csv", index=False)
     long, notes = read_official_table(tmp_path / "p.csv", 2022)
-    assert len(notes) == 1 and "pilot edition" in notes[0] and len(long) == 63 * 5
+    assert len(notes) == 1 and "pilot edition" in note_text(notes[0], "en") and len(long) == 63 * 5
 
 
 def test_unknown_province_duplicates_and_ranks(tmp_path):

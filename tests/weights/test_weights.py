@@ -61,7 +61,7 @@ def test_prepare_merges_sparse_categories_with_a_log():
     prepared = prepare_margins(m, data)
     assert [c.name for c in prepared.margin("a").categories] == ["a1", "a23"]
     assert prepared.margin("a").categories[1] == Category("a23", (2, 3), 40.0)
-    assert prepared.log == ("a: merged a2 (2), a3 (1) into 'a23' (respondents in brackets; minimum 3)",)
+    assert tuple(map(str, prepared.log)) == ("a: merged a2 (2), a3 (1) into 'a23' (respondents in brackets; minimum 3)",)
 
 
 def test_empty_category_without_a_merge_is_an_error():
