@@ -50,6 +50,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent as _babel_percent
 
 from .errors import LanguageError, Problem, SurveyError
+from .reference import data_path
 
 __all__ = ["LANGS", "DEFAULT_LANG", "FALLBACK_LANG", "DOMAIN", "LOCALE_DIR", "ENV_LANG", "resolve_lang", "translations", "_",
            "has_message", "message_ids", "format_number", "format_percent", "format_date", "error_text",
@@ -60,7 +61,7 @@ DEFAULT_LANG = "vi"
 #: the language a message is taken in when the asked one lacks it
 FALLBACK_LANG = "en"
 DOMAIN = "pgi_survey"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = data_path("locale")
 #: the environment variable that sets the language when ``--lang`` is not given
 ENV_LANG = "PGI_LANG"
 _DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
