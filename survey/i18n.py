@@ -223,13 +223,8 @@ def _(msgid: str, lang: str | None = None, /, **params: Any) -> str:
     rather than failing (a message must never be what breaks a program).
     """
     lang = resolve_lang(lang)
-    template = _template(msgid, lang)
-    if template is None:
-        return msgid
-    try:
-        return _format(template, lang, params)
-    except (KeyError, IndexError, ValueError, TypeError):
-        return template
+    filled = _filled(msgid, lang, params)
+    return filled if filled is not None else (_template(msgid, lang) or msgid)
 
 
 def _filled(msgid: str, lang: str, params: Mapping[str, Any]) -> str | None:

@@ -19,7 +19,7 @@ from survey import cli, i18n
 from survey.errors import Problem
 from survey.questionnaire.load import iter_problems
 from tests.conftest import edit_text, line_of
-from tests.test_i18n_errors import ERROR_NAMES, FIELD, _codes_of, _name, _param_names
+from tests.test_i18n_errors import ERROR_NAMES, _codes_of, missing_fields, _name, _param_names
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "survey" / "questionnaire").glob("*.py"))
@@ -85,12 +85,7 @@ def test_every_code_has_its_words_in_both_catalogues_and_its_fields_in_its_param
                 if not i18n.has_message(f"error.{code}", lang):
                     problems.append(f"{path.name}:{call.lineno}: no error.{code} in {lang}")
                     continue
-                for suffix in ("", ".hint", ".where"):
-                    msgid = f"error.{code}{suffix}"
-                    if names is not None and i18n.has_message(msgid, lang):
-                        unknown = set(FIELD.findall(i18n.translations(lang).gettext(msgid))) - names
-                        if unknown:
-                            problems.append(f"{path.name}:{call.lineno}: {msgid} ({lang}) needs {sorted(unknown)}")
+                problems += missing_fields(f"{path.name}:{call.lineno}", code, names, lang)
             hinted = any(k.arg == "hint" for k in call.keywords) or (
                 _name(call.func) == "problem" and len(call.args) > 2) or (
                 _name(call.func) == "Problem" and len(call.args) > 5)

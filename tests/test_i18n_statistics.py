@@ -13,7 +13,7 @@ import pytest
 
 from survey import i18n
 from survey.errors import SurveyError
-from tests.test_i18n_errors import FIELD, ROOT, _codes_of, _constructions, _name, _param_names
+from tests.test_i18n_errors import FIELD, ROOT, _codes_of, missing_fields, _constructions, _name, _param_names
 
 STAT_FILES = sorted(
     [p for folder in ("weights", "scoring", "forecast") for p in (ROOT / "survey" / folder).glob("*.py")]
@@ -74,12 +74,7 @@ def test_every_code_has_its_words_in_both_catalogues_with_its_params_and_hint():
                     problems.append(f"{path.name}:{call.lineno}: error.{code} is not in statistics.po ({lang})")
                 if any(k.arg == "hint" for k in call.keywords) and not i18n.has_message(f"error.{code}.hint", lang):
                     problems.append(f"{path.name}:{call.lineno}: no error.{code}.hint in {lang}")
-                for suffix in ("", ".hint", ".where"):
-                    msgid = f"error.{code}{suffix}"
-                    if names is not None and i18n.has_message(msgid, lang):
-                        unknown = set(FIELD.findall(i18n.translations(lang).gettext(msgid))) - names
-                        if unknown:
-                            problems.append(f"{path.name}:{call.lineno}: {msgid} ({lang}) needs {sorted(unknown)}")
+                problems += missing_fields(f"{path.name}:{call.lineno}", code, names, lang)
     assert problems == []
     assert len(codes) >= 60
 
