@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 from .errors import SurveyError
 from .i18n import DEFAULT_LANG, ENV_LANG, LANGS, _, error_text, resolve_lang, translations
-from .forecast.models import MODELS
+from .forecast.forecast import MODELS
 from .ingest.readers import FORMATS
 from .questionnaire import EXPORT_FORMATS
 from .weights import METHODS, REPLICATE_TYPES
@@ -200,20 +200,21 @@ def _add_scoring(commands, lang: str) -> None:
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from . import jobs
-    from .forecast import ForecastConfig, forecast_text, simulation_study
+    from .forecast import ForecastConfig, backtest_text, forecast_text, simulation_text
 
     if args.action == "backtest":
-        print(jobs.backtest_forecast(_store(args)).value.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        outcome = jobs.backtest_forecast(_store(args))
+        print(backtest_text(outcome.value, args.lang))
         return 0
     if args.action == "simulate":
-        print(simulation_study(panels=args.panels, provinces=args.provinces).to_string(
-            index=False, float_format=lambda v: f"{v:.3f}"))
+        outcome = jobs.simulate_forecast(panels=args.panels, draws=min(args.draws, 1000))
+        print(simulation_text(outcome.value, args.lang))
         return 0
     if not args.province or not args.year:
         print(_("cli.error", args.lang, message=_("cli.forecast.needs", args.lang)), file=sys.stderr)
         return 2
     outcome = jobs.forecast_year(_store(args), args.province, args.year, ForecastConfig(draws=args.draws),
-                                 survey=args.survey, targets=args.targets,
+                                 survey=args.survey, targets=args.targets, survey_province=args.survey_province,
                                  models=(args.model,) if args.model else None, out=args.out, force=args.force,
                                  lang=args.lang)
     print(forecast_text(outcome.value, args.lang))
@@ -228,10 +229,10 @@ def _add_forecast(commands, lang: str) -> None:
     p.add_argument("--year", type=int, help=_("cli.forecast.year", lang))
     p.add_argument("--model", choices=MODELS, help=_("cli.forecast.model", lang))
     p.add_argument("--survey", default="pgi_feedback", help=_("cli.forecast.survey", lang))
-    p.add_argument("--targets", help=_("cli.targets", lang))
+    p.add_argument("--survey-province", help=_("cli.forecast.survey_province", lang))
+    p.add_argument("--targets", default="bac_giang", help=_("cli.targets", lang))
     p.add_argument("--draws", type=int, default=10_000, help=_("cli.draws", lang))
-    p.add_argument("--panels", type=int, default=50, help=_("cli.forecast.panels", lang))
-    p.add_argument("--provinces", type=int, default=20, help=_("cli.forecast.provinces", lang))
+    p.add_argument("--panels", type=int, default=200, help=_("cli.forecast.panels", lang))
     p.add_argument("--out", help=_("cli.out_table", lang))
     p.add_argument("--force", action="store_true", help=_("cli.force", lang))
     _lang_and_db(p, lang)

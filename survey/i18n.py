@@ -189,6 +189,9 @@ class _LocaleFormatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec.startswith("@"):  # a word of the catalogue: {kind:@output.kind} is output.kind.<kind>
             return _template(f"{format_spec[1:]}.{value}", self.lang) or str(value)
+        if format_spec == "province":  # English province keys ("Bac Giang, Bac Ninh") as the reader names them
+            from .reference import province_name  # here: the reference data imports this module
+            return ", ".join(province_name(n.strip(), 2024, self.lang) for n in str(value).split(","))
         if format_spec == "date" and isinstance(value, dt.date):
             return format_date(value, self.lang)
         if format_spec[:2] in ("+n", "+%") and _is_number(value):  # {x:+n2}: the sign written for a positive too

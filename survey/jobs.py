@@ -41,7 +41,7 @@ from .weights import (
 
 __all__ = [
     "Outcome", "IngestOptions", "export_definition", "load_export", "weight_wave", "load_weighted", "score_year",
-    "import_official", "forecast_year", "backtest_forecast", "monthly_digest", "annual_report", "demo_year",
+    "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast", "monthly_digest", "annual_report", "demo_year",
     "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK",
 ]
 
@@ -364,58 +364,110 @@ def _merger_note(title: str | None, forecast_province: str, lang: str = "vi") ->
     return _("job.forecast.merger", lang, old=match["province"].iloc[0], new=new)
 
 
+#: the old province the association surveys (its estimates are of former Bac Giang, not of merged Bac Ninh)
+SURVEY_PROVINCE = "Bac Giang"
+
+
+def _survey_pairs(store: Store, survey, province: str, year: int, panel: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Past years with both the association's total and an official total for ``province``."""
+    from .scoring import ScoringConfig, association_estimates
+
+    rows = []
+    official = panel[(panel["province"] == province) & (panel["measure"] == "total") & (panel["year"] < year)]
+    for r in official.itertuples():
+        try:
+            past = association_estimates(score_year(store, survey, int(r.year), ScoringConfig(sensitivity=False),
+                                                    lang=lang).value.table)
+        except SurveyError:
+            continue
+        if "total" in past:
+            rows.append({"year": int(r.year), "measure": "total", "estimate": past["total"][0],
+                         "official": float(r.score)})
+    return pd.DataFrame(rows, columns=["year", "measure", "estimate", "official"])
+
+
 def forecast_year(store: Store, province: str, year: int, config=None, *, survey: str | Questionnaire = FEEDBACK,
                   targets: str | None = None, models: tuple[str, ...] | None = None,
                   survey_province: str | None = None, scores: Outcome | None = None,
                   out: str | Path | None = None, force: bool = False, lang: str = "vi") -> Outcome:
-    """Forecast ``province``'s official PGI for ``year`` from the official record (shipped and imported)
-    and, for the bridge, the association's index of the year when its survey was weighted.
+    """Forecast ``province``'s official PGI for ``year`` from the official record (shipped and imported):
+    deviation from the national mean and rank first, the level under named scenarios.
+
+    The association's survey (of ``survey_province``, default former Bac Giang) enters only when at least
+    two past years have both its total and an official one; otherwise it carries no weight, and the notes
+    say so (in ``lang``, Vietnamese by default).
 
     Parameters
     ----------
+    models : ``("persistence",)`` to carry deviations forward instead of estimating mean reversion.
     scores : what :func:`score_year` returned for the year, when the caller has it (else scored here).
-
-    A bridge without the association's index is left out and said so, never silently; the notes
-    of this job are in ``lang`` (Vietnamese by default).
     """
+    from dataclasses import replace
+
     from .forecast import MODELS, ForecastConfig, forecast_province
+    from .reference import match_province
     from .scoring import ScoringConfig, association_estimates, load_targets, official_panel
+    from .vocabulary import MERGER_YEAR
 
     config = config or ForecastConfig()
+    if models and models[0] in MODELS:
+        config = replace(config, model=models[0])
     target = check_output(out, inputs=[store.file], force=force, suffixes=TABLE_SUFFIXES, kind="table") \
         if out else None
-    models = tuple(models or MODELS)
     notes: list[str] = []
-    estimates, used = None, {"year": year, "province": province, "models": models, "draws": config.draws,
-                             "seed": config.seed}
-    if "bridge" in models:
-        try:
-            scores = scores or score_year(store, survey, year, ScoringConfig(sensitivity=False), lang=lang)
-            estimates = association_estimates(scores.value.table)
-            used["weighting"] = scores.used["weighting"]
-        except EstimationError as exc:
-            notes.append(_("job.forecast.no_bridge", lang, year=year, reason=_reason(exc, lang)))
-            models = tuple(m for m in models if m != "bridge") or ("persistence",)
-    result = forecast_province(province, year, models=models, panel=official_panel(store.read_official()),
-                               estimates=estimates, targets=load_targets(targets) if targets else None,
-                               config=config)
+    panel = official_panel(store.read_official())
+    plan = load_targets(targets) if targets else None
+    surveyed = survey_province or (plan.province if plan else SURVEY_PROVINCE)
+    estimates, history = None, None
+    used = {"year": year, "province": province, "model": config.model, "draws": config.draws, "seed": config.seed,
+            "survey_province": surveyed}
+    try:
+        scores = scores or score_year(store, survey, year, ScoringConfig(sensitivity=False), lang=lang)
+        estimates = association_estimates(scores.value.table)
+        used["weighting"] = scores.used["weighting"]
+        history = _survey_pairs(store, survey, match_province(surveyed, MERGER_YEAR - 1) or surveyed, year, panel,
+                                lang)
+    except EstimationError as exc:
+        notes.append(_("job.forecast.no_bridge", lang, year=year, reason=_reason(exc, lang)))
+    result = forecast_province(province, year, panel=panel, estimates=estimates, history=history, targets=plan,
+                               survey_province=surveyed, config=config)
     note = _merger_note(survey_province, result.province, lang)
     if note:
         result.notes.append(note)
-    result.notes[:0] = notes
-    outcome = Outcome(result, notes=notes_text(result.notes, lang), used=used)
+    result.notes[1:1] = notes  # after the unofficial notice, which the text shows in its title
+    outcome = Outcome(result, notes=notes_text(result.notes[1:] + result.problems, lang), used=used)
     if target is not None:
-        outcome.written.append(_write_table(result.table.merge(result.rank_summary(), on="model", how="left"),
-                                            target))
+        outcome.written.append(_write_table(forecast_table(result), target))
     return outcome
 
 
-def backtest_forecast(store: Store) -> Outcome[pd.DataFrame]:
-    """The rolling-origin backtest of the forecast models on the official record (shipped and imported)."""
-    from .forecast import backtest
+def forecast_table(result) -> pd.DataFrame:
+    """The forecast as one table for a file: every quantity with full precision (probabilities with their
+    Monte-Carlo SE), in rows a spreadsheet can filter."""
+    parts = [result.deviation.assign(quantity="deviation"), result.table.assign(quantity="level"),
+             result.scenarios.assign(quantity="level_scenario", measure="total"),
+             result.probabilities.assign(quantity="probability"),
+             result.rank_summary().assign(quantity="rank")]
+    return pd.concat(parts, ignore_index=True).assign(province=result.province, year=result.year)
+
+
+def backtest_forecast(store: Store, config=None) -> Outcome[pd.DataFrame]:
+    """The rolling-origin backtest of the forecast on the official record (shipped and imported), with the
+    naive "same as last year" baseline beside it."""
+    from .forecast import ForecastConfig, backtest
     from .scoring import official_panel
 
-    return Outcome(backtest(official_panel(store.read_official())))
+    table = backtest(official_panel(store.read_official()), config or ForecastConfig(draws=2000))
+    return Outcome(table, notes=list(table.attrs.get("notes", [])))
+
+
+def simulate_forecast(panels: int = 200, draws: int = 1000, seed: int = 7) -> Outcome[pd.DataFrame]:
+    """The realistic simulation of the forecast (see :func:`survey.forecast.simulation_study`): how often its
+    80% and 95% ranges hold the truth, over ``panels`` simulated worlds."""
+    from .forecast import simulation_study
+
+    return Outcome(simulation_study(panels=panels, draws=draws, seed=seed),
+                   used={"panels": panels, "draws": draws, "seed": seed})
 
 
 # ------------------------------------------------------------------ reports

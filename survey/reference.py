@@ -45,6 +45,7 @@ from .vocabulary import MEASURES, MERGER_YEAR
 __all__ = ["data_path", "questionnaires_path", "margins_path", "targets_folder", "ReferenceDataError",
            "load_provinces", "crosswalk", "provinces_of", "province_names", "province_key", "match_province",
            "load_official", "official_panel", "last_official", "sources_text", "national_means",
+           "TableInfo", "official_tables", "province_name_vi", "province_name",
            "Targets", "load_targets", "targets_for"]
 
 _PKG = "survey"
@@ -141,7 +142,7 @@ def province_key(name: str) -> str:
 
 
 _ALIASES = {"HCMC": "Ho Chi Minh City", "TP HCM": "Ho Chi Minh City", "Hồ Chí Minh": "Ho Chi Minh City",
-            "Thua Thien Hue": "Hue", "Thừa Thiên Huế": "Hue", "BRVT": "Ba Ria - Vung Tau", "Hanoi": "Ha Noi"}
+            "Hue": "Thua Thien Hue", "BRVT": "Ba Ria - Vung Tau", "Hanoi": "Ha Noi"}
 
 
 @lru_cache(maxsize=2)
@@ -160,6 +161,34 @@ def _name_index(after_merger: bool) -> Mapping[str, str]:
             index[province_key(vi)] = en
     index.update({province_key(a): b for a, b in _ALIASES.items() if b in index.values()})
     return MappingProxyType(index)
+
+
+#: Vietnamese names of units that changed their name with the reorganisation (Huế has been a centrally run
+#: city since 1 January 2025); the English key stays the old province's
+_NAMES_VI_FROM_2025 = {"Thua Thien Hue": "Huế"}
+
+
+def province_name_vi(name: str, year: int) -> str:
+    """The Vietnamese name (with diacritics) of a province or unit by its English key, as it was in ``year``."""
+    if year >= MERGER_YEAR and name in _NAMES_VI_FROM_2025:
+        return _NAMES_VI_FROM_2025[name]
+    p = _provinces()
+    vi = p.loc[p["province"] == name, "province_vi"]
+    return str(vi.iloc[0]) if len(vi) else name
+
+
+def province_name(name: str, year: int, lang: str) -> str:
+    """A province or unit (English key) as a reader of ``lang`` knows it: the list's ``province_<lang>`` name
+    (Vietnamese with diacritics) where it has one, else the key."""
+    renamed = _NAMES_VI_FROM_2025 if year >= MERGER_YEAR else {}
+    p = _provinces()
+    column = f"province_{lang}"
+    if column not in p.columns:
+        return name
+    if name in renamed and column == "province_vi":
+        return renamed[name]
+    found = p.loc[p["province"] == name, column]
+    return str(found.iloc[0]) if len(found) else name
 
 
 def match_province(name: str, year: int) -> str | None:
@@ -201,6 +230,31 @@ def sources_text() -> str:
     return _reference("SOURCES.md").read_text(encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class TableInfo:
+    """What is public of one year's official table (``official_tables.csv``).
+
+    ``pilot``: the edition is a pilot on a scale of its own (2022), not comparable in level with later years;
+    ``top``: only the totals of the top ``top`` provinces were published (else None);
+    ``outside_top_listed``: every province outside that top is listed (with its sub-indices), so a province
+    with no value that year is one of the top whose total was not published.
+    """
+
+    year: int
+    pilot: bool = False
+    top: int | None = None
+    outside_top_listed: bool = False
+    source: str = ""
+
+
+def official_tables() -> dict[int, TableInfo]:
+    """Each published year's :class:`TableInfo`, by year."""
+    with _reference("official_tables.csv").open("r", encoding="utf-8") as fh:
+        frame = pd.read_csv(fh, dtype=str).fillna("")
+    return {int(r.year): TableInfo(int(r.year), r.edition == "pilot", int(r.top) if r.top else None,
+                                   r.outside_top_listed == "yes", r.source) for r in frame.itertuples()}
+
+
 def national_means() -> pd.DataFrame:
     """Published national averages (year, measure, mean, source), as printed (not computed from the partial record)."""
     with _reference("national_means.csv").open("r", encoding="utf-8") as fh:
@@ -225,6 +279,10 @@ class Targets:
         or ``rank`` (at most); a year without targets is absent.
     key : the file's key (``bac_giang`` for ``data/targets/bac_giang.yaml``).
     baseline_year, baseline : the plan's starting point, when it gives one.
+    rank_of : how many provinces the rank target counts among (63 for a plan written before the 2025
+        merger), when the file says.
+    scale_year : the edition whose scale the score targets were set on (2022, the pilot, for Bac Giang's
+        plan), when the file says: score targets are compared with official values of that scale only.
     """
 
     province: str
@@ -233,6 +291,8 @@ class Targets:
     key: str = ""
     baseline_year: int | None = None
     baseline: Mapping[str, float] = field(default_factory=dict)
+    rank_of: int | None = None
+    scale_year: int | None = None
 
     def for_year(self, year: int) -> dict[str, float]:
         """The targets in force in ``year`` (empty when none)."""
@@ -277,13 +337,17 @@ class Targets:
                 problems.append("baseline: must be a mapping with a 'year'")
             else:
                 baseline_year, baseline = raw["year"], _values(raw, "baseline", problems, skip=("year",))
+        for name in ("rank_of", "scale_year"):
+            value = data.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                problems.append(f"'{name}' must be a whole number, not {value!r}")
         if problems:
             raise ReferenceDataError(f"the targets file '{key or file}' cannot be used", code="reference.targets_invalid",
                                      params={"name": key or file, "problems": "; ".join(problems)},
                                      hint="; ".join(problems), file=file)
         return cls(province=data["province"], source=data["source"], key=key,
                    years={y: dict(v) for y, v in sorted(years.items())}, baseline_year=baseline_year,
-                   baseline=baseline)
+                   baseline=baseline, rank_of=data.get("rank_of"), scale_year=data.get("scale_year"))
 
 
 def _is_year(value: Any) -> bool:

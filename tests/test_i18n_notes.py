@@ -27,10 +27,12 @@ from tests.fixtures import make_answers
 SOURCE = Path(__file__).resolve().parents[1] / "survey"
 FIELD = re.compile(r"\{(\w+)")
 
-MERGER_EN = ("history before 2025 expressed for the 34 provinces of 1 July 2025 (mean of the old provinces, "
-             "equal weights); ranks among 34")
-MERGER_VI = ("số liệu trước năm 2025 được quy về 34 tỉnh, thành phố từ ngày 1/7/2025 (trung bình các tỉnh cũ, "
-             "trọng số bằng nhau); xếp hạng trong 34 tỉnh, thành phố")
+MERGER_EN = ("since 1 July 2025 the province is Bac Giang, Bac Ninh: each old province is simulated, then combined "
+             "with uncertain shares around equal (no sourced enterprise counts by old province); that uncertainty "
+             "is in the ranges")
+MERGER_VI = ("từ 1/7/2025 tỉnh gồm Bắc Giang, Bắc Ninh: mỗi tỉnh cũ được mô phỏng riêng rồi gộp với tỷ trọng không "
+             "chắc chắn quanh mức bằng nhau (chưa có số doanh nghiệp theo tỉnh cũ có nguồn); độ bất định này nằm "
+             "trong các khoảng")
 NO_REPLICATES_EN = "the design has no replicate weights: no standard errors or intervals"
 NO_REPLICATES_VI = "thiết kế mẫu không có trọng số lặp: không có sai số chuẩn và khoảng tin cậy"
 
@@ -40,26 +42,21 @@ NO_REPLICATES_VI = "thiết kế mẫu không có trọng số lặp: không có
 
 @pytest.fixture(scope="module")
 def forecast_2025():
-    return forecast_province("Bac Ninh", 2025, models=("persistence", "mean_reversion"),
-                             config=ForecastConfig(draws=500))
+    return forecast_province("Bac Ninh", 2025, config=ForecastConfig(draws=500))
 
 
-def test_a_forecast_for_2025_states_the_merger_history_in_vietnamese_by_default(forecast_2025):
-    assert Note("forecast.merged_history.equal") in forecast_2025.notes
+def test_a_forecast_for_2025_states_the_merger_in_vietnamese_by_default(forecast_2025):
+    assert Note("forecast.merged.dirichlet", {"names": "Bac Giang, Bac Ninh", "concentration": 4.0}) \
+        in forecast_2025.notes
     text = forecast_text(forecast_2025)
     assert f"- {MERGER_VI}" in text.splitlines()
-    assert "history before 2025" not in text and "mean reversion rho" not in text
-    assert "hệ số hồi quy về trung bình rho = " in text  # a note of the models too
+    assert MERGER_EN not in text
 
 
-def test_a_forecast_for_2025_states_the_merger_history_in_english_as_before(forecast_2025):
+def test_a_forecast_for_2025_states_the_merger_in_english(forecast_2025):
     text = forecast_text(forecast_2025, "en")
     assert f"- {MERGER_EN}" in text.splitlines()
-    assert re.search(r"^- total: mean reversion rho = -?\d+\.\d\d \(SE \d+\.\d\d\) from \d+ province-years$", text,
-                     re.MULTILINE)
-    assert "số liệu trước năm 2025" not in text
-    # the first note, the bilingual notice, is shown as written either way
-    assert text.splitlines()[0] == forecast_text(forecast_2025).splitlines()[0]
+    assert "từ 1/7/2025" not in text
 
 
 def test_the_forecast_job_gives_its_notes_in_its_language(tmp_path):
@@ -67,42 +64,41 @@ def test_the_forecast_job_gives_its_notes_in_its_language(tmp_path):
     from survey.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    vi = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=300), models=("persistence",))
-    en = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=300), models=("persistence",), lang="en")
+    vi = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=300))
+    en = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=300), lang="en")
     assert all(isinstance(n, str) for n in vi.notes + en.notes)
     assert MERGER_VI in vi.notes and MERGER_EN not in vi.notes
     assert MERGER_EN in en.notes and MERGER_VI not in en.notes
 
 
-def test_english_notes_keep_their_former_wording():
+def test_notes_read_in_english_and_in_vietnamese_with_local_numbers():
     cases = {
-        Note("forecast.rank_target", {"top": 10}): "rank target: top 10",
-        Note("forecast.one_shift", {"measure": "sub1", "shift": 0.3}):
-            "sub1: one year-to-year national shift only (+0.30); its uncertainty is taken as large as the shift itself",
-        Note("forecast.bridge.wide_prior", {"measure": "total", "tau": 8.0}):
-            "total: no year has both an association estimate and an official value: the association's scale is "
-            "assumed equal to the official one within ±8.0 (wide prior)",
+        Note("forecast.survey.not_used", {"years": 0, "needed": 2}):
+            "the association's survey is not used (weight 0%): only 0 years have both its estimate and an official "
+            "value; at least 2 are needed to know how the two scales relate",
         Note("official.pilot_total", {"name": "Ha Noi", "total": 30.1, "sum": 30.5, "year": 2022}):
             "Ha Noi: total 30.10 differs from the sum of sub-indices 30.50 (2022 was a pilot edition; kept)",
     }
     for note, english in cases.items():
         assert note.text("en") == english
         assert note_text(note, "vi") != english
-    assert Note("forecast.one_shift", {"measure": "sub1", "shift": -0.25}).text("vi").startswith(
-        "sub1: chỉ có một lần thay đổi mức chung cả nước giữa hai năm (-0,25)")
-    assert Note("forecast.one_shift", {"measure": "sub1", "shift": 0.3}).text("vi").count("(+0,30)") == 1
+    assert "(chênh lệch trung bình -0,25)" in Note("forecast.survey.used", {"years": 2, "offset": -0.25}).text("vi")
+    assert Note("forecast.survey.used", {"years": 2, "offset": 0.3}).text("vi").count("(chênh lệch trung bình +0,30)") == 1
+    assert Note("forecast.subindices.above_max", {"measure": "sub1", "share": 0.053}).text("vi").startswith(
+        "Chỉ số thành phần 1: 5,3% số lần mô phỏng")
 
 
 def test_a_plain_string_note_is_shown_as_written():
     assert note_text("written before", "en") == note_text("written before", "vi") == "written before"
-    assert notes_text([Note("forecast.rank_target", {"top": 5}), "as is"], "vi") == ["mục tiêu thứ hạng: top 5", "as is"]
+    assert notes_text([Note("forecast.backtest.origins", {"origins": 1}), "as is"], "vi") == [
+        "kiểm định lùi có 1 năm gốc: mỗi năm là một lần thử, không phải mỗi tỉnh", "as is"]
 
 
 def test_a_note_cannot_change():
-    note = Note("forecast.rank_target", {"top": 10})
+    note = Note("forecast.backtest.origins", {"origins": 10})
     with pytest.raises(TypeError):
-        note.params["top"] = 3  # type: ignore[index]
-    assert hash(note) == hash(Note("forecast.rank_target", {"top": 10}))
+        note.params["origins"] = 3  # type: ignore[index]
+    assert hash(note) == hash(Note("forecast.backtest.origins", {"origins": 10}))
     assert pickle.loads(pickle.dumps(note)) == copy.deepcopy(note) == note
 
 
@@ -164,7 +160,7 @@ def _codes_in_source() -> set[str]:
 
 def test_every_note_in_the_code_is_in_both_languages_with_the_same_fields():
     codes = _codes_in_source()
-    assert len(codes) >= 14  # forecast (4), models (7), scoring (2), official table (1)
+    assert len(codes) >= 20  # forecast, its record and backtest, scoring, official table
     for code in codes:
         msgid = f"note.{code}"
         assert i18n.has_message(msgid, "vi") and i18n.has_message(msgid, "en"), msgid

@@ -108,20 +108,20 @@ def test_an_estimation_error_keeps_its_english_and_reads_in_vietnamese():
 # ---------------------------------------------------------------- the notes of the jobs
 
 
-def test_a_forecast_without_a_weighted_survey_says_in_vietnamese_that_the_bridge_was_left_out(tmp_path):
+def test_a_forecast_without_a_weighted_survey_says_in_vietnamese_that_the_survey_is_not_used(tmp_path):
     from survey import jobs
     from survey.forecast import ForecastConfig
     from survey.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     outcome = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=500))
-    assert "bridge" not in set(outcome.value.table["model"])
-    note = next(n for n in outcome.notes if n.startswith("mô hình cầu nối"))
-    assert note == ("mô hình cầu nối cần chỉ số của hiệp hội năm 2025 nên đã bị bỏ qua: chưa có câu trả lời nào "
+    assert outcome.value.survey_share == 0.0
+    note = next(n for n in outcome.notes if n.startswith("khảo sát của Hiệp hội chưa có"))
+    assert note == ("khảo sát của Hiệp hội chưa có chỉ số năm 2025 nên không được dùng: chưa có câu trả lời nào "
                     "của 'pgi_feedback' được gán trọng số trong năm 2025")
-    assert not any("bridge model" in n for n in outcome.notes)
+    assert not any("association's survey" in n for n in outcome.notes)
     english = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=500), lang="en")
-    assert ("the bridge model needs the association's index for 2025 and was left out: no weighted responses of "
+    assert ("the association's survey has no index for 2025 and is not used: no weighted responses of "
             "'pgi_feedback' in 2025") in english.notes
 
 

@@ -69,12 +69,12 @@ def test_front_ends_call_jobs_not_library_steps(path):
 
 # ------------------------------------------------------------------ jobs
 
-def test_a_forecast_without_the_association_index_says_the_bridge_was_left_out(tmp_path):
+def test_a_forecast_without_the_association_index_says_the_survey_is_not_used(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     from survey.forecast import ForecastConfig
     outcome = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=500), lang="en")
-    assert "bridge" not in set(outcome.value.table["model"])
-    assert any("bridge model needs the association's index for 2025 and was left out" in n for n in outcome.notes)
+    assert outcome.value.survey_share == 0.0 and outcome.value.survey_role == "none"
+    assert any("the association's survey has no index for 2025 and is not used" in n for n in outcome.notes)
 
 
 def test_the_report_is_refused_before_any_work_when_its_folder_is_a_file(tmp_path):

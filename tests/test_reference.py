@@ -56,13 +56,12 @@ VOCABULARY = {"MEASURES", "SUBINDICES", "SCALE", "MERGER_YEAR", "MERGER_DATE", "
 
 
 def test_every_package_hands_out_the_vocabulary_itself():
-    for module in (survey.scoring, survey.scoring.official, survey.forecast, survey.forecast.panel,
-                   survey.forecast.forecast, survey.forecast.trust):
+    for module in (survey.scoring, survey.scoring.official, survey.forecast, survey.forecast.panel):
         assert module.MEASURES is vocabulary.MEASURES, module.__name__
     for module in (survey.scoring, survey.scoring.official, survey.forecast, survey.forecast.panel,
                    survey.forecast.forecast):
         assert module.MERGER_YEAR is vocabulary.MERGER_YEAR, module.__name__
-    assert survey.forecast.SCALE is vocabulary.SCALE is survey.forecast.forecast.SCALE is survey.scoring.SCALE
+    assert survey.forecast.SCALE is vocabulary.SCALE is survey.scoring.SCALE
     assert survey.forecast.national_means is reference.national_means is survey.forecast.panel.national_means
     for name in ("official_panel", "last_official", "match_province", "province_key", "load_targets", "targets_for"):
         assert getattr(survey.scoring, name) is getattr(reference, name) is getattr(survey.scoring.official, name)

@@ -1,14 +1,16 @@
-"""Forecast the province's official PGI score and rank, with predictive intervals and honest backtests."""
+"""Forecast the official PGI of a province: deviation from the national mean and rank first, then the level."""
 from ..reference import national_means
 from ..vocabulary import MEASURES, MERGER_YEAR, SCALE
-from .forecast import ForecastConfig, ForecastResult, forecast_province, resolve_province
-from .models import MODELS, Bridge, ForecastInputs, MeanReversion, Persistence
+from .engine import Draws, Signal, ranks_of, simulate_units, split_subindices
+from .forecast import (
+    MIN_BRIDGE_YEARS, MODELS, ForecastConfig, ForecastResult, forecast_province, resolve_province, round_probability,
+)
 from .panel import to_units, wide_panel
-from .report import forecast_text
-from .simulate import ranks_of, simulate
-from .trust import backtest, simulate_panel, simulation_study
+from .record import YearRecord, table_problems, wide_record, year_record
+from .report import backtest_text, forecast_text, simulation_text
+from .trust import backtest, realistic_panel, simulation_study
 
-__all__ = ["ForecastConfig", "ForecastResult", "forecast_province", "resolve_province", "MODELS", "Bridge",
-           "ForecastInputs", "MeanReversion", "Persistence", "MEASURES", "MERGER_YEAR", "SCALE", "national_means",
-           "to_units", "wide_panel", "ranks_of", "simulate", "backtest", "simulate_panel", "simulation_study",
-           "forecast_text"]
+__all__ = ["ForecastConfig", "ForecastResult", "forecast_province", "resolve_province", "round_probability", "MODELS",
+           "MIN_BRIDGE_YEARS", "MEASURES", "MERGER_YEAR", "SCALE", "national_means", "Draws", "Signal", "ranks_of",
+           "simulate_units", "split_subindices", "YearRecord", "table_problems", "wide_record", "year_record",
+           "to_units", "wide_panel", "forecast_text", "backtest_text", "simulation_text", "backtest", "realistic_panel", "simulation_study"]
