@@ -23,7 +23,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from survey import jobs
-from survey.forecast import ForecastConfig, forecast_text, simulation_study
+from survey.forecast import ForecastConfig, backtest_text, forecast_text, simulation_text
 
 folder = Path(os.environ.get("PGI_NOTEBOOK_DIR", "notebook_out")) / "demo"
 store, files = jobs.demo_store(folder)
@@ -38,17 +38,18 @@ result = jobs.forecast_year(store, "Bac Ninh", 2025, ForecastConfig(draws=5000),
 print(forecast_text(result, "vi"))
 
 # %%
-dist = result.ranks["bridge"]
+dist = result.ranks
 plt.bar(dist.index, dist.values)
 plt.xlabel("Thứ hạng / rank among 34")
 plt.show()
 
 # %% [markdown]
-# How much to trust it: the rolling-origin backtest on the official record, and a small
-# simulation study with a known truth (the full one: `pgi-survey forecast simulate`).
+# How much to trust it: the rolling-origin backtest on the official record (beside the naive
+# "same as last year"), and a small realistic simulation with a known truth (the full one, 200 worlds:
+# `pgi-survey forecast simulate`).
 
 # %%
-jobs.backtest_forecast(store).value
+print(backtest_text(jobs.backtest_forecast(store).value, "vi"))
 
 # %%
-simulation_study(panels=5, provinces=12)
+print(simulation_text(jobs.simulate_forecast(panels=20, draws=400).value, "vi"))

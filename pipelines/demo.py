@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from survey import jobs  # noqa: E402
 from survey.errors import SurveyError  # noqa: E402
-from survey.forecast import ForecastConfig  # noqa: E402
+from survey.forecast import ForecastConfig, forecast_text  # noqa: E402
 from survey.questionnaire import EXPORT_FORMATS, list_questionnaires  # noqa: E402
 from survey.store import Store  # noqa: E402
 
@@ -58,7 +58,7 @@ def run(out: Path) -> dict[str, jobs.Outcome]:
     done["forecast"] = jobs.forecast_year(store, FORECAST_PROVINCE, YEAR, ForecastConfig(draws=10_000),
                                           targets="bac_giang", survey_province=SURVEY_PROVINCE,
                                           scores=done["scores"])
-    print(done["forecast"].value.rank_summary().to_string(index=False))
+    print(forecast_text(done["forecast"].value, "vi"))
     step("5/6 monthly digest")
     last = done["demo"].value.monthly[-1][0]
     done["digest"] = jobs.monthly_digest(store, last, out=out, force=True)

@@ -170,7 +170,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _cmd_official_import(args: argparse.Namespace) -> int:
     from . import jobs
 
-    outcome = jobs.import_official(_store(args), args.file, args.year, lang=args.lang)
+    outcome = jobs.import_official(_store(args), args.file, args.year, mean=args.mean, lang=args.lang)
     _notes(outcome, args.lang)
     print(_("cli.official.imported", args.lang, rows=outcome.used["rows"], year=args.year,
             provinces=outcome.used["provinces"]))
@@ -194,6 +194,7 @@ def _add_scoring(commands, lang: str) -> None:
     q = _command(sub, "import", _("cli.official.import", lang), lang)
     q.add_argument("file", help=_("cli.official.import.file", lang))
     q.add_argument("--year", required=True, type=int, help=_("cli.official.import.year", lang))
+    q.add_argument("--mean", type=float, help=_("cli.official.import.mean", lang))
     _lang_and_db(q, lang)
     q.set_defaults(func=_cmd_official_import)
 

@@ -34,6 +34,7 @@ from .outputs import atomic_path, check_output, check_output_dir
 from .period import Period, PeriodRange
 from .questionnaire import Questionnaire, load_questionnaire
 from .store import Store, load_responses
+from .vocabulary import MERGER_YEAR
 from .weights import (
     Design, Diagnostics, RakingConfig, WeightingResult, log_from_json, log_to_json, steps_from_arrays, steps_to_arrays,
     weigh,
@@ -323,20 +324,33 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     return outcome
 
 
-def import_official(store: Store, path: str | Path, year: int, *, lang: str = "vi") -> Outcome[pd.DataFrame]:
+def import_official(store: Store, path: str | Path, year: int, *, mean: float | None = None,
+                    lang: str = "vi") -> Outcome[pd.DataFrame]:
     """Check a full official PGI table for a year (sums, ranks, provinces) and store it; notes in ``lang``.
+
+    The table is also read as the forecast will read it: a top-``K`` table's unprinted provinces are
+    bounded, and the national mean its values allow is compared with ``mean`` (or the published mean
+    of the year, when one is shipped); a disagreement is stated in the notes, naming what disagrees.
 
     Raises
     ------
     OfficialError
         Every problem found, with its row.
     """
+    from .forecast import table_problems, wide_record, year_record
+    from .reference import crosswalk, national_means, official_tables, provinces_of
     from .scoring import read_official_table
 
     frame, notes = read_official_table(path, year)
+    published = national_means().query("measure == 'total'").set_index("year")["mean"]
+    mean = mean if mean is not None else (float(published[year]) if year in published.index else None)
+    names = provinces_of(year) if year >= MERGER_YEAR else sorted(crosswalk())
+    record = year_record(wide_record(frame), year, names, official_tables().get(year), mean)
+    notes += [n for n in table_problems(record) if n not in notes]
     rows = store.save_official(frame)
     return Outcome(frame, notes=notes_text(notes, lang), used={"file": str(path), "year": year, "rows": rows,
-                                             "provinces": int(frame["province"].nunique())})
+                                                               "provinces": int(frame["province"].nunique()),
+                                                               "mean": mean})
 
 
 # ------------------------------------------------------------------ forecast

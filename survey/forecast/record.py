@@ -94,6 +94,8 @@ def year_record(wide: pd.DataFrame, year: int, provinces: list[str], info: Table
 def _censor(record: YearRecord, ranks: np.ndarray, top: int) -> None:
     """Mark the unprinted members of a top-``top`` table and the blocks their totals lie in."""
     missing = np.isnan(record.total)
+    if not missing.any():  # a complete table: nothing is censored
+        return
     in_top = record.known & ~record.derived          # printed totals are the top's; the rest are listed below it
     below = record.total[record.known & record.derived]
     if in_top.sum() + missing.sum() != top:

@@ -85,10 +85,10 @@ def forecast_text(result: ForecastResult, lang: str = "vi") -> str:
     lines.append(_("forecast.level.heading", lang, year=result.year))
     for r in result.scenarios.itertuples():
         lines.append(f"  - {scenario_label(r, lang)}: {_interval(r, lang)}")
-    lines.append(_("forecast.subindices.heading", lang))
-    for r in result.table.itertuples():
-        if r.measure == "total" or pd.isna(r.median):
-            continue
+    subs = [r for r in result.table.itertuples() if r.measure != "total" and not pd.isna(r.median)]
+    if subs:
+        lines.append(_("forecast.subindices.heading", lang))
+    for r in subs:
         lines.append(f"  {measure_name(r.measure, lang):<60} {_interval(r, lang)}")
     lines.append(_("forecast.survey.share", lang, share=result.survey_share))
     if len(result.targets):

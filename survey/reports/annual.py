@@ -16,7 +16,9 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
 from ..forecast import ForecastResult
-from ..forecast.panel import to_units, wide_panel
+from ..forecast.panel import wide_panel
+from ..reference import province_name
+from ..vocabulary import measure_name
 from ..i18n import _
 from ..notes import notes_text
 from ..outputs import atomic_path
@@ -57,14 +59,12 @@ class AnnualReport:
 
 def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFrame, diagnostics: str,
                  province: str, year: int) -> AnnualReport:
-    """Collect the parts; the official history is expressed for the forecast's province."""
-    wide = wide_panel(panel)
-    if forecast.year >= MERGER_YEAR:
-        wide = to_units(wide)
-    hist = wide[wide["province"] == forecast.province].melt(
-        id_vars=["year"], value_vars=["sub1", "sub2", "sub3", "sub4", "total"], var_name="measure",
-        value_name="score").dropna()
-    return AnnualReport(province, year, scores, forecast, hist, diagnostics)
+    """Collect the parts; the official history is each old province's own, as published (never a constructed
+    average under the merged name), with totals completed from sub-indices where only they are published."""
+    wide = wide_panel(panel[panel["province"].isin(forecast.predecessors)])
+    hist = wide.melt(id_vars=["year", "province"], value_vars=["sub1", "sub2", "sub3", "sub4", "total"],
+                     var_name="measure", value_name="score").dropna()
+    return AnnualReport(province, year, scores, forecast, hist[hist["year"] < forecast.year], diagnostics)
 
 
 def _notes(report: AnnualReport, lang: str) -> list[str]:
@@ -77,9 +77,8 @@ def _title(report: AnnualReport, lang: str) -> str:
 
 
 def _shown_model(report: AnnualReport) -> str:
-    """The model the report shows: the bridge when it was run, else the last one."""
-    models = list(dict.fromkeys(report.forecast.table["model"]))
-    return "bridge" if "bridge" in models else models[-1]
+    """The model the forecast used."""
+    return report.forecast.model
 
 
 def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
@@ -100,13 +99,11 @@ def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
 
 def _forecast_table(report: AnnualReport, lang: str) -> pd.DataFrame:
     f = report.forecast.table
-    f = f[f["model"] == _shown_model(report)]
     return pd.DataFrame({
-        _("annual.column.measure", lang): f["measure"], _("annual.column.forecast", lang): f["mean"].round(2),
+        _("annual.column.measure", lang): [measure_name(m, lang) for m in f["measure"]],
+        _("annual.column.forecast", lang): f["median"].round(2),
         "80%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi80_low"], f["pi80_high"])],
         "95%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi95_low"], f["pi95_high"])],
-        _("annual.column.p_target", lang): f["p_target"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
-        _("annual.column.p_improve", lang): f["p_improve"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}"),
     })
 
 
@@ -130,16 +127,16 @@ def _fig_scores(report: AnnualReport, lang: str):
 
 def _fig_fan(report: AnnualReport, lang: str):
     f = report.forecast.table
-    row = f[(f["model"] == _shown_model(report)) & (f["measure"] == "total")].iloc[0]
+    row = f[f["measure"] == "total"].iloc[0]
     hist = report.history[report.history["measure"] == "total"].sort_values("year")
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    ax.plot(hist["year"], hist["score"], "o-", color="#37474f", label=_("annual.figure.official", lang))
-    x = [hist["year"].max(), report.forecast.year] if len(hist) else [report.forecast.year - 1, report.forecast.year]
-    last = hist["score"].iloc[-1] if len(hist) else row["mean"]
+    for (name, part), color in zip(hist.groupby("province"), ("#37474f", "#8d6e63", "#5c6bc0")):
+        ax.plot(part["year"], part["score"], "o-", color=color, label=province_name(name, 2024, lang))
+    year = report.forecast.year
     for lo, hi, alpha in ((row["pi95_low"], row["pi95_high"], 0.18), (row["pi80_low"], row["pi80_high"], 0.35)):
-        ax.fill_between(x, [last, lo], [last, hi], color="#2e7d32", alpha=alpha, linewidth=0)
-    ax.plot(x, [last, row["mean"]], "--", color="#2e7d32", label=_("annual.figure.forecast", lang))
-    ax.set_xticks(sorted(set(hist["year"].tolist() + [report.forecast.year])))
+        ax.fill_between([year - 0.2, year + 0.2], [lo, lo], [hi, hi], color="#2e7d32", alpha=alpha, linewidth=0)
+    ax.plot([year], [row["median"]], "D", color="#2e7d32", label=_("annual.figure.forecast", lang))
+    ax.set_xticks(sorted(set(hist["year"].tolist() + [year])))
     ax.set_ylim(0, 40)
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(_("annual.figure.total", lang, province=report.forecast.province, notice=UNOFFICIAL), fontsize=9)
@@ -148,9 +145,9 @@ def _fig_fan(report: AnnualReport, lang: str):
 
 
 def _fig_ranks(report: AnnualReport, lang: str):
-    dist = report.forecast.ranks[_shown_model(report)]
+    dist = report.forecast.ranks
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
-    top = report.forecast._top
+    top = int(report.forecast.probabilities.set_index("event").loc["top", "rank_at_most"])
     ax.bar(dist.index, dist.values, color=["#2e7d32" if r <= top else "#90a4ae" for r in dist.index])
     ax.set_xlabel(_("annual.figure.rank_among", lang, n=report.forecast.n_provinces))
     ax.set_ylabel(_("annual.figure.probability", lang))

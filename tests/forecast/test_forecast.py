@@ -291,3 +291,20 @@ def test_simulate_and_backtest_commands_print_their_tables(capsys, tmp_path):
     assert "same as last year" in out and "cannot be backtested yet" in out
     assert main(["forecast", "simulate", "--panels", "20", "--draws", "300", "--lang", "en"]) == 0
     assert "the 80% range holds" in capsys.readouterr().out
+
+
+def test_importing_a_table_says_when_its_mean_disagrees_with_the_published_one(tmp_path):
+    from survey import jobs
+    from survey.store import Store
+
+    old = sorted(crosswalk())
+    totals = 20.0 + np.arange(63) * 0.1          # mean 23.1 exactly
+    table = pd.DataFrame({"province": old, "total": totals.round(2), "rank": np.arange(63, 0, -1)})
+    path = tmp_path / "pgi_2021.csv"
+    table.to_csv(path, index=False)
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    agrees = jobs.import_official(store, path, 2021, mean=23.10, lang="en")
+    assert not any("published national mean" in n for n in agrees.notes)
+    differs = jobs.import_official(store, path, 2021, mean=23.50, lang="en")
+    assert any("disagrees with the published national mean (23.50)" in n and "between 23.10 and 23.10" in n
+               for n in differs.notes), differs.notes
