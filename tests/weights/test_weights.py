@@ -159,10 +159,14 @@ def test_with_replicates_hook_equals_the_estimator():
     d = rake(replicate_design(make_design(data), "bootstrap", replicates=40, seed=1),
              _margins(a={1: 60, 2: 40}, b={1: 30, 2: 70}))
     y = data["y"].to_numpy()
-    est, reps = with_replicates(d, lambda w: np.sum(w * y) / np.sum(w))
+    res = with_replicates(d, lambda W: (W.T @ y) / W.sum(axis=0))
     direct = mean(d, "y")
-    assert est[0] == pytest.approx(direct["estimate"].iloc[0])
-    assert np.sqrt(replicate_variance(d, reps))[0] == pytest.approx(direct["se"].iloc[0])
+    assert res.estimate[0] == pytest.approx(direct["estimate"].iloc[0])
+    assert np.sqrt(res.variance[0]) == pytest.approx(direct["se"].iloc[0])
+    # an independent formula: Rao-Wu bootstrap variance, 1/(R-1) * sum over replicates of (theta_r - mean)^2
+    thetas = [np.sum(d.repweights[:, r] * y) / d.repweights[:, r].sum() for r in range(40)]
+    assert res.variance[0] == pytest.approx(np.var(thetas, ddof=1), rel=1e-12)
+    assert np.sqrt(replicate_variance(d, res.replicates))[0] == pytest.approx(direct["se"].iloc[0])
 
 
 def test_linearised_and_replicate_se_agree_on_a_large_sample():

@@ -1,0 +1,208 @@
+"""Sampling designs, replicate designs built from them, and the estimators, against R's survey (within 1e-6).
+
+The expected values were computed by ``tests/golden/designs.R`` (R 4.2.2, survey 4.1.1) on R's own
+``data(api)`` (apistrat, apiclus1, apiclus2) and ``data(scd)``, exported to ``tests/golden/api_*.csv`` and
+``scd.csv``; rerun it to regenerate. Each test names the R commands it mirrors.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survey.errors import EstimationError, WeightingError
+from survey.weights import (
+    RESULT_COLUMNS, degrees_of_freedom, hadamard, make_design, mean, proportion, ratio, replicate_design, total,
+)
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+EXPECTED = json.loads((GOLDEN / "designs_expected.json").read_text())
+RTOL = 1e-6
+
+
+def close(actual, expected, rtol: float = RTOL) -> None:
+    np.testing.assert_allclose(np.asarray(actual, dtype=float).ravel(), np.asarray(expected, dtype=float).ravel(),
+                               rtol=rtol, atol=0)
+
+
+def check(frame: pd.DataFrame, key: str) -> None:
+    close(frame["estimate"], EXPECTED[key]["estimate"])
+    close(frame["se"], EXPECTED[key]["se"])
+
+
+def api(name: str) -> pd.DataFrame:
+    return pd.read_csv(GOLDEN / f"api_{name}.csv")
+
+
+@pytest.fixture(scope="module")
+def dstrat():  # svydesign(id=~1, strata=~stype, weights=~pw, data=apistrat, fpc=~fpc)
+    return make_design(api("strat"), "pw", strata="stype", fpc="fpc")
+
+
+@pytest.fixture(scope="module")
+def dclus1():  # svydesign(id=~dnum, weights=~pw, data=apiclus1, fpc=~fpc)
+    return make_design(api("clus1"), "pw", ids="dnum", fpc="fpc")
+
+
+@pytest.fixture(scope="module")
+def dclus2():  # svydesign(id=~dnum+snum, fpc=~fpc1+fpc2, data=apiclus2): weights from the fpc
+    return make_design(api("clus2"), ids=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+
+
+# ----------------------------------------------------------------- linearised variance
+
+def test_stratified_with_fpc(dstrat):  # svymean(~api00+enroll), svytotal(~enroll), svyratio(~api00, ~api99)
+    check(mean(dstrat, ["api00", "enroll"]), "strat_mean")
+    check(total(dstrat, "enroll"), "strat_total_enroll")
+    check(ratio(dstrat, "api00", "api99"), "strat_ratio")
+    assert degrees_of_freedom(dstrat) == EXPECTED["strat_degf"]
+
+
+def test_one_stage_clusters_with_fpc(dclus1):  # the cluster design: SE 23.54 with fpc, not 7.99 per school
+    check(mean(dclus1, ["api00", "api99"]), "clus1_mean")
+    check(total(dclus1, "enroll"), "clus1_total_enroll")
+    check(mean(dclus1, "api00", by="stype"), "clus1_by_stype")  # svyby(~api00, ~stype, dclus1, svymean)
+    check(ratio(dclus1, "api00", "api99"), "clus1_ratio")
+    assert degrees_of_freedom(dclus1) == EXPECTED["clus1_degf"]
+
+
+def test_one_stage_clusters_without_fpc():  # svydesign(id=~dnum, weights=~pw, data=apiclus1): SE 23.78
+    check(mean(make_design(api("clus1"), "pw", ids="dnum"), "api00"), "clus1_nofpc_mean")
+
+
+def test_two_stage_clusters(dclus2):  # svydesign(id=~dnum+snum, fpc=~fpc1+fpc2, data=apiclus2)
+    close(dclus2.weights, EXPECTED["clus2_weights"])
+    check(mean(dclus2, "api00"), "clus2_mean_api00")
+    check(total(dclus2, "enroll"), "clus2_total_enroll")  # svytotal(~enroll, na.rm=TRUE)
+    check(mean(dclus2, "api00", by="stype"), "clus2_by_stype")
+    # without fpc only the first stage counts (ultimate cluster), as R
+    check(mean(make_design(api("clus2"), "pw", ids=["dnum", "snum"]), "api00"), "clus2_nofpc_mean_api00")
+
+
+@pytest.mark.parametrize("how", ["certainty", "remove", "adjust", "average"])
+def test_lonely_psu(how):  # options(survey.lonely.psu=how); svymean(~api00+enroll) with one middle school
+    d = make_design(api("lonely"), "pw", strata="stype", lonely_psu=how)
+    check(mean(d, ["api00", "enroll"]), f"lonely_{how}")
+
+
+def test_lonely_psu_fails_by_default():
+    d = make_design(api("lonely"), "pw", strata="stype")
+    with pytest.raises(EstimationError, match="single primary sampling unit"):
+        mean(d, "api00")
+    with pytest.raises(WeightingError, match="unknown lonely_psu"):
+        make_design(api("lonely"), "pw", strata="stype", lonely_psu="ignore")
+
+
+def test_fpc_errors():
+    data = api("clus1")
+    with pytest.raises(WeightingError, match="one fpc per sampling stage"):
+        make_design(data, "pw", ids="dnum", fpc=["fpc", "fpc"])
+    with pytest.raises(WeightingError, match="more units sampled"):
+        make_design(data, "pw", ids="dnum", fpc=np.full(len(data), 3.0))
+    with pytest.raises(WeightingError, match="no column"):
+        make_design(data, "pw", ids="district")
+
+
+def test_fpc_as_sampling_fraction_equals_population_size(dclus1):
+    data = api("clus1")
+    frac = make_design(data, "pw", ids="dnum", fpc=15 / data["fpc"])
+    close(mean(frac, "api00")["se"], mean(dclus1, "api00")["se"], rtol=1e-12)
+
+
+# ----------------------------------------------------------------- replicate designs built from the design
+
+def test_jk1_on_clusters_with_fpc(dclus1):  # as.svrepdesign(dclus1, type="JK1")
+    jk = replicate_design(dclus1, "JK1")
+    assert jk.repweights.shape[1] == 15 and jk.scale == pytest.approx(EXPECTED["jk1_clus1_scale"], rel=1e-12)
+    check(mean(jk, ["api00", "api99"]), "jk1_clus1_mean")
+    check(total(jk, "enroll"), "jk1_clus1_total_enroll")
+    assert degrees_of_freedom(jk) == EXPECTED["jk1_clus1_degf"]
+
+
+def test_jkn_by_stratum_with_fpc(dstrat):  # as.svrepdesign(dstrat, type="JKn")
+    jk = replicate_design(dstrat, "JKn")
+    check(mean(jk, ["api00", "enroll"]), "jkn_strat_mean")
+    check(ratio(jk, "api00", "api99"), "jkn_strat_ratio")
+
+
+def test_brr_where_strata_have_two_psus():  # as.svrepdesign(scdnofpc, type="BRR", hadamard.matrix=H)
+    scd = pd.read_csv(GOLDEN / "scd.csv")
+    d = make_design(scd, np.ones(len(scd)), strata="ESA", ids="ambulance")
+    brr = replicate_design(d, "BRR")
+    close(brr.repweights, EXPECTED["brr_scd_repweights"], rtol=0)
+    check(mean(brr, ["arrests", "alive"]), "brr_scd_mean")
+    check(total(brr, "arrests"), "brr_scd_total")
+    with pytest.raises(WeightingError, match="exactly two primary units"):
+        replicate_design(make_design(api("strat"), "pw", strata="stype"), "BRR")
+
+
+def test_sylvester_hadamard_is_orthogonal():
+    h = hadamard(5)
+    assert h.shape == (8, 8) and np.array_equal(h @ h.T, 8 * np.eye(8))
+
+
+def test_bootstrap_by_cluster_with_r_multipliers_and_r_scale(dclus1):
+    # as.svrepdesign(dclus1, type="bootstrap", replicates=50): R's multipliers; scale mbar/((mbar-1)(R-1))
+    mult = pd.read_csv(GOLDEN / "designs_boot_clus1.csv").to_numpy()
+    boot = replicate_design(dclus1, "bootstrap", multipliers=mult, scale="bootstrap")
+    assert boot.scale == pytest.approx(EXPECTED["boot_clus1_scale"], rel=1e-12)
+    check(mean(boot, ["api00", "api99"]), "boot_clus1_mean")
+    # the Rao-Wu scale on the same multipliers is too small by sqrt((m - 1)/m), m = 15 districts
+    rao_wu = replicate_design(dclus1, "bootstrap", multipliers=mult)
+    close(mean(rao_wu, "api00")["se"], np.array(EXPECTED["boot_clus1_mean"]["se"][:1]) * np.sqrt(14 / 15))
+
+
+def test_subbootstrap_with_r_multipliers(dstrat):  # as.svrepdesign(dstrat, type="subbootstrap", replicates=50)
+    mult = pd.read_csv(GOLDEN / "designs_subboot_strat.csv").to_numpy()
+    check(mean(replicate_design(dstrat, "subbootstrap", multipliers=mult), ["api00", "enroll"]), "subboot_strat_mean")
+
+
+def test_own_bootstrap_resamples_whole_clusters(dclus1):
+    for scale in ("rao-wu", "bootstrap"):
+        boot = replicate_design(dclus1, "bootstrap", replicates=30, seed=1, scale=scale)
+        mult = boot.repweights / dclus1.weights[:, None]
+        per_cluster = pd.DataFrame(mult).groupby(dclus1.data["dnum"].to_numpy()).nunique()
+        assert (per_cluster == 1).all().all()  # every school of a district shares its district's multiplier
+        draws = np.unique(mult, axis=0) * (14 / 15 if scale == "rao-wu" else 1)  # one row per district
+        close(draws.sum(axis=0), np.full(30, 14.0 if scale == "rao-wu" else 15.0), rtol=1e-12)
+    assert replicate_design(dclus1, "bootstrap", replicates=30, scale=0.5).scale == 0.5
+
+
+# ----------------------------------------------------------------- proportions: svyciprop
+
+@pytest.mark.parametrize("design", ["strat", "clus1", "jk1", "boot"])
+@pytest.mark.parametrize("method", ["logit", "beta", "mean"])
+def test_ciprop_methods(design, method, dstrat, dclus1):  # svyciprop(~I(sch.wide=="Yes"), design, method)
+    d = {"strat": dstrat, "clus1": dclus1}.get(design)
+    if design == "jk1":
+        d = replicate_design(dclus1, "JK1")
+    elif design == "boot":
+        d = replicate_design(dclus1, "bootstrap", scale="bootstrap",
+                            multipliers=pd.read_csv(GOLDEN / "designs_boot_clus1.csv").to_numpy())
+    p = proportion(d, "sch.wide", codes=["Yes"], method=method)
+    exp = EXPECTED[f"{design}_ciprop_{method}"]
+    close(p["estimate"], exp["estimate"])
+    close([p["ci_low"].iloc[0], p["ci_high"].iloc[0]], exp["ci"])
+
+
+# ----------------------------------------------------------------- one result shape
+
+def test_every_estimator_returns_the_one_result_shape(dclus1):
+    frames = {"mean": mean(dclus1, ["api00", "api99"], by="stype"), "total": total(dclus1, "enroll"),
+              "ratio": ratio(dclus1, "api00", "api99"), "proportion": proportion(dclus1, "sch.wide")}
+    for name, frame in frames.items():
+        assert tuple(frame.columns[-len(RESULT_COLUMNS):]) == RESULT_COLUMNS, name
+        assert (frame["level"] == 0.95).all() and not frame["suppressed"].any()
+    few = mean(dclus1, "api00", by="stype", min_n=40)
+    assert few["suppressed"].tolist() == [False, True, True] and few["reason"].tolist() == [None, "min_n", "min_n"]
+
+
+def test_many_variables_equal_one_at_a_time(dclus1):
+    jk = replicate_design(dclus1, "JK1")
+    for d in (dclus1, jk):
+        together = mean(d, ["api00", "api99", "enroll"], by="stype")
+        apart = pd.concat([mean(d, v, by="stype") for v in ["api00", "api99", "enroll"]], ignore_index=True)
+        close(together["se"], apart["se"], rtol=1e-12)
