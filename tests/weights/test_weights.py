@@ -1,6 +1,8 @@
 """Margins files, cell checks and merges, errors, replicates, diagnostics and estimators by hand."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,3 +233,28 @@ def test_diagnostics_text_mentions_illustrative_margins():
     m = PopulationMargins(m.province, m.year, m.source, True, m.margins)
     text = format_diagnostics(rake(make_design(data), m), m, lang="en")
     assert "Kish design effect" in text and "illustrative" in text and "raked on a, b" in text
+
+
+def test_dropped_replicates_change_the_scale_not_the_answer():
+    """Replicates left out (a weighting that did not converge on them) are not counted in the scale:
+    the bootstrap variance is the sample variance of the replicates kept, 1/(R'-1) sum (theta_r - mean)^2."""
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({"y": rng.normal(size=80), "g": rng.integers(0, 2, 80)})
+    d = replicate_design(make_design(data), "bootstrap", replicates=30, seed=2)
+    reps = d.repweights.copy()
+    reps[:, [3, 11, 17]] = np.nan  # three replicates given up
+    d = replace(d, repweights=reps)
+    y = data["y"].to_numpy()
+    kept = [np.sum(reps[:, r] * y) / reps[:, r].sum() for r in range(30) if r not in (3, 11, 17)]
+    res = with_replicates(d, lambda W: (W.T @ y) / W.sum(axis=0))
+    assert res.dropped.tolist() == [3]
+    assert res.variance[0] == pytest.approx(np.var(kept, ddof=1), rel=1e-12)
+    assert mean(d, "y")["se"].iloc[0] == pytest.approx(np.std(kept, ddof=1), rel=1e-12)
+    # the jackknife: the kept replicates' sum, times R/R' (their average contribution)
+    jk = replicate_design(make_design(data), "JK1")
+    reps = jk.repweights.copy()
+    reps[:, [0, 5]] = np.nan
+    jk = replace(jk, repweights=reps)
+    kept = np.array([np.sum(reps[:, r] * y) / reps[:, r].sum() for r in range(80) if r not in (0, 5)])
+    expected = 79 / 80 * 80 / 78 * np.sum((kept - kept.mean()) ** 2)
+    assert mean(jk, "y")["se"].iloc[0] ** 2 == pytest.approx(expected, rel=1e-12)
