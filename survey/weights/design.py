@@ -115,6 +115,13 @@ class Design:
         return len(self.data)
 
     @property
+    def dropped_replicates(self) -> int:
+        """Replicates left out: a weighting that did not converge (or left a category empty) on them."""
+        if self.repweights is None:
+            return 0
+        return int(np.sum(~np.all(np.isfinite(self.repweights), axis=0)))
+
+    @property
     def has_replicates(self) -> bool:
         return self.repweights is not None
 

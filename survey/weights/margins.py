@@ -15,6 +15,11 @@ A margins file (YAML) is per province and year and names its source::
     collapse:                     # merges allowed when a category has too few respondents
       - {margin: size_class, merge: [large, very_large], into: large_200_plus}
     min_respondents: 5
+    design:                       # optional: how the firms were selected (columns of the responses)
+      strata: size_class          # first-stage strata
+      ids: [zone]                 # clusters, one column per stage (e.g. industrial zones, then firms)
+      fpc: [zones_in_stratum]     # population size per stage (finite population correction)
+      lonely_psu: certainty       # a stratum with one cluster: fail, certainty, remove, adjust, average
 
 Before calibration, :func:`prepare_margins` counts respondents per category,
 applies the declared merges where a category is empty or below
@@ -83,6 +88,7 @@ class PopulationMargins:
     min_respondents: int = 1
     file: str | None = None
     log: tuple[Note | str, ...] = field(default=())
+    design: dict[str, Any] = field(default_factory=dict)  # strata, ids, fpc, lonely_psu of the selection
 
     def margin(self, name: str) -> Margin:
         """The margin called ``name``.
@@ -190,12 +196,36 @@ def load_margins(path: str | Path) -> PopulationMargins:
                                 hint="every margin counts the same population", code="weighting.totals_differ",
                                 params={"totals": ", ".join(f"{k} {v:,.0f}" for k, v in totals.items())}))
     collapse = _collapse_rules(data.get("collapse") or [], margins, file, problems)
+    design = _design_spec(data.get("design"), file, problems)
     if problems:
         raise WeightingError(f"{len(problems)} problem(s) in the margins file", problems=problems,
                              code="weighting.margins_problems", params={"count": len(problems)})
     return PopulationMargins(str(data["province"]), int(data["year"]), str(data["source"]),
                              bool(data.get("illustrative", False)), tuple(margins), tuple(collapse),
-                             int(data.get("min_respondents", 1)), file)
+                             int(data.get("min_respondents", 1)), file, design=design)
+
+
+_DESIGN_KEYS = ("strata", "ids", "fpc", "lonely_psu")
+
+
+def _design_spec(obj: Any, file: str, problems: list[Problem]) -> dict[str, Any]:
+    """The ``design:`` section: column names of strata, clusters (per stage) and fpc (per stage)."""
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict) or any(k not in _DESIGN_KEYS for k in obj):
+        problems.append(Problem("'design' is a mapping with strata, ids, fpc and lonely_psu", file, "design",
+                                code="weighting.design_form", params={"keys": ", ".join(_DESIGN_KEYS)}))
+        return {}
+    spec = {}
+    for key, value in obj.items():
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(v, str) for v in names) or (
+                key in ("strata", "lonely_psu") and len(names) != 1):
+            problems.append(Problem(f"design.{key}: name column(s) of the responses", file, f"design.{key}",
+                                    code="weighting.design_value", params={"key": key}))
+            continue
+        spec[key] = names[0] if key in ("strata", "lonely_psu") else tuple(names)
+    return spec
 
 
 def _collapse_rules(items: list, margins: list[Margin], file: str, problems: list[Problem]) -> list[Collapse]:

@@ -14,7 +14,7 @@ from survey.weights.margins import Collapse
 from survey.weights import (
     Category, Margin, PopulationMargins, calibrate, default_margins_path, load_margins, make_design, margin_check,
     mean, prepare_margins, proportion, rake, replicate_design, total, weight_summary, with_replicates,
-    replicate_variance, format_diagnostics,
+    replicate_variance, format_diagnostics, diagnose,
 )
 
 
@@ -258,3 +258,41 @@ def test_dropped_replicates_change_the_scale_not_the_answer():
     kept = np.array([np.sum(reps[:, r] * y) / reps[:, r].sum() for r in range(80) if r not in (0, 5)])
     expected = 79 / 80 * 80 / 78 * np.sum((kept - kept.mean()) ** 2)
     assert mean(jk, "y")["se"].iloc[0] ** 2 == pytest.approx(expected, rel=1e-12)
+
+
+def _skewed():
+    data = pd.DataFrame({"a": [1] * 10 + [2] * 2, "b": [1, 2] * 6, "y": np.arange(12.0)})
+    return data, _margins(a={1: 900, 2: 100}, b={1: 150, 2: 850})
+
+
+def test_linear_calibration_refuses_weights_at_or_below_zero():
+    from survey.i18n import error_text
+    data, m = _skewed()
+    base = make_design(data, population=1000)
+    with pytest.raises(WeightingError) as caught:
+        calibrate(base, m, calfun="linear")
+    assert caught.value.code == "weighting.negative_weights"
+    assert "--method logit --bounds" in error_text(caught.value, "en") and "below zero" in error_text(caught.value, "en")
+    assert "dưới 0" in error_text(caught.value, "vi") and "--bounds" in error_text(caught.value, "vi")
+    # the same margins by bounded (logit) calibration: every weight positive, every margin met
+    bounded = calibrate(base, m, calfun="logit", bounds=(0.05, 5))
+    assert np.all(bounded.weights > 0)
+    assert np.allclose(margin_check(bounded, m)["achieved"], margin_check(bounded, m)["target"])
+
+
+def test_replicates_that_do_not_converge_are_counted_and_left_out():
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"a": rng.choice([1, 2], 40, p=[0.85, 0.15]), "b": rng.integers(1, 3, 40),
+                         "y": rng.normal(size=40)})
+    m = _margins(a={1: 600, 2: 400}, b={1: 500, 2: 500})
+    boot = replicate_design(make_design(data, population=1000), "bootstrap", replicates=60, seed=1)
+    cal = calibrate(boot, m, calfun="logit", bounds=(0.3, 4.2))
+    dropped = cal.dropped_replicates
+    assert 0 < dropped < 60
+    assert cal.log[-1].code == "calibrated_dropped" and cal.log[-1].params["dropped"] == dropped
+    text = diagnose(cal, m).text("en")
+    assert f"{dropped} of 60 replicates left out" in text
+    y = data["y"].to_numpy()
+    kept = [np.sum(w * y) / w.sum() for w in cal.repweights.T if np.all(np.isfinite(w))]
+    assert len(kept) == 60 - dropped
+    assert mean(cal, "y")["se"].iloc[0] == pytest.approx(np.std(kept, ddof=1), rel=1e-12)
