@@ -1,6 +1,6 @@
 """Survey weights: margins, the design object, calibration, replicates, estimators, diagnostics."""
 from .calibrate import CALFUNS, calibrate, poststratify, rake, trim
-from .design import LONELY_PSU, Design, Step, make_design, steps_from_arrays, steps_to_arrays
+from .design import LONELY_PSU, Design, Step, make_design, steps_from_arrays, steps_to_arrays, subset
 from .diagnostics import Diagnostics, diagnose, format_diagnostics, margin_check, weight_summary
 from .estimate import (
     CI_METHODS, RESULT_COLUMNS, degrees_of_freedom, estimate_matrix, mean, proportion, ratio, result_frame, total,
@@ -14,6 +14,9 @@ from .replicates import (
     replicate_variance, with_replicates,
 )
 from .variance import linearised_covariance, linearised_variance
+from .quantiles import quantile, weighted_quantile
+from .tables import CHISQ_STATISTICS, chisq, table
+from .models import FAMILIES, glm
 from .weigh import METHODS, RakingConfig, WeightingResult, weigh
 
 __all__ = [
@@ -22,7 +25,8 @@ __all__ = [
     "replicate_design", "with_replicates", "replicate_variance", "replicate_covariance", "ReplicateResult",
     "REPLICATE_TYPES", "BOOTSTRAP_SCALES", "hadamard", "LONELY_PSU",
     "mean", "total", "proportion", "ratio", "linearised_variance", "linearised_covariance", "degrees_of_freedom",
-    "estimate_matrix", "result_frame", "RESULT_COLUMNS", "CI_METHODS",
+    "estimate_matrix", "result_frame", "RESULT_COLUMNS", "CI_METHODS", "subset", "quantile", "weighted_quantile",
+    "table", "chisq", "CHISQ_STATISTICS", "glm", "FAMILIES",
     "weight_summary", "margin_check", "format_diagnostics", "Diagnostics", "diagnose",
     "steps_to_arrays", "steps_from_arrays", "Note", "NOTE_CODES", "note_text", "log_text", "log_to_json",
     "log_from_json", "RakingConfig", "weigh", "WeightingResult", "METHODS",

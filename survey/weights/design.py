@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import WeightingError
 from .notes import Note
 
-__all__ = ["Design", "Step", "make_design", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU"]
+__all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU"]
 
 #: what to do with a stratum that has a single primary unit, as R's ``survey.lonely.psu``
 LONELY_PSU = ("fail", "certainty", "remove", "adjust", "average")
@@ -247,6 +247,40 @@ def make_design(data: pd.DataFrame, weights: np.ndarray | str | None = None, *,
         raise WeightingError("starting weights must be one finite, non-negative number per response",
                              code="weighting.bad_start_weights")
     return Design(data, w, strata=s, clusters=clusters, fpc=popsize, lonely_psu=lonely_psu)
+
+
+def subset(design: Design, rows: str | np.ndarray | pd.Series) -> Design:
+    """The design restricted to some responses, keeping the whole design for the variance (R's ``subset``).
+
+    Rows outside get weight 0 (and replicate weights 0) but stay in the design, so strata,
+    clusters, their counts and the calibration steps are those of the whole sample: standard
+    errors are domain standard errors, as R's ``subset(design, ...)``.
+
+    Parameters
+    ----------
+    rows : str or boolean array
+        A condition on the responses' columns (``"stype == 'E'"``, evaluated by ``DataFrame.eval``)
+        or a boolean per response.
+
+    Raises
+    ------
+    WeightingError
+        A condition that cannot be evaluated, or not one boolean per response.
+    """
+    if isinstance(rows, str):
+        try:
+            keep = design.data.eval(rows)
+        except Exception as exc:  # pandas raises many kinds for a bad expression
+            raise WeightingError(f"cannot evaluate the condition {rows!r}: {exc}", code="weighting.bad_subset",
+                                 params={"condition": rows, "reason": str(exc)}) from None
+    else:
+        keep = rows
+    keep = np.asarray(keep)
+    if keep.shape != (design.n,) or keep.dtype != bool:
+        raise WeightingError("a subset needs one true or false per response", code="weighting.subset_shape")
+    mask = keep.astype(float)
+    return replace(design, weights=design.weights * mask,
+                   repweights=None if design.repweights is None else design.repweights * mask[:, None])
 
 
 def steps_to_arrays(steps: tuple[Step, ...]) -> dict[str, np.ndarray]:

@@ -84,10 +84,13 @@ def _columns(design: Design, variable: str) -> pd.Series:
 
 
 def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
+    """Each domain's rows among the responses in the design (weight not 0: outside a ``subset``, rows stay
+    in the design for the variance but count in no domain)."""
+    inset = design.weights != 0
     if by is None:
-        return [(None, np.ones(design.n, dtype=bool))]
+        return [(None, inset)]
     col = _columns(design, by)
-    return [(value, (col == value).to_numpy()) for value in sorted(col.dropna().unique())]
+    return [(value, (col == value).to_numpy() & inset) for value in sorted(col[inset].dropna().unique())]
 
 
 def _names(variables: str | list[str] | tuple[str, ...]) -> list[str]:

@@ -9,7 +9,7 @@ options(survey.lonely.psu = "fail")
 here <- "tests/golden"
 data(api)
 data(scd)
-keep <- c("snum", "dnum", "stype", "api00", "api99", "enroll", "meals", "sch.wide", "pw")
+keep <- c("snum", "dnum", "stype", "api00", "api99", "enroll", "meals", "ell", "sch.wide", "pw")
 write.csv(apistrat[, c(keep, "fpc")], file.path(here, "api_strat.csv"), row.names = FALSE)
 write.csv(apiclus1[, c(keep, "fpc")], file.path(here, "api_clus1.csv"), row.names = FALSE)
 write.csv(apiclus2[, c(keep, "fpc1", "fpc2")], file.path(here, "api_clus2.csv"), row.names = FALSE)
@@ -90,6 +90,35 @@ props(boot, "boot")
 sub <- as.svrepdesign(dstrat, type = "subbootstrap", replicates = 50, compress = FALSE)
 write.csv(unclass(sub$repweights), file.path(here, "designs_subboot_strat.csv"), row.names = FALSE)
 out$subboot_strat_mean <- est(svymean(~api00 + enroll, sub))
+
+# ---- subset, quantiles, tables and the Rao-Scott test, regression
+sub_e <- subset(dclus1, stype == "E")
+out$subset_clus1_mean <- est(svymean(~api00 + api99, sub_e))
+out$subset_clus1_degf <- degf(sub_e)
+out$subset_jk1_mean <- est(svymean(~api00, subset(jk1, stype == "E")))
+qs <- function(formula, design, p) {
+  q <- svyquantile(formula, design, p)[[1]]
+  list(estimate = unname(q[, 1]), ci_low = unname(q[, 2]), ci_high = unname(q[, 3]), se = unname(q[, 4]))
+}
+out$quantile_clus1 <- qs(~api00, dclus1, c(0.25, 0.5, 0.9))
+out$quantile_strat <- qs(~enroll, dstrat, c(0.1, 0.5))
+out$quantile_jk1 <- qs(~api00, jk1, c(0.5, 0.75))
+out$quantile_clus2 <- {q <- svyquantile(~enroll, dclus2, 0.5, na.rm = TRUE)[[1]]
+  list(estimate = unname(q[, 1]), ci_low = unname(q[, 2]), ci_high = unname(q[, 3]), se = unname(q[, 4]))}
+tab <- svytable(~sch.wide + stype, dclus1)
+out$table_clus1 <- list(estimate = unname(as.vector(tab)))
+out$table_total_clus1 <- est(svytotal(~interaction(sch.wide, stype), dclus1))
+chi <- function(t) list(statistic = unname(t$statistic), parameter = unname(t$parameter), p = unname(t$p.value))
+out$chisq_clus1_F <- chi(svychisq(~sch.wide + stype, dclus1))
+out$chisq_clus1_Chisq <- chi(svychisq(~sch.wide + stype, dclus1, statistic = "Chisq"))
+out$chisq_strat_F <- chi(svychisq(~sch.wide + stype, dstrat))
+out$chisq_jk1_F <- chi(svychisq(~sch.wide + stype, jk1))
+coefs <- function(m) list(estimate = unname(coef(m)), se = unname(SE(m)),
+                          ci = unname(as.vector(confint(m))))
+out$glm_clus1_gaussian <- coefs(svyglm(api00 ~ ell + meals + stype, dclus1))
+out$glm_clus1_binomial <- coefs(svyglm(I(sch.wide == "Yes") ~ meals + stype, dclus1, family = quasibinomial))
+out$glm_strat_gaussian <- coefs(svyglm(api00 ~ api99 + stype, dstrat))
+out$glm_jk1_binomial <- coefs(svyglm(I(sch.wide == "Yes") ~ meals, jk1, family = quasibinomial))
 
 writeLines(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(here, "designs_expected.json"))

@@ -15,7 +15,8 @@ import pytest
 
 from survey.errors import EstimationError, WeightingError
 from survey.weights import (
-    RESULT_COLUMNS, degrees_of_freedom, hadamard, make_design, mean, proportion, ratio, replicate_design, total,
+    RESULT_COLUMNS, chisq, degrees_of_freedom, glm, hadamard, make_design, mean, proportion, quantile, ratio,
+    replicate_design, subset, table, total, weighted_quantile,
 )
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -206,3 +207,72 @@ def test_many_variables_equal_one_at_a_time(dclus1):
         together = mean(d, ["api00", "api99", "enroll"], by="stype")
         apart = pd.concat([mean(d, v, by="stype") for v in ["api00", "api99", "enroll"]], ignore_index=True)
         close(together["se"], apart["se"], rtol=1e-12)
+
+
+# ----------------------------------------------------------------- subset, quantiles, tables, regression
+
+def test_subset_keeps_the_whole_design(dclus1):  # subset(dclus1, stype == "E"); subset(jk1, stype == "E")
+    e = subset(dclus1, "stype == 'E'")
+    check(mean(e, ["api00", "api99"]), "subset_clus1_mean")
+    assert degrees_of_freedom(e) == EXPECTED["subset_clus1_degf"]
+    assert mean(e, "api00")["n"].iloc[0] == int((dclus1.data["stype"] == "E").sum())
+    check(mean(subset(replicate_design(dclus1, "JK1"), (dclus1.data["stype"] == "E").to_numpy()), "api00"),
+          "subset_jk1_mean")
+    with pytest.raises(WeightingError, match="cannot evaluate"):
+        subset(dclus1, "no_such_column > 1")
+
+
+def _quantile_check(frame: pd.DataFrame, key: str) -> None:
+    exp = EXPECTED[key]
+    for col in ("estimate", "ci_low", "ci_high", "se"):
+        close(frame[col], exp[col])
+
+
+def test_quantiles_as_r_default(dclus1, dstrat, dclus2):  # svyquantile(~x, design, p): qrule math, Woodruff
+    _quantile_check(quantile(dclus1, "api00", [0.25, 0.5, 0.9]), "quantile_clus1")
+    _quantile_check(quantile(dstrat, "enroll", [0.1, 0.5]), "quantile_strat")
+    _quantile_check(quantile(replicate_design(dclus1, "JK1"), "api00", [0.5, 0.75]), "quantile_jk1")
+    _quantile_check(quantile(dclus2, "enroll", 0.5), "quantile_clus2")  # na.rm=TRUE
+
+
+def test_weighted_quantile_by_hand():
+    x, w = np.array([3.0, 1.0, 2.0, 4.0]), np.array([1.0, 1.0, 1.0, 1.0])
+    assert weighted_quantile(x, w, 0.5) == 2.0  # the share reaches 0.5 exactly at 2: the lower value
+    assert weighted_quantile(x, w, 0.51) == 3.0
+    assert weighted_quantile(x, np.array([0.0, 1.0, 1.0, 2.0]), 0.5) == 2.0  # a zero weight is ignored
+
+
+def test_table_and_rao_scott(dclus1, dstrat):  # svytable, svytotal(~interaction()), svychisq(~sch.wide + stype)
+    t = table(dclus1, "sch.wide", "stype")
+    close(t["estimate"], EXPECTED["table_clus1"]["estimate"])
+    check(t, "table_total_clus1")
+    assert t[["sch.wide", "stype"]].iloc[1].tolist() == ["Yes", "E"]
+    one = table(dclus1, "stype")
+    close(one["estimate"], [t["estimate"].iloc[2 * i:2 * i + 2].sum() for i in range(3)])
+    for design, key in ((dclus1, "chisq_clus1_F"), (dstrat, "chisq_strat_F"),
+                        (replicate_design(dclus1, "JK1"), "chisq_jk1_F")):
+        test = chisq(design, "sch.wide", "stype").iloc[0]
+        close([test["statistic"], test["ndf"], test["ddf"], test["p_value"]],
+              [EXPECTED[key]["statistic"], *EXPECTED[key]["parameter"], EXPECTED[key]["p"]])
+    first = chisq(dclus1, "sch.wide", "stype", statistic="Chisq").iloc[0]
+    close([first["statistic"], first["ndf"], first["p_value"]],
+          [EXPECTED["chisq_clus1_Chisq"]["statistic"], EXPECTED["chisq_clus1_Chisq"]["parameter"],
+           EXPECTED["chisq_clus1_Chisq"]["p"]])
+
+
+def _glm_check(frame: pd.DataFrame, key: str) -> None:
+    check(frame, key)
+    ci = np.asarray(EXPECTED[key]["ci"]).reshape(2, -1)
+    # an interval end near zero is b + t se with cancellation: compare it to 1e-6 of the standard error
+    for got, want in ((frame["ci_low"], ci[0]), (frame["ci_high"], ci[1])):
+        assert np.all(np.abs(got.to_numpy() - want) <= 1e-6 * np.maximum(np.abs(want), frame["se"].to_numpy()))
+
+
+def test_glm_linear_and_logistic(dclus1, dstrat):  # svyglm(y ~ ..., design[, family=quasibinomial])
+    _glm_check(glm(dclus1, "api00", ["ell", "meals", "stype"]), "glm_clus1_gaussian")
+    data = dclus1.data.assign(yes=(dclus1.data["sch.wide"] == "Yes").astype(float))
+    d = make_design(data, "pw", ids="dnum", fpc="fpc")
+    _glm_check(glm(d, "yes", ["meals", "stype"], family="binomial"), "glm_clus1_binomial")
+    _glm_check(glm(dstrat, "api00", ["api99", "stype"]), "glm_strat_gaussian")
+    _glm_check(glm(replicate_design(d, "JK1"), "yes", ["meals"], family="binomial"), "glm_jk1_binomial")
+    assert glm(dclus1, "api00", ["ell"])["term"].tolist() == ["(Intercept)", "ell"]
