@@ -23,14 +23,24 @@ import scipy.sparse as sp
 
 from ..errors import Problem, SurveyWarning, WeightingError
 from .design import Design, Step
-from .margins import Margin, PopulationMargins, margin_categories
+from .margins import Margin, PopulationMargins, margin_categories, margin_values
 from .notes import Note
 
 __all__ = ["poststratify", "rake", "calibrate", "trim", "group_index", "CALFUNS"]
 
 
 def group_index(design: Design, margin: Margin) -> tuple[np.ndarray, np.ndarray]:
-    """Category index (0..K-1) of each respondent, and the population counts (K,)."""
+    """Category index (0..K-1) of each respondent, and the population counts (K,).
+
+    Raises
+    ------
+    WeightingError
+        A numeric margin (only :func:`calibrate` uses those), or a respondent in no category.
+    """
+    if margin.is_numeric:
+        raise WeightingError(f"margin '{margin.name}' is a numeric total: only calibration uses it",
+                             code="weighting.numeric_needs_calibration", params={"margin": margin.name},
+                             hint="use method linear, logit or raking calibration (calibrate)")
     names = margin_categories(design.data, margin)
     order = {c.name: i for i, c in enumerate(margin.categories)}
     idx = names.map(order)
@@ -265,13 +275,18 @@ CALFUNS = {"linear": _linear, "raking": _raking, "logit": _logit}
 
 
 def model_matrix(design: Design, margins: PopulationMargins) -> tuple[np.ndarray, np.ndarray]:
-    """Intercept plus indicators of every category but the first of each margin, and their totals.
+    """Intercept plus indicators of every category but the first of each margin (or cell, for an
+    interaction), numeric auxiliaries as they are, and their population totals.
 
     The same column space, and so the same calibrated weights, as R's
-    ``model.matrix(~a + b)`` with ``population = c(N, N_a2, ..., N_b2, ...)``.
+    ``model.matrix(~a + b + x)`` with ``population = c(N, N_a2, ..., N_b2, ..., T_x)``.
     """
     cols, totals = [np.ones(design.n)], [margins.total]
     for m in margins.margins:
+        if m.is_numeric:
+            cols.append(margin_values(design.data, m).to_numpy(dtype=float))
+            totals.append(m.value_total)
+            continue
         idx, pop = group_index(design, m)
         for k in range(1, len(pop)):
             cols.append((idx == k).astype(float))
@@ -339,7 +354,7 @@ def calibrate(design: Design, margins: PopulationMargins, *, calfun: str = "line
                              params={"calfun": str(calfun)}, hint="linear, raking or logit")
     X, T = model_matrix(design, margins)
     W = design.all_weights()
-    for m in margins.margins:
+    for m in (m for m in margins.margins if not m.is_numeric):
         idx, pop = group_index(design, m)
         _check_cells(m, np.asarray(_indicator(idx, len(pop)) @ W), pop)
     G = np.column_stack([_calibrate_column(X, W[:, 0], T, calfun, bounds, tol, maxit)]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .calibrate import group_index
 from .design import Design
-from .margins import PopulationMargins
+from .margins import PopulationMargins, margin_values
 from .notes import Note, log_from_json, log_text, log_to_json
 
 __all__ = ["weight_summary", "margin_check", "format_diagnostics", "Diagnostics", "diagnose"]
@@ -29,6 +29,11 @@ def margin_check(design: Design, margins: PopulationMargins) -> pd.DataFrame:
     """For every margin category: respondents, target count, weighted total achieved and the gap."""
     rows = []
     for m in margins.margins:
+        if m.is_numeric:  # a numeric auxiliary: its weighted total against the population total
+            achieved = float(design.weights @ margin_values(design.data, m).to_numpy(dtype=float))
+            rows.append({"margin": m.name, "category": "", "respondents": design.n, "target": m.value_total,
+                         "achieved": achieved, "difference": achieved - m.value_total})
+            continue
         idx, pop = group_index(design, m)
         achieved = np.bincount(idx, weights=design.weights, minlength=len(pop))
         counts = np.bincount(idx, minlength=len(pop))

@@ -120,6 +120,25 @@ out$glm_clus1_binomial <- coefs(svyglm(I(sch.wide == "Yes") ~ meals + stype, dcl
 out$glm_strat_gaussian <- coefs(svyglm(api00 ~ api99 + stype, dstrat))
 out$glm_jk1_binomial <- coefs(svyglm(I(sch.wide == "Yes") ~ meals, jk1, family = quasibinomial))
 
+# ---- calibration with a numeric auxiliary (R's own ?calibrate example), text labels and an interaction
+pop.totals <- c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018)
+out$cal_totals <- list(N = 6194, H = 755, M = 1018, api99 = 3914069)
+g3 <- calibrate(dclus1, ~stype + api99, c(pop.totals, api99 = 3914069))
+out$cal_numeric_weights <- unname(weights(g3))
+out$cal_numeric_mean <- est(svymean(~api00, g3))
+out$cal_numeric_total <- est(svytotal(~enroll, g3))
+g3r <- calibrate(dclus1, ~stype + api99, c(pop.totals, api99 = 3914069), calfun = "raking", epsilon = 1e-12)
+out$cal_numeric_raking_weights <- unname(weights(g3r))
+out$cal_numeric_raking_mean <- est(svymean(~api00, g3r))
+g3j <- calibrate(jk1, ~stype + api99, c(pop.totals, api99 = 3914069))
+out$cal_numeric_jk1_mean <- est(svymean(~api00 + api99, g3j))
+data(api)
+cells <- table(apipop$sch.wide, apipop$stype)
+out$cal_cells <- list(N = nrow(apipop), counts = as.vector(cells))
+gi <- calibrate(dstrat, ~interaction(sch.wide, stype), population = c(nrow(apipop), as.vector(cells)[-1]))
+out$cal_interaction_weights <- unname(weights(gi))
+out$cal_interaction_mean <- est(svymean(~api00 + enroll, gi))
+
 writeLines(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(here, "designs_expected.json"))
 cat("wrote", file.path(here, "designs_expected.json"), "\n")

@@ -15,6 +15,7 @@ import pytest
 
 from survey.errors import EstimationError, WeightingError
 from survey.weights import (
+    Category, Margin, PopulationMargins, calibrate, load_margins, margin_check, prepare_margins, rake,
     RESULT_COLUMNS, chisq, degrees_of_freedom, glm, hadamard, make_design, mean, proportion, quantile, ratio,
     replicate_design, subset, table, total, weighted_quantile,
 )
@@ -276,3 +277,76 @@ def test_glm_linear_and_logistic(dclus1, dstrat):  # svyglm(y ~ ..., design[, fa
     _glm_check(glm(dstrat, "api00", ["api99", "stype"]), "glm_strat_gaussian")
     _glm_check(glm(replicate_design(d, "JK1"), "yes", ["meals"], family="binomial"), "glm_jk1_binomial")
     assert glm(dclus1, "api00", ["ell"])["term"].tolist() == ["(Intercept)", "ell"]
+
+
+# ----------------------------------------------------------------- calibration: numeric auxiliaries, labels, cells
+
+def _stype_and_api99() -> PopulationMargins:
+    t = EXPECTED["cal_totals"]
+    stype = Margin("stype", "stype", (Category("E", ("E",), t["N"] - t["H"] - t["M"]), Category("H", ("H",), t["H"]),
+                                      Category("M", ("M",), t["M"])))  # categories named by their text labels
+    return PopulationMargins("api", 2000, "R data(api)", False, (stype, Margin("api99", "api99", (), t["api99"])))
+
+
+def test_calibration_with_a_numeric_auxiliary(dclus1):  # calibrate(dclus1, ~stype + api99, c(pop.totals, api99=...))
+    m = _stype_and_api99()
+    g3 = calibrate(dclus1, m)
+    close(g3.weights, EXPECTED["cal_numeric_weights"])
+    check(mean(g3, "api00"), "cal_numeric_mean")
+    check(total(g3, "enroll"), "cal_numeric_total")
+    assert (g3.weights @ dclus1.data["api99"]) == pytest.approx(EXPECTED["cal_totals"]["api99"], rel=1e-10)
+    raking = calibrate(dclus1, m, calfun="raking", tol=1e-12)  # calfun="raking"
+    close(raking.weights, EXPECTED["cal_numeric_raking_weights"])
+    check(mean(raking, "api00"), "cal_numeric_raking_mean")
+    jk = calibrate(replicate_design(dclus1, "JK1"), m)  # calibrate(jk1, ...): redone on every replicate
+    close(mean(jk, "api00")["se"], EXPECTED["cal_numeric_jk1_mean"]["se"][:1])
+    check_rows = margin_check(g3, m)
+    assert check_rows["achieved"].to_numpy() == pytest.approx(check_rows["target"].to_numpy(), rel=1e-9)
+    with pytest.raises(WeightingError, match="only calibration uses it"):
+        rake(dclus1, m)
+
+
+def test_calibration_to_the_cells_of_an_interaction(dstrat):
+    # calibrate(dstrat, ~interaction(sch.wide, stype), population=c(N, cells[-1])): a census cross-table
+    counts = EXPECTED["cal_cells"]["counts"]
+    cells = [(w, s) for s in ("E", "H", "M") for w in ("No", "Yes")]
+    margin = Margin("wide_by_type", ("sch.wide", "stype"),
+                    tuple(Category(f"{w}.{s}", ((w, s),), float(k)) for (w, s), k in zip(cells, counts)))
+    pm = PopulationMargins("api", 2000, "R data(apipop)", False, (margin,))
+    cal = calibrate(dstrat, pm)
+    close(cal.weights, EXPECTED["cal_interaction_weights"])
+    check(mean(cal, ["api00", "enroll"]), "cal_interaction_mean")
+    close(rake(dstrat, pm).weights, EXPECTED["cal_interaction_weights"])  # one margin: raking is poststratifying
+
+
+def test_margins_file_with_labels_cells_and_a_numeric_total(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("""province: X
+year: 2024
+source: test
+margins:
+  type:
+    question: stype
+    categories:
+      elementary: {codes: [E], count: 4421}
+      other: {codes: [H, M], count: 1773}
+  cells:
+    question: [sch.wide, stype]
+    categories:
+      no_e: {codes: [["No", E]], count: 472}      # quoted: YAML reads a bare No as false
+      rest: {codes: [["Yes", E], ["No", H], ["Yes", H], ["No", M], ["Yes", M]], count: 5722}
+  api99:
+    question: api99
+    total: 3914069
+""", encoding="utf-8")
+    m = load_margins(path)
+    assert m.total == 6194 and m.margin("api99").is_numeric
+    assert m.margin("cells").categories[1].codes[0] == ("Yes", "E")
+    data = api("clus1")
+    prepared = prepare_margins(m, data)
+    cal = calibrate(make_design(data, "pw", ids="dnum", fpc="fpc"), prepared)
+    assert cal.weights @ data["api99"] == pytest.approx(3914069, rel=1e-10)
+    assert cal.weights[(data["stype"] == "E").to_numpy()].sum() == pytest.approx(4421, rel=1e-10)
+    bad = data.assign(api99=data["api99"].where(data.index > 2))
+    with pytest.raises(WeightingError, match="cannot be weighted"):
+        prepare_margins(m, bad)
