@@ -105,7 +105,7 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
                                     lang, min_n)
     sev = proportion(d, "severity", exclude=[98])
     labels = {c.code: c.label.get(lang) for c in qn.choices("severity")}
-    tables["severity"] = pd.DataFrame({_t("item", lang): sev["level"].map(lambda v: labels.get(int(v), v)),
+    tables["severity"] = pd.DataFrame({_t("item", lang): sev["answer"].map(lambda v: labels.get(int(v), v)),
                                        _t("share", lang): (100 * sev["estimate"]).round(1)})
     tables["cases"] = _cases(design.data, qn, lang, include_personal)
     s = weight_summary(design)
