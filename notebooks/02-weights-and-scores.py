@@ -48,10 +48,10 @@ result = jobs.score_year(store, "pgi_feedback", 2025, ScoringConfig(sensitivity=
 print(summary_text(result, "vi"))
 
 # %%
-subs = result.table[result.table["level"] == "subindex"]
+subs = result.table[result.table["kind"] == "subindex"]
 fig, ax = plt.subplots(figsize=(7, 3))
-ax.errorbar(subs["estimate"], subs["short_vi"], xerr=[subs["estimate"] - subs["ci95_low"],
-            subs["ci95_high"] - subs["estimate"]], fmt="o", capsize=4)
+ax.errorbar(subs["estimate"], subs["short_vi"], xerr=[subs["estimate"] - subs["ci_low"],
+            subs["ci_high"] - subs["estimate"]], fmt="o", capsize=4)
 ax.set_xlim(0, 10)
 ax.set_title("Ước tính không chính thức / unofficial estimate")
 plt.show()

@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 from survey import jobs  # noqa: E402
 from survey.errors import SurveyError  # noqa: E402
 from survey.forecast import ForecastConfig, forecast_text  # noqa: E402
+from survey.scoring import summary_text  # noqa: E402
 from survey.questionnaire import EXPORT_FORMATS, list_questionnaires  # noqa: E402
 from survey.store import Store  # noqa: E402
 
@@ -52,8 +53,7 @@ def run(out: Path) -> dict[str, jobs.Outcome]:
     step("3/6 scores")
     done["scores"] = jobs.score_year(store, jobs.FEEDBACK, YEAR, out=out / f"scores_{YEAR}.csv", force=True)
     table = done["scores"].value.table
-    for r in table[table["level"] != "indicator"].itertuples():
-        print(f"   {r.short_vi:<24} {r.estimate:6.2f}  [{r.ci95_low:.2f}, {r.ci95_high:.2f}]")
+    print(summary_text(done["scores"].value, "vi"))
     step(f"4/6 forecast of the official PGI {YEAR} ({FORECAST_PROVINCE})")
     done["forecast"] = jobs.forecast_year(store, FORECAST_PROVINCE, YEAR, ForecastConfig(draws=10_000),
                                           targets="bac_giang", survey_province=SURVEY_PROVINCE,

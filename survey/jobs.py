@@ -286,15 +286,16 @@ def load_weighted(store: Store, survey: str | Questionnaire, periods: str | Peri
 def score_year(store: Store, survey: str | Questionnaire, year: int, config=None, *, by: str | None = None,
                province: str | None = None, out: str | Path | None = None, force: bool = False,
                lang: str = "vi") -> Outcome:
-    """The association's index for ``year`` from the newest weighting of ``survey`` within the year,
-    with the plan's targets and the last official values beside it (on their own scale); notes in ``lang``.
+    """The association's index for ``year`` from the newest weighting of ``survey`` within the year, and
+    (as ``value.official``) the province's official record with the plan's targets, on their own scale,
+    never merged into the association's table; notes in ``lang``.
 
     Raises
     ------
     EstimationError
         When no weighting of the survey lies within the year.
     """
-    from .scoring import ScoringConfig, add_targets, load_targets, official_panel, score
+    from .scoring import ScoringConfig, load_targets, official_panel, official_record, score
 
     config = config or ScoringConfig()
     target = check_output(out, inputs=[store.file], force=force, suffixes=TABLE_SUFFIXES, kind="table") \
@@ -310,8 +311,8 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     result = score(weighted.design, qn, by=by, config=config)
     key = province or (qn.locality.key if qn.locality else None)
     name = qn.locality.province if qn.locality else None
-    result.table = add_targets(result.table, year, load_targets(key) if key else None,
-                               official_panel(store.read_official()), name)
+    result.official = official_record(official_panel(store.read_official()), name,
+                                      load_targets(key) if key else None, before=year + 1)
     periods = f"{found['period_from']}..{found['period_to']}"
     result.notes.append(_("job.score.weighting", lang, id=found["id"], periods=periods, replicates=found["rep_type"])
                         if found["rep_type"] else _("job.score.weighting_none", lang, id=found["id"], periods=periods))

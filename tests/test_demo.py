@@ -41,9 +41,8 @@ def test_annual_report_sections_and_numbers(demo):
     for anchor in ("estimates", "forecast", "rank", "weights", "method"):
         assert f'id="{anchor}"' in text
     scores = pd.read_csv(demo / "scores_2025.csv")
-    total = scores[scores["level"] == "total"].iloc[0]
-    assert f"{total['estimate']:.2f}" in text and f"{total['ci95_low']:.2f}–{total['ci95_high']:.2f}" in text
-    assert "≥ 3.95" in text  # the plan's target for sub-index 1
+    total = scores[scores["kind"] == "total"].iloc[0]
+    assert f"{total['estimate']:.2f}" in text and f"{total['ci_low']:.2f}–{total['ci_high']:.2f}" in text
     assert text.count("data:image/png;base64,") == 3
     assert "Bắc Giang" in text and "các biên này chỉ mang tính minh họa" in text  # the weighting section, in Vietnamese
 

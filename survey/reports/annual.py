@@ -83,17 +83,14 @@ def _shown_model(report: AnnualReport) -> str:
 
 def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
     t = report.scores.table
-    t = t[t["level"] != "indicator"]
+    t = t[t["kind"] != "indicator"]
     return pd.DataFrame({
         _("annual.column.measure", lang): t[f"short_{lang}"],
         _("annual.column.estimate", lang): t["estimate"].round(2),
         "SE": t["se"].round(2),
-        _("annual.column.ci95", lang): [f"{a:.2f}–{b:.2f}" for a, b in zip(t["ci95_low"], t["ci95_high"])],
+        _("annual.column.ci95", lang): [f"{a:.2f}–{b:.2f}" for a, b in zip(t["ci_low"], t["ci_high"])],
         _("annual.column.sensitivity", lang): [f"{a:.2f}–{b:.2f}" if pd.notna(a) else "" for a, b in
                                                zip(t.get("sens_low", np.nan), t.get("sens_high", np.nan))],
-        _("annual.column.target", lang): t["target"].map(lambda v: "" if pd.isna(v) else f"≥ {v:.2f}"),
-        _("annual.column.last_official", lang): [
-            "" if pd.isna(v) else f"{v:.2f} ({int(y)})" for v, y in zip(t["official_last"], t["official_year"])],
     })
 
 
@@ -109,13 +106,11 @@ def _forecast_table(report: AnnualReport, lang: str) -> pd.DataFrame:
 
 def _fig_scores(report: AnnualReport, lang: str):
     t = report.scores.table
-    t = t[t["level"] == "subindex"]
+    t = t[t["kind"] == "subindex"]
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     y = np.arange(len(t))
-    ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci95_low"], t["ci95_high"] - t["estimate"]], fmt="o",
+    ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]], fmt="o",
                 color="#1565c0", capsize=4, label=_("annual.figure.association_estimate", lang))
-    ax.scatter(t["target"], y, marker="|", s=300, color="#c62828", label=_("annual.column.target", lang))
-    ax.scatter(t["official_last"], y, marker="D", color="#6d4c41", label=_("annual.column.last_official", lang))
     ax.set_yticks(y, t[f"short_{lang}"])
     ax.set_xlim(0, 10)
     ax.invert_yaxis()

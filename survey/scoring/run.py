@@ -1,7 +1,9 @@
-"""Around a score table: targets and the last official values beside it, the bridge's inputs, a summary.
+"""Around a score table: the official record beside it (on its own scale), the bridge's inputs, a summary.
 
 Scoring a stored year is a job of the use-case layer (:func:`survey.jobs.score_year`); nothing here
-reads the store."""
+reads the store. The plan's targets are compared with official values only, never with the association's
+index: they are on different scales.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -9,53 +11,88 @@ import pandas as pd
 
 from ..i18n import _
 from ..notes import note_text
-from .official import last_official, targets_for
+from ..vocabulary import MEASURES, SUBINDICES, unofficial
 from .score import ScoreResult
 
-__all__ = ["add_targets", "summary_text", "association_estimates"]
+__all__ = ["official_record", "summary_text", "association_estimates", "add_targets"]
 
 
-def add_targets(table: pd.DataFrame, year: int, targets: dict | None, panel: pd.DataFrame,
-                province: str | None) -> pd.DataFrame:
-    """Columns target, to_target (estimate - target), official_last and official_year for sub-indices and total."""
-    table = table.copy()
-    in_force = targets_for(targets, year)
-    table["target"] = table["id"].map(in_force).astype(float)
-    table["to_target"] = table["estimate"] - table["target"]
-    last = {m: last_official(panel, province, m, before=year + 1) if province else None
-            for m in ("sub1", "sub2", "sub3", "sub4", "total")}
-    table["official_last"] = table["id"].map(lambda m: last.get(m)[0] if last.get(m) else np.nan)
-    table["official_year"] = table["id"].map(lambda m: last.get(m)[1] if last.get(m) else np.nan)
+def official_record(panel: pd.DataFrame, province: str | None, targets=None, before: int | None = None
+                    ) -> pd.DataFrame:
+    """The province's official PGI by year and measure as published: ``year, measure, score, derived, rank,
+    source``, a total completed as the sum of the same year's four sub-indices where only they are published
+    (``derived``), and the plan's ``target`` with the edition whose scale it was set on (``scale_year``)."""
+    cols = ["year", "measure", "score", "derived", "rank", "source", "target", "scale_year"]
+    if not province:
+        return pd.DataFrame(columns=cols)
+    rows = panel[panel["province"] == province]
+    if before is not None:
+        rows = rows[rows["year"] < before]
+    out = rows.reindex(columns=["year", "measure", "score", "rank", "source"]).assign(derived=False)
+    for year, part in rows.groupby("year"):
+        subs = part[part["measure"].isin(SUBINDICES)]
+        if "total" not in set(part["measure"]) and subs["measure"].nunique() == len(SUBINDICES):
+            out = pd.concat([out, pd.DataFrame([{"year": year, "measure": "total", "score": round(subs["score"].sum(), 2),
+                                                 "rank": np.nan, "source": " + ".join(sorted(set(subs["source"]))),
+                                                 "derived": True}])], ignore_index=True)
+    plan = {} if targets is None else dict(targets.years.get(max(targets.years), {})) if targets.years else {}
+    out["target"] = out["measure"].map(plan).astype(float)
+    out["scale_year"] = getattr(targets, "scale_year", None) if targets is not None else None
+    order = {m: i for i, m in enumerate(MEASURES)}
+    return out.sort_values(["year", "measure"], key=lambda s: s.map(order) if s.name == "measure" else s)[cols] \
+        .reset_index(drop=True)
+
+
+def add_targets(table: pd.DataFrame, *args, **kwargs) -> pd.DataFrame:
+    """Kept for old callers: the association's table gets no targets (they are on the official scale)."""
     return table
 
 
 def association_estimates(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    """Sub-index and total estimates with their SEs, ``{id: (estimate, se)}``, as the forecast bridge takes
+    """Sub-index and total estimates with their SEs, ``{id: (estimate, se)}``, as the forecast takes
     them; suppressed rows and rows without a standard error are left out."""
-    rows = table[table["level"] != "indicator"].set_index("id")
+    rows = table[table["kind"] != "indicator"].set_index("id")
     return {m: (float(rows.loc[m, "estimate"]), float(rows.loc[m, "se"])) for m in rows.index
             if not rows.loc[m, "suppressed"] and np.isfinite(rows.loc[m, "se"])}
 
 
+def hidden_text(row, lang: str, min_n: int) -> str:
+    """Why a row is not shown, in words: too few respondents (with n), does not apply, or complementary."""
+    return _(f"scoring.hidden.{row['reason']}", lang, n=int(row["n"]), min_n=min_n)
+
+
+def _value_text(row, lang: str) -> str:
+    if row["method"] == "mean":
+        return _("scoring.value.mean", lang, value=row["value"], low=row["value_ci_low"], high=row["value_ci_high"])
+    return _("scoring.value.share", lang, value=row["value"], low=max(row["value_ci_low"], 0.0),
+             high=min(row["value_ci_high"], 1.0))
+
+
 def summary_text(result: ScoreResult, lang: str = "vi") -> str:
-    """A readable summary of the sub-indices and total (per domain when scored by one), with the notes in ``lang``."""
-    t = result.table[result.table["level"] != "indicator"]
+    """The indicators' shares first (what the firms said, with 95% intervals and n), then the association's
+    index on its own 0-10 scale with its sensitivity range, per domain when scored by one; notes in ``lang``."""
+    t = result.table
     dom_col = f"domain_{lang}" if f"domain_{lang}" in t.columns else (
-        t.columns[0] if t.columns[0] not in ("level", "id") else None)
-    lines = ["Ước tính không chính thức / unofficial estimate",
-             f"{'':<30}{_('scoring.column.score', lang):>7}{'SE':>7}  {'95%':<14}"
-             f"{_('scoring.column.target', lang):>9}{_('scoring.column.official', lang):>13}"]
-    for _row, r in t.iterrows():
-        if dom_col and r["level"] == "subindex" and r["id"] == "sub1":
-            lines.append(f"[{r[dom_col]}]")
-        name = str(r[f"short_{lang}"])[:28]
-        if r["suppressed"]:
-            why = _(f"scoring.suppressed.{r['suppressed_reason']}", lang)
-            lines.append(f"  {name:<28} {why}")
-            continue
-        off = "" if pd.isna(r.get("official_last")) else f"{r['official_last']:.2f} ({int(r['official_year'])})"
-        tgt = "" if pd.isna(r.get("target")) else f">= {r['target']:.2f}"
-        ci = "" if pd.isna(r["se"]) else f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}"
-        se = "" if pd.isna(r["se"]) else f"{r['se']:.2f}"
-        lines.append(f"  {name:<28}{r['estimate']:>7.2f}{se:>7}  {ci:<14}{tgt:>9}{off:>13}")
+        t.columns[0] if t.columns[0] not in ("kind", "id") else None)
+    lines = [unofficial("estimate", lang) + " — " + _("scoring.summary.not_pgi", lang)]
+    groups = t.groupby(dom_col, sort=False) if dom_col else [(None, t)]
+    for dom, part in groups:
+        if dom is not None:
+            lines.append(f"[{dom}]")
+        lines.append(_("scoring.summary.indicators", lang))
+        for r in part[part["kind"] == "indicator"].to_dict("records"):
+            name = str(r[f"name_{lang}"])
+            shown = hidden_text(r, lang, result.config.min_n) if r["suppressed"] else \
+                _value_text(r, lang) + f"  n={int(r['n'])}"
+            lines.append(f"  {name:<66} {shown}")
+        lines.append(_("scoring.summary.index", lang))
+        for r in part[part["kind"] != "indicator"].to_dict("records"):
+            name = str(r[f"short_{lang}"])[:28]
+            if r["suppressed"]:
+                lines.append(f"  {name:<28} {hidden_text(r, lang, result.config.min_n)}")
+                continue
+            ci = "" if pd.isna(r["se"]) else _("scoring.interval", lang, low=r["ci_low"], high=r["ci_high"])
+            sens = "" if pd.isna(r.get("sens_low", np.nan)) else _("scoring.sensitivity", lang, low=r["sens_low"],
+                                                                   high=r["sens_high"])
+            lines.append(f"  {name:<28}{r['estimate']:>7.2f}  {ci}  {sens}")
     return "\n".join(lines + [f"- {note_text(n, lang)}" for n in result.notes])

@@ -1,19 +1,27 @@
-"""The association's estimate of the PGI: indicators -> 10-point scores -> 4 sub-indices -> total /40.
+"""The association's own index (not VCCI's PGI): indicator shares first, then 10-point scores, sub-indices, total.
 
 The chain, for each domain (the whole province, or each district, sector...):
 
-1. each indicator's value is a weighted ratio of the questionnaire's answers
-   (a share of valid answers in some codes, or a mean), declared missing codes left out;
-2. the value becomes a 0-10 score by its declared normalisation;
-3. a sub-index is the weighted mean of its indicators' scores;
-4. the total is the sum of the four sub-indices.
+1. each indicator's **value** is a weighted ratio of the questionnaire's answers (a share of valid answers in
+   some codes, or a mean), declared missing codes left out; this value, with its interval and n, is the
+   headline: it is what the firms said;
+2. the value becomes a 0-10 score by its declared normalisation (goalposts; min-max across the domains
+   shown; distance to a target);
+3. a sub-index is the weighted mean of its indicators' scores; the total is the sum of the four.
 
-The whole chain runs on the weights and on every replicate weight at once,
-so each indicator, sub-index and the total get a standard error and 90%
-and 95% intervals from the replicates. An indicator with fewer than
-``min_n`` respondents in its base is suppressed (never shown), and so are
-the sub-index and total that would use it. A Monte Carlo over the declared
-alternatives (weights, goalposts, normalisations) gives a sensitivity range.
+The whole chain is **one statistic of the weight matrix** (:func:`survey.weights.with_replicates`): it runs
+on the weights and on every replicate at once, and the min-max normaliser is fitted inside it, on each
+replicate's own values, so its uncertainty is in the standard errors. Replicate variance is formed there
+only.
+
+Disclosure control: an indicator with fewer than ``min_n`` respondents in a domain is suppressed (primary),
+and, when domains are shown beside the whole, a second domain is suppressed wherever one alone would be
+(complementary), so that no hidden value can be worked out from the published whole and the other
+domains. Sub-indices and totals that use a hidden indicator are hidden too.
+
+Sensitivity: the answer coding ("agree" = 4-5 or 3-5), leaving one indicator out, the normalisation, the
+indicator weights and the goalposts are varied one at a time (a tornado: which choice moves each
+sub-index most) and all together (a Monte-Carlo range).
 """
 from __future__ import annotations
 
@@ -28,10 +36,16 @@ from ..errors import EstimationError
 from ..notes import Note
 from ..questionnaire import Indicator, Questionnaire, evaluate
 from ..vocabulary import SCALE
-from ..weights import Design, replicate_variance
-from .normalise import MinMax, normaliser_for
+from ..weights import Design, with_replicates
+from .normalise import normaliser_for
 
-__all__ = ["ScoringConfig", "indicator_matrices", "score", "ScoreResult"]
+__all__ = ["ScoringConfig", "indicator_matrices", "score", "ScoreResult", "complementary_suppression",
+           "SENSITIVITY_FACTORS"]
+
+#: what the sensitivity analysis varies, in the order the tornado lists them
+SENSITIVITY_FACTORS = ("coding", "indicator_set", "normalisation", "weights", "goalposts")
+#: codes counted as "agree" on the 5-point agreement scale, and the lenient alternative (neutral counts too)
+AGREE, AGREE_LENIENT = (4, 5), (3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -42,16 +56,16 @@ class ScoringConfig:
     ----------
     min_n : int
         Fewest respondents in an indicator's base for it to be shown (default 10).
-    levels : tuple of float
-        Confidence levels of the intervals.
+    level : float
+        Confidence level of the intervals (0.95).
     sensitivity : bool
-        Run the Monte Carlo over the questionnaire's declared alternatives.
+        Run the sensitivity analysis over the alternatives.
     seed : int
         Seed of the Monte Carlo.
     """
 
     min_n: int = 10
-    levels: tuple[float, ...] = (0.90, 0.95)
+    level: float = 0.95
     sensitivity: bool = True
     seed: int = 1
 
@@ -59,9 +73,9 @@ class ScoringConfig:
         if self.min_n < 1:
             raise EstimationError(f"min_n must be at least 1, got {self.min_n}", code="estimation.min_n",
                                   params={"min_n": self.min_n})
-        if not all(0 < lv < 1 for lv in self.levels):
-            raise EstimationError(f"confidence levels must be between 0 and 1, got {self.levels}",
-                                  code="estimation.levels", params={"levels": str(self.levels)})
+        if not 0 < self.level < 1:
+            raise EstimationError(f"confidence levels must be between 0 and 1, got {self.level}",
+                                  code="estimation.levels", params={"levels": str(self.level)})
 
 
 def _selected(col: pd.Series, codes: tuple[int, ...]) -> np.ndarray:
@@ -70,7 +84,8 @@ def _selected(col: pd.Series, codes: tuple[int, ...]) -> np.ndarray:
     return tokens.map(lambda t: bool(wanted.intersection(t))).to_numpy(dtype=bool)
 
 
-def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
+def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator,
+           codes: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
     q = qn.question(ind.question)
     if q.id not in data.columns:
         raise EstimationError(f"indicator '{ind.id}': the responses have no answers to '{q.id}'",
@@ -87,212 +102,337 @@ def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator) -> tuple[np.nd
     if ind.method == "mean":
         values = pd.to_numeric(col, errors="coerce").fillna(0).to_numpy(dtype=float)
         return base * values, base
-    hit = _selected(col, ind.codes) if q.type == "multiple" else col.isin([float(c) for c in ind.codes]).to_numpy()
+    codes = tuple(codes or ind.codes)
+    hit = _selected(col, codes) if q.type == "multiple" else col.isin([float(c) for c in codes]).to_numpy()
     return base * hit, base
 
 
-def indicator_matrices(design: Design, qn: Questionnaire) -> tuple[np.ndarray, np.ndarray]:
-    """Numerators and denominators (n, I): indicator i's value is sum(w*num_i) / sum(w*den_i)."""
+def indicator_matrices(design: Design, qn: Questionnaire, *, lenient: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators and denominators (n, I): indicator i's value is sum(w*num_i) / sum(w*den_i).
+
+    ``lenient`` counts "neutral" (3) as agreeing in the agree-type indicators (codes 4-5), the coding
+    alternative of the sensitivity analysis.
+    """
     if not qn.indicators:
         raise EstimationError(f"questionnaire '{qn.id}' has no index indicators", code="estimation.no_indicators",
                               params={"questionnaire": qn.id})
-    parts = [_parts(design.data, qn, ind) for ind in qn.indicators]
+    parts = [_parts(design.data, qn, ind, AGREE_LENIENT if lenient and _agree_type(ind) else None)
+             for ind in qn.indicators]
     return np.column_stack([p[0] for p in parts]), np.column_stack([p[1] for p in parts])
+
+
+def _agree_type(ind: Indicator) -> bool:
+    return ind.method != "mean" and tuple(ind.codes or ()) == AGREE
 
 
 @dataclass
 class ScoreResult:
-    """A scoring run: the tidy table and the settings behind it."""
+    """A scoring run: the tidy table, the tornado of the sensitivity analysis, the settings behind it.
+
+    ``table`` has one row per domain and kind (indicator, subindex, total): the keys, the indicator's value
+    (``value``, ``value_se``, ``value_ci_low``, ``value_ci_high``: the share or mean itself), then the score
+    in the one result shape (``estimate, se, ci_low, ci_high, level, n, suppressed, reason``) and the
+    sensitivity range (``sens_low``, ``sens_high``). ``tornado`` has, per domain and sub-index/total, each
+    factor's low and high (one factor varied at a time) and the base.
+    """
 
     table: pd.DataFrame
     config: ScoringConfig
     notes: list[Note | str] = field(default_factory=list)  # shown with survey.notes.note_text
+    tornado: pd.DataFrame | None = None
+    official: pd.DataFrame | None = None  # the province's official record (see survey.scoring.official_record)
 
 
 def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
+    """Each domain's label and the indices of its rows (the whole province when ``by`` is None)."""
     if by is None:
-        return [(None, np.ones(design.n, dtype=bool))]
+        return [(None, np.arange(design.n))]
     if by not in design.data.columns:
         raise EstimationError(f"the responses have no variable '{by}' to score by", code="estimation.no_score_by",
                               params={"by": by})
-    col = design.data[by]
-    return [(v, (col == v).to_numpy()) for v in sorted(col.dropna().unique())]
+    codes, labels = pd.factorize(design.data[by], sort=True)
+    return [(label, np.flatnonzero(codes == j)) for j, label in enumerate(labels)]
 
 
-def _values(design: Design, num: np.ndarray, den: np.ndarray, doms) -> tuple[np.ndarray, np.ndarray]:
-    """Indicator values (D, C, I) for every domain and weight column, and base counts (D, I)."""
-    W = np.nan_to_num(design.all_weights(), nan=0.0)
-    finite = np.all(np.isfinite(design.all_weights()), axis=0)
-    out, counts = [], []
-    for _, mask in doms:
-        m = mask[:, None].astype(float)
+def _values(W: np.ndarray, num: np.ndarray, den: np.ndarray, doms) -> np.ndarray:
+    """Indicator values (C, D, I): each domain's own rows, every weight column at once."""
+    out = np.empty((W.shape[1], len(doms), num.shape[1]))
+    for d, (_, rows) in enumerate(doms):
+        w = W[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
-            v = (W.T @ (num * m)) / (W.T @ (den * m))
-        v[~finite] = np.nan  # a replicate that could not be weighted
-        out.append(v)
-        counts.append(((den * m) > 0).sum(axis=0))
-    return np.stack(out), np.stack(counts)
+            out[:, d, :] = (w.T @ num[rows]) / (w.T @ den[rows])
+    return out
 
 
-def _scores(qn: Questionnaire, values: np.ndarray, methods: list[str], goalposts: list, notes: list[Note]) -> np.ndarray:
-    """Scores (D, C, I); min-max normalisers learn min and max from the domains' point estimates."""
+def _normalise(qn: Questionnaire, values: np.ndarray, hidden: np.ndarray, methods: list[str],
+               goalposts: list) -> np.ndarray:
+    """Scores (C, D, I). A min-max normaliser learns its min and max from the domains shown (never the
+    hidden ones), separately for each weight column (each replicate)."""
     scores = np.empty_like(values)
     for i, ind in enumerate(qn.indicators):
         norm = normaliser_for(ind, methods[i], goalposts[i])
-        norm.fit(values[:, 0, i] if isinstance(norm, MinMax) else None)
-        scores[:, :, i] = norm.transform(values[:, :, i])
+        if methods[i] == "minmax":
+            shown = np.where(hidden[None, :, i], np.nan, values[:, :, i])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lo, hi = np.nanmin(shown, axis=1, keepdims=True), np.nanmax(shown, axis=1, keepdims=True)
+            if np.sum(~hidden[:, i]) < 2 or not np.any(hi[0] > lo[0]):
+                raise EstimationError("min-max rescaling needs a benchmark set of at least two different values",
+                                      code="estimation.minmax_benchmark",
+                                      hint="score by a domain or by period, or use goalposts")
+            s = 1.0 + 9.0 * (values[:, :, i] - lo) / (hi - lo)
+            scores[:, :, i] = 11.0 - s if ind.direction == "negative" else s
+        else:
+            scores[:, :, i] = norm.fit(None).transform(values[:, :, i])
     return scores
 
 
 def _aggregate(qn: Questionnaire, scores: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-indices (D, C, 4) and total (D, C); NaN when an indicator is suppressed or missing."""
+    """Sub-indices (C, D, 4) and total (C, D); NaN when an indicator is hidden or missing."""
     subs = []
     for s in qn.subindices:
         idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
         w = weights[idx]
-        subs.append(np.einsum("dci,i->dc", scores[:, :, idx], w) / w.sum())  # NaN propagates: suppressed
+        subs.append(np.einsum("cdi,i->cd", scores[:, :, idx], w) / w.sum())  # NaN propagates: hidden
     sub = np.stack(subs, axis=-1)
     return sub, sub.sum(axis=-1)
 
 
-def _summaries(design: Design, est_and_reps: np.ndarray, levels) -> dict[str, np.ndarray]:
-    """Estimate, SE and intervals from (C, k) values: column 0 and the replicates."""
-    est = est_and_reps[0]
-    if design.repweights is None:
-        se = np.full_like(est, np.nan)
-    else:
-        se = np.sqrt(replicate_variance(design, est_and_reps[1:]))
-    out = {"estimate": est, "se": se}
-    for lv in levels:
-        z = stats.norm.ppf(0.5 + lv / 2)
-        tag = f"{round(lv * 100)}"
-        out[f"ci{tag}_low"], out[f"ci{tag}_high"] = est - z * se, est + z * se
-    return out
+def complementary_suppression(counts: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Cells (D, I) to hide besides the primary ones, so that no hidden cell follows from the whole by
+    subtraction: in every indicator where exactly one domain with respondents is hidden, the shown
+    domain with the fewest respondents is hidden too (the rule of sdcTable/tau-argus for a one-level
+    table: never a single hidden cell in a sum)."""
+    extra = np.zeros_like(primary)
+    if counts.shape[0] < 2:
+        return extra
+    for i in range(counts.shape[1]):
+        hidden = primary[:, i] & (counts[:, i] > 0)
+        if hidden.sum() == 1:
+            shown = np.flatnonzero(~primary[:, i] & (counts[:, i] > 0))
+            if shown.size:
+                extra[shown[np.argmin(counts[shown, i])], i] = True
+    return extra
+
+
+def _statistic(qn: Questionnaire, num, den, doms, hidden, methods, goalposts, weights):
+    """The whole chain as one statistic of the weight matrix: (C, p) values, scores, sub-indices, totals."""
+    def statistic(W: np.ndarray) -> np.ndarray:
+        W = np.nan_to_num(W, nan=0.0)
+        values = _values(W, num, den, doms)
+        scores = _normalise(qn, values, hidden, methods, goalposts)
+        scores[np.broadcast_to(hidden[None], scores.shape)] = np.nan
+        sub, tot = _aggregate(qn, scores, weights)
+        C = W.shape[1]
+        return np.concatenate([values.reshape(C, -1), scores.reshape(C, -1), sub.reshape(C, -1),
+                               tot.reshape(C, -1)], axis=1)
+    return statistic
 
 
 def score(design: Design, qn: Questionnaire, *, by: str | None = None,
           config: ScoringConfig = ScoringConfig()) -> ScoreResult:
-    """Score the design: every indicator, sub-index and the total, per domain.
-
-    Returns
-    -------
-    ScoreResult whose ``table`` has one row per domain and level (indicator,
-    subindex, total): id, names, indicator value and its SE, score (estimate),
-    se, 90% and 95% intervals, n, suppressed, and the sensitivity range
-    (``sens_low``, ``sens_high``: 5th and 95th percentiles over the alternatives).
+    """Score the design: every indicator's value and score, the sub-indices and the total, per domain.
 
     Raises
     ------
     EstimationError
-        No indicators, an unknown domain variable, or a min-max normalisation with
-        no benchmark set.
+        No indicators, an unknown domain variable, or a min-max normalisation with no benchmark set.
     """
-    notes = []
-    if design.repweights is None:
-        notes.append(Note("score.no_replicates"))
+    notes: list[Note | str] = []
     num, den = indicator_matrices(design, qn)
     doms = _domains(design, by)
-    values, counts = _values(design, num, den, doms)
-    suppressed = counts < config.min_n  # (D, I)
+    D, I = len(doms), len(qn.indicators)
+    counts = np.stack([(den[rows] > 0).sum(axis=0) for _, rows in doms])  # (D, I)
+    primary = counts < config.min_n
+    extra = complementary_suppression(counts, primary) if by is not None else np.zeros_like(primary)
+    hidden = primary | extra
     methods = [ind.normalisation for ind in qn.indicators]
     goalposts = [ind.goalposts for ind in qn.indicators]
-    scores = _scores(qn, values, methods, goalposts, notes)
-    scores[np.broadcast_to(suppressed[:, None, :], scores.shape)] = np.nan
-    weights = np.array([ind.weight for ind in qn.indicators])
-    sub, tot = _aggregate(qn, scores, weights)
-    sens = _sensitivity(qn, values[:, :1], suppressed, config, notes) if config.sensitivity else None
-    table = _table(design, qn, doms, by, values, scores, sub, tot, counts, suppressed, sens, config)
-    return ScoreResult(table, config, notes)
+    weights = np.array([ind.weight for ind in qn.indicators], dtype=float)
+    statistic = _statistic(qn, num, den, doms, hidden, methods, goalposts, weights)
+    if design.repweights is None:
+        notes.append(Note("score.no_replicates"))
+        est = statistic(design.weights[:, None])[0]
+        var = np.full_like(est, np.nan)
+    else:
+        res = with_replicates(design, statistic)
+        est, var = res.estimate, res.variance
+    parts = np.split(np.arange(est.size), np.cumsum([D * I, D * I, D * 4]))
+    shaped = [(est[p].reshape(D, -1), np.sqrt(var[p]).reshape(D, -1)) for p in parts]
+    sens, tornado = (_sensitivity(design, qn, doms, hidden, config, notes) if config.sensitivity
+                     else (None, None))
+    table = _table(qn, doms, by, shaped, counts, primary, extra, sens, config)
+    if tornado is not None and by is not None:
+        tornado = tornado.rename(columns={"domain": by})
+    elif tornado is not None:
+        tornado = tornado.drop(columns="domain")
+    return ScoreResult(table, config, notes, tornado)
 
 
-def _table(design, qn, doms, by, values, scores, sub, tot, counts, suppressed, sens, config) -> pd.DataFrame:
+def _interval(est, se, level: float, bound: float | None = None):
+    z = stats.norm.ppf(0.5 + level / 2)
+    lo, hi = est - z * se, est + z * se
+    if bound is not None:
+        lo, hi = np.clip(lo, 0.0, bound), np.clip(hi, 0.0, bound)  # scores cannot leave their scale
+    return lo, hi
+
+
+def _reason(counts: np.ndarray, primary: np.ndarray, extra: np.ndarray) -> tuple[bool, str | None]:
+    """Whether a row is hidden and why: ``not_applicable`` (no one in the base), ``min_n`` (too few),
+    ``complementary`` (hidden so that another hidden cell cannot be worked out)."""
+    if np.any(primary & (counts == 0)):
+        return True, "not_applicable"
+    if np.any(primary):
+        return True, "min_n"
+    if np.any(extra):
+        return True, "complementary"
+    return False, None
+
+
+def _table(qn, doms, by, shaped, counts, primary, extra, sens, config) -> pd.DataFrame:
+    (val, val_se), (sc, sc_se), (sub, sub_se), (tot, tot_se) = shaped
     rows = []
-    for d, (dom, mask) in enumerate(doms):
-        n_dom = int(mask.sum())
-        ind_val = _summaries(design, values[d], config.levels)
-        ind_sc = _summaries(design, scores[d], config.levels)
+    for d, (dom, members) in enumerate(doms):
+        n_dom = int(len(members))
         for i, ind in enumerate(qn.indicators):
-            hide = bool(suppressed[d, i])
-            row = {"domain": dom, "level": "indicator", "id": ind.id, "subindex": ind.subindex,
-                   "name_vi": ind.label.vi, "name_en": ind.label.en, "n": int(counts[d, i]), "suppressed": hide,
-                   "value": np.nan if hide else ind_val["estimate"][i],
-                   "value_se": np.nan if hide else ind_val["se"][i]}
-            row.update({k: (np.nan if hide else v[i]) for k, v in ind_sc.items()})
-            rows.append(row)
-        sub_s = _summaries(design, sub[d], config.levels)
+            hide, why = _reason(counts[d, [i]], primary[d, [i]], extra[d, [i]])
+            lo, hi = _interval(val[d, i], val_se[d, i], config.level)
+            slo, shi = _interval(sc[d, i], sc_se[d, i], config.level, SCALE["sub1"])
+            rows.append({"domain": dom, "kind": "indicator", "id": ind.id, "subindex": ind.subindex,
+                         "name_vi": ind.label.vi, "name_en": ind.label.en, "short_vi": ind.label.vi,
+                         "short_en": ind.label.en, "method": ind.method,
+                         **_numbers(hide, val[d, i], val_se[d, i], lo, hi, "value_"),
+                         **_numbers(hide, sc[d, i], sc_se[d, i], slo, shi),
+                         "level": config.level, "n": int(counts[d, i]), "suppressed": hide, "reason": why})
         for k, s in enumerate(qn.subindices):
-            row = {"domain": dom, "level": "subindex", "id": f"sub{s.number}", "subindex": s.number,
-                   "name_vi": s.label.vi, "name_en": s.label.en, "n": n_dom,
-                   "suppressed": bool(np.isnan(sub[d, 0, k]))}
-            row.update({key: v[k] for key, v in sub_s.items()})
+            idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
+            hide, why = _reason(counts[d, idx], primary[d, idx], extra[d, idx])
+            lo, hi = _interval(sub[d, k], sub_se[d, k], config.level, SCALE["sub1"])
+            row = {"domain": dom, "kind": "subindex", "id": f"sub{s.number}", "subindex": s.number,
+                   "name_vi": s.label.vi, "name_en": s.label.en, "short_vi": s.short.vi, "short_en": s.short.en,
+                   "method": "subindex", **_numbers(hide, sub[d, k], sub_se[d, k], lo, hi),
+                   "level": config.level, "n": n_dom, "suppressed": hide, "reason": why}
             if sens is not None:
-                row["sens_low"], row["sens_high"] = sens[0][d, k], sens[1][d, k]
+                row["sens_low"], row["sens_high"] = (np.nan, np.nan) if hide else (sens[0][d, k], sens[1][d, k])
             rows.append(row)
-        tot_s = _summaries(design, tot[d][:, None], config.levels)
-        row = {"domain": dom, "level": "total", "id": "total", "subindex": np.nan, "name_vi": "Tổng điểm PGI",
-               "name_en": "PGI total", "n": n_dom, "suppressed": bool(np.isnan(tot[d, 0]))}
-        row.update({key: v[0] for key, v in tot_s.items()})
+        hide, why = _reason(counts[d], primary[d], extra[d])
+        lo, hi = _interval(tot[d, 0], tot_se[d, 0], config.level, SCALE["total"])
+        row = {"domain": dom, "kind": "total", "id": "total", "subindex": np.nan,
+               "name_vi": "Chỉ số của Hiệp hội (tổng, thang 0–40)", "name_en": "Association's index (total, 0–40)",
+               "short_vi": "Tổng (0–40)", "short_en": "Total (0–40)", "method": "total",
+               **_numbers(hide, tot[d, 0], tot_se[d, 0], lo, hi), "level": config.level, "n": n_dom,
+               "suppressed": hide, "reason": why}
         if sens is not None:
-            row["sens_low"], row["sens_high"] = sens[0][d, -1], sens[1][d, -1]
+            row["sens_low"], row["sens_high"] = (np.nan, np.nan) if hide else (sens[0][d, -1], sens[1][d, -1])
         rows.append(row)
     table = pd.DataFrame(rows)
-    table["suppressed_reason"] = _reasons(qn, table, counts, doms, by)
-    table["short_vi"] = table["id"].map({f"sub{s.number}": s.short.vi for s in qn.subindices}).fillna(table["name_vi"])
-    table["short_en"] = table["id"].map({f"sub{s.number}": s.short.en for s in qn.subindices}).fillna(table["name_en"])
-    if by is not None and by in {q.id for q in qn.questions} and qn.question(by).is_select:
+    if by is not None:
+        table = _domain_labels(table, qn, by)
+        return table.rename(columns={"domain": by})
+    return table.drop(columns=["domain"])
+
+
+def _numbers(hide: bool, est, se, lo, hi, prefix: str = "") -> dict:
+    """The numbers of a row, NaN when it is hidden (a hidden row shows nothing, not even to an analyst's
+    table: its value could be read off)."""
+    names = ("value", "value_se", "value_ci_low", "value_ci_high") if prefix else ("estimate", "se", "ci_low",
+                                                                                  "ci_high")
+    return {k: (np.nan if hide else float(v)) for k, v in zip(names, (est, se, lo, hi))}
+
+
+def _domain_labels(table: pd.DataFrame, qn: Questionnaire, by: str) -> pd.DataFrame:
+    if by in {q.id for q in qn.questions} and qn.question(by).is_select:
         labels = {float(c.code): c.label for c in qn.choices(by)}
         table.insert(1, "domain_vi", table["domain"].map(lambda v: labels[v].vi if v in labels else str(v)))
         table.insert(2, "domain_en", table["domain"].map(lambda v: labels[v].en if v in labels else str(v)))
-    bounds = np.where(table["level"] == "total", SCALE["total"], SCALE["sub1"])
-    for col in [c for c in table.columns if c.startswith("ci")]:
-        table[col] = np.clip(table[col], 0.0, bounds)  # scores cannot leave their scale
-    if by is None:
-        return table.drop(columns=["domain"])
-    return table.rename(columns={"domain": by})
+    return table
 
 
-def _reasons(qn: Questionnaire, table: pd.DataFrame, counts: np.ndarray, doms, by) -> list[str | None]:
-    """Why a row is hidden: ``not_applicable`` (an indicator has no one in its base) or ``too_few``."""
-    out, per_dom = [], len(qn.indicators) + len(qn.subindices) + 1
-    for j, row in enumerate(table.itertuples(index=False)):
-        d = j // per_dom
-        if not row.suppressed:
-            out.append(None)
-            continue
-        if row.level == "indicator":
-            idx = [next(i for i, ind in enumerate(qn.indicators) if ind.id == row.id)]
-        elif row.level == "subindex":
-            idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == row.subindex]
-        else:
-            idx = list(range(len(qn.indicators)))
-        out.append("not_applicable" if np.any(counts[d, idx] == 0) else "too_few")
-    return out
+# ------------------------------------------------------------------ sensitivity
+
+def _point(design: Design, qn: Questionnaire, doms, hidden, num, den, methods, goalposts, weights) -> np.ndarray:
+    """(D, 5): sub-indices and total at the point estimate under one set of choices."""
+    values = _values(np.nan_to_num(design.weights)[:, None], num, den, doms)
+    scores = _normalise(qn, values, hidden, methods, goalposts)
+    scores[np.broadcast_to(hidden[None], scores.shape)] = np.nan
+    sub, tot = _aggregate(qn, scores, weights)
+    return np.concatenate([sub[0], tot[0][:, None]], axis=1)
 
 
-def _sensitivity(qn: Questionnaire, point: np.ndarray, suppressed: np.ndarray, config: ScoringConfig,
-                 notes: list[Note]) -> tuple[np.ndarray, np.ndarray]:
-    """5th and 95th percentiles (D, 5) of sub-indices and total over the declared alternatives."""
+def _alternatives(design: Design, qn: Questionnaire, doms, config: ScoringConfig, notes: list):
+    """The choices of each factor, as functions returning (num, den, methods, goalposts, weights)."""
+    num, den = indicator_matrices(design, qn)
+    lenient = indicator_matrices(design, qn, lenient=True)
+    base_m = [ind.normalisation for ind in qn.indicators]
+    base_g = [tuple(ind.goalposts) for ind in qn.indicators]
+    base_w = np.array([ind.weight for ind in qn.indicators], dtype=float)
     alt = qn.sensitivity
-    rng = np.random.default_rng(config.seed)
-    methods = list(alt.normalisations)
-    if point.shape[0] < 2 and "minmax" in methods:
-        methods = [m for m in methods if m != "minmax"] or ["goalposts"]
+    norms = [m for m in alt.normalisations]
+    if len(doms) < 2 and "minmax" in norms:
+        norms = [m for m in norms if m != "minmax"] or ["goalposts"]
         notes.append(Note("score.sensitivity_minmax"))
-    base_w = np.array([ind.weight for ind in qn.indicators])
+    base = (num, den, base_m, base_g, base_w)
+    factors: dict[str, list] = {"coding": [(lenient[0], lenient[1], base_m, base_g, base_w)],
+                                "indicator_set": [], "normalisation": [], "weights": [], "goalposts": []}
+    for s in qn.subindices:
+        idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
+        for i in idx if len(idx) > 1 else []:
+            w = base_w.copy()
+            w[i] = 0.0
+            factors["indicator_set"].append((num, den, base_m, base_g, w))
+    for m in norms:
+        if m != "goalposts":
+            methods = [m if ind.normalisation != "target" and (m != "target" or ind.target is not None)
+                       else ind.normalisation for ind in qn.indicators]
+            factors["normalisation"].append((num, den, methods, base_g, base_w))
+    for low_or_high in alt.weights:
+        for s in qn.subindices:
+            w = base_w.copy()
+            idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
+            w[idx[0]] *= low_or_high  # the first indicator of each sub-index weighed up or down
+            factors["weights"].append((num, den, base_m, base_g, w))
+    for sign in (-1, 1):
+        gps = [(lo + sign * alt.goalposts * (hi - lo), hi + sign * alt.goalposts * (hi - lo)) for lo, hi in base_g]
+        factors["goalposts"].append((num, den, base_m, gps, base_w))
+    return base, factors, (num, den, lenient, norms, base_g, base_w)
+
+
+def _sensitivity(design: Design, qn: Questionnaire, doms, hidden, config: ScoringConfig, notes: list):
+    """The Monte-Carlo range (5th-95th percentiles, (D, 5) each) and the one-at-a-time tornado table."""
+    base, factors, (num, den, lenient, norms, base_g, base_w) = _alternatives(design, qn, doms, config, notes)
+    ids = [f"sub{s.number}" for s in qn.subindices] + ["total"]
+    at_base = _point(design, qn, doms, hidden, *base)
+    rows = []
+    for factor in SENSITIVITY_FACTORS:
+        results = [_point(design, qn, doms, hidden, *choice) for choice in factors[factor]] or [at_base]
+        arr = np.stack(results + [at_base])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            low, high = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
+        for d, (dom, _) in enumerate(doms):
+            for k, m in enumerate(ids):
+                rows.append({"domain": dom, "id": m, "factor": factor, "base": at_base[d, k], "low": low[d, k],
+                             "high": high[d, k]})
+    tornado = pd.DataFrame(rows)
+    tornado["swing"] = tornado["high"] - tornado["low"]
+    rng = np.random.default_rng(config.seed)
+    alt = qn.sensitivity
     draws = []
     for _ in range(alt.draws):
+        n_, d_ = lenient if rng.random() < 0.5 else (num, den)
         w = base_w * rng.uniform(*alt.weights, size=len(base_w))
-        gps, chosen = [], []
-        for ind in qn.indicators:
-            lo, hi = ind.goalposts
-            span = hi - lo
-            gps.append((lo + rng.uniform(-1, 1) * alt.goalposts * span, hi + rng.uniform(-1, 1) * alt.goalposts * span))
-            chosen.append(methods[rng.integers(len(methods))] if ind.normalisation != "target" else "target")
-        s = _scores(qn, point, chosen, gps, [])
-        s[np.broadcast_to(suppressed[:, None, :], s.shape)] = np.nan
-        sub, tot = _aggregate(qn, s, w)
-        draws.append(np.concatenate([sub[:, 0], tot[:, :1]], axis=1))  # (D, 5)
+        for s in qn.subindices:
+            idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
+            if len(idx) > 1 and rng.random() < 0.5:
+                w[idx[rng.integers(len(idx))]] = 0.0
+        gps = [(lo + rng.uniform(-1, 1) * alt.goalposts * (hi - lo), hi + rng.uniform(-1, 1) * alt.goalposts * (hi - lo))
+               for lo, hi in base_g]
+        methods = [norms[rng.integers(len(norms))] if ind.normalisation != "target" else "target"
+                   for ind in qn.indicators]
+        methods = [m if m != "target" or ind.target is not None else "goalposts"
+                   for m, ind in zip(methods, qn.indicators)]
+        draws.append(_point(design, qn, doms, hidden, n_, d_, methods, gps, w))
     arr = np.stack(draws)
-    with warnings.catch_warnings():  # a suppressed domain has no draws: NaN, as its estimate
+    with warnings.catch_warnings():  # a hidden domain has no draws: NaN, as its estimate
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanpercentile(arr, 5, axis=0), np.nanpercentile(arr, 95, axis=0)
+        return (np.nanpercentile(arr, 5, axis=0), np.nanpercentile(arr, 95, axis=0)), tornado

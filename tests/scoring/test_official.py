@@ -8,7 +8,8 @@ import pytest
 from survey.cli import main
 from survey.reference import load_provinces
 from survey.notes import note_text
-from survey.scoring import (
+from survey.scoring import (  # noqa: I001
+    official_record,
     OfficialError, add_targets, last_official, load_targets, match_province, official_panel, read_official_table,
     summary_text, targets_for,
 )
@@ -111,13 +112,16 @@ def test_targets_of_the_demo_province():
     assert load_targets("atlantis") is None
 
 
-def test_distance_to_target_and_official_columns():
-    table = pd.DataFrame({"id": ["sub1", "sub2", "total", "i1_x"], "estimate": [4.2, 5.5, 17.0, 3.0]})
-    out = add_targets(table, 2024, load_targets("bac_giang"), official_panel(), "Bac Giang")
-    assert out["to_target"].round(2).tolist()[:2] == [0.25, -0.51]
-    assert np.isnan(out["target"].iloc[2]) and np.isnan(out["target"].iloc[3])
-    assert out["official_last"].tolist()[:3] == [6.41, 7.34, 16.43]
-    assert out["official_year"].tolist()[:3] == [2024, 2024, 2022]
+def test_the_official_record_completes_totals_from_the_same_year_and_names_year_and_source():
+    out = official_record(official_panel(), "Bac Giang", load_targets("bac_giang")).set_index(["year", "measure"])
+    # 2024: only sub-indices were published; the total is their sum, not the 2022 total
+    assert out.loc[(2024, "total"), "score"] == pytest.approx(6.41 + 7.34 + 5.02 + 5.90)
+    assert bool(out.loc[(2024, "total"), "derived"]) and not bool(out.loc[(2022, "total"), "derived"])
+    assert out.loc[(2022, "total"), "score"] == 16.43 and out.loc[(2022, "total"), "source"] == "S_BGPLAN"
+    assert out.loc[(2024, "sub1"), "source"] == "S_TAB"
+    # the plan's targets sit beside official values only, with the scale they were set on
+    assert out.loc[(2024, "sub1"), "target"] == 3.95 and (out["scale_year"] == 2022).all()
+    assert add_targets(pd.DataFrame({"id": ["sub1"], "estimate": [4.2]}), 2024).columns.tolist() == ["id", "estimate"]
 
 
 def test_official_import_command(tmp_path, capsys):
@@ -146,12 +150,17 @@ def test_score_command_end_to_end(tmp_path, pgi, capsys):
                                                           use=("size_class", "ownership"), n_replicates=30))
     result = jobs.score_year(store, pgi, 2025).value
     text = summary_text(result, "en")
-    assert "unofficial estimate" in text and "Minimizing risk" in text and ">= 3.95" in text
+    assert "unofficial estimate" in text and "Minimizing risk" in text and "not VCCI's PGI" in text
+    assert ">= 3.95" not in text and "3.95" not in text   # targets are on the official scale: not here
+    first = text.splitlines()[1:3]
+    assert first[0].startswith("Indicators: weighted share") and "%" in first[1] and "n=" in first[1]
+    assert not result.official.empty and (result.official["year"] <= 2025).all()
     out = tmp_path / "score.xlsx"
     assert main(["score", "--year", "2025", "--db", store.url, "--out", str(out), "--no-sensitivity"]) == 0
     table = pd.read_excel(out)
-    assert {"level", "id", "estimate", "se", "ci90_low", "ci95_high", "n", "target", "official_last"} <= set(table)
-    assert len(table[table["level"] == "subindex"]) == 4
+    assert {"kind", "id", "value", "value_ci_low", "estimate", "se", "ci_low", "ci_high", "level", "n", "suppressed",
+            "reason"} <= set(table)
+    assert "target" not in table and len(table[table["kind"] == "subindex"]) == 4
 
 
 def test_score_per_period_on_pooled_waves(tmp_path, pgi):
@@ -167,6 +176,6 @@ def test_score_per_period_on_pooled_waves(tmp_path, pgi):
     jobs.weight_wave(store, pgi, "2025-05..2025-11", RakingConfig(default_margins_path("bac_giang", 2024),
                                                                   use=("size_class", "ownership"), n_replicates=20))
     table = jobs.score_year(store, pgi, 2025, ScoringConfig(sensitivity=False), by="period").value.table
-    totals = table[table["level"] == "total"]
+    totals = table[table["kind"] == "total"]
     assert totals["period"].tolist() == ["2025-05", "2025-11"]
     assert totals["n"].tolist() == [150, 150] and totals["se"].notna().all()

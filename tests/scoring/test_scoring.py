@@ -80,10 +80,10 @@ def test_indicator_value_and_score_by_hand(design, pgi):
 def test_subindex_is_the_weighted_mean_and_total_the_sum(design, pgi):
     t = score(design, pgi, config=ScoringConfig(sensitivity=False)).table
     for s in range(1, 5):
-        inds = t[(t["level"] == "indicator") & (t["subindex"] == s)]
+        inds = t[(t["kind"] == "indicator") & (t["subindex"] == s)]
         w = np.array([next(i.weight for i in pgi.indicators if i.id == x) for x in inds["id"]])
         assert _row(t, f"sub{s}")["estimate"] == pytest.approx(np.sum(w * inds["estimate"]) / w.sum())
-    subs = t[t["level"] == "subindex"]["estimate"]
+    subs = t[t["kind"] == "subindex"]["estimate"]
     assert _row(t, "total")["estimate"] == pytest.approx(subs.sum())
     assert 0 <= _row(t, "total")["estimate"] <= 40
 
@@ -101,48 +101,129 @@ def test_intervals_agree_with_brute_force_recomputation(design, pgi):
     np.testing.assert_allclose(t.loc[ids, "se"].to_numpy(), se, rtol=1e-10)
     z95 = 1.959963984540054
     row = t.loc["total"]
-    assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((row["estimate"] - z95 * row["se"],
-                                                                 row["estimate"] + z95 * row["se"]))
-    assert row["ci90_high"] - row["ci90_low"] < row["ci95_high"] - row["ci95_low"]
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((row["estimate"] - z95 * row["se"],
+                                                             row["estimate"] + z95 * row["se"]))
+    assert row["level"] == 0.95
+    narrow = score(design, pgi, config=ScoringConfig(sensitivity=False, level=0.90)).table.set_index("id")
+    assert narrow.loc["total", "ci_high"] - narrow.loc["total", "ci_low"] < row["ci_high"] - row["ci_low"]
 
 
 def test_small_cells_are_suppressed_never_shown(design, pgi):
     t = score(design, pgi, by="ownership", config=ScoringConfig(min_n=60, sensitivity=False)).table
     hidden = t[t["suppressed"]]
     assert len(hidden) > 0
-    assert hidden[["estimate", "se", "ci95_low", "ci95_high"]].isna().all().all()
-    ind = hidden[hidden["level"] == "indicator"]
+    assert hidden[["estimate", "se", "ci_low", "ci_high"]].isna().all().all()
+    ind = hidden[(hidden["kind"] == "indicator") & (hidden["reason"] != "complementary")]
     assert (ind["n"] < 60).all() and ind["value"].isna().all()
     # a sub-index using a hidden indicator is hidden too, and so is the total
     for _, row in ind.iterrows():
         sub = t[(t["ownership"] == row["ownership"]) & (t["id"] == f"sub{int(row['subindex'])}")].iloc[0]
         assert sub["suppressed"] and np.isnan(sub["estimate"])
-    assert set(hidden["suppressed_reason"]) <= {"too_few", "not_applicable"}
+    assert set(hidden["reason"]) <= {"min_n", "not_applicable", "complementary"}
 
 
 def test_not_applicable_domain(design, pgi):
     t = score(design, pgi, by="site", config=ScoringConfig(sensitivity=False)).table
     outside = t[(t["site"] == 3)]
     infra = outside[outside["id"] == "i2_treatment_infra"].iloc[0]
-    assert infra["n"] == 0 and infra["suppressed_reason"] == "not_applicable"
-    assert outside[outside["id"] == "sub2"].iloc[0]["suppressed_reason"] == "not_applicable"
+    assert infra["n"] == 0 and infra["reason"] == "not_applicable"
+    assert outside[outside["id"] == "sub2"].iloc[0]["reason"] == "not_applicable"
     assert outside[outside["id"] == "sub1"].iloc[0]["suppressed"] == False  # noqa: E712
     assert t["domain_en"].iloc[0] == "In an industrial zone"
 
 
-def test_sensitivity_without_alternatives_is_a_point(design, pgi):
-    flat = replace(pgi, sensitivity=Sensitivity(weights=(1.0, 1.0), goalposts=0.0, normalisations=("goalposts",),
-                                                draws=20))
-    t = score(design, flat).table
-    rows = t[t["level"] != "indicator"]
-    assert np.allclose(rows["sens_low"], rows["estimate"]) and np.allclose(rows["sens_high"], rows["estimate"])
-    wide = score(design, pgi).table
-    total = _row(wide, "total")
-    assert total["sens_low"] < total["sens_high"]
+def _lenient(pgi):
+    """The questionnaire with "agree" counted as 3-5 wherever it is 4-5: the coding alternative, built apart."""
+    inds = tuple(replace(i, codes=(3, 4, 5)) if i.method != "mean" and tuple(i.codes or ()) == (4, 5) else i
+                 for i in pgi.indicators)
+    return replace(pgi, indicators=inds)
+
+
+def test_the_coding_of_agree_is_in_the_sensitivity_and_its_swing_is_exact(design, pgi):
+    result = score(design, pgi)
+    lenient = score(design, _lenient(pgi), config=ScoringConfig(sensitivity=False)).table.set_index("id")
+    base = result.table.set_index("id")
+    coding = result.tornado[result.tornado["factor"] == "coding"].set_index("id")
+    for m in ("sub1", "sub3", "total"):
+        assert coding.loc[m, "high"] == pytest.approx(max(lenient.loc[m, "estimate"], base.loc[m, "estimate"]))
+        assert coding.loc[m, "low"] == pytest.approx(min(lenient.loc[m, "estimate"], base.loc[m, "estimate"]))
+    # counting neutral as agreeing moves the total; the range includes it
+    assert lenient.loc["total", "estimate"] > base.loc["total", "estimate"] + 1.0
+    assert base.loc["total", "sens_high"] >= base.loc["total", "estimate"]
+    assert set(result.tornado["factor"]) == {"coding", "indicator_set", "normalisation", "weights", "goalposts"}
+
+
+def test_leaving_one_indicator_out_is_in_the_tornado(design, pgi):
+    result = score(design, pgi)
+    t = result.table.set_index("id")
+    subs3 = [i for i in pgi.indicators if i.subindex == 3]
+    scores3 = t.loc[[i.id for i in subs3], "estimate"].to_numpy()
+    w = np.array([i.weight for i in subs3])
+    without = [(np.sum(w * scores3) - w[j] * scores3[j]) / (w.sum() - w[j]) for j in range(len(subs3))]
+    row = result.tornado.query("factor == 'indicator_set' and id == 'sub3'").iloc[0]
+    assert row["low"] == pytest.approx(min(without + [t.loc["sub3", "estimate"]]))
+    assert row["high"] == pytest.approx(max(without + [t.loc["sub3", "estimate"]]))
+
+
+def test_minmax_is_fitted_on_every_replicate(design, pgi):
+    """Min-max rescaling against the domains, scored per replicate as if each were the only weights: the SE
+    of the scoring must match, which it cannot if min and max are learned once from the point estimates."""
+    mm = replace(pgi, indicators=tuple(replace(i, normalisation="minmax") for i in pgi.indicators))
+    cfg = ScoringConfig(sensitivity=False, min_n=1)
+    t = score(design, mm, by="size_class", config=cfg).table
+    ids = ["i1_env_quality", "sub1", "total"]
+    key = t["size_class"] == t["size_class"].iloc[0]
+    got = t[key].set_index("id").loc[ids, "se"].to_numpy()
+    thetas = []
+    for r in range(design.repweights.shape[1]):
+        one = Design(design.data, design.repweights[:, r])
+        tr = score(one, mm, by="size_class", config=cfg).table
+        thetas.append(tr[tr["size_class"] == t["size_class"].iloc[0]].set_index("id").loc[ids, "estimate"].to_numpy())
+    np.testing.assert_allclose(got, np.sqrt(replicate_variance(design, np.array(thetas))), rtol=1e-9)
+
+
+def _groups(design, sizes):
+    grp = np.repeat(np.arange(len(sizes)), sizes).astype(float)
+    return replace(design, data=design.data.assign(grp=grp))
+
+
+def test_no_hidden_cell_can_be_worked_out_by_subtraction(design, pgi):
+    """An attacker with the published province value, the published groups and the groups' weighted sizes
+    (the margins a report prints) recovers a hidden group's share exactly when it is the only one hidden."""
+    d = _groups(design, [150, 100, 42, 8])
+    cfg = ScoringConfig(sensitivity=False, min_n=10)
+    whole = score(d, pgi, config=cfg).table.set_index("id")
+    parts = score(d, pgi, by="grp", config=cfg).table
+    w = d.weights
+    for ind in [i for i in pgi.indicators if i.among is None and i.method != "mean"][:5]:
+        rows = parts[parts["id"] == ind.id].set_index("grp")
+        base = d.data[ind.question].notna().to_numpy() & ~d.data[ind.question].isin([98, 99]).to_numpy()
+        size = {g: np.sum(w * base * (d.data["grp"] == g)) for g in rows.index}
+        shown = rows[~rows["suppressed"]]
+        hidden = rows[rows["suppressed"] & (rows["n"] > 0)]
+        assert len(hidden) != 1, ind.id             # never a single hidden group
+        if len(hidden):
+            rest = sum(size[g] for g in hidden.index)
+            recovered = (whole.loc[ind.id, "value"] * sum(size.values())
+                         - sum(size[g] * shown.loc[g, "value"] for g in shown.index)) / rest
+            for g in hidden.index:   # the true hidden value, by hand
+                mine = (d.data["grp"] == g).to_numpy() & base
+                truth = np.sum(w * mine * d.data[ind.question].isin(list(ind.codes))) / np.sum(w * mine)
+                assert recovered != pytest.approx(truth, abs=1e-6)
+
+
+def test_the_complementary_rule_by_hand():
+    from survey.scoring import complementary_suppression
+    counts = np.array([[50, 0, 9], [8, 30, 40], [30, 5, 12]])
+    primary = counts < 10
+    extra = complementary_suppression(counts, primary)
+    # column 0: one hidden (8) -> the smallest shown (30) too; column 1: 0 respondents is not a value and 5 is
+    # the one hidden -> the smallest shown (30); column 2: one hidden (9) -> 12
+    assert extra.tolist() == [[False, False, False], [False, True, False], [True, False, True]]
 
 
 def test_scoring_config_is_checked():
     with pytest.raises(EstimationError, match="min_n must be at least 1"):
         ScoringConfig(min_n=0)
     with pytest.raises(EstimationError, match="confidence levels"):
-        ScoringConfig(levels=(95,))
+        ScoringConfig(level=95)
