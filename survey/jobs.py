@@ -420,7 +420,7 @@ def forecast_year(store: Store, province: str, year: int, config=None, *, survey
     from dataclasses import replace
 
     from .forecast import MODELS, ForecastConfig, forecast_province
-    from .reference import match_province
+    from .reference import match_province, national_means
     from .scoring import ScoringConfig, association_estimates, load_targets, official_panel
     from .vocabulary import MERGER_YEAR
 
@@ -445,7 +445,7 @@ def forecast_year(store: Store, province: str, year: int, config=None, *, survey
     except EstimationError as exc:
         notes.append(_("job.forecast.no_bridge", lang, year=year, reason=_reason(exc, lang)))
     result = forecast_province(province, year, panel=panel, estimates=estimates, history=history, targets=plan,
-                               survey_province=surveyed, config=config)
+                               survey_province=surveyed, means=national_means(), config=config)
     note = _merger_note(survey_province, result.province, lang)
     if note:
         result.notes.append(note)
@@ -470,9 +470,11 @@ def backtest_forecast(store: Store, config=None) -> Outcome[pd.DataFrame]:
     """The rolling-origin backtest of the forecast on the official record (shipped and imported), with the
     naive "same as last year" baseline beside it."""
     from .forecast import ForecastConfig, backtest
+    from .reference import national_means
     from .scoring import official_panel
 
-    table = backtest(official_panel(store.read_official()), config or ForecastConfig(draws=2000))
+    table = backtest(official_panel(store.read_official()), config or ForecastConfig(draws=2000),
+                     means=national_means())
     return Outcome(table, notes=list(table.attrs.get("notes", [])))
 
 

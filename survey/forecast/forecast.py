@@ -249,17 +249,19 @@ def forecast_province(province: str, year: int, *, panel: pd.DataFrame | None = 
     history : DataFrame (year, measure, estimate, official): past years with both, for ``survey_province``.
     survey_province : the old province the association surveys (Bac Giang), the one its estimate is of.
     enterprise_weights : enterprises by old province (English name), to combine a merged unit's provinces.
-    crosswalk_map, tables, means : the geography, the tables' structure (pilot, top-K) and the published
-        national means; default the shipped reference data.
+    crosswalk_map, tables : the geography and the tables' structure (pilot, top-K); default the shipped
+        reference data.
+    means : the published national means (year, measure, mean); default the shipped ones when ``panel`` is
+        the shipped record, none for a panel given without them (a simulated record has its own).
 
     Raises
     ------
     EstimationError
         Unknown or merged province, no official history.
     """
-    panel = official_panel() if panel is None else panel
+    if panel is None:  # the shipped record, with its published national means
+        panel, means = official_panel(), national_means() if means is None else means
     tables = official_tables() if tables is None else tables
-    means = national_means() if means is None else means
     old, unit_of = _geography(panel, year, crosswalk_map)
     units = sorted(set(unit_of))
     province = resolve_province(province, year, units)

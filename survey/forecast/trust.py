@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from ..notes import Note
-from ..reference import TableInfo, crosswalk, national_means, official_tables
+from ..reference import TableInfo, crosswalk, official_tables
 from .engine import ranks_of, simulate_units
 from .forecast import ForecastConfig, _records
 from .record import year_record, wide_record
@@ -54,7 +54,7 @@ def backtest(panel: pd.DataFrame, config: ForecastConfig = ForecastConfig(draws=
     association estimate and an official value).
     """
     tables = official_tables() if tables is None else tables
-    means = national_means() if means is None else means
+    means = pd.DataFrame(columns=["year", "measure", "mean"]) if means is None else means
     old = sorted(crosswalk()) if set(panel["province"]) <= set(crosswalk()) else sorted(set(panel["province"]))
     wide = wide_record(panel)
     published = {int(r.year): float(r.mean) for r in means[means["measure"] == "total"].itertuples()}
