@@ -42,11 +42,18 @@ def score_national(design, qn) -> int:
 
 
 def bare_ratio(design, qn) -> float:
-    """The least work for the same numbers: weighted ratios of the indicator matrices per province."""
+    """The leanest honest code for the same numbers: each province's own rows (group indices, not masks over
+    every row), weighted ratios of the indicator matrices on the weights and all replicates, and their
+    replicate variance."""
     num, den = indicator_matrices(design, qn)
     W = np.nan_to_num(design.all_weights())
+    codes = pd.factorize(design.data["province"], sort=True)[0]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(codes.max() + 2))
     total = 0.0
-    for p in range(63):
-        m = (design.data["province"] == p).to_numpy()[:, None]
-        total += float(np.nansum((W.T @ (num * m)) / (W.T @ (den * m))))
+    for p in range(codes.max() + 1):
+        rows = order[bounds[p]:bounds[p + 1]]
+        w = W[rows]
+        ratio = (w.T @ num[rows]) / (w.T @ den[rows])
+        total += float(np.nansum(ratio[0]) + np.nansum(ratio[1:].var(axis=0)))
     return total

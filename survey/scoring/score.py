@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -79,9 +80,11 @@ class ScoringConfig:
 
 
 def _selected(col: pd.Series, codes: tuple[int, ...]) -> np.ndarray:
-    tokens = col.astype("string").fillna("").str.split()
-    wanted = {str(c) for c in codes}
-    return tokens.map(lambda t: bool(wanted.intersection(t))).to_numpy(dtype=bool)
+    """Whether a space-separated multiple-choice answer holds any of ``codes`` (one regular expression
+    over the column, not a Python call per row)."""
+    wanted = "|".join(str(int(c)) for c in codes)
+    found = col.astype("string").str.contains(rf"(?:^|\s)(?:{wanted})(?:\s|$)", regex=True)
+    return found.fillna(False).to_numpy(dtype=bool)
 
 
 def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator,
@@ -255,7 +258,7 @@ def score(design: Design, qn: Questionnaire, *, by: str | None = None,
         est = statistic(design.weights[:, None])[0]
         var = np.full_like(est, np.nan)
     else:
-        res = with_replicates(design, statistic)
+        res = with_replicates(design, statistic, covariance=False)
         est, var = res.estimate, res.variance
     parts = np.split(np.arange(est.size), np.cumsum([D * I, D * I, D * 4]))
     shaped = [(est[p].reshape(D, -1), np.sqrt(var[p]).reshape(D, -1)) for p in parts]
@@ -269,8 +272,13 @@ def score(design: Design, qn: Questionnaire, *, by: str | None = None,
     return ScoreResult(table, config, notes, tornado)
 
 
+@lru_cache(maxsize=8)
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
 def _interval(est, se, level: float, bound: float | None = None):
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = _z(level)
     lo, hi = est - z * se, est + z * se
     if bound is not None:
         lo, hi = np.clip(lo, 0.0, bound), np.clip(hi, 0.0, bound)  # scores cannot leave their scale

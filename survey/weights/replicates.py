@@ -263,7 +263,8 @@ def _with_replicates(design: Design, mult: np.ndarray, type: str, scale: float, 
                    rscales=np.asarray(rscales, dtype=float), log=design.log + (note,))
 
 
-def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray]) -> ReplicateResult:
+def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray], *,
+                    covariance: bool = True) -> ReplicateResult:
     """Run a statistic on the weights and on every replicate at once, and form its replicate variance.
 
     ``statistic(W)`` takes the weight matrix W (n, 1 + R): column 0 the analysis weights,
@@ -271,7 +272,8 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
     one row per column of W; a matrix product ``W.T @ Y`` does every variable at once. Any
     statistic, however composite (a sub-index, the index total), gets its uncertainty
     through this hook, and the replicate variance is formed here only
-    (:func:`replicate_covariance`).
+    (:func:`replicate_covariance`; with ``covariance=False`` only the variances, for thousands of
+    estimates at once, :func:`replicate_variance`).
 
     Raises
     ------
@@ -289,6 +291,8 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
                              code="weighting.statistic_shape",
                              params={"rows": int(thetas.shape[0]), "columns": int(W.shape[1])})
     reps = thetas[1:]
+    if not covariance:  # many estimates (a score table): their variances only, in one pass per pattern
+        return ReplicateResult(thetas[0], reps, None, replicate_variance(design, reps), (~np.isfinite(reps)).sum(0))
     cov, dropped = replicate_covariance(design, reps)
     return ReplicateResult(thetas[0], reps, cov, np.diag(cov).copy(), dropped)
 
@@ -340,5 +344,22 @@ def replicate_covariance(design: Design, thetas: np.ndarray) -> tuple[np.ndarray
 
 
 def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
-    """Variances (p,) from replicate estimates (R, p): the diagonal of :func:`replicate_covariance`."""
-    return np.diag(replicate_covariance(design, thetas)[0]).copy()
+    """Variances (p,) from replicate estimates (R, p): the diagonal of :func:`replicate_covariance`,
+    computed without the covariances (estimates finite on the same replicates share one pass)."""
+    thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
+    ok = np.isfinite(thetas)
+    var = np.full(thetas.shape[1], np.nan)
+    if ok.all():
+        groups = {b"": list(range(thetas.shape[1]))}
+    else:
+        groups = {}
+        for j in range(thetas.shape[1]):
+            groups.setdefault(ok[:, j].tobytes(), []).append(j)
+    for cols in groups.values():
+        keep = ok[:, cols[0]]
+        if not keep.any():
+            continue
+        t, rs = thetas[keep][:, cols], design.rscales[keep]
+        dev = t - t[rs > 0].mean(axis=0)
+        var[cols] = _kept_scale(design, keep) * np.einsum("r,rp->p", rs, dev * dev)
+    return var
