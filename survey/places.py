@@ -174,7 +174,9 @@ def to_former_district(codes: pd.Series, locality: Locality, crosswalk: Crosswal
 
 
 def check_wave_locality(qn: Questionnaire, period: str) -> None:
-    """Refuse a questionnaire whose locality list is not the one of the wave's period.
+    """Refuse a questionnaire loaded for one period (``load_questionnaire(..., period=)``) whose
+    locality list is not the one of the wave's ``period``. A questionnaire loaded without a period
+    carries the list its caller chose and is not checked here (its answers still are, code by code).
 
     Raises
     ------
@@ -182,7 +184,7 @@ def check_wave_locality(qn: Questionnaire, period: str) -> None:
         ``questionnaire.locality_wave``: e.g. the district list of Bac Giang for a wave of 2025-12.
     """
     loc = qn.locality
-    if loc is not None and not loc.covers(str(period)):
+    if qn.period is not None and loc is not None and not loc.covers(str(period)):
         raise QuestionnaireError(f"the locality list '{loc.key}' ({loc.level}, {loc.validity}) is not the one "
                                  f"of the wave {period}", hint="load the questionnaire for the wave's period",
                                  code="questionnaire.locality_wave",
