@@ -84,6 +84,20 @@ def test_area_everywhere_population_only_where_sourced():
         assert key in sources
 
 
+#: areas (km²) as printed by PBPL (phobienphapluat.vn), the second source, for the 25 rows that could be read
+PBPL_AREAS = {"Chi Lăng": 23.39, "Phù Lãng": 28.15, "Yên Phong": 27.89, "Văn Môn": 15.26, "Tam Giang": 14.93,
+              "Yên Trung": 18.34, "Tam Đa": 20.52, "Tiên Du": 20.97, "Liên Bão": 19.82, "Tân Chi": 18.11,
+              "Đại Đồng": 19.88, "Phật Tích": 16.83, "Gia Bình": 29.98, "Nhân Thắng": 22.14, "Đại Lai": 15.32,
+              "Cao Đức": 19.76, "Đông Cứu": 20.39, "Lương Tài": 24.69, "Lâm Thao": 26.26, "Trung Chính": 27.64,
+              "Trung Kênh": 27.32, "Đại Sơn": 76.38, "Sơn Động": 78.72, "Tây Yên Tử": 132.76, "Dương Hưu": 142.59}
+
+
+def test_the_two_sources_of_area_agree_where_both_can_be_read():
+    table = load_communes().assign(short=lambda t: t["name_vi"].str.split(" ", n=1).str[1]).set_index("short")
+    assert {k: table.at[k, "area_km2"] for k in PBPL_AREAS} == pytest.approx(PBPL_AREAS, abs=0.005)
+    assert table.loc[list(PBPL_AREAS), "population"].notna().all()  # the rows PBPL gave, population included
+
+
 def test_the_questionnaire_list_is_the_table():
     data = yaml.safe_load((LOCALITIES / "bac_ninh_2025.yaml").read_text(encoding="utf-8"))
     units = {u["code"]: u["vi"] for u in data["units"]}
