@@ -12,6 +12,8 @@ so an ordinary ``pip install .`` finds it as an editable install does:
   (partial; every row names a source key explained in ``SOURCES.md``)
   (:func:`load_official`, :func:`official_panel`, :func:`last_official`, :func:`sources_text`);
 - ``data/reference/national_means.csv``: published national averages (:func:`national_means`);
+- ``data/reference/pgi_indicator_benchmarks.csv``: shares VCCI published for single PGI survey indicators,
+  each beside the association's comparable indicator, with its source key (:func:`pgi_indicator_benchmarks`);
 - ``data/targets/<key>.yaml``: a province's PGI targets from its plan (:func:`load_targets`
   -> :class:`Targets`);
 - ``data/margins/<province>_<year>.yaml``: population margins (:func:`margins_path`; read by
@@ -45,6 +47,7 @@ from .vocabulary import MEASURES, MERGER_YEAR
 __all__ = ["data_path", "questionnaires_path", "margins_path", "targets_folder", "ReferenceDataError",
            "load_provinces", "crosswalk", "provinces_of", "province_names", "province_key", "match_province",
            "load_official", "official_panel", "last_official", "sources_text", "national_means",
+           "pgi_indicator_benchmarks",
            "TableInfo", "official_tables", "province_name_vi", "province_name",
            "Targets", "load_targets", "targets_for"]
 
@@ -226,7 +229,7 @@ def last_official(panel: pd.DataFrame, province: str, measure: str, before: int 
 
 
 def sources_text() -> str:
-    """``SOURCES.md``: where each source key of ``official_pgi.csv`` comes from."""
+    """``SOURCES.md``: where each source key of ``official_pgi.csv`` and ``pgi_indicator_benchmarks.csv`` comes from."""
     return _reference("SOURCES.md").read_text(encoding="utf-8")
 
 
@@ -259,6 +262,25 @@ def national_means() -> pd.DataFrame:
     """Published national averages (year, measure, mean, source), as printed (not computed from the partial record)."""
     with _reference("national_means.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)
+
+
+#: the text columns of ``pgi_indicator_benchmarks.csv`` (read as text; an empty cell is "")
+_BENCHMARK_TEXT = ("indicator", "vcci_indicator_vi", "vcci_indicator_en", "scope", "unit", "comparability",
+                   "source", "note")
+
+
+def pgi_indicator_benchmarks() -> pd.DataFrame:
+    """Indicator-level figures VCCI published for the PGI, as printed, each with its source key (``SOURCES.md``).
+
+    Columns: ``indicator`` (the association's indicator id in ``pgi_feedback.yaml`` it compares with, "" when
+    none), ``vcci_indicator_vi``, ``vcci_indicator_en``, ``year`` (PGI edition), ``scope`` ("national" or a
+    province's English name), ``value`` (float, in ``unit``: "share" 0-1, "days", "million VND" or "count"),
+    ``comparability`` ("same", "similar" or "different"), ``source`` and ``note`` (how the wording or base
+    differs). Partial: only the figures found in public pages are shipped.
+    """
+    with _reference("pgi_indicator_benchmarks.csv").open("r", encoding="utf-8") as fh:
+        frame = pd.read_csv(fh, dtype={c: str for c in _BENCHMARK_TEXT}, keep_default_na=False)
+    return frame.astype({"year": int, "value": float})
 
 
 # ------------------------------------------------------------------ targets
