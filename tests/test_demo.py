@@ -130,6 +130,6 @@ def test_the_command_line_and_the_pipeline_make_the_same_annual_report(demo, tmp
     assert command == pipeline
     # section 4 shows the stored weighting, in the report's language (Vietnamese by default, both ways)
     assert "hiệu ứng thiết kế Kish" in command and "sector" in command and "Kish design effect" not in command
-    assert "đã sáp nhập vào Bac Ninh từ ngày 1/7/2025" in command
+    assert "đã sáp nhập vào Bắc Ninh từ ngày 1/7/2025" in command
     # the forecast's own notes too (survey/notes.py): the merged province simulated from its old provinces
     assert "từ 1/7/2025 tỉnh gồm Bắc Giang, Bắc Ninh" in command and "since 1 July 2025" not in command
