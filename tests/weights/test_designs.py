@@ -190,6 +190,25 @@ def test_ciprop_methods(design, method, dstrat, dclus1):  # svyciprop(~I(sch.wid
     close([p["ci_low"].iloc[0], p["ci_high"].iloc[0]], exp["ci"])
 
 
+@pytest.mark.parametrize("design", ["strat", "clus1"])
+def test_ciprop_likelihood(design, dstrat, dclus1):  # svyciprop(..., method="likelihood"): profile, spline
+    d = {"strat": dstrat, "clus1": dclus1}[design]
+    p = proportion(d, "sch.wide", codes=["Yes"], method="likelihood")
+    # R's own steps (IRLS, grid, spline) are followed, so the match is far inside 1e-6
+    close([p["ci_low"].iloc[0], p["ci_high"].iloc[0]], EXPECTED[f"{design}_ciprop_likelihood"]["ci"], rtol=1e-9)
+    with pytest.raises(EstimationError, match="linearised design"):  # R gives NA on replicate designs
+        proportion(replicate_design(d, "JKn" if design == "strat" else "JK1"), "sch.wide", codes=["Yes"],
+                   method="likelihood")
+
+
+def test_fmm_spline_is_exact_for_cubics():
+    from survey.weights.profile import fmm_spline
+    x = np.array([0.0, 0.5, 1.3, 2.0, 3.1, 4.0])
+    cubic = lambda t: 1 - 2 * t + 0.5 * t ** 2 - 0.3 * t ** 3  # noqa: E731
+    grid = np.linspace(0, 4, 17)
+    close(fmm_spline(x, cubic(x), grid), cubic(grid), rtol=1e-10)  # FMM ends reproduce a cubic exactly
+
+
 # ----------------------------------------------------------------- one result shape
 
 def test_every_estimator_returns_the_one_result_shape(dclus1):
