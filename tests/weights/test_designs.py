@@ -369,3 +369,22 @@ margins:
     bad = data.assign(api99=data["api99"].where(data.index > 2))
     with pytest.raises(WeightingError, match="cannot be weighted"):
         prepare_margins(m, bad)
+
+
+# ----------------------------------------------------------------- the project's own fixture with clusters
+
+def test_project_fixture_with_clusters_raked():
+    # svydesign(ids=~c, strata=~stratum, weights=~w0, nest=TRUE) on tests/golden/weights_data.csv; rake to a, b
+    data = pd.read_csv(GOLDEN / "weights_data.csv")
+    table = pd.read_csv(GOLDEN / "weights_margins.csv")
+    margins = tuple(Margin(v, v, tuple(Category(f"{v}{c}", (int(c),), float(k)) for c, k in zip(p["code"], p["count"])))
+                    for v, p in table.groupby("margin", sort=False) if v in ("a", "b"))
+    pm = PopulationMargins("Test", 2024, "golden fixture", False, margins)
+    clus = make_design(data, "w0", strata="stratum", ids="c")
+    check(mean(clus, ["y", "z"]), "project_clus_mean")
+    raked = rake(clus, pm, tol=1e-13, maxit=1000)
+    check(mean(raked, ["y", "z"]), "project_clus_rake_mean")
+    check(mean(raked, "y", by="dom"), "project_clus_rake_by_dom")
+    jk = rake(replicate_design(clus, "JKn"), pm, tol=1e-13, maxit=1000)  # one replicate per cluster
+    assert jk.repweights.shape[1] == 8
+    check(mean(jk, ["y", "z"]), "project_jkn_clus_rake_mean")
