@@ -36,7 +36,7 @@ __all__ = ["mean", "total", "proportion", "ratio", "linearised_variance", "degre
 RESULT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "level", "n", "suppressed", "reason")
 
 #: intervals for proportions, as R's ``svyciprop(method=...)``, and Wilson's
-CI_METHODS = ("logit", "likelihood", "beta", "mean", "wilson")
+CI_METHODS = ("logit", "likelihood", "beta", "mean", "asin", "xlogit", "wilson")
 
 
 def degrees_of_freedom(design: Design) -> int:
@@ -62,7 +62,7 @@ def estimate_matrix(design: Design, Y: np.ndarray, D: np.ndarray | None = None,
         def statistic(W: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (W.T @ Y) / (W.T @ D) if D is not None else W.T @ Y
-        res = with_replicates(design, statistic)
+        res = with_replicates(design, statistic, covariance=covariance)
         return res.estimate, res.covariance if covariance else res.variance
     w = design.weights
     num = w @ Y
@@ -203,7 +203,8 @@ def _prop_ci(design: Design, p: np.ndarray, se: np.ndarray, logit_se: np.ndarray
     ``logit``: logit(p) -/+ t_df * se(logit p), back-transformed (R: ``svyglm(y ~ 1, quasibinomial)`` and a
     Wald interval; on a replicate design se(logit p) comes from the replicates of logit(p));
     ``beta``: Korn & Graubard's beta interval with the effective sample size p(1-p)/se^2 scaled by
-    (t_{n-1} / t_df)^2; ``mean``: p -/+ t_df * se.
+    (t_{n-1} / t_df)^2; ``mean``: p -/+ t_df * se; ``asin`` and ``xlogit``: the interval of
+    asin(sqrt(p)) or logit(p) by the delta method (R's ``svycontrast``, also on replicate designs), mapped back.
     """
     alpha = 1 - level
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -219,6 +220,13 @@ def _prop_ci(design: Design, p: np.ndarray, se: np.ndarray, logit_se: np.ndarray
                     stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)))
         if method == "mean":
             return normal_ci(p, se, level, df)
+        if method in ("asin", "xlogit"):  # svycontrast of the mean: the delta method on every design
+            t = stats.t.ppf(1 - alpha / 2, df)
+            if method == "asin":
+                a, half = np.arcsin(np.sqrt(p)), t * se / (2 * np.sqrt(p * (1 - p)))
+                return np.sin(a - half) ** 2, np.sin(a + half) ** 2
+            logit, half = np.log(p / (1 - p)), t * se / (p * (1 - p))
+            return 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
         if method == "wilson":
             z = stats.norm.ppf(0.5 + level / 2)
             n_eff = np.where(se > 0, p * (1 - p) / se ** 2, np.inf)
@@ -274,7 +282,7 @@ def proportion(design: Design, variable: str, codes: list | None = None, by: str
     exclude : list, optional
         Answers left out of the base, e.g. declared missing codes [98, 99].
     method : one of :data:`CI_METHODS`
-        ``logit``, ``likelihood``, ``beta`` and ``mean`` as ``svyciprop(method=...)`` (t quantiles
+        ``logit``, ``likelihood``, ``beta``, ``mean``, ``asin`` and ``xlogit`` as ``svyciprop(method=...)`` (t quantiles
         on the design's degrees of freedom; ``likelihood`` on linearised designs only, as R);
         ``wilson``: Wilson's score interval.
 

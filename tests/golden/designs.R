@@ -23,7 +23,7 @@ ciprop <- function(formula, design, method) {
   list(estimate = as.numeric(ci), ci = unname(as.vector(confint(ci))))
 }
 props <- function(design, prefix) {
-  for (m in c("logit", "beta", "mean", "likelihood"))
+  for (m in c("logit", "beta", "mean", "likelihood", "asin", "xlogit"))
     out[[paste0(prefix, "_ciprop_", m)]] <<- ciprop(~I(sch.wide == "Yes"), design, m)
 }
 

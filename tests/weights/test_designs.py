@@ -176,7 +176,7 @@ def test_own_bootstrap_resamples_whole_clusters(dclus1):
 # ----------------------------------------------------------------- proportions: svyciprop
 
 @pytest.mark.parametrize("design", ["strat", "clus1", "jk1", "boot"])
-@pytest.mark.parametrize("method", ["logit", "beta", "mean"])
+@pytest.mark.parametrize("method", ["logit", "beta", "mean", "asin", "xlogit"])
 def test_ciprop_methods(design, method, dstrat, dclus1):  # svyciprop(~I(sch.wide=="Yes"), design, method)
     d = {"strat": dstrat, "clus1": dclus1}.get(design)
     if design == "jk1":
