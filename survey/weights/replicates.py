@@ -28,8 +28,8 @@ BOOTSTRAP_SCALES = ("rao-wu", "subbootstrap", "bootstrap")
 
 
 class ReplicateResult(NamedTuple):
-    """What :func:`with_replicates` gives: estimates (p,), replicate estimates (R, p), covariance (p, p),
-    variances (p,) and, per estimate, the replicates left out (estimate not finite)."""
+    """What :func:`with_replicates` gives: estimates (p,), replicate estimates (R, p), covariance (p, p) (None
+    unless asked for), variances (p,) and, per estimate, the replicates left out (estimate not finite)."""
 
     estimate: np.ndarray
     replicates: np.ndarray
@@ -213,46 +213,47 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
     if design.steps:
         raise WeightingError("make replicates before adjusting the weights, so that every adjustment is redone "
                              "on each replicate", code="weighting.replicates_after")
-    units, strata, psu_of_row = _units(design)
-    first_rows = np.unique(psu_of_row, return_index=True)[1]
-    popsize = _first_stage_popsize(design, first_rows)
     if type not in REPLICATE_TYPES:
         raise WeightingError(f"unknown replicate type {type!r}", code="weighting.unknown_replicates",
                              params={"type": str(type), "known": ", ".join(REPLICATE_TYPES)},
                              hint="one of " + ", ".join(REPLICATE_TYPES))
     if type in ("JKn", "BRR") and design.strata is None:
         raise WeightingError(f"{type} replicates need strata", code="weighting.jkn_strata", params={"type": type})
+    _, strata, psu_of_row = _units(design)
     if multipliers is not None:
-        m = np.asarray(multipliers, dtype=float)
-        per_row = m.shape[0] == design.n
-        if not per_row and m.shape[0] != len(units):
-            raise WeightingError("multipliers need one row per response or per primary unit",
-                                 code="weighting.multipliers_rows", params={"rows": int(m.shape[0])})
-        sizes = np.bincount(pd.factorize(strata)[0])
-        rep_scale = (_bootstrap_scale(scale, m.shape[1], sizes) if type in ("bootstrap", "subbootstrap")
-                     else 1.0 / m.shape[1] if type == "BRR" else None)
-        if rep_scale is None:
-            raise WeightingError("multipliers made elsewhere are for bootstrap or BRR replicates",
-                                 code="weighting.multipliers_type", params={"type": type})
-        full = m if per_row else m[psu_of_row]
-        return _with_replicates(design, full, type, rep_scale, np.ones(m.shape[1]), None)
+        return _given(design, np.asarray(multipliers, dtype=float), type, scale, strata, psu_of_row)
+    popsize = _first_stage_popsize(design, np.unique(psu_of_row, return_index=True)[1])
     if type == "JK1":
         if popsize is not None and len(np.unique(popsize)) > 1:
             raise WeightingError("JK1 takes one population size; use JKn for a stratified design",
                                  code="weighting.jk1_strata")
-        m, rep_scale, rscales = _jk1(len(units), None if popsize is None else float(popsize[0]))
+        m, rep_scale, rscales = _jk1(len(strata), None if popsize is None else float(popsize[0]))
     elif type == "JKn":
         m, rep_scale, rscales = _jkn(strata, popsize, design.lonely_psu)
     elif type == "BRR":
         m, rep_scale, rscales = _brr(strata, hadamard_matrix)
     else:
-        convention = "rao-wu" if type == "subbootstrap" else scale
-        m, rep_scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed),
-                                           convention if isinstance(convention, str) else "rao-wu", popsize)
-        if not isinstance(convention, str):
-            rep_scale = float(convention)
+        convention = scale if type == "bootstrap" and isinstance(scale, str) else "rao-wu"
+        m, rep_scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed), convention, popsize)
+        if not isinstance(scale, str):
+            rep_scale = float(scale)  # a scale given as a number is used as given
     seeded = type in ("bootstrap", "subbootstrap") and seed is not None
     return _with_replicates(design, m[psu_of_row], type, rep_scale, rscales, seed if seeded else None)
+
+
+def _given(design: Design, m: np.ndarray, type: str, scale: str | float, strata: np.ndarray,
+           psu_of_row: np.ndarray) -> Design:
+    """Replicates from multipliers made elsewhere (per response or per primary unit), bootstrap or BRR."""
+    per_row = m.shape[0] == design.n
+    if not per_row and m.shape[0] != len(strata):
+        raise WeightingError("multipliers need one row per response or per primary unit",
+                             code="weighting.multipliers_rows", params={"rows": int(m.shape[0])})
+    if type not in ("bootstrap", "subbootstrap", "BRR"):
+        raise WeightingError("multipliers made elsewhere are for bootstrap or BRR replicates",
+                             code="weighting.multipliers_type", params={"type": type})
+    sizes = np.bincount(pd.factorize(strata)[0])
+    rep_scale = 1.0 / m.shape[1] if type == "BRR" else _bootstrap_scale(scale, m.shape[1], sizes)
+    return _with_replicates(design, m if per_row else m[psu_of_row], type, rep_scale, np.ones(m.shape[1]), None)
 
 
 def _with_replicates(design: Design, mult: np.ndarray, type: str, scale: float, rscales: np.ndarray,
@@ -263,8 +264,8 @@ def _with_replicates(design: Design, mult: np.ndarray, type: str, scale: float, 
                    rscales=np.asarray(rscales, dtype=float), log=design.log + (note,))
 
 
-def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray], *,
-                    covariance: bool = True) -> ReplicateResult:
+def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray],
+                    covariance: bool = False) -> ReplicateResult:
     """Run a statistic on the weights and on every replicate at once, and form its replicate variance.
 
     ``statistic(W)`` takes the weight matrix W (n, 1 + R): column 0 the analysis weights,
@@ -272,8 +273,8 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
     one row per column of W; a matrix product ``W.T @ Y`` does every variable at once. Any
     statistic, however composite (a sub-index, the index total), gets its uncertainty
     through this hook, and the replicate variance is formed here only
-    (:func:`replicate_covariance`; with ``covariance=False`` only the variances, for thousands of
-    estimates at once, :func:`replicate_variance`).
+    (:func:`replicate_variance`, and :func:`replicate_covariance` when ``covariance``;
+    otherwise the result's ``covariance`` is None).
 
     Raises
     ------
@@ -291,10 +292,8 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
                              code="weighting.statistic_shape",
                              params={"rows": int(thetas.shape[0]), "columns": int(W.shape[1])})
     reps = thetas[1:]
-    if not covariance:  # many estimates (a score table): their variances only, in one pass per pattern
-        return ReplicateResult(thetas[0], reps, None, replicate_variance(design, reps), (~np.isfinite(reps)).sum(0))
-    cov, dropped = replicate_covariance(design, reps)
-    return ReplicateResult(thetas[0], reps, cov, np.diag(cov).copy(), dropped)
+    cov = replicate_covariance(design, reps) if covariance else None
+    return ReplicateResult(thetas[0], reps, cov, replicate_variance(design, reps), (~np.isfinite(reps)).sum(axis=0))
 
 
 def _kept_scale(design: Design, kept: np.ndarray) -> float:
@@ -308,58 +307,40 @@ def _kept_scale(design: Design, kept: np.ndarray) -> float:
     return design.scale * total / used if used else np.nan
 
 
-def replicate_covariance(design: Design, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Covariance (p, p) from replicate estimates (R, p), ``scale * sum(rscales (theta_r - mean)(theta_r - mean)')``,
-    and the count of replicates left out per estimate.
+def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
+    """Variances (p,) from replicate estimates (R, p): ``scale * sum(rscales * (theta_r - mean)^2)``.
 
     A replicate whose estimate is not finite (no respondent left in a category, or a
-    weighting that did not converge on it) is left out, and the scale accounts for it
-    (:func:`_kept_scale`); each variance uses every replicate finite for its estimate,
-    each covariance the replicates finite for both.
+    weighting that did not converge on it) is left out of that estimate's variance, and the
+    scale accounts for it (:func:`_kept_scale`).
     """
     thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
-    p = thetas.shape[1]
     ok = np.isfinite(thetas)
-    cov = np.full((p, p), np.nan)
+    out = np.full(thetas.shape[1], np.nan)
     groups: dict[bytes, list[int]] = {}
-    for j in range(p):
+    for j in range(thetas.shape[1]):
         groups.setdefault(ok[:, j].tobytes(), []).append(j)
-    for cols in groups.values():  # estimates finite on the same replicates share one product
+    for cols in groups.values():  # estimates finite on the same replicates share one computation
         keep = ok[:, cols[0]]
-        if not keep.any():
-            continue
-        t, rs = thetas[keep][:, cols], design.rscales[keep]
-        dev = t - t[rs > 0].mean(axis=0)
-        cov[np.ix_(cols, cols)] = _kept_scale(design, keep) * (dev * rs[:, None]).T @ dev
-    if len(groups) > 1:
-        for a in range(p):  # covariances across groups: replicates finite for both
-            for b in range(p):
-                if np.isnan(cov[a, b]):
-                    keep = ok[:, a] & ok[:, b]
-                    if keep.sum() > 1:
-                        ta, tb, rs = thetas[keep, a], thetas[keep, b], design.rscales[keep]
-                        cov[a, b] = _kept_scale(design, keep) * np.sum(
-                            rs * (ta - ta[rs > 0].mean()) * (tb - tb[rs > 0].mean()))
-    return cov, (~ok).sum(axis=0)
+        if keep.any():
+            t, rs = thetas[keep][:, cols], design.rscales[keep]
+            dev = t - t[rs > 0].mean(axis=0)
+            out[cols] = _kept_scale(design, keep) * np.sum(rs[:, None] * dev ** 2, axis=0)
+    return out
 
 
-def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
-    """Variances (p,) from replicate estimates (R, p): the diagonal of :func:`replicate_covariance`,
-    computed without the covariances (estimates finite on the same replicates share one pass)."""
+def replicate_covariance(design: Design, thetas: np.ndarray) -> np.ndarray:
+    """Covariance (p, p) from replicate estimates (R, p), ``scale * sum(rscales (theta_r - mean)(theta_r - mean)')``.
+
+    The off-diagonal terms use the replicates finite for every estimate (the scale accounting
+    for those left out); the diagonal is :func:`replicate_variance`.
+    """
     thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
-    ok = np.isfinite(thetas)
-    var = np.full(thetas.shape[1], np.nan)
-    if ok.all():
-        groups = {b"": list(range(thetas.shape[1]))}
-    else:
-        groups = {}
-        for j in range(thetas.shape[1]):
-            groups.setdefault(ok[:, j].tobytes(), []).append(j)
-    for cols in groups.values():
-        keep = ok[:, cols[0]]
-        if not keep.any():
-            continue
-        t, rs = thetas[keep][:, cols], design.rscales[keep]
+    keep = np.all(np.isfinite(thetas), axis=1)
+    cov = np.full((thetas.shape[1],) * 2, np.nan)
+    if keep.any():
+        t, rs = thetas[keep], design.rscales[keep]
         dev = t - t[rs > 0].mean(axis=0)
-        var[cols] = _kept_scale(design, keep) * np.einsum("r,rp->p", rs, dev * dev)
-    return var
+        cov = _kept_scale(design, keep) * (dev * rs[:, None]).T @ dev
+    np.fill_diagonal(cov, replicate_variance(design, thetas))
+    return cov

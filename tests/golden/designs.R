@@ -23,7 +23,7 @@ ciprop <- function(formula, design, method) {
   list(estimate = as.numeric(ci), ci = unname(as.vector(confint(ci))))
 }
 props <- function(design, prefix) {
-  for (m in c("logit", "beta", "mean", "likelihood"))
+  for (m in c("logit", "beta", "mean", "likelihood", "asin", "xlogit"))
     out[[paste0(prefix, "_ciprop_", m)]] <<- ciprop(~I(sch.wide == "Yes"), design, m)
 }
 
@@ -105,6 +105,8 @@ out$quantile_strat <- qs(~enroll, dstrat, c(0.1, 0.5))
 out$quantile_jk1 <- qs(~api00, jk1, c(0.5, 0.75))
 out$quantile_clus2 <- {q <- svyquantile(~enroll, dclus2, 0.5, na.rm = TRUE)[[1]]
   list(estimate = unname(q[, 1]), ci_low = unname(q[, 2]), ci_high = unname(q[, 3]), se = unname(q[, 4]))}
+qby <- svyby(~api00, ~stype, dclus1, svyquantile, quantiles = 0.5, ci = TRUE)
+out$quantile_by_stype <- list(estimate = unname(qby[, 2]), se = unname(qby[, 3]))
 tab <- svytable(~sch.wide + stype, dclus1)
 out$table_clus1 <- list(estimate = unname(as.vector(tab)))
 out$table_total_clus1 <- est(svytotal(~interaction(sch.wide, stype), dclus1))
@@ -138,6 +140,20 @@ out$cal_cells <- list(N = nrow(apipop), counts = as.vector(cells))
 gi <- calibrate(dstrat, ~interaction(sch.wide, stype), population = c(nrow(apipop), as.vector(cells)[-1]))
 out$cal_interaction_weights <- unname(weights(gi))
 out$cal_interaction_mean <- est(svymean(~api00 + enroll, gi))
+
+# ---- the project's own fixture (tests/golden/weights_data.csv): clusters ~c within strata, raked
+d <- read.csv(file.path(here, "weights_data.csv"))
+for (v in c("a", "b", "c", "dom", "stratum")) d[[v]] <- factor(d[[v]])
+m <- read.csv(file.path(here, "weights_margins.csv"))
+pop <- function(v) { x <- m[m$margin == v, ]; df <- data.frame(factor(x$code), x$count); names(df) <- c(v, "Freq"); df }
+tight <- list(maxit = 1000, epsilon = 1e-13)
+clus <- svydesign(ids = ~c, strata = ~stratum, weights = ~w0, data = d, nest = TRUE)
+out$project_clus_mean <- est(svymean(~y + z, clus))
+rclus <- rake(clus, list(~a, ~b), list(pop("a"), pop("b")), control = tight)
+out$project_clus_rake_mean <- est(svymean(~y + z, rclus))
+out$project_clus_rake_by_dom <- est(svyby(~y, ~dom, rclus, svymean))
+jknc <- rake(as.svrepdesign(clus, type = "JKn"), list(~a, ~b), list(pop("a"), pop("b")), control = tight)
+out$project_jkn_clus_rake_mean <- est(svymean(~y + z, jknc))
 
 writeLines(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(here, "designs_expected.json"))
