@@ -32,7 +32,8 @@ def figure(fig, title: str, alt: str = "") -> Figure:
     """A matplotlib figure as a :class:`Figure` (SVG, text drawn as paths so it looks the same everywhere);
     the figure is closed."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with matplotlib.rc_context({"svg.hashsalt": "pgi-survey"}):  # the same figure gives the same file
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     return Figure(title, buf.getvalue().decode("utf-8"), alt or title)
 
