@@ -362,7 +362,9 @@ def _merger_note(title: str | None, forecast_province: str, lang: str = "vi") ->
     new = match["province_from_2025"].iloc[0]
     if province_key(new) != province_key(forecast_province):
         return None
-    return _("job.forecast.merger", lang, old=match["province"].iloc[0], new=new)
+    new_vi = provinces.loc[provinces["province"] == new, "province_vi"]
+    return _("job.forecast.merger", lang, old=match["province_vi"].iloc[0],  # names as readers write them
+             new=new_vi.iloc[0] if len(new_vi) else new)
 
 
 def forecast_year(store: Store, province: str, year: int, config=None, *, survey: str | Questionnaire = FEEDBACK,
