@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from survey.cli import main
-from tests.reports.helpers import PERIOD, monthly_store, outputs_text, squeeze
+from tests.reports.helpers import MARGINS, PERIOD, monthly_store, outputs_text, squeeze
 
 PHONE = "0912 345 678"
 EMAIL = "hung.nguyen@minhphat.com.vn"
@@ -86,3 +86,37 @@ def test_the_store_keeps_only_masked_text(db):
 def test_an_unknown_reference_is_a_clear_error(db, capsys):
     assert main(["digest", "review", "--period", PERIOD, "--db", db, "--approve", "2025-11-999"]) == 1
     assert "không có kiến nghị nào có số tham chiếu 2025-11-999" in capsys.readouterr().err
+
+
+def test_cases_show_district_and_sector_only_where_min_n_firms_share_them(demo_reports):
+    """Issue 14: a case in a suppressed district was listed with its district and sector (Lục Ngạn, n = 2)."""
+    from survey import jobs
+    from survey.i18n import _
+    from survey.questionnaire import load_questionnaire
+    from survey.store import Store
+    from survey.weights import load_margins
+
+    out, digest, _annual = demo_reports
+    store = Store(f"sqlite:///{out.parent / 'demo' / 'store.sqlite'}")
+    qn = load_questionnaire("monthly_difficulties")
+    data = jobs.load_weighted(store, qn, "2025-12").design.data
+    districts = data["locality"].map({float(c.code): c.label.vi for c in qn.choices("locality")})
+    margin = next(m for m in load_margins(MARGINS).margins if m.question == "sector")
+    groups = {float(code): _(f"digest.sector_group.{c.name}", "vi") for c in margin.categories for code in c.codes}
+    sectors = data["sector"].map(groups)
+    rows = digest.value.tables["cases"].rows
+    assert len(rows) >= 5
+    hidden = 0
+    for row in rows:
+        district, sector = row[1], row[2]
+        if district != "—" and sector != "—":
+            assert ((districts == district) & (sectors == sector)).sum() >= 10, row[:3]
+        elif district != "—":
+            assert (districts == district).sum() >= 10, row[:3]
+        elif sector != "—":
+            assert (sectors == sector).sum() >= 10, row[:3]
+        hidden += (district == "—") + (sector == "—")
+    assert hidden > 0   # the demo month has cases in small districts: the rule is exercised
+    small = [d for d in districts.unique() if (districts == d).sum() < 10]
+    assert small and not any(row[1] in small for row in rows)
+
