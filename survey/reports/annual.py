@@ -111,8 +111,8 @@ def _p(v, lang: str) -> str:
 
 def _reader_notes(report: AnnualReport, notes: list, lang: str) -> list[str]:
     """Notes in ``lang``, with every measure code named as readers know it."""
-    named = [Note(n.code, {k: (_measure(report, v, lang) if k == "measure" and v in MEASURES else v)
-                           for k, v in n.params.items()}) if isinstance(n, Note) else n for n in notes
+    named = [replace(n, params={k: (_measure(report, v, lang) if k == "measure" and v in MEASURES else v)
+                                for k, v in n.params.items()}) if isinstance(n, Note) else n for n in notes
              if n not in (ESTIMATE_NOTICE, FORECAST_NOTICE)]   # every page carries the report's own notice
     return notes_text(named, lang)
 

@@ -264,7 +264,8 @@ def _trend(d: Design, month: str, ctx: DigestContext, lang: str) -> Section:
         values.append((None, design.n, None if had is None else round(100 * had["estimate"], 1), None))
     table = Table(_("rpt.digest.table.trend", lang), (_("rpt.digest.column.month", lang), _("digest.n", lang),
                   _("digest.with_difficulty", lang), _("digest.ci", lang)), tuple(rows), values=tuple(values),
-                  formats=("", "#,##0", "0.0", ""), numeric=(False, True, True, True), key="trend")
+                  formats=("", "#,##0", "0.0", ""), numeric=(False, True, True, True), key="trend",
+                  sheet=_("rpt.digest.sheet.trend", lang))
     figures = ()
     if len(months) > 1:
         fig, ax = plt.subplots(figsize=(7.2, 2.8))
