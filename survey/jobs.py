@@ -471,7 +471,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         cases=reviews[reviews["status"] == "approved"], pending=int((reviews["status"] == "pending").sum()),
         margins_source=_margins_source(current.margins_file), margins_illustrative=current.diagnostics.illustrative,
         margins_used=tuple(dict.fromkeys(current.diagnostics.check.get("margin", pd.Series(dtype=str)))),
-        trend={k: v for k, v in trend.items()})
+        trend={k: v for k, v in trend.items()}, open_cases=_open_cases(store, qn.id, str(month)))
     digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
                           include_personal=include_personal, weighting_notes=reader_log(current.diagnostics.log, lang),
                           sector_groups=_sector_groups(current.margins_file), context=context)
@@ -487,6 +487,15 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     if include_personal:
         outcome.notes.append(_("job.digest.personal_data", lang))
     return outcome
+
+
+def _open_cases(store: Store, survey_id: str, period: str) -> pd.DataFrame:
+    """Approved cases of months before ``period`` whose follow-up is not 'resolved'."""
+    from .store.reviews import read_reviews
+
+    reviews = read_reviews(store, survey_id, status="approved")
+    return reviews[(reviews["period"] < period) & (reviews["follow_up"] != "resolved")][
+        ["reference", "period", "follow_up"]]
 
 
 def _earlier_months(store: Store, qn: Questionnaire, month: Period, count: int) -> dict[str, Design]:

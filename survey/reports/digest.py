@@ -62,6 +62,7 @@ class DigestContext:
     pending : the number of cases still waiting for review.
     margins : the margins used to weight: name, source, illustrative, and the names of the margins used.
     trend : earlier weighted months, period -> design (oldest first).
+    open_cases : approved cases of earlier months not yet resolved (reference, period, follow_up).
     """
 
     province: str = ""
@@ -75,6 +76,7 @@ class DigestContext:
     margins_illustrative: bool = True
     margins_used: tuple[str, ...] = ()
     trend: Mapping[str, Design] = field(default_factory=dict)
+    open_cases: pd.DataFrame | None = None
 
 
 @dataclass
@@ -438,8 +440,21 @@ def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, la
     paragraphs = [_("rpt.digest.cases.count", lang, approved=len(rows), pending=ctx.pending)]
     if not rows:
         paragraphs.append(_("rpt.digest.cases.none", lang))
-    return Section(_("rpt.digest.section.cases", lang), tuple(paragraphs), (table,), notes=(_("rpt.digest.note.masked", lang),),
+    tables = (table,) + _open_cases(ctx, lang)
+    return Section(_("rpt.digest.section.cases", lang), tuple(paragraphs), tables, notes=(_("rpt.digest.note.masked", lang),),
                    key="cases")
+
+
+def _open_cases(ctx: DigestContext, lang: str) -> tuple[Table, ...]:
+    """Cases of earlier months still open, with their follow-up, so each month's digest carries them on."""
+    if ctx.open_cases is None or ctx.open_cases.empty:
+        return ()
+    rows = tuple((r.reference, period_words(r.period, lang), _(f"rpt.follow_up.{r.follow_up}", lang))
+                 for r in ctx.open_cases.itertuples(index=False))
+    return (Table(_("rpt.digest.table.open_cases", lang), (_("rpt.digest.column.reference", lang),
+                  _("rpt.digest.column.month", lang), _("rpt.digest.column.follow_up", lang)), rows,
+                  _("rpt.digest.note.open_cases", lang), key="open_cases",
+                  sheet=_("rpt.digest.sheet.open_cases", lang)),)
 
 
 # ------------------------------------------------------------------ notes and the whole

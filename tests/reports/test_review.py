@@ -120,3 +120,26 @@ def test_cases_show_district_and_sector_only_where_min_n_firms_share_them(demo_r
     small = [d for d in districts.unique() if (districts == d).sum() < 10]
     assert small and not any(row[1] in small for row in rows)
 
+
+
+def test_an_open_case_is_carried_to_the_next_month_until_resolved(tmp_path):
+    from survey import jobs
+    from survey.store import Store
+    from survey.weights import RakingConfig
+    from survey.questionnaire import load_questionnaire
+    from survey.demo import make_population, make_responses
+    from survey.weights.margins import load_margins
+    from tests.fixtures import to_kobo_csv
+
+    store = Store(monthly_store(tmp_path))
+    qn = load_questionnaire("monthly_difficulties")
+    answers = make_responses(qn, make_population(load_margins(MARGINS), 2025), 60, seed=77)
+    jobs.load_export(store, to_kobo_csv(answers, qn, tmp_path / "dec.csv"), qn, "2025-12")
+    jobs.weight_wave(store, qn, "2025-12", RakingConfig(MARGINS, use=("sector_group",), replicates="JK1"))
+    first = jobs.review_cases(store, PERIOD).value["reference"].iloc[0]
+    jobs.approve_case(store, first)
+    jobs.follow_up_case(store, first, "sent")
+    carried = jobs.monthly_digest(store, "2025-12").value.tables["open_cases"]
+    assert carried.rows == ((first, "tháng 11/2025", "đã gửi"),)
+    jobs.follow_up_case(store, first, "resolved")
+    assert "open_cases" not in jobs.monthly_digest(store, "2025-12").value.tables
