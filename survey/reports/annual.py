@@ -285,7 +285,9 @@ def _forecast_section(report: AnnualReport, lang: str) -> Section:
     for _i, r in f.iterrows():
         rows.append((_measure(report, r["measure"], lang), _n2(r["mean"], lang),
                      _range(r["pi80_low"], r["pi80_high"], lang), _range(r["pi95_low"], r["pi95_high"], lang),
-                     _n2(r.get("last_official"), lang), _p(r.get("p_improve"), lang), _p(r.get("p_target"), lang)))
+                     "" if pd.isna(r.get("last_official")) else
+                     f"{_n2(r['last_official'], lang)} ({int(r['last_year'])})" if pd.notna(r.get("last_year")) else
+                     _n2(r["last_official"], lang), _p(r.get("p_improve"), lang), _p(r.get("p_target"), lang)))
         values.append((None, round(float(r["mean"]), 2), None, None, None if pd.isna(r.get("last_official")) else
                        float(r["last_official"]), None, None))
     table = Table(_("rpt.annual.table.forecast", lang, model=_model(model, lang)),
