@@ -88,6 +88,11 @@ class Digest:
     document: Document
 
     @property
+    def notes(self) -> list[str]:
+        """The notes on the method, the weighting's log last."""
+        return [n for s in self.document.sections if s.key == "notes" for n in s.notes]
+
+    @property
     def tables(self) -> dict[str, Table]:
         """The tables by key: responses, categories, trend, sector, locality, severity, main, cases."""
         return {t.key or t.title: t for t in self.document.tables()}
@@ -331,7 +336,8 @@ def _severity(d: Design, qn: Questionnaire, lang: str, min_n: int) -> Section:
         rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(est, lang) if shown else "—",
                      (_ci(hit.iloc[0], lang) if len(hit) else "") if shown else _("digest.hidden", lang)))
         values.append((None, n, round(100 * est, 1) if shown else None, None))
-    rows.append((_("rpt.digest.total", lang), format_number(answered, lang, 0), format_number(100, lang, 1) if shown else "—", ""))
+    rows.append((_("rpt.digest.total", lang), format_number(answered, lang, 0),
+                 format_number(100, lang, 1) if shown else "—", ""))
     values.append((None, answered, 100.0 if shown else None, None))
     note = _("rpt.digest.note.severity", lang, min_n=min_n) if shown else \
         _("rpt.digest.note.severity_hidden", lang, n=answered, min_n=min_n)
@@ -430,7 +436,8 @@ def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, la
                      mask_text(case.proposal), _labels(qn, "reported_to", firm["reported_to"], lang),
                      _labels(qn, "resolution", firm["resolution"], lang),
                      _(f"rpt.follow_up.{case.follow_up}", lang)))
-    columns = tuple(qn.question(q).label.get(lang) for q in personal) + (_("rpt.digest.column.reference", lang), _("rpt.digest.column.district", lang),
+    columns = tuple(qn.question(q).label.get(lang) for q in personal) + (
+               _("rpt.digest.column.reference", lang), _("rpt.digest.column.district", lang),
                _("rpt.digest.column.sector", lang), _("rpt.digest.column.area", lang),
                _("rpt.digest.column.level", lang), qn.question("description").label.get(lang),
                qn.question("proposal").label.get(lang), qn.question("reported_to").label.get(lang),
@@ -441,7 +448,8 @@ def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, la
     if not rows:
         paragraphs.append(_("rpt.digest.cases.none", lang))
     tables = (table,) + _open_cases(ctx, lang)
-    return Section(_("rpt.digest.section.cases", lang), tuple(paragraphs), tables, notes=(_("rpt.digest.note.masked", lang),),
+    return Section(_("rpt.digest.section.cases", lang), tuple(paragraphs), tables,
+                   notes=(_("rpt.digest.note.masked", lang),),
                    key="cases")
 
 
@@ -479,7 +487,8 @@ def labels(lang: str) -> dict[str, str]:
 
 
 def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design | None = None,
-                 lang: str = "vi", min_n: int = 10, include_personal: bool = False, weighting_notes: Sequence[str] | None = None,
+                 lang: str = "vi", min_n: int = 10, include_personal: bool = False,
+                 weighting_notes: Sequence[str] | None = None,
                  sector_groups: Mapping[str, Sequence[int]] | None = None,
                  context: DigestContext | None = None) -> Digest:
     """The digest of one month (with the previous month for changes), as a :class:`Digest`.
@@ -498,7 +507,8 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
                 _responses(d, ctx, lang, float(np.sum(d.weights))),
                 _difficulties(d, p, qn, lang), _trend(d, month, ctx, lang), _domains(d, qn, groups, lang, min_n),
                 _severity(d, qn, lang, min_n), _main_and_cost(d, qn, lang, min_n),
-                _cases(d, qn, groups, ctx, lang, min_n, include_personal), _method(d, ctx, lang, min_n, weighting_notes or ()))
+                _cases(d, qn, groups, ctx, lang, min_n, include_personal),
+                _method(d, ctx, lang, min_n, weighting_notes or ()))
     province = ctx.province or (qn.locality.province_vi if qn.locality else "")
     doc = Document(_("rpt.digest.title", lang, period=period_words(month, lang)), lang, province,
                    period_words(month, lang), ctx.issuer or _("rpt.issuer", lang), format_date(ctx.issued, lang),
