@@ -263,9 +263,10 @@ def _difficulties(d: Design, p: Design | None, qn: Questionnaire, lang: str) -> 
 
 def _trend(d: Design, month: str, ctx: DigestContext, lang: str) -> Section:
     months = list(ctx.trend.items()) + [(month, d)]
-    rows, values = [], []
+    rows, values, band = [], [], []
     for period, design in months:
         had = _had(design)
+        band.append((0.0, 0.0) if had is None else (100 * had["ci_low"], 100 * had["ci_high"]))
         rows.append((period_words(period, lang), format_number(design.n, lang, 0),
                      _pct(0.0 if had is None else had["estimate"], lang), "" if had is None else _ci(had, lang)))
         values.append((None, design.n, None if had is None else round(100 * had["estimate"], 1), None))
@@ -276,7 +277,12 @@ def _trend(d: Design, month: str, ctx: DigestContext, lang: str) -> Section:
     figures = ()
     if len(months) > 1:
         fig, ax = plt.subplots(figsize=(7.2, 2.8))
-        ax.plot([r[0] for r in rows], [v[2] or 0 for v in values], "o-", color="#2e7d32")
+        x = np.arange(len(rows))
+        ax.fill_between(x, [b[0] for b in band], [b[1] for b in band], color="#2e7d32", alpha=0.15, linewidth=0,
+                        label=_("digest.ci", lang))
+        ax.plot(x, [v[2] or 0 for v in values], "o-", color="#2e7d32", label=_("digest.with_difficulty", lang))
+        ax.set_xticks(x, [r[0] for r in rows])
+        ax.legend(fontsize=7, loc="upper left")
         ax.set_ylim(0, 100)
         ax.yaxis.set_major_formatter(number_ticks(lang))
         ax.set_xlabel(_("rpt.digest.column.month", lang))
