@@ -206,7 +206,7 @@ def _responses(d: Design, ctx: DigestContext, lang: str, represented: float) -> 
 
 def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: bool = False):
     """The kinds of difficulty, most frequent first: a Table (or, ``raw``, (label, share) pairs)."""
-    rows, values = [], []
+    rows, values, bounds = [], [], []
     for c in qn.choices("difficulty_types", with_missing=False):
         cur = _share(d, f"dt_{c.code}")
         if cur is None:
@@ -215,6 +215,7 @@ def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: 
         prev = _share(p, f"dt_{c.code}") if p is not None else None
         prev = None if prev is None else prev.iloc[0]
         n = int((d.data[f"dt_{c.code}"] == 1).sum())
+        bounds.append((float(cur["ci_low"]), float(cur["ci_high"])))
         change = None if prev is None else cur["estimate"] - prev["estimate"]
         rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(cur["estimate"], lang), _ci(cur, lang),
                      _pct(prev["estimate"], lang) if prev is not None else "—",
@@ -225,7 +226,7 @@ def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: 
                        None if change is None else round(100 * change, 1), None))
     order = sorted(range(len(rows)), key=lambda i: -rows[i][-1])
     if raw:
-        return [(rows[i][0], rows[i][-1]) for i in order]
+        return [(rows[i][0], rows[i][-1]) + bounds[i] for i in order]
     return Table(_("digest.categories", lang),
                  (_("rpt.digest.column.area", lang), _("rpt.digest.column.firms", lang), _("digest.share", lang),
                   _("digest.ci", lang), _("digest.prev", lang), _("digest.change", lang),
@@ -236,20 +237,22 @@ def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: 
                  key="categories")
 
 
-def _fig_categories(table: Table, lang: str) -> Figure:
-    labels = [r[0] for r in table.rows]
-    shares = [v[2] for v in table.values]
+def _fig_categories(shown: list[tuple], lang: str) -> Figure:
+    """Bars of the shares (``shown``: label, share, ci_low, ci_high as fractions), with their 95% intervals."""
+    labels = [r[0] for r in shown]
+    shares = np.array([100 * r[1] for r in shown])
+    err = np.array([[100 * (r[1] - r[2]) for r in shown], [100 * (r[3] - r[1]) for r in shown]]).clip(min=0)
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
-    ax.barh(labels, shares, color="#2e7d32")
+    ax.barh(labels, shares, xerr=err, color="#2e7d32", ecolor="#37474f", capsize=2, error_kw={"linewidth": 0.8})
     ax.invert_yaxis()
     ax.set_xlabel(_("rpt.digest.axis.share", lang))
     ax.set_ylabel(_("rpt.digest.column.area", lang))
-    ax.set_xlim(0, min(100, 10 * np.ceil(1.2 * max(shares or [0]) / 10) or 10))
+    ax.set_xlim(0, min(100, 10 * np.ceil(1.1 * max([100 * r[3] for r in shown] or [0]) / 10) or 10))
     ax.xaxis.set_major_formatter(number_ticks(lang))
     title = _("rpt.digest.figure.categories", lang)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return figure(fig, title)
+    return figure(fig, title, _("rpt.digest.figure.categories_alt", lang))
 
 
 def _difficulties(d: Design, p: Design | None, qn: Questionnaire, lang: str) -> Section:
@@ -257,7 +260,8 @@ def _difficulties(d: Design, p: Design | None, qn: Questionnaire, lang: str) -> 
     if table is None or not any(v[1] for v in table.values):
         return Section(_("rpt.digest.section.difficulties", lang), (_("rpt.digest.no_difficulty", lang),),
                        key="difficulties")
-    return Section(_("rpt.digest.section.difficulties", lang), (), (table,), (_fig_categories(table, lang),),
+    return Section(_("rpt.digest.section.difficulties", lang), (), (table,),
+                   (_fig_categories(_categories(d, p, qn, lang, raw=True), lang),),
                    key="difficulties")
 
 
