@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test clean
+.PHONY: help demo test clean thumbnails
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)  ## run the pipeline on the bundled demo data, write reports to out/
 	$(PY) pipelines/demo.py --out out
+
+thumbnails: demo  ## page 1 of each demo report as PNG under docs/, shown in the README (needs pdftoppm)
+	pdftoppm -r 60 -f 1 -l 1 -png -singlefile out/digest_2025-12.pdf docs/digest_page1
+	pdftoppm -r 60 -f 1 -l 1 -png -singlefile out/pgi_estimate_2025.pdf docs/annual_report_page1
 
 test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q
