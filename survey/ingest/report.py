@@ -64,8 +64,8 @@ def problem_table(result: LoadResult, lang: str = "vi", include_personal: bool =
         "row": p["row"], "column": p["column"], "question": p["question"],
         "value": p["value"].where(~hide, _mask(lang)),
         "message": [render(r, prm, lang) for r, prm in zip(p["reason"], params)],
-        "action": [_action(a, lang) for a in (p["action"] if "action" in p else [None] * len(p))],
         "response_key": p["response_key"], "reason": p["reason"],
+        "action": [_action(a, lang) for a in (p["action"] if "action" in p else [None] * len(p))],
     }).sort_values(["row", "column"], na_position="first", kind="stable")
     return table.rename(columns=_headers(lang)).reset_index(drop=True)
 
