@@ -334,10 +334,13 @@ def test_the_default_store_is_one_per_user_folder_and_is_said(tmp_path, monkeypa
 
 
 def test_a_report_is_never_written_over_silently(tmp_path, store, monthly):
+    from survey.errors import OutputError
+
     path = to_kobo_csv(complaints(monthly), monthly, tmp_path / "k.csv")
     (tmp_path / "loi.xlsx").write_bytes(b"last month")
-    outcome = jobs.load_export(store, path, MONTHLY, "2025-11", report=tmp_path / "loi.xlsx")
-    assert outcome.written == [tmp_path / "loi-2.xlsx"] and (tmp_path / "loi.xlsx").read_bytes() == b"last month"
+    with pytest.raises(OutputError):
+        jobs.load_export(store, path, MONTHLY, "2025-11", report=tmp_path / "loi.xlsx")
+    assert (tmp_path / "loi.xlsx").read_bytes() == b"last month" and store.list_loads().empty
 
 
 # ------------------------------------------------------------------ 6. messages
