@@ -128,7 +128,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         if args.load is None:
             print(_("cli.error", args.lang, message=_("cli.loads.remove.load", args.lang)), file=sys.stderr)
             return 2
-        removed = jobs.remove_load(_store(args), args.load, reason=args.reason).value
+        removed = jobs.remove_load(_store(args, create=False), args.load, reason=args.reason).value
         print(_("cli.loads.removed", args.lang, **removed))
         return 0
     try:
