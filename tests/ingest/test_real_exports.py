@@ -39,6 +39,19 @@ def store(tmp_path):
     s.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, tmp_path):
+    """A fresh store: SQLite always; PostgreSQL when PGI_TEST_POSTGRES_URL names a server."""
+    from tests.conftest import postgres_store
+
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+        yield s
+        s.dispose()
+        return
+    yield from postgres_store(request.node.name)
+
+
 def complaints(monthly, n=6, seed=21):
     """``n`` answers where every firm had a difficulty and wrote it down (a complaint to keep)."""
     answers = make_answers(monthly, 40, seed=seed)
@@ -54,7 +67,8 @@ def count_rows(store: Store, table: str) -> int:
 
 # ------------------------------------------------------------------ 1. field-level repair
 
-def test_a_bad_phone_keeps_the_complaint(tmp_path, store, monthly):
+def test_a_bad_phone_keeps_the_complaint(tmp_path, any_store, monthly):
+    store = any_store
     answers = complaints(monthly)
     answers.loc[2, "contact_phone"] = "0912-345-678"  # dashes: breaks the phone rule, not critical
     path = to_kobo_csv(answers, monthly, tmp_path / "k.csv")
@@ -95,7 +109,8 @@ def test_a_correction_that_breaks_another_rule_is_checked_again(tmp_path, store,
     assert result.problems["question"].tolist() == ["main_difficulty"]
 
 
-def test_the_counts_of_a_wave_are_available_for_the_digest(tmp_path, store, monthly):
+def test_the_counts_of_a_wave_are_available_for_the_digest(tmp_path, any_store, monthly):
+    store = any_store
     answers = complaints(monthly)
     answers.loc[0, "contact_phone"] = "0912-345-678"
     answers.loc[1, "severity"] = 7.0
@@ -128,7 +143,8 @@ def test_remove_then_reload_succeeds_and_the_log_keeps_who_and_why(tmp_path, sto
     assert err.value.code == "store.load_removed"
 
 
-def test_replace_swaps_a_load_in_one_transaction(tmp_path, store, monthly):
+def test_replace_swaps_a_load_in_one_transaction(tmp_path, any_store, monthly):
+    store = any_store
     answers = complaints(monthly)
     first = ingest_file(to_kobo_csv(answers, monthly, tmp_path / "a.csv"), monthly, "2025-11", store=store)
     fixed = answers.copy()
@@ -148,7 +164,8 @@ def test_replace_swaps_a_load_in_one_transaction(tmp_path, store, monthly):
     assert log.loc[first.load_id, "removed_reason"] == "mã hóa sai"
 
 
-def test_a_failed_replacement_changes_nothing(tmp_path, store, monthly):
+def test_a_failed_replacement_changes_nothing(tmp_path, any_store, monthly):
+    store = any_store
     first = ingest_file(to_kobo_csv(complaints(monthly), monthly, tmp_path / "a.csv"), monthly, "2025-11",
                         store=store)
     (tmp_path / "empty.csv").write_text("a,b\n", encoding="utf-8")
