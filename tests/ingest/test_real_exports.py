@@ -348,6 +348,7 @@ def test_the_default_store_is_one_per_user_folder_and_is_said(tmp_path, monkeypa
     assert not expected.exists() and not (tmp_path / "data").exists()  # listing creates no store anywhere
     monkeypatch.setenv("PGI_SURVEY_DB", str(tmp_path / "chung.sqlite"))
     assert default_url() == f"sqlite:///{tmp_path / 'chung.sqlite'}"
+    assert Store("rieng.sqlite").file == tmp_path / "rieng.sqlite"  # --db may be a plain file path
 
 
 def test_a_report_is_never_written_over_silently(tmp_path, store, monthly):
