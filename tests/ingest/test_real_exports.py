@@ -422,3 +422,19 @@ def test_google_forms_timestamps_are_read_day_first(tmp_path, monthly):
         ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 'a.sqlite'}")
     with pytest.warns(PeriodWarning, match="4 of 4 submissions"):
         ingest_file(path, monthly, "2025-10", db=f"sqlite:///{tmp_path / 'b.sqlite'}")
+
+
+def test_an_spss_uuid_variable_keys_the_responses(tmp_path, store, monthly):
+    import pyreadstat
+    from tests.fixtures import to_sav
+
+    answers = complaints(monthly, n=4)
+    answers = pd.concat([answers, answers.iloc[[0]]], ignore_index=True)  # two firms answering alike
+    frame, meta = pyreadstat.read_sav(to_sav(answers, monthly, tmp_path / "a.sav"), user_missing=True)
+    frame.insert(0, "uuid", [f"8f1c-{i}" for i in range(len(frame))])
+    pyreadstat.write_sav(frame, tmp_path / "b.sav", variable_value_labels=meta.variable_value_labels)
+    result = ingest_file(tmp_path / "b.sav", monthly, "2025-11", store=store)
+    assert result.id_column == "uuid" and (result.accepted, result.quarantined) == (5, 0)
+    again = ingest_file(tmp_path / "b.sav", monthly, "2025-11", store=store)
+    assert again.already_present == 5  # by id: the same responses, not new ones
+    assert sorted(load_responses(monthly, store=store)["response_key"]) == [f"8f1c-{i}" for i in range(5)]
