@@ -198,7 +198,8 @@ def test_a_november_file_loaded_as_december_warns(tmp_path, store, monthly, caps
 def test_strict_refuses_the_wrong_month_before_storing(tmp_path, monthly, capsys):
     path = to_kobo_csv(complaints(monthly), monthly, tmp_path / "k.csv")
     db = tmp_path / "s.sqlite"
-    code = main(["ingest", str(path), "--survey", MONTHLY, "--period", "2025-12", "--strict", "--db", f"sqlite:///{db}"])
+    code = main(["ingest", str(path), "--survey", MONTHLY, "--period", "2025-12", "--strict",
+                 "--db", f"sqlite:///{db}"])
     err = capsys.readouterr().err
     assert code == 1 and "6 trong 6 phiếu (100%) được nộp ngoài kỳ 2025-12" in err and "2025-11" in err
     assert count_rows(Store(f"sqlite:///{db}"), "loads") == 0
@@ -261,7 +262,8 @@ def test_the_summary_names_the_right_question_for_each_problem(tmp_path, store, 
     lines = out.split("\n")
     [phone] = [n for n, line in enumerate(lines) if "(contact_phone):" in line]
     [cost] = [n for n, line in enumerate(lines) if "(cost_estimate):" in line]
-    assert lines[phone].strip().startswith("4 × câu «Số điện thoại» (contact_phone): số điện thoại phải có 8–15 chữ số")
+    assert lines[phone].strip().startswith(
+        "4 × câu «Số điện thoại» (contact_phone): số điện thoại phải có 8–15 chữ số")
     assert "dòng 2: '(dữ liệu cá nhân)'; dòng 3:" in lines[phone + 1] and "(+1 dòng khác)" in lines[phone + 1]
     assert lines[phone + 1].count("dòng ") == 4  # three examples, then the count of the others
     assert lines[cost].strip().startswith("1 × câu «Chi phí phát sinh ước tính do khó khăn này (triệu đồng)»")
@@ -407,7 +409,8 @@ def test_the_xlsform_shows_the_current_year_in_words(tmp_path, monthly):
     rows = list(book["survey"].iter_rows(values_only=True))
     head = rows[0]
     year = next(r for r in rows if r[head.index("name")] == "year_established")
-    assert year[head.index("constraint_message::Vietnamese (vi)")] == "Giá trị phải nằm trong khoảng 1900 đến năm hiện tại"
+    assert year[head.index("constraint_message::Vietnamese (vi)")] == \
+        "Giá trị phải nằm trong khoảng 1900 đến năm hiện tại"
     assert year[head.index("constraint_message::English (en)")] == "The value must be between 1900 and the current year"
 
 
