@@ -187,10 +187,12 @@ def _responses(d: Design, ctx: DigestContext, lang: str, represented: float) -> 
     loads = ctx.loads if ctx.loads is not None else pd.DataFrame()
     received = int(loads["rows_read"].sum()) if len(loads) else d.n
     accepted = int(loads["accepted"].sum()) if len(loads) else d.n
+    corrected = int(loads["corrected"].sum()) if "corrected" in loads and len(loads) else 0
     excluded = int(loads["quarantined"].sum()) if len(loads) else 0
     repeated = int(loads["already_present"].sum()) if len(loads) else 0
     rows = [(_("rpt.digest.responses.received", lang), received), (_("rpt.digest.responses.accepted", lang),
-            accepted), (_("rpt.digest.responses.excluded", lang), excluded),
+            accepted), (_("rpt.digest.responses.corrected", lang), corrected),
+            (_("rpt.digest.responses.excluded", lang), excluded),
             (_("rpt.digest.responses.repeated", lang), repeated), (_("rpt.digest.responses.used", lang), d.n)]
     rows += [(_("rpt.digest.responses.reason", lang, reason=_(f"ingest.reason.{code}", lang)), count)
              for code, count in ctx.excluded_reasons.items()]
