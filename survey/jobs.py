@@ -64,10 +64,14 @@ class Outcome(Generic[T]):
     written: list[Path] = field(default_factory=list)
 
 
-def _questionnaire(survey: str | Questionnaire, province: str | None = None) -> Questionnaire:
+def _questionnaire(survey: str | Questionnaire, province: str | None = None,
+                   period: str | None = None) -> Questionnaire:
+    """The questionnaire named (its locality list the one of ``period``, a month, when given); an unknown
+    id is refused with the known ids."""
     if isinstance(survey, str) and not Path(survey).suffix and "/" not in survey:
         _check_survey_id(survey)
-    return survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province)
+    return survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province,
+                                                                               period=period)
 
 
 def _check_survey_id(survey: str) -> None:
@@ -191,8 +195,7 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
     if report is not None:
         target = check_output(report, inputs=[path, options.mapping, store.file], force=force,
                               suffixes=(".csv", ".xlsx"), kind="report")
-    qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(
-        survey, province=options.province, period=str(_period(period)))  # the wave's locality list
+    qn = _questionnaire(survey, options.province, str(_period(period)))  # the wave's locality list
     result = ingest_file(path, qn, str(_period(period)), store=store, mapping=options.mapping,
                          format=options.format, encoding=options.encoding, sep=options.sep, sheet=options.sheet,
                          chunksize=options.chunksize, max_bytes=options.max_bytes, max_rows=options.max_rows,

@@ -46,7 +46,7 @@ def test_annual_report_sections_and_numbers(demo):
     total = scores[scores["kind"] == "total"].iloc[0]
     vi = lambda v: f"{v:.2f}".replace(".", ",")  # noqa: E731  (Vietnamese decimal comma)
     assert vi(total["estimate"]) in text and f"{vi(total['ci_low'])}–{vi(total['ci_high'])}" in text
-    assert text.count("data:image/svg+xml;base64,") == 3
+    assert text.count("data:image/svg+xml;base64,") == 4  # sub-indices, sensitivity, forecast, ranks
     assert "Bắc Giang" in text and "chỉ mang tính minh họa" in text  # the weighting section, in Vietnamese
 
 

@@ -110,14 +110,14 @@ def test_a_correction_that_breaks_another_rule_is_checked_again(tmp_path, store,
 
 
 def test_the_counts_of_a_wave_are_available_for_the_digest(tmp_path, any_store, monthly):
-    store = any_store
+    store = any_store  # June 2025: the district list the fixture answers in (July on: communes and wards)
     answers = complaints(monthly)
     answers.loc[0, "contact_phone"] = "0912-345-678"
     answers.loc[1, "severity"] = 7.0
     path = to_kobo_csv(answers, monthly, tmp_path / "k.csv")
-    jobs.load_export(store, path, MONTHLY, "2025-11")
-    jobs.load_export(store, path, MONTHLY, "2025-11")  # again: everything already present
-    counts = jobs.load_counts(store, MONTHLY, "2025-11").value
+    jobs.load_export(store, path, MONTHLY, "2025-06")
+    jobs.load_export(store, path, MONTHLY, "2025-06")  # again: everything already present
+    counts = jobs.load_counts(store, MONTHLY, "2025-06").value
     assert (counts.loads, counts.read, counts.accepted, counts.corrected, counts.quarantined,
             counts.already_present) == (2, 12, 4, 1, 1, 6)
     assert counts.read == counts.accepted + counts.corrected + counts.quarantined + counts.already_present
@@ -146,14 +146,14 @@ def test_remove_then_reload_succeeds_and_the_log_keeps_who_and_why(tmp_path, sto
 def test_replace_swaps_a_load_in_one_transaction(tmp_path, any_store, monthly):
     store = any_store
     answers = complaints(monthly)
-    first = ingest_file(to_kobo_csv(answers, monthly, tmp_path / "a.csv"), monthly, "2025-11", store=store)
+    first = ingest_file(to_kobo_csv(answers, monthly, tmp_path / "a.csv"), monthly, "2025-06", store=store)
     fixed = answers.copy()
     fixed["description"] = fixed["description"] + " (đã sửa)"  # same ids, other answers
     fixed_path = to_kobo_csv(fixed, monthly, tmp_path / "b.csv")
-    conflict = ingest_file(fixed_path, monthly, "2025-11", store=store)
+    conflict = ingest_file(fixed_path, monthly, "2025-06", store=store)
     assert conflict.quarantined == 6  # without --replace: "same id, different answers"
     jobs.remove_load(store, conflict.load_id, reason="thử lại")
-    result = jobs.load_export(store, fixed_path, MONTHLY, "2025-11", replace=first.load_id,
+    result = jobs.load_export(store, fixed_path, MONTHLY, "2025-06", replace=first.load_id,
                               reason="mã hóa sai").value
     assert (result.accepted, result.quarantined, result.already_present) == (6, 0, 0)
     assert result.replaced["load"] == first.load_id and result.replaced["responses"] == 6
