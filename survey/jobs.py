@@ -244,10 +244,18 @@ def _write_load_report(result: LoadResult, target: Path, lang: str) -> Path:
 
 # ------------------------------------------------------------------ weights
 
+#: the sampling design kept with a weighting's steps, so that a stored weighting is the design it was
+_DESIGN_ARRAYS = ("strata", "clusters", "fpc")
+
+
 def _steps_blob(design: Design, keys: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     order = (keys["period"].astype(str) + "|" + keys["response_key"].astype(str)).to_numpy(dtype=str)
-    np.savez_compressed(buffer, __keys__=order, **steps_to_arrays(design.steps))
+    sampling = {f"__{name}__": np.asarray(getattr(design, name)) if np.asarray(getattr(design, name)).dtype != object
+                else np.asarray(getattr(design, name)).astype(str)
+                for name in _DESIGN_ARRAYS if getattr(design, name) is not None}
+    np.savez_compressed(buffer, __keys__=order, __lonely_psu__=np.array(design.lonely_psu), **sampling,
+                        **steps_to_arrays(design.steps))
     return buffer.getvalue()
 
 
@@ -293,18 +301,23 @@ def weight_wave(store: Store, survey: str | Questionnaire, periods: str | Period
                                     "fpc": config.fpc or result.margins.design.get("fpc")}})
 
 
-def _stored_steps(meta: dict, merged: pd.DataFrame) -> tuple:
+def _stored_steps(meta: dict, merged: pd.DataFrame) -> tuple[tuple, dict]:
+    """The stored steps and sampling design (strata, clusters, fpc, lonely_psu) of a weighting, in the
+    order of ``merged``."""
     if not meta.get("steps"):
-        return ()
+        return (), {}
     with np.load(io.BytesIO(meta["steps"]), allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
+    sampling = {name: arrays.pop(f"__{name}__") for name in _DESIGN_ARRAYS if f"__{name}__" in arrays}
+    if "__lonely_psu__" in arrays:
+        sampling["lonely_psu"] = str(arrays.pop("__lonely_psu__"))
     order = pd.Index(arrays.pop("__keys__"))
     here = (merged["period"].astype(str) + "|" + merged["response_key"].astype(str)).to_numpy(dtype=str)
     if not order.equals(pd.Index(here)):
         raise WeightingError(f"weighting #{meta['id']}: the stored responses are not those weighted",
                              hint="weight the periods again", code="weighting.responses_changed",
                              params={"id": meta["id"]})
-    return steps_from_arrays(arrays)
+    return steps_from_arrays(arrays), sampling
 
 
 def load_weighted(store: Store, survey: str | Questionnaire, periods: str | PeriodRange) -> WeightingResult:
@@ -335,10 +348,11 @@ def load_weighted(store: Store, survey: str | Questionnaire, periods: str | Peri
         warnings.warn(f"weighting #{meta['id']} has no replicate weights: standard errors from this design "
                       "will not include the effect of calibration unless its steps were stored",
                       SurveyWarning, stacklevel=2)
+    steps, sampling = _stored_steps(meta, merged)
     design = Design(merged.drop(columns=["weight", "replicates"]), merged["weight"].to_numpy(dtype=float),
                     repweights=reps, rep_type=meta["rep_type"], scale=meta["scale"] or 1.0,
                     rscales=None if meta["rscales"] is None else np.asarray(meta["rscales"]),
-                    steps=_stored_steps(meta, merged), log=log_from_json(meta["log"]))
+                    steps=steps, log=log_from_json(meta["log"]), **sampling)
     stored = meta.get("diagnostics")
     diagnostics = Diagnostics.from_json(stored) if stored else Diagnostics(
         meta["summary"], pd.DataFrame(), (meta["rep_type"], reps.shape[1]) if reps is not None else None,

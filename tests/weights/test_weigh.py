@@ -165,3 +165,20 @@ def test_margins_file_names_the_design(tmp_path, loaded, monthly):
     path.write_text(MARGINS.read_text(encoding="utf-8") + "\ndesign:\n  zones: zone\n", encoding="utf-8")
     with pytest.raises(WeightingError, match="problem"):
         load_margins(path)
+
+
+def test_a_stored_weighting_keeps_its_strata_and_clusters(loaded, monthly):
+    """Without replicates, a stored weighting's linearised SE must be the cluster design's, not the element one."""
+    config = RakingConfig(MARGINS, use=("size_class", "ownership"), replicates=None, strata="size_class",
+                          ids=("locality",))
+    d = jobs.weight_wave(loaded, monthly, "2025-11", config).value.design
+    assert d.strata is not None and d.clusters is not None
+    with pytest.warns(Warning, match="no replicate weights"):
+        again = jobs.load_weighted(loaded, monthly, "2025-11").design
+    assert np.array_equal(again.stratum(), d.stratum()) and np.array_equal(again.psu(), d.psu())
+    assert again.lonely_psu == d.lonely_psu
+    first, second = mean(d, "had_difficulty"), mean(again, "had_difficulty")
+    assert first["se"].iloc[0] == pytest.approx(second["se"].iloc[0], rel=1e-12)
+    from dataclasses import replace
+    flat = mean(replace(again, strata=None, clusters=None), "had_difficulty")["se"].iloc[0]
+    assert flat != pytest.approx(first["se"].iloc[0], rel=1e-3)  # the design matters to the SE
