@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import EstimationError
 from ..i18n import _, format_date, format_number
+from ..places import crosswalk_rule, to_former_district
 from ..questionnaire import Questionnaire
 from ..text import printable
 from ..weights import Design, mean, proportion, weight_summary
@@ -320,12 +321,24 @@ def _by_domain(d: Design, by: str, labels: Mapping, title: str, heading: str, la
 
 def _domains(d: Design, qn: Questionnaire, groups: Mapping, lang: str, min_n: int) -> Section:
     sectors = {g: _group_label(g, codes, qn, lang) for g, codes in groups.items()}
-    places = {float(c.code): c.label.get(lang) for c in qn.choices("locality", with_missing=False)}
-    tables = (_by_domain(d, "sector_group", sectors, _("digest.sector", lang), _("rpt.digest.column.sector", lang),
-                         lang, min_n, "sector"),
-              _by_domain(d, "locality", places, _("digest.locality", lang), _("rpt.digest.column.district", lang),
-                         lang, min_n))
-    return Section(_("rpt.digest.section.domains", lang), (), tables, notes=(_("rpt.digest.note.districts", lang),),
+    sector_table = _by_domain(d, "sector_group", sectors, _("digest.sector", lang),
+                              _("rpt.digest.column.sector", lang), lang, min_n, "sector")
+    loc = qn.locality
+    former = to_former_district(d.data["locality"], loc) if loc is not None and loc.level != "district" else None
+    if former is not None and former["former_district"].notna().any():
+        # communes and wards (from 1 July 2025) are too many for the month's firms: shown by the former
+        # district each belongs to, the level both lists support (survey.places), with the rule said
+        grouped = replace(d, data=d.data.assign(former_district=former["former_district"].astype(float)))
+        names = dict(zip(former["former_district"].dropna().astype(float), former[f"former_district_{lang}"].dropna()))
+        place_table = _by_domain(grouped, "former_district", names, _("digest.locality", lang),
+                                 _("rpt.digest.column.former_district", lang), lang, min_n, "locality")
+        notes = (_("rpt.digest.note.communes", lang), crosswalk_rule(lang))
+    else:
+        places = {float(c.code): c.label.get(lang) for c in qn.choices("locality", with_missing=False)}
+        place_table = _by_domain(d, "locality", places, _("digest.locality", lang),
+                                 _("rpt.digest.column.district", lang), lang, min_n)
+        notes = (_("rpt.digest.note.districts", lang),)
+    return Section(_("rpt.digest.section.domains", lang), (), (sector_table, place_table), notes=notes,
                    key="domains")
 
 
