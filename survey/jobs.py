@@ -320,6 +320,18 @@ def _stored_steps(meta: dict, merged: pd.DataFrame) -> tuple[tuple, dict]:
     return steps_from_arrays(arrays), sampling
 
 
+def _publishable(result: WeightingResult) -> WeightingResult:
+    """A weighting a published table may use: every weight positive (a share outside 0-100% is never
+    printed), whatever store it comes from."""
+    bad = int(np.sum(~(result.design.weights > 0)))
+    if bad:
+        raise WeightingError(f"weighting #{result.weighting_id} has {bad} weights at or below zero: its shares "
+                             "cannot be published", hint="weight again with bounded calibration: "
+                             "pgi-survey weights --method logit --bounds LOW HIGH", code="weighting.not_publishable",
+                             params={"id": result.weighting_id, "count": bad})
+    return result
+
+
 def load_weighted(store: Store, survey: str | Questionnaire, periods: str | PeriodRange) -> WeightingResult:
     """The newest stored weighting of exactly ``periods``: the design (weights, replicates, steps) and
     its diagnostics, as they were when it was made.
@@ -386,7 +398,7 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
         raise EstimationError(f"no weighted responses of '{qn.id}' in {year}",
                               hint="load the wave (pgi-survey ingest) and weight it (pgi-survey weights)",
                               code="estimation.no_weighting", params={"survey": qn.id, "year": year})
-    weighted = load_weighted(store, qn, PeriodRange.parse(f"{found['period_from']}..{found['period_to']}"))
+    weighted = _publishable(load_weighted(store, qn, PeriodRange.parse(f"{found['period_from']}..{found['period_to']}")))
     result = score(weighted.design, qn, by=by, config=config)
     key = province or (qn.locality.key if qn.locality else None)
     name = qn.locality.province if qn.locality else None
@@ -608,7 +620,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf", f"digest_{month}.html"],
                                    force=force, inputs=[store.file])
     qn = load_questionnaire(MONTHLY, province=province, period=str(month))  # the month's localities
-    current = load_weighted(store, qn, PeriodRange(month, month))
+    current = _publishable(load_weighted(store, qn, PeriodRange(month, month)))
     notes = []
     trend = _earlier_months(store, qn, month, months - 1)
     previous = trend.get(str(month.previous()))

@@ -26,3 +26,28 @@ def test_the_digest_groups_communes_by_former_district_with_the_rule():
     assert shown == counts.to_dict()                 # every firm counted once, in its former district, by hand
     assert len(shown) < len(set(data["locality"]))   # fewer rows than communes
     assert any("huyện năm 2023" in n for n in section.notes)
+
+
+def test_reports_refuse_a_weighting_with_weights_at_or_below_zero(tmp_path, monkeypatch):
+    """A store made before linear calibration was refused may hold negative weights: no report prints them."""
+    import dataclasses
+
+    import pytest
+
+    from survey import jobs
+    from survey.errors import WeightingError
+    from survey.store import Store
+    from survey.weights import WeightingResult
+
+    qn = load_questionnaire("monthly_difficulties", period="2025-12")
+    data = pd.DataFrame({"had_difficulty": [1.0, 0.0, 1.0, 0.0]})
+    bad = WeightingResult(Design(data, np.array([3.0, -2.0, 1.0, 0.0])), None, None, 7, None)
+    with pytest.raises(WeightingError) as err:
+        jobs._publishable(bad)
+    assert err.value.code == "weighting.not_publishable" and err.value.params["count"] == 2
+    good = dataclasses.replace(bad, design=Design(data, np.array([3.0, 2.0, 1.0, 0.5])))
+    assert jobs._publishable(good) is good
+    monkeypatch.setattr(jobs, "load_weighted", lambda *a, **k: bad)
+    with pytest.raises(WeightingError, match="cannot be published"):
+        jobs.monthly_digest(Store(f"sqlite:///{tmp_path / 's.db'}"), "2025-12")
+    del qn
