@@ -130,6 +130,11 @@ def _title(report: AnnualReport, lang: str) -> str:
 def _key_messages(report: AnnualReport, lang: str) -> Section:
     t = report.scores.table
     lines = []
+    shares = t[(t["kind"] == "indicator") & (t["method"] != "mean") & ~t["suppressed"]].sort_values("value")
+    if len(shares):  # what the firms said comes first: the lowest and highest shares, with their intervals
+        lo, hi = shares.iloc[0], shares.iloc[-1]
+        lines.append(_("rpt.annual.key.shares", lang, low_name=lo[f"name_{lang}"], low=_indicator_value(lo, lang)[0],
+                       high_name=hi[f"name_{lang}"], high=_indicator_value(hi, lang)[0], n=int(shares["n"].max())))
     total = t[(t["kind"] == "total") & ~t["suppressed"]]
     if len(total):
         r = total.iloc[0]

@@ -58,7 +58,9 @@ def test_the_annual_report_in_english_with_lang_en(demo_reports):
     report = demo_reports[2].value
     doc = annual_document(report, "en")
     assert doc.sections[0].title == "1. Key messages" and doc.period == "2025"
-    assert "The association's index (0–40 scale)" in doc.sections[0].paragraphs[0]
+    assert doc.sections[0].paragraphs[0].startswith("As the firms answered")   # the shares lead
+    assert "%" in doc.sections[0].paragraphs[0]
+    assert "The association's index (0–40 scale)" in doc.sections[0].paragraphs[1]
 
 
 def test_the_digest_header_and_content(demo_reports):
