@@ -331,7 +331,7 @@ def _cmd_digest(args: argparse.Namespace) -> int:
         return _cmd_digest_review(args)
     outcome = jobs.monthly_digest(_store(args), args.period, out=args.out, lang=args.lang, min_n=args.min_n,
                                   include_personal=args.include_personal, province=args.province, force=args.force,
-                                  issuer=args.issuer)
+                                  issuer=args.issuer, invited=args.invited)
     _written(outcome, args.lang)
     return 0
 
@@ -358,6 +358,7 @@ def _add_reports(commands, lang: str) -> None:
     p.add_argument("--proposal", help=_("cli.digest.review.proposal", lang))
     p.add_argument("--follow-up", nargs=2, metavar=("REF", "STATUS"), help=_("cli.digest.review.follow_up", lang))
     p.add_argument("--issuer", help=_("cli.digest.issuer", lang))
+    p.add_argument("--invited", type=int, help=_("cli.digest.invited", lang))
     p.add_argument("--out", default="out", help=_("cli.out_folder", lang))
     p.add_argument("--force", action="store_true", help=_("cli.force", lang))
     p.add_argument("--min-n", type=int, default=10, help=_("cli.digest.min_n", lang))

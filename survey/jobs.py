@@ -597,7 +597,8 @@ def _sector_groups(margins_file: str | None) -> dict[str, tuple[int, ...]] | Non
 
 def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None = None, lang: str = "vi",
                    min_n: int = 10, include_personal: bool = False, province: str | None = None,
-                   force: bool = False, issuer: str | None = None, months: int = 6) -> Outcome:
+                   force: bool = False, issuer: str | None = None, months: int = 6,
+                   invited: int | None = None) -> Outcome:
     """The monthly difficulties digest of ``period`` (with the month before, and up to ``months`` weighted
     months for the trend), written as XLSX, PDF and HTML into ``out`` when given.
 
@@ -633,7 +634,8 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         cases=reviews[reviews["status"] == "approved"], pending=int((reviews["status"] == "pending").sum()),
         margins_source=_margins_source(current.margins_file), margins_illustrative=current.diagnostics.illustrative,
         margins_used=tuple(dict.fromkeys(current.diagnostics.check.get("margin", pd.Series(dtype=str)))),
-        trend={k: v for k, v in trend.items()}, open_cases=_open_cases(store, qn.id, str(month)))
+        trend={k: v for k, v in trend.items()}, open_cases=_open_cases(store, qn.id, str(month)),
+        invited=invited)
     digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
                           include_personal=include_personal, weighting_notes=reader_log(current.diagnostics.log, lang),
                           sector_groups=_sector_groups(current.margins_file), context=context)

@@ -64,6 +64,7 @@ class DigestContext:
     margins : the margins used to weight: name, source, illustrative, and the names of the margins used.
     trend : earlier weighted months, period -> design (oldest first).
     open_cases : approved cases of earlier months not yet resolved (reference, period, follow_up).
+    invited : firms invited to answer this month, when staff give it (for the response rate).
     """
 
     province: str = ""
@@ -78,6 +79,7 @@ class DigestContext:
     margins_used: tuple[str, ...] = ()
     trend: Mapping[str, Design] = field(default_factory=dict)
     open_cases: pd.DataFrame | None = None
+    invited: int | None = None
 
 
 @dataclass
@@ -202,8 +204,10 @@ def _responses(d: Design, ctx: DigestContext, lang: str, represented: float) -> 
                   tuple((label, format_number(v, lang, 0)) for label, v in rows),
                   values=tuple((None, v) for _l, v in rows), formats=("", "#,##0"), numeric=(False, True),
                   key="responses")
-    paragraphs = (_("rpt.digest.responses.represented", lang, n=d.n, total=format_number(represented, lang, 0)),
-                  _("rpt.digest.responses.no_rate", lang))
+    rate = _("rpt.digest.responses.rate", lang, received=received, invited=ctx.invited,
+             rate=format_number(100 * received / ctx.invited, lang, 1)) if ctx.invited else \
+        _("rpt.digest.responses.no_rate", lang)
+    paragraphs = (_("rpt.digest.responses.represented", lang, n=d.n, total=format_number(represented, lang, 0)), rate)
     return Section(_("rpt.digest.section.responses", lang), paragraphs, (table,), key="responses")
 
 

@@ -51,3 +51,17 @@ def test_reports_refuse_a_weighting_with_weights_at_or_below_zero(tmp_path, monk
     with pytest.raises(WeightingError, match="cannot be published"):
         jobs.monthly_digest(Store(f"sqlite:///{tmp_path / 's.db'}"), "2025-12")
     del qn
+
+
+def test_the_response_rate_is_given_when_staff_say_how_many_firms_were_invited():
+    from survey.reports.digest import DigestContext, _responses
+
+    d = Design(pd.DataFrame({"x": range(40)}), np.ones(40))
+    loads = pd.DataFrame({"rows_read": [50], "accepted": [38], "corrected": [2], "quarantined": [10],
+                          "already_present": [0]})
+    told = _responses(d, DigestContext(loads=loads, invited=200), "vi", 40.0)
+    assert "Tỷ lệ phản hồi: 50 phiếu trên 200 doanh nghiệp được mời (25,0%)." in told.paragraphs
+    unknown = _responses(d, DigestContext(loads=loads), "vi", 40.0)
+    assert any(p.startswith("Tỷ lệ phản hồi chưa tính được") for p in unknown.paragraphs)
+    counts = dict(next(iter(told.tables)).rows)
+    assert counts["Nhận, có sửa một trường không bắt buộc"] == "2"
