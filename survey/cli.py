@@ -4,6 +4,9 @@ Everything it prints, its help and argparse's own texts included, is in the lang
 ``--lang vi|en`` (any command, before or after its name), else of ``$PGI_LANG``, else
 Vietnamese; the texts come from the message catalogue (:mod:`survey.i18n`, ids ``cli.*``).
 Errors are printed as ``lỗi: ...`` / ``error: ...``, without a traceback, with exit status 1.
+Every command that uses the store says which one on standard error (``Kho dữ liệu: ...``),
+so output piped elsewhere stays clean; output piped into a program that stops reading
+(``| head``) ends the command quietly, without a traceback.
 """
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ import argparse
 import contextlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .errors import SurveyError
+from .errors import SurveyError, SurveyWarning
 from .i18n import DEFAULT_LANG, ENV_LANG, LANGS, _, error_text, resolve_lang, translations
 from .forecast.forecast import MODELS
 from .ingest.readers import FORMATS
@@ -93,34 +97,74 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
     options = jobs.IngestOptions(format=args.format, encoding=args.encoding, sep=args.sep, sheet=args.sheet,
                                  mapping=args.mapping, max_bytes=int(args.max_size * 1024 * 1024),
-                                 max_rows=args.max_rows, province=args.province)
-    outcome = jobs.load_export(_store(args), args.file, args.survey, args.period, options, report=args.report,
-                               lang=args.lang, force=args.force, progress=None)
+                                 max_rows=args.max_rows, province=args.province, id_column=args.id_column,
+                                 strict=args.strict)
+    with warnings.catch_warnings():  # the load's warnings are in its summary, in the user's language
+        warnings.simplefilter("ignore", SurveyWarning)
+        outcome = jobs.load_export(_store(args), args.file, args.survey, args.period, options, report=args.report,
+                                   lang=args.lang, force=args.force, progress=None, replace=args.replace,
+                                   reason=args.reason)
     print(console_summary(outcome.value, args.lang))
     for path in outcome.written:
         print(_("cli.ingest.report_written", args.lang, path=path))
     return 0
 
 
-def _store(args: argparse.Namespace):
-    from .store import Store
+def _store(args: argparse.Namespace, create: bool = True):
+    """The store of ``--db`` (or the default one), said on standard error so the user knows which."""
+    from .store import Store, store_location
 
-    return Store(args.db)
+    print(_("cli.store", args.lang, location=store_location(args.db)), file=sys.stderr)
+    return Store(args.db, create=create)
 
 
 def _cmd_loads(args: argparse.Namespace) -> int:
-    from .text import printable
-    from .store import Store
+    from . import jobs
+    from .errors import StoreError
 
-    table = Store(args.db).list_loads()
+    if args.action == "remove":
+        if args.load is None:
+            print(_("cli.error", args.lang, message=_("cli.loads.remove.load", args.lang)), file=sys.stderr)
+            return 2
+        removed = jobs.remove_load(_store(args), args.load, reason=args.reason).value
+        print(_("cli.loads.removed", args.lang, **removed))
+        return 0
+    try:
+        store = _store(args, create=False)  # listing never creates an empty store somewhere
+    except StoreError as exc:
+        if exc.code != "store.missing":
+            raise
+        print(_("cli.loads.no_store", args.lang, **exc.params))
+        return 0
+    table = store.list_loads()
     if table.empty:
         print(_("cli.loads.none", args.lang))
         return 0
+    print(_loads_table(table, args.lang).to_string(index=False))
+    return 0
+
+
+def _loads_table(table, lang: str):
+    """The audit log for the terminal: columns named in ``lang``, a removed load's status in words."""
+    from .text import printable
+
+    def status(row) -> str:
+        if row["removed_at"] is None or row["removed_at"] != row["removed_at"]:
+            return ""
+        when = row["removed_at"].strftime("%Y-%m-%d %H:%M")
+        reason, user = printable(row["removed_reason"] or "", 60), printable(row["removed_by"] or "", 30)
+        if row["replaced_by"] is not None and row["replaced_by"] == row["replaced_by"]:
+            return _("cli.loads.status_replaced", lang, when=when, user=user, by=int(row["replaced_by"]),
+                     reason=reason)
+        return _("cli.loads.status_removed", lang, when=when, user=user, reason=reason)
+    table = table.copy()
+    table["status"] = table.apply(status, axis=1)
     table["loaded_at"] = table["loaded_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M"))
     table["sha256"] = table["sha256"].str[:12]
     table["file_name"] = table["file_name"].map(lambda name: printable(name, 60))  # names come from outside
-    print(table.drop(columns=["size_bytes"]).to_string(index=False))
-    return 0
+    table["user_name"] = table["user_name"].map(lambda name: printable(name, 30))
+    table = table.drop(columns=["size_bytes", "removed_at", "removed_by", "removed_reason", "replaced_by"])
+    return table.rename(columns={c: _(f"cli.loads.column.{c}", lang) for c in table.columns})
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
@@ -298,9 +342,16 @@ def _add_ingest(commands, lang: str) -> None:
     p.add_argument("--max-size", type=float, default=1024, help=_("cli.ingest.max_size", lang))
     p.add_argument("--max-rows", type=int, default=2_000_000, help=_("cli.ingest.max_rows", lang))
     p.add_argument("--province", help=_("cli.locality_list", lang))
+    p.add_argument("--id-column", help=_("cli.ingest.id_column", lang))
+    p.add_argument("--replace", type=int, metavar="N", help=_("cli.ingest.replace", lang))
+    p.add_argument("--reason", help=_("cli.ingest.reason", lang))
+    p.add_argument("--strict", action="store_true", help=_("cli.ingest.strict", lang))
     _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_ingest)
     p = _command(commands, "loads", _("cli.loads", lang), lang)
+    p.add_argument("action", nargs="?", choices=["list", "remove"], default="list", help=_("cli.loads.action", lang))
+    p.add_argument("load", nargs="?", type=int, help=_("cli.loads.remove.load", lang))
+    p.add_argument("--reason", help=_("cli.loads.reason", lang))
     _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_loads)
 
@@ -415,7 +466,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _argparse_in(lang):
         args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        return _pipe_closed()
     except SurveyError as exc:
         print(_safe(_("cli.error", args.lang, message=error_text(exc, args.lang))), file=sys.stderr)
         return 1
@@ -428,6 +483,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         print(_safe(_("cli.internal", args.lang, what=what)), file=sys.stderr)
         return 70
+
+
+def _pipe_closed() -> int:
+    """The reader of our output stopped (``| head``): end quietly, as command-line tools do.
+
+    Standard output is pointed at the null device so Python's final flush cannot fail again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout (tests): nothing to redirect
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from .weights import (
 __all__ = [
     "Outcome", "IngestOptions", "export_definition", "load_export", "weight_wave", "load_weighted", "score_year",
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast", "monthly_digest", "annual_report", "demo_year",
-    "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK",
+    "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK", "remove_load", "load_counts",
 ]
 
 T = TypeVar("T")
@@ -64,7 +64,20 @@ class Outcome(Generic[T]):
 
 
 def _questionnaire(survey: str | Questionnaire, province: str | None = None) -> Questionnaire:
+    if isinstance(survey, str) and not Path(survey).suffix and "/" not in survey:
+        _check_survey_id(survey)
     return survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province)
+
+
+def _check_survey_id(survey: str) -> None:
+    """An id that names no shipped questionnaire is refused with the known ids (not a path to a missing file)."""
+    from .errors import IngestError
+    from .questionnaire import list_questionnaires
+
+    known = [p.stem for p in list_questionnaires()]
+    if survey not in known:
+        raise IngestError(f"there is no questionnaire '{survey}'", hint="the questionnaires: " + ", ".join(known),
+                          code="ingest.unknown_survey", params={"survey": survey, "known": ", ".join(known)})
 
 
 def _period(value: str | Period) -> Period:
@@ -130,6 +143,10 @@ class IngestOptions:
     max_rows: int = DEFAULT_MAX_ROWS
     chunksize: int = 20_000
     province: str | None = None
+    #: the column of response ids, when not one the tools use (see :data:`survey.ingest.ID_COLUMNS`)
+    id_column: str | None = None
+    #: refuse a file whose submissions lie mostly outside the period (default: a warning)
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
@@ -145,11 +162,16 @@ class IngestOptions:
 def load_export(store: Store, path: str | Path, survey: str | Questionnaire, period: str | Period,
                 options: IngestOptions = IngestOptions(), *, report: str | Path | None = None,
                 lang: str = "vi", force: bool = False, user: str | None = None,
-                progress: bool | None = False) -> Outcome[LoadResult]:
+                progress: bool | None = False, replace: int | None = None,
+                reason: str | None = None) -> Outcome[LoadResult]:
     """Load one survey export into the store, and write its problem report if asked.
 
-    The report path is checked before the load (never the input file; never an
-    existing file unless ``force``), so a bad path leaves no load behind.
+    The report path is checked before the load (never the input file; an existing
+    file is never written over: the report goes under a numbered name, unless
+    ``force``), so a bad path leaves no load behind. ``replace``: the number of an
+    earlier load this one replaces, in the same transaction (``reason`` is kept in
+    the audit log). The counts (accepted, with corrections, quarantined, already
+    present) are in the result; :func:`load_counts` gives those of a whole wave.
 
     Raises
     ------
@@ -161,17 +183,46 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
     target = None
     if report is not None:
         target = check_output(report, inputs=[path, options.mapping, store.file], force=force,
-                              suffixes=(".csv", ".xlsx"), kind="report")
+                              suffixes=(".csv", ".xlsx"), kind="report", numbered=True)
     qn = _questionnaire(survey, options.province)
     result = ingest_file(path, qn, str(_period(period)), store=store, mapping=options.mapping,
                          format=options.format, encoding=options.encoding, sep=options.sep, sheet=options.sheet,
                          chunksize=options.chunksize, max_bytes=options.max_bytes, max_rows=options.max_rows,
-                         user=user, progress=progress)
+                         user=user, progress=progress, id_column=options.id_column, replace=replace,
+                         reason=reason, strict=options.strict)
     outcome = Outcome(result, used={"questionnaire": f"{qn.id} v{qn.version}", "file": str(path),
                                     "sha256": result.sha256, "load": result.load_id})
     if target is not None:
         outcome.written.append(_write_load_report(result, target, lang))
     return outcome
+
+
+def remove_load(store: Store, load: int, *, user: str | None = None, reason: str | None = None) -> Outcome[dict]:
+    """Undo a load: its responses, quarantined rows and corrections leave the store in one transaction.
+
+    The audit log keeps the load, marked removed with who (``user``, default the login
+    name) and why; the file's bytes stay archived, and the same file can be loaded again.
+
+    Raises
+    ------
+    StoreError
+        No load of that number, or one removed before.
+    """
+    with store.begin() as conn:
+        removed = store.remove_load(conn, int(load), user=user, reason=reason)
+    return Outcome(removed, used={"load": int(load), "survey": removed["survey"], "period": removed["period"]})
+
+
+def load_counts(store: Store, survey: str | Questionnaire, period: str | Period) -> Outcome:
+    """What the loads of one wave did, for the digest and reports: a :class:`~survey.store.LoadCounts`
+    with ``read``, ``accepted``, ``corrected`` (accepted with corrections), ``quarantined`` and
+    ``already_present`` summed over the wave's loads that were not removed
+    (``read == accepted + corrected + quarantined + already_present``).
+    """
+    survey_id = survey.id if isinstance(survey, Questionnaire) else str(survey)
+    month = _period(period)
+    counts = store.load_counts(survey_id, str(month))
+    return Outcome(counts, used={"survey": survey_id, "period": str(month), "loads": counts.loads})
 
 
 def _write_load_report(result: LoadResult, target: Path, lang: str) -> Path:
@@ -337,10 +388,14 @@ def import_official(store: Store, path: str | Path, year: int, *, mean: float | 
     OfficialError
         Every problem found, with its row.
     """
+    from .errors import OfficialError
     from .forecast import table_problems, wide_record, year_record
     from .reference import crosswalk, national_means, official_tables, provinces_of
     from .scoring import read_official_table
 
+    if not Path(path).is_file():  # said plainly, not as the operating system's "[Errno 2]"
+        raise OfficialError("file not found", file=str(path), hint="check the file's name and folder",
+                            code="official.file_not_found")
     frame, notes = read_official_table(path, year)
     published = national_means().query("measure == 'total'").set_index("year")["mean"]
     mean = mean if mean is not None else (float(published[year]) if year in published.index else None)

@@ -1,9 +1,25 @@
 """Load one survey export into the store: read, map, coerce, validate, store or quarantine.
 
-Every row read ends in exactly one of three places: **accepted** (stored),
-**quarantined** (refused, kept raw with its reasons) or **already present**
-(the same response, same answers, is stored from an earlier load). The
-whole load is one transaction: if anything fails, the store is unchanged.
+Every row read ends in exactly one of four places: **accepted** (stored as it
+was), **accepted with corrections** (stored, some values set to missing and
+recorded as corrections), **quarantined** (refused, kept raw with its reasons)
+or **already present** (the same response, same answers, is stored from an
+earlier load). The whole load is one transaction: if anything fails, the store
+is unchanged.
+
+A value that breaks a rule (an unknown code, a number out of range, a phone
+that does not match its pattern...) of a question that is not *critical* is set
+to missing and the response is kept, so one wrong optional field never drops a
+firm's complaint. Critical questions (see :func:`critical_questions`) are the
+response id, the questions declared ``critical: true`` and those the indicators
+read: a failure there quarantines the whole response, as do problems of the row
+itself (an empty row, the same id twice, other answers under a stored id, a cell
+that cannot be stored).
+
+A load may replace an earlier one (``replace=``): in the same transaction the
+earlier load's responses, quarantined rows and corrections are taken out (the
+audit log keeps it, marked removed, with who and why) and the file is stored as
+if the earlier load had never been made.
 
 A load works in two steps so that a long load never blocks a colleague's:
 
@@ -23,36 +39,75 @@ import pickle
 import re
 import tempfile
 import unicodedata
+import warnings
 import zlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..errors import IngestError, SurveyError
+from ..errors import IngestError, SurveyError, SurveyWarning
 from ..i18n import _
 from ..period import Period
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
 from .coerce import cell_text, coerce_answers
-from .mapping import ColumnMap, map_columns, read_mapping
+from .mapping import ID_COLUMNS, ColumnMap, map_columns, read_mapping
 from .messages import render
 from .readers import (
     DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, MAX_CELL_CHARS, FileInfo, RawMeta, iter_chunks, prefetch, prepare,
 )
 from .validate import validate_answers
 
-__all__ = ["ingest_file", "LoadResult", "PERIOD_PATTERN"]
+__all__ = ["ingest_file", "LoadResult", "PERIOD_PATTERN", "critical_questions", "CORRECTABLE", "ID_COLUMNS",
+           "SUBMISSION_COLUMNS", "OUTSIDE_SHARE", "PeriodWarning"]
 
 PERIOD_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-PROBLEM_COLUMNS = ["row", "column", "question", "value", "reason", "params", "response_key"]
+PROBLEM_COLUMNS = ["row", "column", "question", "value", "reason", "params", "response_key", "action"]
+#: reasons a value of a question that is not critical is set to missing for, keeping its response;
+#: every other reason (empty row, same id twice, a cell that cannot be stored...) concerns the row
+CORRECTABLE = frozenset({"unknown_code", "unknown_label", "not_a_number", "not_whole", "out_of_range", "bad_date",
+                         "required_missing", "not_relevant", "constraint", "options_disagree"})
+#: columns that hold when a response was submitted, as the survey tools name them (compared folded):
+#: KoboToolbox, ODK Central, SurveyCTO, Qualtrics, Google Forms (vi and en)
+SUBMISSION_COLUMNS = ("_submission_time", "submissiondate", "submission_time", "submission date", "enddate",
+                      "recordeddate", "end", "timestamp", "dấu thời gian")
+#: share of submissions dated outside the period above which a load warns (refused with ``strict``)
+OUTSIDE_SHARE = 0.2
+#: passes of re-checking a corrected response before a problem that keeps coming back quarantines it
+_CORRECTION_PASSES = 3
+
+
+class PeriodWarning(SurveyWarning):
+    """Many submissions of a file are dated outside the period it is loaded as."""
+
+
+def critical_questions(qn: Questionnaire) -> frozenset[str]:
+    """Questions whose failure quarantines a response: the response id, those declared ``critical: true``,
+    the questions of the indicators and of their sub-populations (``among``)."""
+    ids = {q.id for q in qn.questions if q.critical}
+    for indicator in qn.indicators:
+        ids.add(indicator.question)
+        if indicator.among is not None:
+            ids |= set(indicator.among.names)
+    if qn.response_id:
+        ids.add(qn.response_id)
+    return frozenset(ids)
 
 
 @dataclass
 class LoadResult:
-    """What a load did. ``rows_read == accepted + quarantined + already_present`` always."""
+    """What a load did. ``rows_read == accepted + corrected + quarantined + already_present`` always.
+
+    ``accepted`` counts responses stored as they were, ``corrected`` those stored with
+    some values set to missing ("accepted with corrections"). ``problems`` has one row per
+    problem, its ``action`` saying what became of it: ``corrected`` (the value was set to
+    missing, the response kept) or ``quarantined`` (the whole response refused).
+    """
 
     file: str
     sha256: str
@@ -65,6 +120,8 @@ class LoadResult:
     accepted: int = 0
     quarantined: int = 0
     already_present: int = 0
+    #: responses stored with some values set to missing (not counted in ``accepted``)
+    corrected: int = 0
     unknown_columns: list[str] = field(default_factory=list)
     #: accepted rows whose answers equal a response stored under another id:
     #: (row, its key, the stored key). Stored all the same (two firms may answer
@@ -73,10 +130,19 @@ class LoadResult:
     #: questions holding personal data: their values are masked in reports
     personal: tuple[str, ...] = ()
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    #: question id -> (Vietnamese label, English label), to name questions in summaries
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: warnings about the whole file, as (message id, parameters), e.g. submissions outside the period
+    warnings: list[tuple[str, dict]] = field(default_factory=list)
+    #: the load this one replaced, and what was taken out with it (see :meth:`Store.remove_load`)
+    replaced: dict | None = None
+    #: the column the response ids were read from (None: rows keyed by their answers)
+    id_column: str | None = None
 
     def summary(self, lang: str = "vi") -> str:
-        """The four counts in one line, in ``lang``."""
-        return _("ingest.summary", lang, read=self.rows_read, accepted=self.accepted,
+        """The five counts in one line, in ``lang``."""
+        return _("ingest.summary_corrected", lang, read=self.rows_read, accepted=self.accepted,
+                 corrected=self.corrected,
                  quarantined=self.quarantined, present=self.already_present)
 
     def messages(self, lang: str = "vi") -> pd.Series:
@@ -102,6 +168,10 @@ class _State:
     chunks: list[Path] = field(default_factory=list)
     info: FileInfo | None = None
     mark: int = 0  # the newest load committed when preparing began
+    critical: frozenset[str] = frozenset()
+    exclude_load: int | None = None  # the load being replaced: its rows do not count as stored
+    submitted: Counter = field(default_factory=Counter)  # month (YYYY-MM) -> submissions dated in it
+    submission_column: str | None = None
 
 
 def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series]:
@@ -162,9 +232,66 @@ def _quarantine_records(raw: pd.DataFrame, rows: list[int], by_row: dict[int, li
     return records
 
 
+def _correct(answers: pd.DataFrame, problems: list[dict], state: _State, today: dt.date) -> set[int]:
+    """Set to missing the values that break a rule of a question that is not critical; re-check the
+    rows corrected (a correction can make another rule fail) until nothing new is found.
+
+    Marks each problem ``action`` "corrected" or "quarantined"; returns the rows to quarantine.
+    """
+    def fatal(p: dict) -> bool:
+        return p["question"] is None or p["reason"] not in CORRECTABLE or p["question"] in state.critical
+
+    bad = {p["row"] for p in problems if fatal(p)}
+    fixed: set[tuple[int, str]] = set()
+    todo = [p for p in problems if p["row"] not in bad]
+    for _pass in range(_CORRECTION_PASSES):
+        for p in todo:
+            if (p["row"], p["question"]) not in fixed:
+                fixed.add((p["row"], p["question"]))
+                answers.at[p["row"], p["question"]] = np.nan if answers[p["question"]].dtype.kind == "f" else pd.NA
+        rows = sorted({row for row, _q in fixed} - bad)
+        if not rows:
+            break
+        again = [p for p in validate_answers(answers.loc[rows], state.qn, state.cmap, today)
+                 if (p["row"], p["question"]) not in fixed]
+        problems.extend(again)
+        bad |= {p["row"] for p in again if fatal(p)}
+        todo = [p for p in again if p["row"] not in bad]
+        if not todo:
+            break
+    else:
+        bad |= {p["row"] for p in todo}  # still failing after every pass: refused, never looped on
+    for p in problems:
+        p["action"] = "quarantined" if p["row"] in bad else "corrected"
+    return bad
+
+
+def _typed_values(raw: pd.DataFrame, problems: list[dict], cmap: ColumnMap) -> None:
+    """Show each problem's value as the file had it (a label stays a label, not its code)."""
+    for p in problems:
+        column = cmap.single.get(p["question"]) if p["question"] is not None else None
+        if column is None or p["reason"] not in CORRECTABLE or p["reason"] == "options_disagree":
+            continue
+        text = cell_text(raw.at[p["row"], column])
+        p["value"] = text
+        if isinstance(p.get("params"), dict) and "value" in p["params"]:
+            p["params"] = {**p["params"], "value": text}
+
+
+def _count_submissions(raw: pd.DataFrame, state: _State) -> None:
+    """Count the chunk's submissions by the month they were made in (when the file says)."""
+    column = state.submission_column
+    if column is None or column not in raw.columns:
+        return
+    text = raw[column].map(cell_text).str.strip()
+    dates = pd.to_datetime(text.where(text != ""), errors="coerce", format="mixed", dayfirst=False, utc=True)
+    state.submitted.update(dates.dropna().dt.strftime("%Y-%m").tolist())
+
+
 def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.date) -> None:
-    """Coerce, validate and look up one chunk; keep what is to be stored in the load's folder."""
+    """Coerce, validate, correct and look up one chunk; keep what is to be stored in the load's folder."""
     qn, result = state.qn, state.result
+    _count_submissions(raw, state)
     answers, problems = coerce_answers(raw, qn, state.cmap)
     unreadable = {(p["row"], p["question"]) for p in problems}
     # a cell that could not be read is reported once, not again as "not answered"
@@ -172,11 +299,17 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
                  if (p["row"], p["question"]) not in unreadable]
     problems += _empty_rows(answers)
     problems += _cell_problems(raw, meta, state.cmap)
+    bad = _correct(answers, problems, state, today)
+    _typed_values(raw, problems, state.cmap)
     keys, hashes = _keys(raw, answers, state.cmap)
-    problems += _duplicates(keys, state)
-    bad = {p["row"] for p in problems}
+    duplicates = _duplicates(keys, state)
+    for p in duplicates:
+        p["action"] = "quarantined"
+    problems += duplicates
+    bad |= {p["row"] for p in duplicates}
     clean = [r for r in raw.index if r not in bad]
-    stored = state.store.stored_keys(state.conn, state.table, state.wave_id, keys[clean].tolist())
+    stored = state.store.stored_keys(state.conn, state.table, state.wave_id, keys[clean].tolist(),
+                                     exclude_load=state.exclude_load)
     present, accept = [], []
     for row in clean:
         key = keys[row]
@@ -187,36 +320,46 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
         else:
             problems.append({"row": int(row), "column": state.cmap.key, "question": None, "value": key,
                              "reason": "conflict_stored", "params": {"value": key, "load_id": stored[key][1]}})
+            bad.add(row)
     by_row: dict[int, list[dict]] = {}
     for p in problems:
         p["response_key"] = keys.get(p["row"])
+        if p["row"] in bad:
+            p["action"] = "quarantined"
         by_row.setdefault(p["row"], []).append(p)
-    records = _quarantine_records(raw, sorted(by_row), by_row, keys)
+    records = _quarantine_records(raw, sorted(bad), by_row, keys)
     # A row refused by an earlier load of the same wave is not quarantined twice:
     # it counts as already present (its problems still appear in the report).
-    known = state.store.quarantined_hashes(state.conn, state.wave_id, [r["raw_hash"] for r in records])
+    known = state.store.quarantined_hashes(state.conn, state.wave_id, [r["raw_hash"] for r in records],
+                                           exclude_load=state.exclude_load)
     fresh = [r for r in records if r["raw_hash"] not in known]
     present += [r["row_number"] for r in records if r["raw_hash"] in known]
     twins = state.store.same_answers(state.conn, state.table, state.wave_id, hashes[accept].tolist(),
-                                     keyed=state.cmap.key is not None)
+                                     keyed=state.cmap.key is not None, exclude_load=state.exclude_load)
     result.same_as_stored += [(int(r), keys[r], twins[hashes[r]]) for r in accept
                               if hashes[r] in twins and twins[hashes[r]] != keys[r]]
+    corrected_rows = {r for r in accept if r in by_row}
+    corrections = [{"row_number": int(p["row"]), "response_key": keys[p["row"]], "question": p["question"],
+                    "value": p["value"], "reason": p["reason"],
+                    "params": json.dumps(p["params"], ensure_ascii=False, default=str)}
+                   for r in sorted(corrected_rows) for p in by_row[r]]
     frame = answers.loc[accept].copy()
     frame.insert(0, "_hash", hashes[accept])
     frame.insert(0, "_key", keys[accept])
     frame.insert(0, "_row", list(accept))
-    _keep(state, frame, fresh)
+    _keep(state, frame, fresh, corrections)
     result.rows_read += len(raw)
-    result.accepted += len(accept)
+    result.accepted += len(accept) - len(corrected_rows)
+    result.corrected += len(corrected_rows)
     result.quarantined += len(fresh)
     result.already_present += len(present)
     state.problems.extend(problems)
 
 
-def _keep(state: _State, frame: pd.DataFrame, quarantined: list[dict]) -> None:
+def _keep(state: _State, frame: pd.DataFrame, quarantined: list[dict], corrections: list[dict]) -> None:
     path = state.folder / f"chunk{len(state.chunks):06d}.pickle"
     with path.open("wb") as fh:
-        pickle.dump((frame, quarantined), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((frame, quarantined, corrections), fh, protocol=pickle.HIGHEST_PROTOCOL)
     state.chunks.append(path)
 
 
@@ -249,7 +392,8 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
                 format: str | None = None, encoding: str | None = None, sep: str | None = None,
                 sheet: str | int | None = None, chunksize: int = 20_000, max_bytes: int = DEFAULT_MAX_BYTES,
                 max_rows: int = DEFAULT_MAX_ROWS, province: str | None = None, user: str | None = None,
-                progress: bool | None = False, today: dt.date | None = None) -> LoadResult:
+                progress: bool | None = False, today: dt.date | None = None, id_column: str | None = None,
+                replace: int | None = None, reason: str | None = None, strict: bool = False) -> LoadResult:
     """Load a survey export into the store.
 
     Parameters
@@ -261,6 +405,12 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     mapping : a mapping file or dict ``{file column: question id}`` for columns not matched automatically.
     format, encoding, sep, sheet, chunksize, max_bytes, max_rows : passed to the reader (:func:`iter_chunks`).
     progress : show a progress bar (None: when the terminal allows).
+    id_column : the column holding the response ids, when not one the tools use
+        (``_uuid``, ``uuid``, ``instanceID``, ``meta/instanceID``, ``KEY``, ``ResponseId``).
+    replace : the number of an earlier load of the questionnaire to replace, in the same transaction.
+    reason : why (kept in the audit log with the replaced load).
+    strict : refuse the file when more than :data:`OUTSIDE_SHARE` of its submissions are dated
+        outside ``period`` (otherwise a :class:`PeriodWarning`, also in ``LoadResult.warnings``).
 
     Returns
     -------
@@ -271,7 +421,9 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     IngestError
         The file cannot be loaded (unreadable, empty, too large, no data rows,
         rows that do not line up, a required column missing, already loaded as
-        another period...). The store is unchanged.
+        another period, submissions outside the period with ``strict``...). The store is unchanged.
+    StoreError
+        ``replace`` names no load, or one removed before.
     """
     qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province)
     try:
@@ -285,7 +437,8 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     info = prepare(path, format=format, encoding=encoding, sep=sep, max_bytes=max_bytes)
     identity = _identity(info.path)
     options = dict(format=format, sheet=sheet, chunksize=chunksize, max_bytes=max_bytes, max_rows=max_rows)
-    load = _Load(info, qn, period, store, mapping, options, user, today or dt.date.today(), progress, identity)
+    load = _Load(info, qn, period, store, mapping, options, user, today or dt.date.today(), progress, identity,
+                 id_column=id_column, replace=replace, reason=reason, strict=strict)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgi-archive") as pool, \
             tempfile.TemporaryDirectory(prefix="pgi-load-") as folder:
         archive = pool.submit(_compress, info.path)
@@ -308,13 +461,19 @@ class _Load:
     today: dt.date
     progress: bool | None
     identity: tuple[int, ...] = ()
+    id_column: str | None = None
+    replace: int | None = None
+    reason: str | None = None
+    strict: bool = False
 
     def prepare(self, conn, folder: Path) -> _State:
         """Read and check every row; look keys up through ``conn``; keep the result in ``folder``."""
         folder.mkdir()
+        replaced = self._check_replace(conn)
         self._check_not_loaded_as_other_period(conn)
         state = _State(self.qn, self.store_, conn, self.store_.existing_response_table(conn, self.qn),
-                       self.store_.find_wave(conn, self.qn.id, self.period), folder)
+                       self.store_.find_wave(conn, self.qn.id, self.period), folder,
+                       critical=critical_questions(self.qn), exclude_load=self.replace)
         state.mark = self.store_.last_load_id(conn)
         chunks = prefetch(iter_chunks(self.info, **self.options))
         first = next(chunks, None)
@@ -322,12 +481,54 @@ class _Load:
             raise IngestError("the file has column names but no data rows", file=str(self.info.path),
                               hint="check that the export contains responses", code="ingest.no_rows")
         state.info = first[1].info
-        state.cmap = map_columns(first[1].columns, self.qn, mapping=self.mapping, file=state.info.name)
+        state.cmap = map_columns(first[1].columns, self.qn, mapping=self.mapping, file=state.info.name,
+                                 id_column=self.id_column)
+        state.submission_column = _submission_column(first[1].columns)
         info = state.info
         state.result = LoadResult(info.name, info.sha256, info.format, info.encoding, self.qn.id, self.period, 0,
-                                  personal=self.qn.personal_questions)
+                                  personal=self.qn.personal_questions, id_column=state.cmap.key,
+                                  labels={q.id: (q.label.vi, q.label.en) for q in self.qn.questions})
+        if replaced is not None:
+            state.result.replaced = {"load": replaced["id"], "period": replaced["period"]}
         _run(first, chunks, state, self.today, self.progress)
+        self._check_submissions(state)
         return state
+
+    def _check_replace(self, conn) -> dict | None:
+        """The load to replace: it must exist, not be removed, and be a load of this questionnaire."""
+        if self.replace is None:
+            return None
+        found = self.store_.load_info(conn, self.replace)
+        if found["removed_at"] is not None:
+            from ..errors import StoreError
+            raise StoreError(f"load #{self.replace} was already removed", code="store.load_removed",
+                             params={"load": self.replace, "when": f"{found['removed_at']:%Y-%m-%d %H:%M}",
+                                     "user": found["removed_by"] or ""})
+        if found["survey"] != self.qn.id:
+            raise IngestError(f"load #{self.replace} is of questionnaire '{found['survey']}', not '{self.qn.id}'",
+                              hint="check the load number with: pgi-survey loads", code="ingest.replace_other_survey",
+                              params={"load": self.replace, "survey": found["survey"], "wanted": self.qn.id})
+        return found
+
+    def _check_submissions(self, state: _State) -> None:
+        """Warn (or, ``strict``, refuse) when many submissions are dated outside the period."""
+        total = sum(state.submitted.values())
+        if not total:
+            return
+        outside = total - state.submitted.get(self.period, 0)
+        if outside / total <= OUTSIDE_SHARE:
+            return
+        month, count = state.submitted.most_common(1)[0]
+        params = {"column": state.submission_column, "outside": outside, "total": total,
+                  "share": outside / total, "period": self.period, "month": month, "count": count}
+        if self.strict:
+            raise IngestError(f"{outside:,} of {total:,} submissions ({outside / total:.0%}) are dated outside "
+                              f"{self.period} (most in {month}); nothing was saved", file=str(self.info.path),
+                              hint=f"check the period: is it {month}?", code="ingest.period_outside",
+                              params=params)
+        state.result.warnings.append(("ingest.warning.period_outside", params))
+        warnings.warn(f"{self.info.name}: {outside:,} of {total:,} submissions are dated outside {self.period} "
+                      f"(most in {month})", PeriodWarning, stacklevel=4)
 
     def store(self, state: _State, archive, again: Path) -> LoadResult:
         """Write what was prepared, in one transaction holding the write lock.
@@ -343,25 +544,38 @@ class _Load:
                               hint="wait until the download or copy has finished, then load it again",
                               code="ingest.changed")
         with self.store_.begin() as conn:
-            if self.store_.loaded_since(conn, self.qn.id, self.period, state.mark):
-                # another load of this wave was committed while this one prepared:
-                # its rows may now be "already present" or conflicts; look again, under the lock
+            if self.store_.loaded_since(conn, self.qn.id, self.period, state.mark) or (
+                    self.replace is not None and self.store_.last_load_id(conn) != state.mark):
+                # another load of this wave (or any, when replacing) was committed while this one
+                # prepared: its rows may now be "already present" or conflicts; look again, under the lock
                 state = self.prepare(conn, again)
             else:
+                self._check_replace(conn)
                 self._check_not_loaded_as_other_period(conn)
+            if self.replace is not None:  # out first: the same responses come back under the new load
+                state.result.replaced = self.store_.remove_load(conn, self.replace, user=self.user,
+                                                                reason=self.reason)
             _write(state, conn, self.user)
+            if self.replace is not None:
+                self.store_.mark_replaced(conn, self.replace, state.result.load_id)
             info = state.info
             self.store_.archive_file(conn, info.path, info.sha256, info.size, packed)
         return state.result
 
     def _check_not_loaded_as_other_period(self, conn) -> None:
         earlier = [(lid, p) for lid, p in self.store_.loads_of_file(conn, self.qn.id, self.info.sha256)
-                   if p != self.period]
+                   if p != self.period and lid != self.replace]
         if earlier:
             lid, p = earlier[0]
             raise IngestError(f"this file was already loaded as period {p} (load #{lid})",
                               file=str(self.info.path), hint="check the period; a file belongs to one wave",
                               code="ingest.other_period", params={"period": p, "load": lid})
+
+
+def _submission_column(columns: list[str]) -> str | None:
+    """The column that holds submission times, if the file has one (see :data:`SUBMISSION_COLUMNS`)."""
+    folded = {str(c).strip().casefold(): c for c in columns}
+    return next((folded[name] for name in SUBMISSION_COLUMNS if name in folded), None)
 
 
 def _write(state: _State, conn, user: str | None) -> None:
@@ -374,16 +588,17 @@ def _write(state: _State, conn, user: str | None) -> None:
     result.load_id = load_id
     for path in state.chunks:
         with path.open("rb") as fh:
-            frame, quarantined = pickle.load(fh)
+            frame, quarantined, corrections = pickle.load(fh)
         frame.insert(0, "_load_id", load_id)
         frame.insert(0, "_wave_id", wave_id)
         store.insert_responses(conn, table, frame)
         store.insert_quarantine(conn, [{**r, "load_id": load_id, "wave_id": wave_id} for r in quarantined])
+        store.insert_corrections(conn, [{**r, "load_id": load_id, "wave_id": wave_id} for r in corrections])
     if state.table is None:  # a new table: give the planner its size before the next load looks keys up
         store.analyse(conn, table)
     store.finish_load(conn, load_id, rows_read=result.rows_read, accepted=result.accepted,
                       quarantined=result.quarantined, already_present=result.already_present,
-                      unknown_columns=result.unknown_columns)
+                      unknown_columns=result.unknown_columns, corrected=result.corrected)
 
 
 def _run(first, chunks, state: _State, today: dt.date, progress: bool | None) -> None:
@@ -404,7 +619,7 @@ def _run(first, chunks, state: _State, today: dt.date, progress: bool | None) ->
         raise IngestError(f"{result.rows_read:,} rows were read of the {meta.rows:,} the file holds; "
                           "nothing was saved", file=str(state.info.path), hint="load the file again",
                           code="ingest.rows_lost", params={"read": result.rows_read, "rows": meta.rows})
-    if result.rows_read != result.accepted + result.quarantined + result.already_present:
+    if result.rows_read != result.accepted + result.corrected + result.quarantined + result.already_present:
         raise IngestError("internal error: rows were neither stored nor quarantined; nothing was saved",
                           code="ingest.rows_unaccounted")
     result.unknown_columns = list(state.cmap.unknown)

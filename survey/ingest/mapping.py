@@ -20,9 +20,13 @@ import yaml
 from ..errors import IngestError, Problem
 from ..questionnaire import Question, Questionnaire
 
-__all__ = ["ColumnMap", "map_columns", "read_mapping", "fold"]
+__all__ = ["ColumnMap", "map_columns", "read_mapping", "fold", "ID_COLUMNS"]
 
 KOBO_KEY = "_uuid"
+#: columns that hold a response's id, as the survey tools name them, in order of preference:
+#: KoboToolbox, an SPSS or Stata export of it, ODK (``instanceID``, ``meta/instanceID``),
+#: SurveyCTO and ODK Central (``KEY``), Qualtrics (``ResponseId``)
+ID_COLUMNS = ("_uuid", "uuid", "instanceID", "meta/instanceID", "KEY", "ResponseId")
 
 
 def fold(text: object) -> str:
@@ -137,19 +141,39 @@ def _match(column: str, qn: Questionnaire, ids: dict[str, Question], labels: dic
     return (qid, None) if qid else None
 
 
+def _id_column(columns: list[str], qn: Questionnaire, id_column: str | None, file: str | None) -> str | None:
+    """The column of response ids: the one named, else the first the tools use, else the questionnaire's own."""
+    if id_column is not None:
+        if id_column not in columns:
+            shown = ", ".join(str(c) for c in columns[:15]) + (" …" if len(columns) > 15 else "")
+            raise IngestError(f"the file has no column '{id_column}' for the response ids", file=file,
+                              hint=f"its columns: {shown}", code="ingest.no_id_column",
+                              params={"column": id_column, "columns": shown})
+        return id_column
+    found = next((c for c in ID_COLUMNS if c in columns), None)
+    if found is None and qn.response_id and qn.response_id in columns:
+        found = qn.response_id
+    return found
+
+
 def map_columns(columns: list[str], qn: Questionnaire, *, mapping: dict[str, str] | None = None,
-                file: str | None = None) -> ColumnMap:
+                file: str | None = None, id_column: str | None = None) -> ColumnMap:
     """Map file columns to questions.
+
+    The response ids are read from ``id_column`` when given, else from the first of
+    :data:`ID_COLUMNS` the file has, else from the questionnaire's ``response_id``.
 
     Raises
     ------
     IngestError
         If a mapping names an unknown question, two columns claim one question,
-        or a required question has no column; every such problem is listed.
+        or a required question has no column; every such problem is listed; or
+        ``id_column`` is not a column of the file.
     """
     ids = {q.id: q for q in qn.questions}
     labels = _label_index(qn)
     cmap, problems = ColumnMap(), []
+    cmap.key = _id_column(columns, qn, id_column, file)
     for column in columns:
         target = None
         if mapping and column in mapping:
@@ -160,9 +184,8 @@ def map_columns(columns: list[str], qn: Questionnaire, *, mapping: dict[str, str
                                         params={"column": column, "question": qid}))
                 continue
             target = (qid, None)
-        elif column == KOBO_KEY or (qn.response_id and column == qn.response_id and cmap.key is None):
-            cmap.key = column
-            if column == KOBO_KEY:
+        elif column == cmap.key or column in ID_COLUMNS:
+            if column not in ids:  # an id column that is also a question is stored as its answer too
                 cmap.metadata.append(column)
                 continue
             target = (column, None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 import subprocess
 import sys
 import zipfile
@@ -286,7 +287,94 @@ def _csv_info(info: FileInfo, encoding: str | None, sep: str | None) -> FileInfo
         with info.path.open("rb") as fh:
             encoding = detect_encoding(fh.read(_SAMPLE))
     text = _decode_sample(info, encoding)
+    check_encoding(info, encoding)
+    if sep is not None:
+        _check_separator(info, text, sep)
     return replace(info, encoding=encoding, separator=sep or _sniff_separator(info, text))
+
+
+def _check_separator(info: FileInfo, text: str, sep: str) -> None:
+    """A separator given by hand must split the first line; else say which one the file seems to use."""
+    header = next(iter(text.splitlines()), "")
+    if _count_outside_quotes(header, sep) > 0:
+        return
+    counts = {c: _count_outside_quotes(header, c) for c in (",", ";", "\t", "|")}
+    other, count = max(counts.items(), key=lambda kv: kv[1])
+    shown = "tab" if other == "\t" else other
+    raise IngestError(f"the separator '{sep}' does not occur in the first line (the column names)",
+                      file=str(info.path), line=1,
+                      hint=(f"the file seems to use '{shown}': give --sep '{shown}', or leave --sep out"
+                            if count else "check the file; leave --sep out to detect the separator"),
+                      code="ingest.separator_absent" if count else "ingest.separator_absent_unknown",
+                      params={"sep": "tab" if sep == "\t" else sep, "other": shown})
+
+
+#: every Vietnamese letter with a diacritic (precomposed), to count in decoded text
+_VIETNAMESE = frozenset(unicodedata.normalize("NFC", base + tone)
+                        for base in "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY"
+                        for tone in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")) - set("aeiouyAEIOUY") | set("đĐ")
+#: a decoding is taken as garbled when its "mess" (charset-normalizer) exceeds the best one's by this much
+_MESS_MARGIN = 0.1
+
+
+def _vietnamese_letters(text: str) -> int:
+    return sum(1 for ch in unicodedata.normalize("NFC", text) if ch in _VIETNAMESE)
+
+
+def check_encoding(info: FileInfo, encoding: str) -> None:
+    """Refuse an encoding that turns the file's text into mojibake ("CÃ´ng ty" for "Công ty").
+
+    A UTF encoding that decodes the file is taken as right. For any other, the text as
+    decoded is measured with charset-normalizer (its "mess ratio": letters that do not
+    belong together) against the encoding charset-normalizer finds best; when the chosen
+    decoding is clearly messier and the other shows more Vietnamese letters, the file is
+    refused with the suggested encoding, before anything is read or stored.
+
+    Raises
+    ------
+    IngestError
+        ``ingest.wrong_encoding``, naming the encoding to use and showing a word both ways.
+    """
+    if codecs.lookup(encoding).name.startswith("utf"):
+        return
+    with info.path.open("rb") as fh:
+        sample = fh.read(_SAMPLE)
+    if sample.isascii():
+        return
+    from charset_normalizer import from_bytes
+    from charset_normalizer.md import mess_ratio
+
+    best = from_bytes(sample).best()
+    if best is None or codecs.lookup(best.encoding).name == codecs.lookup(encoding).name:
+        return
+    chosen = codecs.decode(sample, encoding, errors="replace")
+    suggested = str(best)
+    if mess_ratio(chosen, maximum_threshold=1.0) < best.chaos + _MESS_MARGIN \
+            or _vietnamese_letters(suggested) <= _vietnamese_letters(chosen) // 2:
+        return
+    name = "utf-8" if codecs.lookup(best.encoding).name == "utf-8" else codecs.lookup(best.encoding).name
+    wrong, right = _example_word(chosen, suggested)
+    raise IngestError(f"the file does not look like {encoding} text: it would read '{wrong}' where it most likely "
+                      f"says '{right}'", file=str(info.path),
+                      hint=f"load it with --encoding {name} (or without --encoding)", code="ingest.wrong_encoding",
+                      params={"encoding": encoding, "suggested": name, "wrong": wrong, "right": right,
+                              "letters": _vietnamese_letters(suggested), "confidence": 1 - best.chaos})
+
+
+def _example_word(chosen: str, suggested: str) -> tuple[str, str]:
+    """The first word the two decodings read differently: (as the chosen encoding, as the suggested one).
+
+    Separators and line ends are ASCII, the same bytes in both, so the words line up.
+    """
+    split = re.compile(r"[\s,;|\"]+").split
+    for a, b in zip(split(chosen), split(suggested)):
+        if a != b:
+            return _printable_word(a[:40]), _printable_word(b[:40])
+    return "", ""
+
+
+def _printable_word(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def check_header(columns: list[str], info: FileInfo) -> list[str]:

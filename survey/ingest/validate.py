@@ -8,17 +8,38 @@ Declared missing codes (98, 99) are always valid answers.
 """
 from __future__ import annotations
 
+import ast
 import datetime as dt
 
 import pandas as pd
 import pandera.pandas as pa
 
 from ..errors import CheckFailedError
+from ..i18n import has_message
 from ..questionnaire import Question, Questionnaire, evaluate
 from .coerce import cell_text
 from .mapping import ColumnMap
 
-__all__ = ["answer_schema", "validate_answers"]
+__all__ = ["answer_schema", "validate_answers", "constraint_rule"]
+
+
+def constraint_rule(q: Question) -> str:
+    """The key of a constraint's words in the catalogue (``ingest.rule.<key>``), never its expression.
+
+    The question's own words when the catalogue has them (``ingest.rule.constraint.<question id>``:
+    "số điện thoại phải có 8–15 chữ số"); else words for the kind of rule: a pattern
+    (``regex``), an answer among those chosen in another question (``selected``), or any other
+    condition (``constraint``).
+    """
+    if has_message(f"ingest.rule.constraint.{q.id}", "vi"):
+        return f"constraint.{q.id}"
+    tree = q.constraint.tree if q.constraint is not None else None
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name):
+        if tree.func.id == "regex":
+            return "regex"
+        if tree.func.id == "selected" and any(isinstance(a, ast.Name) and a.id == "value" for a in tree.args[1:]):
+            return "selected"
+    return "constraint"
 
 
 def _bound(value, today: dt.date) -> float | None:
@@ -122,7 +143,7 @@ def _rule_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, to
         if q.constraint is not None:
             real = answered & ~answers[q.id].isin([float(m) for m in q.missing]) if q.missing else answered
             ok = evaluate(q.constraint, answers, self_column=q.id, today=today)
-            add(real & ~ok, q, "constraint", condition=q.constraint.source)
+            add(real & ~ok, q, "constraint", condition=q.constraint.source, rule=constraint_rule(q))
     return out
 
 

@@ -68,7 +68,7 @@ _KEYS = {
     "profile": {"choice_lists", "missing_codes", "sections", "note"},
     "section": {"id", "label", "questions"},
     "question": {"id", "type", "label", "hint", "choices", "missing", "required", "relevant",
-                 "constraint", "range", "personal"},
+                 "constraint", "range", "personal", "critical"},
     "indicator": {"id", "subindex", "label", "question", "method", "codes", "among", "direction",
                   "goalposts", "weight", "normalisation", "target"},
     "sensitivity": {"weights", "goalposts", "normalisations", "draws"},
@@ -517,7 +517,7 @@ def _question(doc: _Doc, obj: Any, where: str, section: str) -> Question | None:
         missing=tuple(missing), required=bool(obj.get("required", False)),
         relevant=_expression(doc, obj.get("relevant"), f"{where}.relevant"),
         constraint=_expression(doc, obj.get("constraint"), f"{where}.constraint"),
-        range=rng, personal=bool(obj.get("personal", False)),
+        range=rng, personal=bool(obj.get("personal", False)), critical=bool(obj.get("critical", False)),
     )
 
 

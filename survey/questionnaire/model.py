@@ -104,6 +104,11 @@ class Question:
         stands for the year of data collection.
     personal : bool
         Personal data (names, phones, e-mails, firm names): collected, never reported.
+    critical : bool
+        An answer the indicators, the weighting or the digest depend on: a value that
+        breaks one of its rules sends the whole response to quarantine. A value that
+        breaks a rule of any other question is set to missing and recorded as a
+        correction; the response is kept ("accepted with corrections").
     """
 
     id: str
@@ -118,6 +123,7 @@ class Question:
     constraint: Expression | None = None
     range: tuple[float | str | None, float | str | None] = (None, None)
     personal: bool = False
+    critical: bool = False
 
     @property
     def is_select(self) -> bool:

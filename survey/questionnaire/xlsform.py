@@ -35,6 +35,8 @@ _MESSAGES = {
     "range": ("Giá trị phải nằm trong khoảng {lo} đến {hi}", "The value must be between {lo} and {hi}"),
     "other": ("Câu trả lời không hợp lệ", "The answer is not valid"),
 }
+#: how a firm reads the bound ``current_year`` in a constraint message, in each language
+_CURRENT_YEAR = ("năm hiện tại", "the current year")
 
 
 def xlsform_list_name(question: Question) -> str | None:
@@ -100,7 +102,8 @@ def _question_row(q: Question, types: dict[str, str]) -> dict:
     if constraint:
         lo, hi = q.range
         for i, (lang, col) in enumerate(LANG_COLUMNS.items()):
-            row[f"constraint_message::{col}"] = _MESSAGES[kind][i].format(lo=lo, hi=hi)
+            words = [_CURRENT_YEAR[i] if b == "current_year" else b for b in (lo, hi)]
+            row[f"constraint_message::{col}"] = _MESSAGES[kind][i].format(lo=words[0], hi=words[1])
     return row
 
 

@@ -7,8 +7,11 @@ SQLAlchemy Core on an embedded SQLite file by default, or any SQLAlchemy URL
 - ``responses_<questionnaire>``: tidy answers, one row per firm and wave,
   one typed column per question, plus ``_key`` (the response id) and
   ``_hash`` (a fingerprint of the answers);
-- ``loads``: the audit log: file, SHA-256, size, time, user and the counts;
+- ``loads``: the audit log: file, SHA-256, size, time, user and the counts; a load
+  removed (:meth:`Store.remove_load`) stays in it with who removed it, when and why;
 - ``quarantine``: every refused row, raw, with its reasons;
+- ``corrections``: every value set to missing in an accepted response (a rule broken
+  on a question that is not critical), with the value as the file had it and why;
 - ``raw_files``: each loaded file's bytes, once, so nothing is ever lost
   (unknown columns included).
 
@@ -25,6 +28,7 @@ import json
 import os
 import zlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -32,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, event, func, inspect, literal, select, update,
+    UniqueConstraint, create_engine, delete, event, func, inspect, literal, select, true, update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,7 +44,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..questionnaire import Questionnaire
 
-__all__ = ["Store", "default_url", "response_table_name"]
+__all__ = ["Store", "LoadCounts", "default_url", "store_location", "response_table_name", "ENV_DB"]
+
+#: the environment variable naming the store (a SQLAlchemy URL, or the path of a SQLite file)
+ENV_DB = "PGI_SURVEY_DB"
+#: the older name of :data:`ENV_DB`, still read after it
+_ENV_DB_OLD = "PGI_DB"
 
 metadata = MetaData()
 waves = Table(
@@ -68,6 +77,13 @@ loads = Table(
     Column("quarantined", Integer, nullable=False, default=0),
     Column("already_present", Integer, nullable=False, default=0),
     Column("unknown_columns", Text),
+    # responses accepted with corrections (not counted in ``accepted``); NULL in loads made before
+    Column("corrected", Integer, default=0),
+    # a removed load stays in the log: when, by whom, why, and the load that replaced it (if any)
+    Column("removed_at", DateTime),
+    Column("removed_by", String(128)),
+    Column("removed_reason", Text),
+    Column("replaced_by", Integer),
 )
 quarantine = Table(
     "quarantine", metadata,
@@ -79,6 +95,18 @@ quarantine = Table(
     Column("raw_hash", String(64), nullable=False, index=True),
     Column("raw", Text, nullable=False),
     Column("reasons", Text, nullable=False),
+)
+corrections = Table(
+    "corrections", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False, index=True),
+    Column("wave_id", Integer, ForeignKey("waves.id"), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("response_key", Text, nullable=False),
+    Column("question", String(64), nullable=False),
+    Column("value", Text, nullable=False),  # as the file had it
+    Column("reason", String(32), nullable=False),
+    Column("params", Text, nullable=False),
 )
 raw_files = Table(
     "raw_files", metadata,
@@ -109,7 +137,8 @@ weightings = Table(
     Column("steps", LargeBinary),
 )
 #: columns added after a table was first released: added to older stores when they are opened
-_ADDED_COLUMNS = {"weightings": ("diagnostics", "steps")}
+_ADDED_COLUMNS = {"weightings": ("diagnostics", "steps"),
+                  "loads": ("corrected", "removed_at", "removed_by", "removed_reason", "replaced_by")}
 weights_table = Table(
     "weights", metadata,
     Column("weighting_id", Integer, ForeignKey("weightings.id"), primary_key=True),
@@ -132,11 +161,58 @@ FIXED = ("_id", "_wave_id", "_load_id", "_row", "_key", "_hash")
 
 
 def default_url() -> str:
-    """``$PGI_DB`` if set, else a SQLite file in ``$PGI_DATA_DIR`` (default ``./data``)."""
-    if os.environ.get("PGI_DB"):
-        return os.environ["PGI_DB"]
-    folder = Path(os.environ.get("PGI_DATA_DIR", "data"))
-    return f"sqlite:///{folder / 'pgi_survey.sqlite'}"
+    """Where the store is when ``--db`` is not given: one place per user, whatever the current folder.
+
+    ``$PGI_SURVEY_DB`` (or its older name ``$PGI_DB``) when set: a SQLAlchemy URL, or the
+    path of a SQLite file. Else ``pgi_survey.sqlite`` in the user's data folder
+    (``~/.local/share/pgi-survey`` on Linux, ``%LOCALAPPDATA%\\pgi-survey`` on Windows,
+    ``~/Library/Application Support/pgi-survey`` on macOS).
+    """
+    for name in (ENV_DB, _ENV_DB_OLD):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value if "://" in value else f"sqlite:///{Path(value).expanduser().absolute()}"
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir('pgi-survey', appauthor=False)) / 'pgi_survey.sqlite'}"
+
+
+def store_location(url: str | None = None) -> str:
+    """The store a person is told about: the absolute path of a SQLite file, else the URL without password."""
+    url = url or default_url()
+    if url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:"):
+        return str(Path(url.removeprefix("sqlite:///")).expanduser().absolute())
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: Store() will say so
+        return url
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """What the loads of one wave did, summed over the loads not removed.
+
+    ``read == accepted + corrected + quarantined + already_present``: every row
+    read was stored as it was (``accepted``), stored with some values set to
+    missing (``corrected``, "accepted with corrections"), refused
+    (``quarantined``) or found already stored (``already_present``).
+    """
+
+    survey: str
+    period: str
+    loads: int = 0
+    read: int = 0
+    accepted: int = 0
+    corrected: int = 0
+    quarantined: int = 0
+    already_present: int = 0
+
+    @property
+    def kept(self) -> int:
+        """Responses stored by these loads, corrected or not."""
+        return self.accepted + self.corrected
 
 
 def _server_engine(url: str) -> Engine:
@@ -195,18 +271,25 @@ class Store:
     ----------
     url : str, optional
         SQLAlchemy URL; default :func:`default_url`.
+    create : bool
+        Create a SQLite store that does not exist yet (default). With False, a missing
+        SQLite file is an error and nothing is created (for commands that only read).
 
     Raises
     ------
     StoreError
-        If the database cannot be opened or its tables created.
+        If the database cannot be opened or its tables created; ``store.missing`` when
+        ``create`` is False and the SQLite file does not exist.
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, create: bool = True) -> None:
         self.url = url or default_url()
         try:
             if self.url.startswith("sqlite:///"):
                 path = Path(self.url.removeprefix("sqlite:///"))
+                if str(path) not in ("", ":memory:") and not create and not path.is_file():
+                    raise StoreError(f"there is no store at {self.location}", code="store.missing",
+                                     params={"location": self.location})
                 if str(path) not in ("", ":memory:"):
                     path.parent.mkdir(parents=True, exist_ok=True)
                 self.engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT})
@@ -239,6 +322,11 @@ class Store:
         if self.url.startswith("sqlite:///") and self.url.removeprefix("sqlite:///") not in ("", ":memory:"):
             return Path(self.url.removeprefix("sqlite:///"))
         return None
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for people: a SQLite file's absolute path, or the URL without its password."""
+        return store_location(self.url)
 
     @property
     def safe_url(self) -> str:
@@ -341,9 +429,10 @@ class Store:
     # ------------------------------------------------------------ loads
 
     def loads_of_file(self, conn: Connection, survey_id: str, sha256: str) -> list[tuple[int, str]]:
-        """Earlier loads of the same file content for a questionnaire: (load id, period)."""
+        """Earlier loads of the same file content for a questionnaire, not removed: (load id, period)."""
         rows = conn.execute(select(loads.c.id, waves.c.period).join(waves, loads.c.wave_id == waves.c.id)
-                            .where(waves.c.survey_id == survey_id, loads.c.sha256 == sha256)).all()
+                            .where(waves.c.survey_id == survey_id, loads.c.sha256 == sha256,
+                                   loads.c.removed_at.is_(None))).all()
         return [(r[0], r[1]) for r in rows]
 
     def archive_file(self, conn: Connection, path: Path, sha256: str, size: int,
@@ -382,18 +471,92 @@ class Store:
         return res.inserted_primary_key[0]
 
     def finish_load(self, conn: Connection, load_id: int, *, rows_read: int, accepted: int, quarantined: int,
-                    already_present: int, unknown_columns: Sequence[str]) -> None:
+                    already_present: int, unknown_columns: Sequence[str], corrected: int = 0) -> None:
         conn.execute(update(loads).where(loads.c.id == load_id).values(
             rows_read=rows_read, accepted=accepted, quarantined=quarantined, already_present=already_present,
-            unknown_columns=json.dumps(list(unknown_columns), ensure_ascii=False)))
+            corrected=corrected, unknown_columns=json.dumps(list(unknown_columns), ensure_ascii=False)))
+
+    def load_info(self, conn: Connection, load_id: int) -> dict[str, Any]:
+        """One load of the audit log: id, survey, period, wave_id, file_name, sha256, removed_at...
+
+        Raises
+        ------
+        StoreError
+            ``store.no_load`` when no load has that number.
+        """
+        row = conn.execute(select(loads, waves.c.survey_id.label("survey"), waves.c.period)
+                           .join(waves, loads.c.wave_id == waves.c.id).where(loads.c.id == int(load_id))
+                           ).mappings().first()
+        if row is None:
+            raise StoreError(f"there is no load #{load_id}", hint="see the numbers with: pgi-survey loads",
+                             code="store.no_load", params={"load": load_id})
+        return dict(row)
+
+    def remove_load(self, conn: Connection, load_id: int, *, user: str | None = None, reason: str | None = None,
+                    replaced_by: int | None = None) -> dict[str, Any]:
+        """Take a load's responses, quarantined rows and corrections out of the store, inside ``conn``'s
+        transaction; the load stays in the audit log, marked removed by ``user`` for ``reason``.
+
+        The file's bytes stay archived, so the load can be made again (the same file may then be
+        loaded as if new). Returns what was removed: ``load``, ``survey``, ``period``, ``responses``,
+        ``quarantined``, ``corrections``.
+
+        Raises
+        ------
+        StoreError
+            ``store.no_load`` for an unknown number, ``store.load_removed`` for a load removed before.
+        """
+        info = self.load_info(conn, load_id)
+        if info["removed_at"] is not None:
+            raise StoreError(f"load #{load_id} was already removed on {info['removed_at']:%Y-%m-%d %H:%M}",
+                             code="store.load_removed",
+                             params={"load": load_id, "when": f"{info['removed_at']:%Y-%m-%d %H:%M}",
+                                     "user": info["removed_by"] or ""})
+        name = response_table_name(info["survey"])
+        responses = 0
+        if inspect(conn).has_table(name):
+            table = Table(name, MetaData(), autoload_with=conn)
+            responses = conn.execute(delete(table).where(table.c._load_id == int(load_id))).rowcount
+        quarantined = conn.execute(delete(quarantine).where(quarantine.c.load_id == int(load_id))).rowcount
+        corrected = conn.execute(delete(corrections).where(corrections.c.load_id == int(load_id))).rowcount
+        conn.execute(update(loads).where(loads.c.id == int(load_id)).values(
+            removed_at=dt.datetime.now(), removed_by=user or _user(), removed_reason=reason or "",
+            replaced_by=replaced_by))
+        return {"load": int(load_id), "survey": info["survey"], "period": info["period"], "responses": responses,
+                "quarantined": quarantined, "corrections": corrected}
+
+    def mark_replaced(self, conn: Connection, load_id: int, by: int) -> None:
+        """Note in the audit log that removed load ``load_id`` was replaced by load ``by``."""
+        conn.execute(update(loads).where(loads.c.id == int(load_id)).values(replaced_by=int(by)))
+
+    def load_counts(self, survey_id: str, period: str) -> LoadCounts:
+        """What the loads of one wave (``survey_id``, ``period`` as ``YYYY-MM``) did, summed over those
+        not removed: rows read, accepted, accepted with corrections, quarantined, already present.
+
+        For the digest and the load reports: ``read == accepted + corrected + quarantined +
+        already_present`` always holds. A wave never loaded gives zeros.
+        """
+        query = (select(func.count(loads.c.id), func.sum(loads.c.rows_read), func.sum(loads.c.accepted),
+                        func.sum(func.coalesce(loads.c.corrected, 0)), func.sum(loads.c.quarantined),
+                        func.sum(loads.c.already_present))
+                 .join(waves, loads.c.wave_id == waves.c.id)
+                 .where(waves.c.survey_id == survey_id, waves.c.period == period, loads.c.removed_at.is_(None)))
+        with self.read() as conn:
+            row = conn.execute(query).first()
+        values = [int(v or 0) for v in row]
+        return LoadCounts(survey_id, period, *values)
 
     def stored_keys(self, conn: Connection, table: Table | None, wave_id: int | None,
-                    keys: Sequence[str]) -> dict[str, tuple[str, int]]:
-        """Of ``keys``, those already stored in the wave: key -> (answer hash, load id)."""
+                    keys: Sequence[str], exclude_load: int | None = None) -> dict[str, tuple[str, int]]:
+        """Of ``keys``, those already stored in the wave: key -> (answer hash, load id).
+
+        ``exclude_load``: a load about to be replaced, whose responses do not count.
+        """
         if table is None or wave_id is None:
             return {}
+        other = table.c._load_id != exclude_load if exclude_load is not None else true()
         rows = _in_batches(conn, keys, lambda part: select(table.c._key, table.c._hash, table.c._load_id)
-                           .where(table.c._wave_id == wave_id, table.c._key.in_(part)))
+                           .where(table.c._wave_id == wave_id, table.c._key.in_(part), other))
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def insert_responses(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
@@ -415,7 +578,7 @@ class Store:
             cursor.close()
 
     def same_answers(self, conn: Connection, table: Table | None, wave_id: int | None, hashes: Sequence[str],
-                     keyed: bool) -> dict[str, str]:
+                     keyed: bool, exclude_load: int | None = None) -> dict[str, str]:
         """Stored responses of the wave with these answer fingerprints, but the other kind of key.
 
         For rows with a real id (``keyed``), the stored content-keyed responses
@@ -424,25 +587,45 @@ class Store:
         """
         if table is None or wave_id is None:
             return {}
+        other = table.c._load_id != exclude_load if exclude_load is not None else true()
+
         def query(part: list[str]):
             if keyed:
                 return select(table.c._hash, table.c._key).where(
-                    table.c._wave_id == wave_id, table.c._key.in_(["h:" + h for h in part]))
+                    table.c._wave_id == wave_id, table.c._key.in_(["h:" + h for h in part]), other)
             return select(table.c._hash, table.c._key).where(
-                table.c._wave_id == wave_id, table.c._hash.in_(part), table.c._key.not_like("h:%"))
+                table.c._wave_id == wave_id, table.c._hash.in_(part), table.c._key.not_like("h:%"), other)
         return {r[0]: r[1] for r in _in_batches(conn, hashes, query)}
 
-    def quarantined_hashes(self, conn: Connection, wave_id: int | None, hashes: Sequence[str]) -> set[str]:
+    def quarantined_hashes(self, conn: Connection, wave_id: int | None, hashes: Sequence[str],
+                           exclude_load: int | None = None) -> set[str]:
         """Of ``hashes`` (fingerprints of raw rows), those already quarantined in the wave."""
         if wave_id is None:
             return set()
+        other = quarantine.c.load_id != exclude_load if exclude_load is not None else true()
         rows = _in_batches(conn, hashes, lambda part: select(quarantine.c.raw_hash).where(
-            quarantine.c.wave_id == wave_id, quarantine.c.raw_hash.in_(part)))
+            quarantine.c.wave_id == wave_id, quarantine.c.raw_hash.in_(part), other))
         return {r[0] for r in rows}
 
     def insert_quarantine(self, conn: Connection, records: list[dict[str, Any]]) -> None:
         if records:
             conn.execute(quarantine.insert(), records)
+
+    def insert_corrections(self, conn: Connection, records: list[dict[str, Any]]) -> None:
+        """Record values set to missing in accepted responses (``load_id``, ``wave_id``, ``row_number``,
+        ``response_key``, ``question``, ``value``, ``reason``, ``params`` as JSON)."""
+        if records:
+            conn.execute(corrections.insert(), records)
+
+    def read_corrections(self, load_id: int | None = None) -> pd.DataFrame:
+        """Values set to missing in accepted responses (params as parsed JSON), optionally of one load."""
+        query = select(corrections).order_by(corrections.c.id)
+        if load_id is not None:
+            query = query.where(corrections.c.load_id == load_id)
+        with self.read() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in corrections.c])
+        frame["params"] = frame["params"].map(json.loads)
+        return frame
 
     # ------------------------------------------------------------ weights
 
@@ -524,11 +707,13 @@ class Store:
     # ------------------------------------------------------------ reading
 
     def list_loads(self) -> pd.DataFrame:
-        """The audit log, newest first."""
+        """The audit log, newest first; removed loads too (``removed_at`` set, with who and why)."""
         query = (select(loads.c.id.label("load"), waves.c.survey_id.label("survey"), waves.c.period,
                         loads.c.file_name, loads.c.format, loads.c.loaded_at, loads.c.user_name, loads.c.rows_read,
-                        loads.c.accepted, loads.c.quarantined, loads.c.already_present, loads.c.sha256,
-                        loads.c.size_bytes)
+                        loads.c.accepted, func.coalesce(loads.c.corrected, 0).label("corrected"),
+                        loads.c.quarantined, loads.c.already_present, loads.c.sha256,
+                        loads.c.size_bytes, loads.c.removed_at, loads.c.removed_by, loads.c.removed_reason,
+                        loads.c.replaced_by)
                  .join(waves, loads.c.wave_id == waves.c.id).order_by(loads.c.id.desc()))
         with self.read() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))

@@ -60,23 +60,30 @@ def test_a_value_cannot_fake_the_summary_line(hostile, lang):
     assert counts[0].startswith("Rows read: 5 | " if lang == "en" else "Số dòng đọc: 5 | ")
 
 
+def _group(out: str, question: str) -> tuple[str, str]:
+    """The head line of a question's problem group and the line of its examples."""
+    lines = out.split("\n")
+    [i] = [n for n, line in enumerate(lines) if f"({question}):" in line]
+    return lines[i], lines[i + 1]
+
+
 @pytest.mark.parametrize("lang, mask", [("vi", "(dữ liệu cá nhân)"), ("en", "(personal data)")])
 def test_personal_values_are_masked(hostile, lang, mask):
     out = console_summary(hostile, lang)
     for secret in (PHONE, "0912", "an.nguyen", "congty"):
         assert secret not in out
-    phone = [line for line in out.split("\n") if "'contact_phone'" in line]
-    email = [line for line in out.split("\n") if "'contact_email'" in line]
-    assert len(phone) == 1 and mask in phone[0]
-    assert len(email) == 1 and mask in email[0]
+    for question in ("contact_phone", "contact_email"):
+        _head, examples = _group(out, question)
+        assert mask in examples
 
 
 def test_each_problem_group_shows_its_own_example(hostile):
-    lines = console_summary(hostile, "en").split("\n")
-    [locality] = [line for line in lines if "question 'locality'" in line]
-    [size] = [line for line in lines if "question 'size_class'" in line]
-    assert "'55' is not one of the answers" in locality
-    assert "'77' is not one of the answers" in size
+    out = console_summary(hostile, "en")
+    locality, locality_examples = _group(out, "locality")
+    size, size_examples = _group(out, "size_class")
+    assert "“Main locality of operation" in locality and "a value that is not one of the options" in locality
+    assert "“Number of employees now”" in size
+    assert "row 5: '55'" in locality_examples and "row 6: '77'" in size_examples
 
 
 def test_the_output_is_short_and_long_texts_are_cut(hostile):

@@ -193,15 +193,17 @@ def test_counts_always_add_up(tmp_path_factory, monthly, rows, reload_share):
             uuids[j] = uuids[0]
     to_kobo_csv(frame, monthly, tmp / "a.csv", uuids=uuids)
     first = ingest_file(tmp / "a.csv", monthly, "2025-11", store=store, chunksize=7)
-    assert first.rows_read == len(rows) == first.accepted + first.quarantined + first.already_present
+    assert first.rows_read == len(rows) == (first.accepted + first.corrected + first.quarantined
+                                            + first.already_present)
     k = int(round(reload_share * len(rows)))
     if k:
         to_kobo_csv(frame.iloc[:k], monthly, tmp / "b.csv", uuids=uuids[:k])
         second = ingest_file(tmp / "b.csv", monthly, "2025-11", store=store)
-        assert second.rows_read == k == second.accepted + second.quarantined + second.already_present
-        assert second.accepted == 0  # everything in b was seen in a
+        assert second.rows_read == k == (second.accepted + second.corrected + second.quarantined
+                                         + second.already_present)
+        assert second.accepted == second.corrected == 0  # everything in b was seen in a
     stored = load_responses(monthly, store=store)
-    assert len(stored) == first.accepted and stored["response_key"].is_unique
+    assert len(stored) == first.accepted + first.corrected and stored["response_key"].is_unique
     store.dispose()
 
 

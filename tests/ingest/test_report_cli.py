@@ -30,10 +30,11 @@ def test_csv_report_in_vietnamese(tmp_path, loaded):
     path = write_report(result, tmp_path / "r.csv", "vi")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM so Excel shows Vietnamese
     table = pd.read_csv(path, encoding="utf-8-sig")
-    assert list(table.columns) == ["Dòng", "Cột", "Câu hỏi", "Giá trị", "Vấn đề", "Mã phiếu", "Mã lỗi"]
+    assert list(table.columns) == ["Dòng", "Cột", "Câu hỏi", "Giá trị", "Vấn đề", "Mã phiếu", "Mã lỗi", "Xử lý"]
     row = table[table["Mã lỗi"] == "unknown_code"].iloc[0]
     assert row["Dòng"] == 3 and row["Cột"] == "profile/locality"
     assert row["Vấn đề"] == "Giá trị '55' không có trong danh sách lựa chọn của câu 'locality'"
+    assert row["Xử lý"] == "cách ly cả phiếu"  # locality is critical: the whole response is refused
 
 
 def test_xlsx_report_in_english_neutralises_formulas(tmp_path, loaded):
@@ -43,7 +44,8 @@ def test_xlsx_report_in_english_neutralises_formulas(tmp_path, loaded):
     assert list(sheets) == ["Summary", "Problems"]
     summary = dict(zip(sheets["Summary"].iloc[:, 0], sheets["Summary"].iloc[:, 1]))
     assert summary["Rows read"] == 6
-    assert summary["Accepted"] + summary["Quarantined"] + summary["Already present"] == 6
+    assert summary["Accepted"] + summary["Accepted with corrections"] + summary["Quarantined"] \
+        + summary["Already present"] == 6
     problems = sheets["Problems"]
     assert "'=cmd|' /C calc'!A0" in problems["Value"].tolist()
     import openpyxl
@@ -70,15 +72,17 @@ def test_cli_ingest_and_loads(tmp_path, monthly, capsys):
             "--lang", "en", "--report", str(tmp_path / "r.xlsx")]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Rows read: 8 | accepted: 8 | quarantined: 0 | already present: 0" in out
+    assert "Rows read: 8 | accepted: 8 | accepted with corrections: 0 | quarantined: 0 | already present: 0" in out
     assert (tmp_path / "r.xlsx").exists()
-    assert main(args) == 1  # the report exists: not written over without --force, and nothing loaded
-    assert "--force" in capsys.readouterr().err
-    assert main(args + ["--force"]) == 0
+    before = (tmp_path / "r.xlsx").read_bytes()
+    assert main(args) == 0  # the report exists: never written over without --force, a numbered name instead
     assert "already present: 8" in capsys.readouterr().out
+    assert (tmp_path / "r.xlsx").read_bytes() == before and (tmp_path / "r-2.xlsx").exists()
+    assert main(args + ["--force"]) == 0
+    assert "already present: 8" in capsys.readouterr().out and not (tmp_path / "r-3.xlsx").exists()
     assert main(["loads", "--db", db]) == 0
     log = capsys.readouterr().out
-    assert log.count("monthly_difficulties") == 2 and "k.csv" in log
+    assert log.count("monthly_difficulties") == 3 and "k.csv" in log
 
 
 def test_cli_failed_load_exits_non_zero(tmp_path, capsys):
@@ -95,7 +99,7 @@ def test_personal_values_are_masked_in_load_reports(tmp_path, monthly):
     answers.loc[1, "contact_phone"] = "0912-ABC"  # breaks the phone rule: a problem on a personal field
     result = ingest_file(to_kobo_csv(answers, monthly, tmp_path / "k.csv"), monthly, "2025-11",
                          store=Store(f"sqlite:///{tmp_path / 's.sqlite'}"))
-    assert result.quarantined == 1
+    assert (result.corrected, result.quarantined) == (1, 0)  # the phone is not critical: set to missing
     table = pd.read_csv(write_report(result, tmp_path / "r.csv", "en"), encoding="utf-8-sig")
     assert "0912-ABC" not in table.to_string() and "(personal data)" in table["Value"].tolist()
     shown = pd.read_csv(write_report(result, tmp_path / "r2.csv", "en", include_personal=True), encoding="utf-8-sig")
