@@ -59,8 +59,12 @@ def run(out: Path) -> dict[str, jobs.Outcome]:
                                           targets="bac_giang", survey_province=SURVEY_PROVINCE,
                                           scores=done["scores"])
     print(forecast_text(done["forecast"].value, "vi"))
-    step("5/6 monthly digest")
+    step("5/6 monthly digest: staff review the cases (masked), then the digest")
     last = done["demo"].value.monthly[-1][0]
+    cases = jobs.review_cases(store, last).value
+    for reference in cases["reference"].iloc[:-1]:  # the demo approves all but one, which stays pending
+        jobs.approve_case(store, reference, user="demo")
+    print(f"   {len(cases) - 1} of {len(cases)} cases approved (pgi-survey digest review --period {last})")
     done["digest"] = jobs.monthly_digest(store, last, out=out, force=True)
     show(done["digest"])
     step("6/6 annual report")

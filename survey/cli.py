@@ -284,11 +284,41 @@ def _add_forecast(commands, lang: str) -> None:
     p.set_defaults(func=_cmd_forecast)
 
 
+def _cmd_digest_review(args: argparse.Namespace) -> int:
+    """List the month's cases; edit, approve or record the follow-up of those named."""
+    from . import jobs
+    from .text import printable
+
+    store = _store(args)
+    if args.edit:
+        jobs.edit_case(store, args.edit, description=args.description, proposal=args.proposal)
+        print(_("cli.digest.review.edited", args.lang, reference=args.edit))
+    for reference in args.approve or []:
+        jobs.approve_case(store, reference)
+        print(_("cli.digest.review.approved", args.lang, reference=reference))
+    if args.follow_up:
+        jobs.follow_up_case(store, args.follow_up[0], args.follow_up[1])
+        print(_("cli.digest.review.followed", args.lang, reference=args.follow_up[0],
+                status=_(f"rpt.follow_up.{args.follow_up[1]}", args.lang)))
+    cases = jobs.review_cases(store, args.period, province=args.province).value
+    if cases.empty:
+        print(_("cli.digest.review.none", args.lang, period=args.period))
+    for case in cases.itertuples(index=False):
+        print(_("cli.digest.review.row", args.lang, reference=case.reference,
+                status=_(f"rpt.review.{case.status}", args.lang), follow_up=_(f"rpt.follow_up.{case.follow_up}",
+                                                                              args.lang),
+                description=printable(case.description, 300), proposal=printable(case.proposal, 300)))
+    return 0
+
+
 def _cmd_digest(args: argparse.Namespace) -> int:
     from . import jobs
 
+    if args.action == "review":
+        return _cmd_digest_review(args)
     outcome = jobs.monthly_digest(_store(args), args.period, out=args.out, lang=args.lang, min_n=args.min_n,
-                                  include_personal=args.include_personal, province=args.province, force=args.force)
+                                  include_personal=args.include_personal, province=args.province, force=args.force,
+                                  issuer=args.issuer)
     _written(outcome, args.lang)
     return 0
 
@@ -307,7 +337,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _add_reports(commands, lang: str) -> None:
     p = _command(commands, "digest", _("cli.digest", lang), lang)
+    p.add_argument("action", nargs="?", choices=["review"], help=_("cli.digest.review", lang))
     p.add_argument("--period", required=True, help=_("cli.digest.period", lang))
+    p.add_argument("--approve", action="append", metavar="REF", help=_("cli.digest.review.approve", lang))
+    p.add_argument("--edit", metavar="REF", help=_("cli.digest.review.edit", lang))
+    p.add_argument("--description", help=_("cli.digest.review.description", lang))
+    p.add_argument("--proposal", help=_("cli.digest.review.proposal", lang))
+    p.add_argument("--follow-up", nargs=2, metavar=("REF", "STATUS"), help=_("cli.digest.review.follow_up", lang))
+    p.add_argument("--issuer", help=_("cli.digest.issuer", lang))
     p.add_argument("--out", default="out", help=_("cli.out_folder", lang))
     p.add_argument("--force", action="store_true", help=_("cli.force", lang))
     p.add_argument("--min-n", type=int, default=10, help=_("cli.digest.min_n", lang))

@@ -44,6 +44,7 @@ __all__ = [
     "Outcome", "IngestOptions", "export_definition", "load_export", "weight_wave", "load_weighted", "score_year",
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast", "monthly_digest", "annual_report", "demo_year",
     "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK", "remove_load", "load_counts",
+    "review_cases", "edit_case", "approve_case", "follow_up_case",
 ]
 
 T = TypeVar("T")
@@ -553,9 +554,12 @@ def _sector_groups(margins_file: str | None) -> dict[str, tuple[int, ...]] | Non
 
 def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None = None, lang: str = "vi",
                    min_n: int = 10, include_personal: bool = False, province: str | None = None,
-                   force: bool = False) -> Outcome:
-    """The monthly difficulties digest of ``period`` (with the month before, when it was weighted),
-    written as XLSX and PDF into ``out`` when given.
+                   force: bool = False, issuer: str | None = None, months: int = 6) -> Outcome:
+    """The monthly difficulties digest of ``period`` (with the month before, and up to ``months`` weighted
+    months for the trend), written as XLSX, PDF and HTML into ``out`` when given.
+
+    Only cases staff approved (:func:`review_cases`, :func:`approve_case`) enter its list of cases, masked;
+    the month's cases are registered for review here too.
 
     Raises
     ------
@@ -564,37 +568,172 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     OutputError
         If ``out`` cannot hold the files (checked before any work).
     """
-    from .reports import build_digest, write_digest_pdf, write_digest_xlsx
+    from .reports import DigestContext, build_digest, write_digest_html, write_digest_pdf, write_digest_xlsx
+    from .reports.words import reader_log
 
     month = _period(period)
     targets = None
     if out is not None:
-        targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf"], force=force,
-                                   inputs=[store.file])
+        targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf", f"digest_{month}.html"],
+                                   force=force, inputs=[store.file])
     qn = _questionnaire(MONTHLY, province)
     current = load_weighted(store, qn, PeriodRange(month, month))
     notes = []
-    try:
-        previous = load_weighted(store, qn, PeriodRange(month.previous(), month.previous())).design
-    except WeightingError:
-        previous = None
+    trend = _earlier_months(store, qn, month, months - 1)
+    previous = trend.get(str(month.previous()))
+    if previous is None:
         notes.append(_("job.digest.no_previous", lang, previous=str(month.previous())))
+    reviews = _month_reviews(store, qn, str(month), current.design.data)
+    context = DigestContext(
+        province=_province_words(qn, lang), issuer=issuer or "", loads=_month_loads(store, qn.id, str(month)),
+        excluded_reasons=_excluded_reasons(store, qn.id, str(month)),
+        cases=reviews[reviews["status"] == "approved"], pending=int((reviews["status"] == "pending").sum()),
+        margins_source=_margins_source(current.margins_file), margins_illustrative=current.diagnostics.illustrative,
+        margins_used=tuple(dict.fromkeys(current.diagnostics.check.get("margin", pd.Series(dtype=str)))),
+        trend={k: v for k, v in trend.items()})
     digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
-                          include_personal=include_personal, weighting_notes=current.diagnostics.log_text(lang),
-                          sector_groups=_sector_groups(current.margins_file))
+                          include_personal=include_personal, weighting_notes=reader_log(current.diagnostics.log, lang),
+                          sector_groups=_sector_groups(current.margins_file), context=context)
     outcome = Outcome(digest, notes=notes, used={"questionnaire": f"{qn.id} v{qn.version}", "period": str(month),
-                                                 "weighting": current.weighting_id})
+                                                 "weighting": current.weighting_id,
+                                                 "approved_cases": int(len(context.cases)),
+                                                 "pending_cases": context.pending})
     if targets is not None:
-        outcome.written = [write_digest_xlsx(digest, targets[0]), write_digest_pdf(digest, targets[1])]
+        outcome.written = [write_digest_xlsx(digest, targets[0]), write_digest_pdf(digest, targets[1]),
+                           write_digest_html(digest, targets[2])]
+    if context.pending:
+        outcome.notes.append(_("rpt.job.pending_cases", lang, count=context.pending, period=str(month)))
     if include_personal:
         outcome.notes.append(_("job.digest.personal_data", lang))
     return outcome
 
 
+def _earlier_months(store: Store, qn: Questionnaire, month: Period, count: int) -> dict[str, Design]:
+    """The weighted designs of up to ``count`` months before ``month`` (oldest first), those weighted only."""
+    found: dict[str, Design] = {}
+    here = month
+    for _i in range(max(count, 0)):
+        here = here.previous()
+        try:
+            found[str(here)] = load_weighted(store, qn, PeriodRange(here, here)).design
+        except WeightingError:
+            continue
+    return dict(sorted(found.items()))
+
+
+def _province_words(qn: Questionnaire, lang: str) -> str:
+    """The survey's province as readers write it ("Bắc Giang"), and what it is part of since 1 July 2025."""
+    from .reference import load_provinces
+    from .scoring import province_key
+
+    if qn.locality is None:
+        return ""
+    provinces = load_provinces()
+    match = provinces[provinces["province"].map(province_key) == province_key(qn.locality.province)]
+    name = qn.locality.province_vi  # a proper name keeps its diacritics in either language
+    if match.empty or match["province_from_2025"].iloc[0] == match["province"].iloc[0]:
+        return name
+    new = provinces[provinces["province"] == match["province_from_2025"].iloc[0]]
+    new_name = new["province_vi"].iloc[0] if len(new) else match["province_from_2025"].iloc[0]
+    return _("rpt.province.merged", lang, old=name, new=new_name)
+
+
+def _month_loads(store: Store, survey_id: str, period: str) -> pd.DataFrame:
+    loads = store.list_loads()
+    return loads[(loads["survey"] == survey_id) & (loads["period"] == period)]
+
+
+def _excluded_reasons(store: Store, survey_id: str, period: str) -> dict[str, int]:
+    """Reason code -> rows of the month excluded for it (a row with two reasons counts for both)."""
+    counts: dict[str, int] = {}
+    for load in _month_loads(store, survey_id, period)["load"]:
+        for reasons in store.read_quarantine(int(load))["reasons"]:
+            for reason in {r.get("reason") for r in reasons if r.get("reason")}:
+                counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _margins_source(margins_file: str | None) -> str:
+    from .weights import load_margins
+
+    if not margins_file or not Path(margins_file).is_file():
+        return ""
+    return load_margins(margins_file).source
+
+
+# ------------------------------------------------------------------ review of cases before they leave
+
+def _month_reviews(store: Store, qn: Questionnaire, period: str, data: pd.DataFrame) -> pd.DataFrame:
+    """Register the month's forwardable cases for review (masked) and return every review of the month."""
+    from .reports.redact import mask_text
+    from .store.reviews import sync_cases
+
+    cases = data[(data["forward_consent"] == 1) & (data["had_difficulty"] == 1)]
+    return sync_cases(store, qn.id, period, cases[["response_key", "description", "proposal"]], mask_text)
+
+
+def review_cases(store: Store, period: str | Period, *, province: str | None = None) -> Outcome[pd.DataFrame]:
+    """The cases of a month waiting for or done with review: reference, status, follow-up and masked text.
+
+    The month's stored responses are read, so cases loaded since the last digest are listed too.
+    """
+    month = str(_period(period))
+    qn = _questionnaire(MONTHLY, province)
+    data = load_responses(qn, month, month, store=store)
+    reviews = _month_reviews(store, qn, month, data) if len(data) else _month_reviews(
+        store, qn, month, pd.DataFrame(columns=["response_key", "description", "proposal", "forward_consent",
+                                                "had_difficulty"]))
+    shown = reviews[["reference", "status", "edited", "follow_up", "description", "proposal", "reviewer",
+                     "reviewed_at"]].reset_index(drop=True)
+    return Outcome(shown, used={"questionnaire": f"{qn.id} v{qn.version}", "period": month})
+
+
+def edit_case(store: Store, reference: str, *, description: str | None = None, proposal: str | None = None,
+              user: str | None = None) -> Outcome[dict]:
+    """Replace the text of a case (masked again); it waits for approval again.
+
+    Raises
+    ------
+    StoreError
+        No case has this reference.
+    """
+    from .reports.redact import mask_text
+    from .store.reviews import edit_review
+
+    return Outcome(edit_review(store, reference, description=description, proposal=proposal, mask=mask_text,
+                               user=user))
+
+
+def approve_case(store: Store, reference: str, *, user: str | None = None) -> Outcome[dict]:
+    """Approve a case for the People's Committee sheet of the digest.
+
+    Raises
+    ------
+    StoreError
+        No case has this reference.
+    """
+    from .store.reviews import approve_review
+
+    return Outcome(approve_review(store, reference, user=user))
+
+
+def follow_up_case(store: Store, reference: str, status: str) -> Outcome[dict]:
+    """Record a case's follow-up: sent, answered or resolved (carried to later digests).
+
+    Raises
+    ------
+    StoreError
+        An unknown status, or no case has this reference.
+    """
+    from .store.reviews import set_follow_up
+
+    return Outcome(set_follow_up(store, reference, status))
+
+
 def annual_report(store: Store, year: int, forecast_province: str, *, survey: str | Questionnaire = FEEDBACK,
                   title_province: str | None = None, targets: str | None = None, forecast_config=None,
                   scoring_config=None, out: str | Path | None = None, lang: str = "vi",
-                  force: bool = False) -> Outcome:
+                  force: bool = False, issuer: str | None = None) -> Outcome:
     """The annual report: the association's index, the forecast of the official PGI, the official
     history, and the weighting's own diagnostics (as stored with it), as HTML and PDF into ``out``.
 
@@ -605,22 +744,23 @@ def annual_report(store: Store, year: int, forecast_province: str, *, survey: st
     OutputError
         If ``out`` cannot hold the files (checked before any work).
     """
-    from .reports import build_annual, write_annual_html, write_annual_pdf
+    from .reports import build_annual, write_annual_html, write_annual_pdf, write_annual_xlsx
     from .scoring import official_panel
 
     paths = None
     if out is not None:
-        paths = check_output_dir(out, [f"pgi_estimate_{year}.html", f"pgi_estimate_{year}.pdf"], force=force,
-                                 inputs=[store.file])
+        paths = check_output_dir(out, [f"pgi_estimate_{year}.html", f"pgi_estimate_{year}.pdf",
+                                       f"pgi_estimate_{year}.xlsx"], force=force, inputs=[store.file])
     scored = score_year(store, survey, year, scoring_config, lang=lang)
     forecast = forecast_year(store, forecast_province, year, forecast_config, survey=survey, targets=targets,
                              survey_province=title_province, scores=scored, lang=lang)
     weighted: WeightingResult = scored.used.pop("weighted")
     report = build_annual(scored.value, forecast.value, official_panel(store.read_official()),
-                          weighted.diagnostics.text(lang), title_province or forecast_province, year)
+                          weighted.diagnostics, title_province or forecast_province, year, issuer=issuer or "")
     outcome = Outcome(report, notes=scored.notes + forecast.notes, used={**scored.used, **forecast.used})
     if paths is not None:
-        outcome.written = [write_annual_html(report, paths[0], lang), write_annual_pdf(report, paths[1], lang)]
+        outcome.written = [write_annual_html(report, paths[0], lang), write_annual_pdf(report, paths[1], lang),
+                           write_annual_xlsx(report, paths[2], lang)]
     return outcome
 
 

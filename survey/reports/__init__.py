@@ -1,7 +1,13 @@
-"""Reports: the monthly difficulties digest (XLSX, PDF) and the annual PGI-estimate report (HTML, PDF)."""
-from .annual import AnnualReport, build_annual, write_annual_html, write_annual_pdf
+"""Reports: the monthly difficulties digest and the annual report, each one Jinja2 template rendered to
+HTML and (WeasyPrint) PDF, with its tables also as a formatted Excel workbook."""
+from .annual import AnnualReport, build_annual, write_annual_html, write_annual_pdf, write_annual_xlsx
+from .blocks import Document, Figure, Section, Table
 from .common import UNOFFICIAL, drop_personal, safe_cells
-from .digest import Digest, build_digest, write_digest_pdf, write_digest_xlsx
+from .digest import (
+    Digest, DigestContext, build_digest, write_digest_html, write_digest_pdf, write_digest_xlsx,
+)
+from .redact import mask_text
 
-__all__ = ["AnnualReport", "build_annual", "write_annual_html", "write_annual_pdf", "Digest", "build_digest",
-           "write_digest_xlsx", "write_digest_pdf", "UNOFFICIAL", "drop_personal", "safe_cells"]
+__all__ = ["AnnualReport", "build_annual", "write_annual_html", "write_annual_pdf", "write_annual_xlsx", "Digest",
+           "DigestContext", "build_digest", "write_digest_xlsx", "write_digest_pdf", "write_digest_html",
+           "UNOFFICIAL", "drop_personal", "safe_cells", "mask_text", "Document", "Section", "Table", "Figure"]

@@ -1,48 +1,43 @@
-"""The annual PGI-estimate report: HTML and PDF, Vietnamese first, figures by matplotlib.
+"""The annual report: one reading, Vietnamese first, from one Jinja2 template to HTML and PDF (and its tables to Excel).
 
-Sections: the estimate of each sub-index and the total with intervals against the
-targets and the official record; the forecast of the official score as a fan chart;
-the distribution of the rank; the weighting diagnostics; the method in plain words.
-Every page carries the notice "Ước tính không chính thức / unofficial estimate".
+Sections, in order: key messages; the indicator shares; the association's index with its
+sensitivity; the official record by year and source; the forecast of the official PGI (all of it
+in :func:`_forecast_section`, which the forecast's own rework replaces); weighting and method;
+notes. Every page carries the unofficial notice. The association's index is never called the
+PGI: its total is "Chỉ số của Hiệp hội (thang 0–40)".
 """
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 
 from ..forecast import ForecastResult
-from ..forecast.panel import wide_panel
-from ..reference import province_name
-from ..vocabulary import measure_name
-from ..i18n import _
-from ..notes import notes_text
-from ..outputs import atomic_path
+from ..i18n import _, format_date, format_number, format_percent
+from ..notes import Note, notes_text
+from ..reference import data_path, load_provinces
 from ..scoring import ScoreResult
-from ..vocabulary import MERGER_YEAR
-from .common import UNOFFICIAL, figure_png, plt, text_page
+from ..scoring import province_key
+from ..vocabulary import MEASURES
+from .blocks import Document, Section, Table
+from .common import plt
+from .digest import labels
+from .render import figure, write_html, write_pdf
+from .words import reader_log, word as _word
+from .xlsx import write_xlsx
 
-__all__ = ["AnnualReport", "build_annual", "write_annual_html", "write_annual_pdf", "METHOD_NOTES"]
+__all__ = ["AnnualReport", "build_annual", "write_annual_html", "write_annual_pdf", "write_annual_xlsx",
+           "annual_document"]
 
-METHOD_NOTES = [
-    "Khảo sát: doanh nghiệp trên địa bàn tỉnh trả lời bảng hỏi về 4 chỉ số thành phần của PGI "
-    "(bộ câu hỏi xây dựng theo mô tả công khai của PGI, không phải bảng hỏi của VCCI). / Survey: firms in the "
-    "province answer a questionnaire on the 4 PGI sub-indices (modelled on public descriptions, not VCCI's own).",
-    "Trọng số: câu trả lời được gán trọng số để đại diện cho toàn bộ doanh nghiệp của tỉnh theo quy mô, ngành, loại "
-    "hình. / Weights: answers are weighted to represent all the province's enterprises by size, sector and type.",
-    "Điểm: mỗi chỉ tiêu được quy về thang 10 điểm; chỉ số thành phần là trung bình các chỉ tiêu; tổng điểm là tổng "
-    "4 chỉ số (tối đa 40). / Scores: each indicator on a 10-point scale; a sub-index is their mean; the total is "
-    "the sum of the four (maximum 40).",
-    "Độ tin cậy: khoảng tin cậy tính bằng cách lặp lại toàn bộ quá trình trên các mẫu lặp (bootstrap). / "
-    "Uncertainty: intervals come from redoing the whole chain on bootstrap replicates.",
-    "Dự báo: kết hợp lịch sử PGI chính thức của các tỉnh với ước tính của Hiệp hội, theo độ chính xác của mỗi "
-    "nguồn; thứ hạng mô phỏng đồng thời cho mọi tỉnh. / Forecast: the official record of all provinces combined "
-    "with the association's estimate by precision; ranks simulated jointly for every province.",
-]
+TEMPLATE = "annual.html.j2"
+
+#: the method in plain words, one catalogue message each
+METHOD_NOTES = tuple(f"rpt.annual.method.{k}" for k in ("survey", "weights", "scores", "uncertainty", "forecast"))
 
 
 @dataclass
@@ -53,165 +48,374 @@ class AnnualReport:
     year: int
     scores: ScoreResult
     forecast: ForecastResult
-    history: pd.DataFrame          # official record of the forecast province: year, measure, score
-    diagnostics: str
+    history: pd.DataFrame          # official record of the survey's and the forecast's provinces
+    diagnostics: Any               # the weighting's Diagnostics (or its text, from older callers)
+    issuer: str = ""
+    issued: dt.date | None = None
 
 
-def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFrame, diagnostics: str,
-                 province: str, year: int) -> AnnualReport:
-    """Collect the parts; the official history is each old province's own, as published (never a constructed
-    average under the merged name), with totals completed from sub-indices where only they are published."""
-    wide = wide_panel(panel[panel["province"].isin(forecast.predecessors)])
-    hist = wide.melt(id_vars=["year", "province"], value_vars=["sub1", "sub2", "sub3", "sub4", "total"],
-                     var_name="measure", value_name="score").dropna()
-    return AnnualReport(province, year, scores, forecast, hist[hist["year"] < forecast.year], diagnostics)
+def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFrame, diagnostics: Any,
+                 province: str, year: int, issuer: str = "", issued: dt.date | None = None) -> AnnualReport:
+    """Collect the parts; the official history keeps the survey's province and the forecast's, with ranks
+    and sources as published."""
+    keys = {province_key(province), province_key(forecast.province)}
+    hist = panel[panel["province"].map(province_key).isin(keys)].copy()
+    return AnnualReport(province, year, scores, forecast, hist, diagnostics, issuer, issued)
+
+
+# ------------------------------------------------------------------ words
+
+def _measure(report: AnnualReport, measure: str, lang: str, official: bool = True) -> str:
+    """A measure's name for readers: a sub-index by its short name; the total of the official PGI, or of
+    the association's index (never called the PGI)."""
+    if measure == "total":
+        return _("rpt.annual.official_total" if official else "rpt.annual.association_total", lang)
+    t = report.scores.table
+    row = t[(t["level"] == "subindex") & (t["id"] == measure)]
+    if len(row):
+        return f"{int(row['subindex'].iloc[0])}. {row[f'short_{lang}'].iloc[0]}"
+    return _("rpt.annual.subindex", lang, number=measure.removeprefix("sub"))
+
+
+def _model(name: str, lang: str) -> str:
+    return _word("rpt.model", name, lang)
+
+
+def _province(name: str) -> str:
+    """A province with its diacritics ("Bắc Ninh"), from the reference list."""
+    provinces = load_provinces()
+    hit = provinces[provinces["province"].map(province_key) == province_key(name)]
+    return hit["province_vi"].iloc[0] if len(hit) else name
+
+
+def _n2(v, lang: str) -> str:
+    return "" if v is None or pd.isna(v) else format_number(float(v), lang, 2)
+
+
+def _range(lo, hi, lang: str, digits: int = 2) -> str:
+    if lo is None or pd.isna(lo):
+        return ""
+    return f"{format_number(float(lo), lang, digits)}–{format_number(float(hi), lang, digits)}"
+
+
+def _p(v, lang: str) -> str:
+    return "" if v is None or pd.isna(v) else format_percent(float(v), lang)
+
+
+def _reader_notes(report: AnnualReport, notes: list, lang: str) -> list[str]:
+    """Notes in ``lang``, with every measure code named as readers know it."""
+    named = [Note(n.code, {k: (_measure(report, v, lang) if k == "measure" and v in MEASURES else v)
+                           for k, v in n.params.items()}) if isinstance(n, Note) else n for n in notes]
+    return notes_text(named, lang)
 
 
 def _notes(report: AnnualReport, lang: str) -> list[str]:
     """The notes of the scores and the forecast, in ``lang``."""
-    return notes_text(report.scores.notes, lang) + notes_text(report.forecast.notes, lang)
+    return _reader_notes(report, list(report.scores.notes), lang) + \
+        _reader_notes(report, list(report.forecast.notes), lang)
 
 
 def _title(report: AnnualReport, lang: str) -> str:
-    return _("annual.title", lang, year=report.year, province=report.province)
+    return _("rpt.annual.title", lang, year=report.year, province=_province(report.province))
 
+
+# ------------------------------------------------------------------ sections
 
 def _shown_model(report: AnnualReport) -> str:
-    """The model the forecast used."""
+    """The model the forecast used (one model per result since the forecast's rebuild)."""
     return report.forecast.model
 
 
-def _summary_table(report: AnnualReport, lang: str) -> pd.DataFrame:
-    t = report.scores.table
-    t = t[t["level"] != "indicator"]
-    return pd.DataFrame({
-        _("annual.column.measure", lang): t[f"short_{lang}"],
-        _("annual.column.estimate", lang): t["estimate"].round(2),
-        "SE": t["se"].round(2),
-        _("annual.column.ci95", lang): [f"{a:.2f}–{b:.2f}" for a, b in zip(t["ci95_low"], t["ci95_high"])],
-        _("annual.column.sensitivity", lang): [f"{a:.2f}–{b:.2f}" if pd.notna(a) else "" for a, b in
-                                               zip(t.get("sens_low", np.nan), t.get("sens_high", np.nan))],
-        _("annual.column.target", lang): t["target"].map(lambda v: "" if pd.isna(v) else f"≥ {v:.2f}"),
-        _("annual.column.last_official", lang): [
-            "" if pd.isna(v) else f"{v:.2f} ({int(y)})" for v, y in zip(t["official_last"], t["official_year"])],
-    })
-
-
-def _forecast_table(report: AnnualReport, lang: str) -> pd.DataFrame:
+def _forecast_rows(report: AnnualReport) -> pd.DataFrame:
+    """The forecast table of the shown model (older results had one block per model)."""
     f = report.forecast.table
-    return pd.DataFrame({
-        _("annual.column.measure", lang): [measure_name(m, lang) for m in f["measure"]],
-        _("annual.column.forecast", lang): f["median"].round(2),
-        "80%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi80_low"], f["pi80_high"])],
-        "95%": [f"{a:.2f}–{b:.2f}" for a, b in zip(f["pi95_low"], f["pi95_high"])],
-    })
+    return f[f["model"] == _shown_model(report)] if "model" in f.columns else f
+
+
+def _top(report: AnnualReport) -> int:
+    """The rank the plan aims at (the forecast's "top" event)."""
+    return int(report.forecast.probabilities.set_index("event").loc["top", "rank_at_most"])
+
+
+def _ranks(report: AnnualReport) -> pd.DataFrame:
+    """One row per shown model: model, most likely rank, 80% range and P(top)."""
+    dist = report.forecast.ranks
+    r = report.forecast.rank_summary().iloc[0]
+    return pd.DataFrame([{"model": _shown_model(report), "most_likely_rank": int(dist.idxmax()),
+                          "rank_80_low": int(r["rank_80_low"]), "rank_80_high": int(r["rank_80_high"]),
+                          "p_top": float(r["p_top"])}])
+
+
+def _key_messages(report: AnnualReport, lang: str) -> Section:
+    t = report.scores.table
+    lines = []
+    total = t[t["level"] == "total"]
+    if len(total):
+        r = total.iloc[0]
+        lines.append(_("rpt.annual.key.index", lang, name=_("rpt.annual.association_total", lang),
+                       estimate=_n2(r["estimate"], lang), ci=_range(r["ci95_low"], r["ci95_high"], lang)))
+    subs = t[t["level"] == "subindex"].sort_values("estimate")
+    if len(subs):
+        lines.append(_("rpt.annual.key.weakest", lang, name=subs[f"short_{lang}"].iloc[0],
+                       estimate=_n2(subs["estimate"].iloc[0], lang), best=subs[f"short_{lang}"].iloc[-1],
+                       best_estimate=_n2(subs["estimate"].iloc[-1], lang)))
+        below = subs[subs["target"].notna() & (subs["estimate"] < subs["target"])]
+        lines.append(_("rpt.annual.key.targets", lang, below=len(below), total=int(subs["target"].notna().sum())))
+    f = _forecast_rows(report)
+    row = f[f["measure"] == "total"]
+    if len(row):
+        r = row.iloc[0]
+        rank = _ranks(report)
+        lines.append(_("rpt.annual.key.forecast", lang, province=_province(report.forecast.province),
+                       year=report.forecast.year, mean=_n2(r["mean"], lang),
+                       pi80=_range(r["pi80_low"], r["pi80_high"], lang)))
+        if len(rank):
+            lines.append(_("rpt.annual.key.rank", lang, top=_top(report),
+                           p=_p(rank["p_top"].iloc[0], lang)))
+    lines.append(_("rpt.annual.key.not_pgi", lang))
+    return Section(_("rpt.annual.section.key", lang), tuple(lines), key="key")
+
+
+def _indicator_value(row: pd.Series, lang: str) -> tuple[str, Any]:
+    """An indicator's own value: a share as a percentage, anything else as a number in its unit."""
+    if str(row["name_en"]).startswith("%"):   # the catalogue's indicators name shares "% of firms ..."
+        return _p(row["value"], lang), round(100 * float(row["value"]), 1)
+    return format_number(float(row["value"]), lang, 1), round(float(row["value"]), 1)
+
+
+def _indicators(report: AnnualReport, lang: str) -> Section:
+    t = report.scores.table
+    t = t[(t["level"] == "indicator")]
+    rows, values = [], []
+    for _i, r in t.iterrows():
+        if r.get("suppressed"):
+            rows.append((f"{int(r['subindex'])}", r[f"name_{lang}"], format_number(int(r["n"]), lang, 0), "—", "—",
+                         _("rpt.annual.suppressed", lang)))
+            values.append((int(r["subindex"]), None, int(r["n"]), None, None, None))
+            continue
+        text, number = _indicator_value(r, lang)
+        rows.append((f"{int(r['subindex'])}", r[f"name_{lang}"], format_number(int(r["n"]), lang, 0), text,
+                     _n2(r["estimate"], lang), _range(r["ci95_low"], r["ci95_high"], lang)))
+        values.append((int(r["subindex"]), None, int(r["n"]), number, round(float(r["estimate"]), 2), None))
+    table = Table(_("rpt.annual.table.indicators", lang),
+                  (_("rpt.annual.column.subindex", lang), _("rpt.annual.column.indicator", lang),
+                   _("rpt.annual.column.n", lang), _("rpt.annual.column.value", lang),
+                   _("rpt.annual.column.score10", lang), _("annual.column.ci95", lang)),
+                  tuple(rows), _("rpt.annual.note.indicators", lang), tuple(values),
+                  ("0", "", "#,##0", "#,##0.0", "0.00", ""), (True, False, True, True, True, True),
+                  sheet=_("rpt.annual.sheet.indicators", lang))
+    return Section(_("rpt.annual.section.indicators", lang), (), (table,), key="indicators")
+
+
+def _index(report: AnnualReport, lang: str) -> Section:
+    t = report.scores.table
+    t = t[t["level"].isin(["subindex", "total"])]
+    rows, values = [], []
+    for _i, r in t.iterrows():
+        name = _measure(report, r["id"], lang, official=False)
+        last = "" if pd.isna(r.get("official_last")) else \
+            f"{_n2(r['official_last'], lang)} ({int(r['official_year'])})"
+        rows.append((name, _n2(r["estimate"], lang), _n2(r["se"], lang), _range(r["ci95_low"], r["ci95_high"], lang),
+                     _range(r.get("sens_low"), r.get("sens_high"), lang),
+                     "" if pd.isna(r.get("target")) else f"≥ {_n2(r['target'], lang)}", last))
+        values.append((None, round(float(r["estimate"]), 2), round(float(r["se"]), 3), None, None,
+                       None if pd.isna(r.get("target")) else float(r["target"]), None))
+    table = Table(_("rpt.annual.table.index", lang),
+                  (_("annual.column.measure", lang), _("annual.column.estimate", lang), _("rpt.annual.column.se", lang),
+                   _("annual.column.ci95", lang), _("rpt.annual.column.sensitivity", lang),
+                   _("annual.column.target", lang), _("rpt.annual.column.last_official", lang)),
+                  tuple(rows), _("rpt.annual.note.index", lang), tuple(values),
+                  ("", "0.00", "0.000", "", "", "0.00", ""), (False, True, True, True, True, True, True),
+                  sheet=_("rpt.annual.sheet.index", lang))
+    return Section(_("rpt.annual.section.index", lang), (_("rpt.annual.index.explain", lang),), (table,),
+                   (_fig_scores(report, lang),), (_("rpt.annual.note.sensitivity", lang),), key="index")
 
 
 def _fig_scores(report: AnnualReport, lang: str):
     t = report.scores.table
     t = t[t["level"] == "subindex"]
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
     y = np.arange(len(t))
     ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci95_low"], t["ci95_high"] - t["estimate"]], fmt="o",
                 color="#1565c0", capsize=4, label=_("annual.figure.association_estimate", lang))
     ax.scatter(t["target"], y, marker="|", s=300, color="#c62828", label=_("annual.column.target", lang))
-    ax.scatter(t["official_last"], y, marker="D", color="#6d4c41", label=_("annual.column.last_official", lang))
+    ax.scatter(t["official_last"], y, marker="D", color="#6d4c41", label=_("rpt.annual.column.last_official", lang))
     ax.set_yticks(y, t[f"short_{lang}"])
     ax.set_xlim(0, 10)
+    ax.set_xlabel(_("rpt.annual.axis.score10", lang))
     ax.invert_yaxis()
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(_("annual.figure.subindices", lang, notice=UNOFFICIAL), fontsize=9)
+    title = _("rpt.annual.figure.subindices", lang)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    return figure(fig, title)
+
+
+def _sources() -> dict[str, str]:
+    """Source code -> the web site it was read from (SOURCES.md of the reference data)."""
+    text = (data_path("data") / "reference" / "SOURCES.md").read_text(encoding="utf-8")
+    found = {}
+    for code, url in re.findall(r"^\|\s*(S_\w+)\s*\|\s*(\S+)\s*\|", text, flags=re.M):
+        host = re.sub(r"^https?://(www\.)?", "", url).split("/")[0]
+        found[code] = host
+    return found
+
+
+def _official(report: AnnualReport, lang: str) -> Section:
+    h = report.history
+    sources = _sources()
+    rows, values = [], []
+    for (year, province), g in h.sort_values(["year", "province"]).groupby(["year", "province"], sort=True):
+        by = g.set_index("measure")
+        cells = [_n2(by["score"].get(m), lang) for m in MEASURES]
+        rank = by["rank"].get("total") if "total" in by.index else np.nan
+        src = "; ".join(dict.fromkeys(sources.get(s, s) for s in g["source"].dropna()))
+        rows.append((str(int(year)), _province(province), *cells,
+                     "" if pd.isna(rank) else format_number(int(rank), lang, 0), src))
+        values.append((int(year), None, *[None if pd.isna(by["score"].get(m, np.nan)) else float(by["score"].get(m))
+                                          for m in MEASURES], None if pd.isna(rank) else int(rank), None))
+    columns = (_("rpt.annual.column.year", lang), _("rpt.annual.column.province", lang),
+               *[_measure(report, m, lang) for m in MEASURES], _("rpt.annual.column.rank", lang),
+               _("rpt.annual.column.source", lang))
+    table = Table(_("rpt.annual.table.official", lang), columns, tuple(rows), _("rpt.annual.note.official", lang),
+                  tuple(values), ("0", "", "0.00", "0.00", "0.00", "0.00", "0.00", "0", ""),
+                  (True, False, True, True, True, True, True, True, False), sheet=_("rpt.annual.sheet.official", lang))
+    return Section(_("rpt.annual.section.official", lang), (), (table,), key="official")
+
+
+def _forecast_section(report: AnnualReport, lang: str) -> Section:
+    """Everything the report shows of the forecast, as one section (tables and figures already in ``lang``).
+
+    Kept in this one function so that a new forecast result changes this function only.
+    """
+    f = _forecast_rows(report)
+    model = _shown_model(report)
+    rows, values = [], []
+    for _i, r in f.iterrows():
+        rows.append((_measure(report, r["measure"], lang), _n2(r["mean"], lang),
+                     _range(r["pi80_low"], r["pi80_high"], lang), _range(r["pi95_low"], r["pi95_high"], lang),
+                     _n2(r.get("last_official"), lang), _p(r.get("p_improve"), lang), _p(r.get("p_target"), lang)))
+        values.append((None, round(float(r["mean"]), 2), None, None, None if pd.isna(r.get("last_official")) else
+                       float(r["last_official"]), None, None))
+    table = Table(_("rpt.annual.table.forecast", lang, model=_model(model, lang)),
+                  (_("annual.column.measure", lang), _("annual.column.forecast", lang),
+                   _("rpt.annual.column.pi80", lang), _("rpt.annual.column.pi95", lang),
+                   _("rpt.annual.column.last_official", lang), _("rpt.annual.column.p_improve", lang),
+                   _("rpt.annual.column.p_target", lang)), tuple(rows), _("rpt.annual.note.forecast", lang),
+                  tuple(values), ("", "0.00", "", "", "0.00", "", ""), (False, True, True, True, True, True, True),
+                  sheet=_("rpt.annual.sheet.forecast", lang))
+    ranks = _ranks(report)
+    rank_rows = tuple((_model(r.model, lang), format_number(r.most_likely_rank, lang, 0),
+                       f"{r.rank_80_low}–{r.rank_80_high}", _p(r.p_top, lang)) for r in ranks.itertuples())
+    rank_table = Table(_("rpt.annual.table.rank", lang, n=report.forecast.n_provinces),
+                       (_("rpt.annual.column.model", lang), _("rpt.annual.column.likely_rank", lang),
+                        _("rpt.annual.column.rank80", lang),
+                        _("rpt.annual.column.p_top", lang, top=_top(report))), rank_rows,
+                       numeric=(False, True, True, True), sheet=_("rpt.annual.sheet.rank", lang))
+    words = ()
+    shown = ranks[ranks["model"] == model]
+    if len(shown):
+        r = shown.iloc[0]
+        words = (_("rpt.annual.forecast.rank_words", lang, province=_province(report.forecast.province),
+                   rank=int(r["most_likely_rank"]), n=report.forecast.n_provinces, low=int(r["rank_80_low"]),
+                   high=int(r["rank_80_high"]), top=_top(report), p=_p(r["p_top"], lang)),)
+    return Section(_("rpt.annual.section.forecast", lang), words + (_("rpt.annual.forecast.models", lang),),
+                   (table, rank_table), (_fig_fan(report, lang), _fig_ranks(report, lang)), key="forecast")
 
 
 def _fig_fan(report: AnnualReport, lang: str):
-    f = report.forecast.table
+    f = _forecast_rows(report)
     row = f[f["measure"] == "total"].iloc[0]
-    hist = report.history[report.history["measure"] == "total"].sort_values("year")
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    for (name, part), color in zip(hist.groupby("province"), ("#37474f", "#8d6e63", "#5c6bc0")):
-        ax.plot(part["year"], part["score"], "o-", color=color, label=province_name(name, 2024, lang))
-    year = report.forecast.year
+    h = report.history
+    hist = h[(h["measure"] == "total") & (h["province"].map(province_key) == province_key(report.forecast.province))]
+    hist = hist.sort_values("year")
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    ax.plot(hist["year"], hist["score"], "o-", color="#37474f", label=_("annual.figure.official", lang))
+    x = [hist["year"].max(), report.forecast.year] if len(hist) else [report.forecast.year - 1, report.forecast.year]
+    last = hist["score"].iloc[-1] if len(hist) else row["mean"]
     for lo, hi, alpha in ((row["pi95_low"], row["pi95_high"], 0.18), (row["pi80_low"], row["pi80_high"], 0.35)):
-        ax.fill_between([year - 0.2, year + 0.2], [lo, lo], [hi, hi], color="#2e7d32", alpha=alpha, linewidth=0)
-    ax.plot([year], [row["median"]], "D", color="#2e7d32", label=_("annual.figure.forecast", lang))
-    ax.set_xticks(sorted(set(hist["year"].tolist() + [year])))
+        ax.fill_between(x, [last, lo], [last, hi], color="#2e7d32", alpha=alpha, linewidth=0)
+    ax.plot(x, [last, row["mean"]], "--", color="#2e7d32", label=_("annual.figure.forecast", lang))
+    ax.set_xticks(sorted(set(hist["year"].astype(int).tolist() + [report.forecast.year])))
     ax.set_ylim(0, 40)
+    ax.set_xlabel(_("rpt.annual.column.year", lang))
+    ax.set_ylabel(_("rpt.annual.axis.score40", lang))
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(_("annual.figure.total", lang, province=report.forecast.province, notice=UNOFFICIAL), fontsize=9)
+    title = _("rpt.annual.figure.fan", lang, province=_province(report.forecast.province))
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    return figure(fig, title)
 
 
 def _fig_ranks(report: AnnualReport, lang: str):
     dist = report.forecast.ranks
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
-    top = int(report.forecast.probabilities.set_index("event").loc["top", "rank_at_most"])
+    top = _top(report)
+    fig, ax = plt.subplots(figsize=(7.5, 3.0))
     ax.bar(dist.index, dist.values, color=["#2e7d32" if r <= top else "#90a4ae" for r in dist.index])
     ax.set_xlabel(_("annual.figure.rank_among", lang, n=report.forecast.n_provinces))
     ax.set_ylabel(_("annual.figure.probability", lang))
-    p_top = dist[dist.index <= top].sum()
-    ax.set_title(_("annual.figure.rank_distribution", lang, top=top, p_top=float(p_top)), fontsize=9)
+    title = _("rpt.annual.figure.ranks", lang, top=top, p=_p(dist[dist.index <= top].sum(), lang))
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    return figure(fig, title)
 
 
-def _html_table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in r) + "</tr>"
-                   for r in frame.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+def _weighting(report: AnnualReport, lang: str) -> Section:
+    diag = report.diagnostics
+    paragraphs, tables, notes = [], [], []
+    if isinstance(diag, str) or diag is None:   # an older caller's text: shown as lines
+        paragraphs = [line for line in (diag or "").splitlines() if line.strip()]
+    else:
+        s = diag.summary
+        paragraphs.append(_("weighting.diagnostics.responses", lang, n=s["n"], total=s["sum"]))
+        paragraphs.append(_("rpt.annual.weights.summary", lang, min=s["min"], max=s["max"], cv=s["cv"],
+                            deff=s["deff_kish"], n_effective=s["n_effective"]))
+        if diag.replicates:
+            paragraphs.append(_("rpt.annual.weights.replicates", lang, count=diag.replicates[1],
+                                kind=_word("rpt.replicates", diag.replicates[0], lang)))
+        check = diag.check
+        if len(check):
+            rows = tuple((_word("rpt.margin", str(r["margin"]), lang), _word("rpt.category", str(r["category"]), lang),
+                          format_number(int(r["respondents"]), lang, 0), format_number(float(r["target"]), lang, 0),
+                          format_number(float(r["achieved"]), lang, 1)) for _i, r in check.iterrows())
+            values = tuple((None, None, int(r["respondents"]), float(r["target"]), round(float(r["achieved"]), 1))
+                           for _i, r in check.iterrows())
+            tables.append(Table(_("rpt.annual.table.margins", lang),
+                                (_("rpt.annual.column.margin", lang), _("rpt.annual.column.category", lang),
+                                 _("rpt.annual.column.respondents", lang), _("rpt.annual.column.target_count", lang),
+                                 _("rpt.annual.column.achieved", lang)), rows, "", values,
+                                ("", "", "#,##0", "#,##0", "#,##0.0"), (False, False, True, True, True),
+                                sheet=_("rpt.annual.sheet.margins", lang)))
+        if diag.illustrative:
+            notes.append(_("rpt.margins.illustrative", lang))
+        notes += reader_log(diag.log, lang)
+    paragraphs += [_(key, lang) for key in METHOD_NOTES]
+    return Section(_("rpt.annual.section.method", lang), tuple(paragraphs), tuple(tables), (), tuple(notes),
+                   key="method")
+
+
+def annual_document(report: AnnualReport, lang: str = "vi") -> Document:
+    """The report as a :class:`Document`, every text in ``lang``."""
+    sections = (_key_messages(report, lang), _indicators(report, lang), _index(report, lang),
+                _official(report, lang), _forecast_section(report, lang), _weighting(report, lang),
+                Section(_("rpt.annual.section.notes", lang), (), (), (), tuple(_notes(report, lang)), key="notes"))
+    return Document(_title(report, lang), lang, _province(report.province),
+                    _("rpt.period.year", lang, year=report.year), report.issuer or _("rpt.issuer", lang),
+                    format_date(report.issued or dt.date.today(), lang), _("rpt.notice", lang), sections,
+                    labels(lang))
 
 
 def write_annual_html(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
-    """A self-contained HTML page (figures embedded), written whole or not at all."""
-    path = Path(path)
-    title = _title(report, lang)
-    imgs = [figure_png(f(report, lang)) for f in (_fig_scores, _fig_fan, _fig_ranks)]
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in _notes(report, lang))
-    body = f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:"DejaVu Sans",Arial,sans-serif;max-width:960px;margin:2em auto;color:#222}}
-.notice{{background:#fdecea;color:#b00020;padding:.6em 1em;font-weight:bold;border-radius:4px}}
-table{{border-collapse:collapse;margin:1em 0;font-size:.9em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}
-th{{background:#eef3ee}}pre{{background:#f6f6f6;padding:1em;font-size:.8em;overflow-x:auto}}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="notice">{UNOFFICIAL}</p>
-<h2 id="estimates">{_("annual.heading.estimates", lang)}</h2>
-{_html_table(_summary_table(report, lang))}
-<img alt="sub-indices" src="data:image/png;base64,{imgs[0]}">
-<h2 id="forecast">{_("annual.heading.forecast", lang)}</h2>
-{_html_table(_forecast_table(report, lang))}
-<img alt="fan chart" src="data:image/png;base64,{imgs[1]}">
-<h2 id="rank">{_("annual.heading.rank", lang)}</h2>
-{_html_table(report.forecast.rank_summary())}
-<img alt="rank distribution" src="data:image/png;base64,{imgs[2]}">
-<h2 id="weights">{_("annual.heading.weights", lang)}</h2>
-<pre>{html.escape(report.diagnostics)}</pre>
-<h2 id="method">{_("annual.heading.method", lang)}</h2>
-<ul>{''.join(f'<li>{html.escape(n)}</li>' for n in METHOD_NOTES)}</ul>
-<h3>{_("annual.heading.notes", lang)}</h3><ul>{notes}</ul>
-<p class="notice">{UNOFFICIAL}</p></body></html>"""
-    with atomic_path(path) as tmp:
-        tmp.write_text(body, encoding="utf-8")
-    return path
+    """One offline HTML file (figures embedded), written whole or not at all."""
+    return write_html(annual_document(report, lang), TEMPLATE, path)
 
 
 def write_annual_pdf(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
-    """The same content as PDF pages, written whole or not at all."""
-    path = Path(path)
-    title = _title(report, lang)
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
-        text_page(pdf, title, [_("annual.heading.estimates", lang)]
-                  + [" | ".join(str(v) for v in r) for r in _summary_table(report, lang).itertuples(index=False)]
-                  + ["", _("annual.heading.forecast_short", lang)]
-                  + [" | ".join(str(v) for v in r) for r in _forecast_table(report, lang).itertuples(index=False)]
-                  + [""] + METHOD_NOTES, notice=UNOFFICIAL)
-        for make in (_fig_scores, _fig_fan, _fig_ranks):
-            fig = make(report, lang)
-            fig.text(0.01, 0.01, UNOFFICIAL, fontsize=7, color="#b00020")
-            pdf.savefig(fig)
-            plt.close(fig)
-        text_page(pdf, _("annual.heading.weights", lang), report.diagnostics.splitlines(), notice=UNOFFICIAL)
-        text_page(pdf, _("annual.heading.notes", lang), _notes(report, lang), notice=UNOFFICIAL)
-    return path
+    """The same template as an A4 PDF, written whole or not at all."""
+    return write_pdf(annual_document(report, lang), TEMPLATE, path)
+
+
+def write_annual_xlsx(report: AnnualReport, path: str | Path, lang: str = "vi") -> Path:
+    """The report's tables, one sheet each, and a "Ghi chú" sheet; written whole or not at all."""
+    return write_xlsx(annual_document(report, lang), path, _("rpt.sheet.notes", lang),
+                      _("rpt.sheet.notes_heading", lang))

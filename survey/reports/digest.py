@@ -1,40 +1,94 @@
 """The monthly digest of firms' difficulties in environmental protection, for the People's Committee.
 
-Vietnamese by default (``lang="en"`` for English; every text from the message catalogue,
-ids ``digest.*``). Weighted shares of firms with
-each kind of difficulty, by sector and district, the change from the previous
-month, the severity, the list of cases the firms agreed to forward (never with
-their names or contacts), and notes on the weighting. Written as XLSX and PDF.
-Estimates come from the weights module; this module only lays them out.
+Vietnamese by default (``lang="en"`` for English; every text from the message catalogue). The
+digest says, in this order: the key messages; how many responses came in, were accepted and were
+excluded (and why); the share of firms with each kind of difficulty, with n, interval and whether
+the change since last month is larger than noise; the trend of the last months; shares by sector
+and district (cells under ``min_n`` firms hidden); the severity (every level, with n, hidden under
+``min_n``); the main difficulty and its estimated cost; the firms asking for a dialogue; the cases
+staff approved for the People's Committee (masked, with a reference number and follow-up status);
+and the notes on the method, the weighting actually used and its margins.
+
+Estimates come from :mod:`survey.weights`; this module only lays them out as
+:class:`~survey.reports.blocks.Document` sections, written as HTML, PDF (one template) and XLSX.
+A month in which no firm reports a difficulty gives a digest that says so.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import datetime as dt
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 
-from ..i18n import _
-from ..outputs import atomic_path
+from ..errors import EstimationError
+from ..i18n import _, format_date, format_number
 from ..questionnaire import Questionnaire
-from ..weights import Design, proportion, weight_summary
-from .common import drop_personal, plt, safe_cells, table_page, text_page
+from ..text import printable
+from ..weights import Design, mean, proportion, weight_summary
+from .blocks import Document, Figure, Section, Table
+from .common import plt
+from .redact import mask_text
+from .render import figure, write_html, write_pdf
+from .words import word
+from .xlsx import write_xlsx
 
-__all__ = ["Digest", "build_digest", "write_digest_xlsx", "write_digest_pdf"]
+__all__ = ["Digest", "DigestContext", "build_digest", "write_digest_xlsx", "write_digest_pdf",
+           "write_digest_html", "period_words"]
 
 #: Sector groups when the weighting's margins define none: group -> the sector codes (VSIC sections)
 #: it holds. The digest groups sectors as the margins file does (its margin on ``sector``), so the
 #: table matches the groups the weights were calibrated to; a group is named by
-#: ``digest.sector_group.<group>`` in the catalogue, or by its own name.
+#: ``digest.sector_group.<group>`` in the catalogue, or by the sectors it holds.
 _SECTOR_GROUPS = {"agriculture": (1,), "industry_construction": tuple(range(2, 7)), "services": tuple(range(7, 22))}
+_Z = 1.959964  # two-sided 95% normal quantile, for "larger than noise"
+TEMPLATE = "digest.html.j2"
 
 
-def _group_label(group: str, lang: str) -> str:
-    text = _(f"digest.sector_group.{group}", lang)
-    return group.replace("_", " ") if text == f"digest.sector_group.{group}" else text
+@dataclass(frozen=True)
+class DigestContext:
+    """What the digest says besides the estimates, read from the store by the job.
+
+    Attributes
+    ----------
+    province : the province as written for readers, with its diacritics ("Bắc Giang").
+    issuer : who issues the digest.
+    issued : the date of issue.
+    loads : the month's load records (``Store.list_loads`` rows of the wave).
+    excluded_reasons : reason code -> number of rows excluded for it.
+    cases : the approved cases (reference, response_key, description, proposal, follow_up), masked.
+    pending : the number of cases still waiting for review.
+    margins : the margins used to weight: name, source, illustrative, and the names of the margins used.
+    trend : earlier weighted months, period -> design (oldest first).
+    """
+
+    province: str = ""
+    issuer: str = ""
+    issued: dt.date = field(default_factory=dt.date.today)
+    loads: pd.DataFrame | None = None
+    excluded_reasons: Mapping[str, int] = field(default_factory=dict)
+    cases: pd.DataFrame | None = None
+    pending: int = 0
+    margins_source: str = ""
+    margins_illustrative: bool = True
+    margins_used: tuple[str, ...] = ()
+    trend: Mapping[str, Design] = field(default_factory=dict)
+
+
+@dataclass
+class Digest:
+    """The digest as a document, ready to write."""
+
+    month: str
+    lang: str
+    document: Document
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        """The tables by key: responses, categories, trend, sector, locality, severity, main, cases."""
+        return {t.key or t.title: t for t in self.document.tables()}
 
 
 def _t(key: str, lang: str, **kw) -> str:
@@ -42,148 +96,409 @@ def _t(key: str, lang: str, **kw) -> str:
     return _(f"digest.{key}", lang, **kw)
 
 
-@dataclass
-class Digest:
-    """The digest's tables, ready to write."""
+def period_words(month: str, lang: str) -> str:
+    """A month in words: "tháng 12/2025" (vi), "December 2025" (en)."""
+    year, number = (int(p) for p in month.split("-"))
+    return _("rpt.period.month", lang, month=number, year=year, name=_(f"rpt.month.{number}", lang))
 
-    month: str
-    lang: str
-    tables: dict[str, pd.DataFrame]
-    notes: list[str]
+
+def _group_label(group: str, codes: Sequence[int], qn: Questionnaire, lang: str) -> str:
+    text = _(f"digest.sector_group.{group}", lang)
+    return group.replace("_", " ") if text == f"digest.sector_group.{group}" else text
+
+
+def _pct(value: float, lang: str, digits: int = 1) -> str:
+    return "" if value is None or pd.isna(value) else format_number(100 * value, lang, digits)
+
+
+def _ci(row, lang: str) -> str:
+    return f"{format_number(100 * row['ci_low'], lang, 1)}–{format_number(100 * row['ci_high'], lang, 1)}"
 
 
 def _with_flags(design: Design, qn: Questionnaire, groups: Mapping[str, Sequence[int]]) -> Design:
-    """Add 0/1 columns: had each kind of difficulty (0 for firms without difficulty); and the sector group."""
+    """Add 0/1 columns: had each kind of difficulty (0 for firms without), the main difficulty (the only one
+    when a firm chose one), wants a dialogue; and the sector group."""
     data = design.data.copy()
     asked = data["had_difficulty"].notna()
-    for c in qn.choices("difficulty_types"):
-        chosen = data["difficulty_types"].fillna("").astype(str).str.split().map(lambda t, k=str(c.code): k in t)
+    chosen_lists = data["difficulty_types"].fillna("").astype(str).str.split()
+    for c in qn.choices("difficulty_types", with_missing=False):
+        chosen = chosen_lists.map(lambda t, k=str(c.code): k in t)
         data[f"dt_{c.code}"] = np.where(asked, chosen.astype(float), np.nan)
+    single = chosen_lists.map(lambda t: float(t[0]) if len(t) == 1 else np.nan)
+    data["main"] = data["main_difficulty"].where(data["main_difficulty"].notna(), single)
     group = {float(code): g for g, codes in groups.items() for code in codes}
     data["sector_group"] = data["sector"].map(group)
     return replace(design, data=data)
 
 
-def _pct(frame: pd.DataFrame) -> tuple[float, str]:
-    row = frame.iloc[0]
-    return 100 * row["estimate"], f"{100 * row['ci_low']:.0f}–{100 * row['ci_high']:.0f}"
+def _share(design: Design, var: str, by: str | None = None, exclude: list | None = None) -> pd.DataFrame | None:
+    """The share answering 1, or None when nobody answered (a month without difficulties)."""
+    try:
+        return proportion(design, var, codes=[1], by=by, exclude=exclude)
+    except EstimationError:
+        return None
 
 
-def _share(design: Design, var: str, by: str | None = None) -> pd.DataFrame:
-    return proportion(design, var, codes=[1], by=by)
+def _had(design: Design | None) -> pd.Series | None:
+    if design is None:
+        return None
+    share = _share(design, "had_difficulty")
+    return None if share is None else share.iloc[0]
+
+
+def _noise(cur, prev, lang: str) -> str:
+    """Whether the change since last month is larger than sampling noise (95%, independent months)."""
+    if prev is None or cur is None:
+        return ""
+    gap = abs(cur["estimate"] - prev["estimate"])
+    return _("rpt.yes", lang) if gap > _Z * float(np.hypot(cur["se"], prev["se"])) else _("rpt.no", lang)
+
+
+# ------------------------------------------------------------------ sections
+
+def _key_messages(d: Design, p: Design | None, qn: Questionnaire, ctx: DigestContext, lang: str) -> Section:
+    cur, prev = _had(d), _had(p)
+    lines = []
+    if cur is None or cur["estimate"] == 0:
+        lines.append(_("rpt.digest.key.none", lang, n=d.n))
+    else:
+        lines.append(_("rpt.digest.key.share", lang, share=_pct(cur["estimate"], lang),
+                       ci=_ci(cur, lang), n=d.n))
+        top = _categories(d, p, qn, lang, raw=True)
+        if top:
+            lines.append(_("rpt.digest.key.top", lang, label=top[0][0], share=_pct(top[0][1], lang)))
+    if prev is not None and cur is not None:
+        key = "rpt.digest.key.change_real" if _noise(cur, prev, lang) == _("rpt.yes", lang) else \
+            "rpt.digest.key.change_noise"
+        lines.append(_(key, lang, prev=_pct(prev["estimate"], lang)))
+    cases = 0 if ctx.cases is None else len(ctx.cases)
+    lines.append(_("rpt.digest.key.cases", lang, approved=cases, pending=ctx.pending))
+    return Section(_("rpt.digest.section.key", lang), tuple(lines), key="key")
+
+
+def _responses(d: Design, ctx: DigestContext, lang: str, represented: float) -> Section:
+    loads = ctx.loads if ctx.loads is not None else pd.DataFrame()
+    received = int(loads["rows_read"].sum()) if len(loads) else d.n
+    accepted = int(loads["accepted"].sum()) if len(loads) else d.n
+    excluded = int(loads["quarantined"].sum()) if len(loads) else 0
+    repeated = int(loads["already_present"].sum()) if len(loads) else 0
+    rows = [(_("rpt.digest.responses.received", lang), received), (_("rpt.digest.responses.accepted", lang),
+            accepted), (_("rpt.digest.responses.excluded", lang), excluded),
+            (_("rpt.digest.responses.repeated", lang), repeated), (_("rpt.digest.responses.used", lang), d.n)]
+    rows += [(_("rpt.digest.responses.reason", lang, reason=_(f"ingest.reason.{code}", lang)), count)
+             for code, count in ctx.excluded_reasons.items()]
+    table = Table(_("rpt.digest.table.responses", lang),
+                  (_("digest.item", lang), _("rpt.digest.column.count", lang)),
+                  tuple((label, format_number(v, lang, 0)) for label, v in rows),
+                  values=tuple((None, v) for _l, v in rows), formats=("", "#,##0"), numeric=(False, True),
+                  key="responses")
+    paragraphs = (_("rpt.digest.responses.represented", lang, n=d.n, total=format_number(represented, lang, 0)),
+                  _("rpt.digest.responses.no_rate", lang))
+    return Section(_("rpt.digest.section.responses", lang), paragraphs, (table,), key="responses")
+
+
+def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: bool = False):
+    """The kinds of difficulty, most frequent first: a Table (or, ``raw``, (label, share) pairs)."""
+    rows, values = [], []
+    for c in qn.choices("difficulty_types", with_missing=False):
+        cur = _share(d, f"dt_{c.code}")
+        if cur is None:
+            return [] if raw else None
+        cur = cur.iloc[0]
+        prev = _share(p, f"dt_{c.code}") if p is not None else None
+        prev = None if prev is None else prev.iloc[0]
+        n = int((d.data[f"dt_{c.code}"] == 1).sum())
+        change = None if prev is None else cur["estimate"] - prev["estimate"]
+        rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(cur["estimate"], lang), _ci(cur, lang),
+                     _pct(prev["estimate"], lang) if prev is not None else "—",
+                     "—" if change is None else format_number(100 * change, lang, 1),
+                     _noise(cur, prev, lang) or "—", cur["estimate"]))
+        values.append((None, n, round(100 * cur["estimate"], 1), None,
+                       None if prev is None else round(100 * prev["estimate"], 1),
+                       None if change is None else round(100 * change, 1), None))
+    order = sorted(range(len(rows)), key=lambda i: -rows[i][-1])
+    if raw:
+        return [(rows[i][0], rows[i][-1]) for i in order]
+    return Table(_("digest.categories", lang),
+                 (_("rpt.digest.column.area", lang), _("rpt.digest.column.firms", lang), _("digest.share", lang),
+                  _("digest.ci", lang), _("digest.prev", lang), _("digest.change", lang),
+                  _("rpt.digest.column.beyond_noise", lang)),
+                 tuple(rows[i][:-1] for i in order), note=_("rpt.digest.note.categories", lang, n=d.n),
+                 values=tuple(values[i] for i in order), formats=("", "#,##0", "0.0", "", "0.0", "+0.0;-0.0;0.0", ""),
+                 numeric=(False, True, True, True, True, True, False), sheet=_("digest.categories", lang),
+                 key="categories")
+
+
+def _fig_categories(table: Table, lang: str) -> Figure:
+    labels = [r[0] for r in table.rows]
+    shares = [v[2] for v in table.values]
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    ax.barh(labels, shares, color="#2e7d32")
+    ax.invert_yaxis()
+    ax.set_xlabel(_("rpt.digest.axis.share", lang))
+    ax.set_ylabel(_("rpt.digest.column.area", lang))
+    ax.set_xlim(0, max(100, max(shares or [0])))
+    title = _("rpt.digest.figure.categories", lang)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return figure(fig, title)
+
+
+def _difficulties(d: Design, p: Design | None, qn: Questionnaire, lang: str) -> Section:
+    table = _categories(d, p, qn, lang)
+    if table is None or not any(v[1] for v in table.values):
+        return Section(_("rpt.digest.section.difficulties", lang), (_("rpt.digest.no_difficulty", lang),),
+                       key="difficulties")
+    return Section(_("rpt.digest.section.difficulties", lang), (), (table,), (_fig_categories(table, lang),),
+                   key="difficulties")
+
+
+def _trend(d: Design, month: str, ctx: DigestContext, lang: str) -> Section:
+    months = list(ctx.trend.items()) + [(month, d)]
+    rows, values = [], []
+    for period, design in months:
+        had = _had(design)
+        rows.append((period_words(period, lang), format_number(design.n, lang, 0),
+                     _pct(0.0 if had is None else had["estimate"], lang), "" if had is None else _ci(had, lang)))
+        values.append((None, design.n, None if had is None else round(100 * had["estimate"], 1), None))
+    table = Table(_("rpt.digest.table.trend", lang), (_("rpt.digest.column.month", lang), _("digest.n", lang),
+                  _("digest.with_difficulty", lang), _("digest.ci", lang)), tuple(rows), values=tuple(values),
+                  formats=("", "#,##0", "0.0", ""), numeric=(False, True, True, True), key="trend")
+    figures = ()
+    if len(months) > 1:
+        fig, ax = plt.subplots(figsize=(7.2, 2.8))
+        ax.plot([r[0] for r in rows], [v[2] or 0 for v in values], "o-", color="#2e7d32")
+        ax.set_ylim(0, 100)
+        ax.set_xlabel(_("rpt.digest.column.month", lang))
+        ax.set_ylabel(_("rpt.digest.axis.share", lang))
+        title = _("rpt.digest.figure.trend", lang)
+        ax.set_title(title, fontsize=10)
+        fig.tight_layout()
+        figures = (figure(fig, title),)
+    notes = () if len(months) > 1 else (_("rpt.digest.trend.one_month", lang),)
+    return Section(_("rpt.digest.section.trend", lang), (), (table,), figures, notes, key="trend")
+
+
+def _by_domain(d: Design, by: str, labels: Mapping, title: str, heading: str, lang: str, min_n: int,
+               key: str = "") -> Table:
+    """Shares of firms with a difficulty by a domain; cells under ``min_n`` firms hidden."""
+    t = _share(d, "had_difficulty", by=by)
+    rows, values = [], []
+    for r in (t.itertuples(index=False) if t is not None else []):
+        r = r._asdict()
+        name = labels.get(r[by], str(r[by]))
+        shown = r["n"] >= min_n
+        rows.append((name, format_number(r["n"], lang, 0), _pct(r["estimate"], lang) if shown else "—",
+                     _ci(r, lang) if shown else _("digest.hidden", lang)))
+        values.append((None, int(r["n"]), round(100 * r["estimate"], 1) if shown else None, None))
+    return Table(title, (heading, _("digest.n", lang), _("digest.with_difficulty", lang), _("digest.ci", lang)),
+                 tuple(rows), note=_("digest.note.hidden", lang, min_n=min_n), values=tuple(values),
+                 formats=("", "#,##0", "0.0", ""), numeric=(False, True, True, True), key=key or by)
+
+
+def _domains(d: Design, qn: Questionnaire, groups: Mapping, lang: str, min_n: int) -> Section:
+    sectors = {g: _group_label(g, codes, qn, lang) for g, codes in groups.items()}
+    places = {float(c.code): c.label.get(lang) for c in qn.choices("locality", with_missing=False)}
+    tables = (_by_domain(d, "sector_group", sectors, _("digest.sector", lang), _("rpt.digest.column.sector", lang),
+                         lang, min_n, "sector"),
+              _by_domain(d, "locality", places, _("digest.locality", lang), _("rpt.digest.column.district", lang),
+                         lang, min_n))
+    return Section(_("rpt.digest.section.domains", lang), (), tables, notes=(_("rpt.digest.note.districts", lang),),
+                   key="domains")
+
+
+def _severity(d: Design, qn: Questionnaire, lang: str, min_n: int) -> Section:
+    """Every level of severity, with its n; the whole table hidden when fewer than ``min_n`` firms answered."""
+    data = d.data["severity"]
+    answered = int(data.notna().sum() - data.isin([98]).sum())
+    shares = None
+    if answered:
+        try:
+            shares = proportion(d, "severity", exclude=[98])
+        except EstimationError:
+            shares = None
+    shown = shares is not None and answered >= min_n
+    rows, values = [], []
+    for c in qn.choices("severity", with_missing=False):
+        n = int((data == c.code).sum())
+        hit = shares[shares["level"] == c.code] if shares is not None else pd.DataFrame()
+        est = float(hit["estimate"].iloc[0]) if len(hit) else 0.0
+        rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(est, lang) if shown else "—",
+                     (_ci(hit.iloc[0], lang) if len(hit) else "") if shown else _("digest.hidden", lang)))
+        values.append((None, n, round(100 * est, 1) if shown else None, None))
+    rows.append((_("rpt.digest.total", lang), format_number(answered, lang, 0), format_number(100, lang, 1) if shown else "—", ""))
+    values.append((None, answered, 100.0 if shown else None, None))
+    note = _("rpt.digest.note.severity", lang, min_n=min_n) if shown else \
+        _("rpt.digest.note.severity_hidden", lang, n=answered, min_n=min_n)
+    table = Table(_("digest.severity", lang), (_("rpt.digest.column.level", lang), _("rpt.digest.column.firms",
+                  lang), _("rpt.digest.column.share_difficulty", lang), _("digest.ci", lang)), tuple(rows), note,
+                  tuple(values), ("", "#,##0", "0.0", ""), (False, True, True, True), key="severity")
+    return Section(_("rpt.digest.section.severity", lang), (), (table,), key="severity")
+
+
+def _main_and_cost(d: Design, qn: Questionnaire, lang: str, min_n: int) -> Section:
+    base = d.data["main"].notna()
+    if base.sum() == 0:
+        return Section(_("rpt.digest.section.main", lang), (_("rpt.digest.no_difficulty", lang),), key="main")
+    shares = proportion(d, "main")
+    shown = base.sum() >= min_n
+    rows, values = [], []
+    for c in qn.choices("difficulty_types", with_missing=False):
+        hit = shares[shares["level"] == c.code]
+        n = int((d.data["main"] == c.code).sum())
+        if not n:
+            continue
+        est = float(hit["estimate"].iloc[0])
+        rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(est, lang) if shown else "—"))
+        values.append((None, n, round(100 * est, 1) if shown else None))
+    order = sorted(range(len(rows)), key=lambda i: -(values[i][1]))
+    main = Table(_("rpt.digest.table.main", lang), (_("rpt.digest.column.area", lang),
+                 _("rpt.digest.column.firms", lang), _("rpt.digest.column.share_difficulty", lang)),
+                 tuple(rows[i] for i in order), _("digest.note.hidden", lang, min_n=min_n),
+                 tuple(values[i] for i in order), ("", "#,##0", "0.0"), (False, True, True), key="main")
+    paragraphs = [_cost_line(d, lang, min_n)]
+    dialogue = _share(d, "wants_dialogue")
+    if dialogue is not None:
+        r = dialogue.iloc[0]
+        paragraphs.append(_("rpt.digest.dialogue", lang, n=int((d.data["wants_dialogue"] == 1).sum()),
+                            base=int(r["n"]), share=_pct(r["estimate"], lang), ci=_ci(r, lang))
+                          if r["n"] >= min_n else _("rpt.digest.dialogue_hidden", lang,
+                                                    n=int((d.data["wants_dialogue"] == 1).sum()), min_n=min_n))
+    return Section(_("rpt.digest.section.main", lang), tuple(paragraphs), (main,), key="main")
+
+
+def _cost_line(d: Design, lang: str, min_n: int) -> str:
+    cost = d.data["cost_estimate"]
+    valid = cost.notna() & (cost != 98)
+    if valid.sum() < min_n:
+        return _("rpt.digest.cost_hidden", lang, n=int(valid.sum()), min_n=min_n)
+    data = d.data.assign(cost_known=cost.where(valid))
+    m = mean(replace(d, data=data), "cost_known").iloc[0]
+    return _("rpt.digest.cost", lang, n=int(valid.sum()), mean=format_number(m["estimate"], lang, 0),
+             low=format_number(max(m["ci_low"], 0), lang, 0), high=format_number(m["ci_high"], lang, 0))
+
+
+# ------------------------------------------------------------------ the cases
+
+def _place(case: pd.Series, data: pd.DataFrame, min_n: int) -> tuple[bool, bool]:
+    """Show (district, sector) of a case only where the firms sharing it number ``min_n`` or more: the
+    pair if that combination is large enough, else the district alone, else the sector alone, else neither."""
+    same_d = data["locality"] == case["locality"]
+    same_s = data["sector_group"] == case["sector_group"]
+    if (same_d & same_s).sum() >= min_n:
+        return True, True
+    if same_d.sum() >= min_n:
+        return True, False
+    if same_s.sum() >= min_n:
+        return False, True
+    return False, False
+
+
+def _labels(qn: Questionnaire, qid: str, value, lang: str) -> str:
+    names = {str(c.code): c.label.get(lang) for c in qn.choices(qid)}
+    if isinstance(value, str):
+        return "; ".join(names.get(t, t) for t in value.split())
+    return "" if value is None or pd.isna(value) else names.get(str(int(value)), str(value))
+
+
+def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, lang: str, min_n: int,
+           include_personal: bool = False) -> Section:
+    """The approved cases (masked again here, so no path shows a firm's own words); the contact columns
+    only when ``include_personal`` (for staff following a case up, never to forward)."""
+    title = _("digest.cases", lang)
+    approved = ctx.cases if ctx.cases is not None else pd.DataFrame(columns=["reference", "response_key"])
+    data = d.data.set_index("response_key", drop=False)
+    rows, hidden = [], 0
+    personal = [q for q in qn.personal_questions if q in data.columns] if include_personal else []
+    sectors = {g: _group_label(g, codes, qn, lang) for g, codes in groups.items()}
+    for case in approved.itertuples(index=False):
+        if case.response_key not in data.index:
+            continue
+        firm = data.loc[case.response_key]
+        show_d, show_s = _place(firm, d.data, min_n)
+        hidden += (not show_d) + (not show_s)
+        contacts = tuple(printable(firm.get(q), None) for q in personal)
+        rows.append(contacts + (case.reference, _labels(qn, "locality", firm["locality"], lang) if show_d else "—",
+                     sectors.get(firm["sector_group"], "") if show_s else "—",
+                     _labels(qn, "difficulty_types", firm["difficulty_types"], lang),
+                     _labels(qn, "severity", firm["severity"], lang), mask_text(case.description),
+                     mask_text(case.proposal), _labels(qn, "reported_to", firm["reported_to"], lang),
+                     _labels(qn, "resolution", firm["resolution"], lang),
+                     _(f"rpt.follow_up.{case.follow_up}", lang)))
+    columns = tuple(qn.question(q).label.get(lang) for q in personal) + (_("rpt.digest.column.reference", lang), _("rpt.digest.column.district", lang),
+               _("rpt.digest.column.sector", lang), _("rpt.digest.column.area", lang),
+               _("rpt.digest.column.level", lang), qn.question("description").label.get(lang),
+               qn.question("proposal").label.get(lang), qn.question("reported_to").label.get(lang),
+               qn.question("resolution").label.get(lang), _("rpt.digest.column.follow_up", lang))
+    table = Table(title, columns, tuple(rows), _("rpt.digest.note.place", lang, min_n=min_n), sheet=title,
+                  key="cases")
+    paragraphs = [_("rpt.digest.cases.count", lang, approved=len(rows), pending=ctx.pending)]
+    if not rows:
+        paragraphs.append(_("rpt.digest.cases.none", lang))
+    return Section(title, tuple(paragraphs), (table,), notes=(_("rpt.digest.note.masked", lang),),
+                   key="cases")
+
+
+# ------------------------------------------------------------------ notes and the whole
+
+def _method(d: Design, ctx: DigestContext, lang: str, min_n: int, weighting_notes: Sequence[str]) -> Section:
+    s = weight_summary(d)
+    used = ", ".join(word("rpt.margin", m, lang) for m in ctx.margins_used) or _("rpt.margins.none", lang)
+    method = {"JK1": "jackknife", "JKn": "jackknife", "bootstrap": "bootstrap"}.get(d.rep_type)
+    notes = [_("digest.note.respondents", lang, n=d.n, total=round(float(s["sum"]))),
+             _("rpt.digest.note.weighting", lang, margins=used, deff=float(s["deff_kish"]),
+               method=_(f"digest.method.{method}", lang) if method else _("rpt.method.linearised", lang)),
+             _("rpt.margins.illustrative", lang) if ctx.margins_illustrative else
+             _("rpt.margins.source", lang, source=ctx.margins_source),
+             _("digest.note.hidden", lang, min_n=min_n), _("rpt.digest.note.noise", lang),
+             _("rpt.digest.note.masked", lang), _("rpt.digest.note.districts", lang)]
+    return Section(_("digest.notes", lang), (), (), (), tuple(notes) + tuple(weighting_notes), key="notes")
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The words of a report's header and page boxes."""
+    return {k: _(f"rpt.label.{k}", lang) for k in ("province", "period", "issuer", "date", "page", "contents")}
 
 
 def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design | None = None,
-                 lang: str = "vi", min_n: int = 10, include_personal: bool = False,
-                 weighting_notes: list[str] | None = None,
-                 sector_groups: Mapping[str, Sequence[int]] | None = None) -> Digest:
-    """The digest of one month (with the previous month for changes).
+                 lang: str = "vi", min_n: int = 10, include_personal: bool = False, weighting_notes: Sequence[str] | None = None,
+                 sector_groups: Mapping[str, Sequence[int]] | None = None,
+                 context: DigestContext | None = None) -> Digest:
+    """The digest of one month (with the previous month for changes), as a :class:`Digest`.
 
     ``sector_groups`` (group -> sector codes) are the margins file's groups of sectors; default
-    :data:`_SECTOR_GROUPS`.
+    :data:`_SECTOR_GROUPS`. ``context`` carries what the store says (loads, approved cases, margins);
+    without it the digest has no cases and says the margins are illustrative.
     """
+    ctx = context or DigestContext()
     groups = sector_groups or _SECTOR_GROUPS
     d = _with_flags(design, qn, groups)
     p = _with_flags(previous, qn, groups) if previous is not None else None
-    tables = {}
-    est, ci = _pct(_share(d, "had_difficulty"))
-    prev = _pct(_share(p, "had_difficulty"))[0] if p is not None else np.nan
-    tables["overview"] = pd.DataFrame({
-        _t("item", lang): [_t("responding", lang), _t("with_difficulty", lang)],
-        _t("share", lang): [d.n, round(est, 1)], _t("ci", lang): ["", ci],
-        _t("prev", lang): ["" if p is None else p.n, round(prev, 1)],
-        _t("change", lang): ["", round(est - prev, 1)]})
-    rows = []
-    for c in qn.choices("difficulty_types"):
-        e, ci = _pct(_share(d, f"dt_{c.code}"))
-        pe = _pct(_share(p, f"dt_{c.code}"))[0] if p is not None else np.nan
-        rows.append({_t("item", lang): c.label.get(lang), _t("share", lang): round(e, 1), _t("ci", lang): ci,
-                     _t("prev", lang): round(pe, 1), _t("change", lang): round(e - pe, 1)})
-    tables["categories"] = pd.DataFrame(rows).sort_values(_t("share", lang), ascending=False)
-    tables["sector"] = _by_domain(d, "sector_group", {g: _group_label(g, lang) for g in groups}, lang, min_n)
-    tables["locality"] = _by_domain(d, "locality", {c.code: c.label.get(lang) for c in qn.choices("locality")},
-                                    lang, min_n)
-    sev = proportion(d, "severity", exclude=[98])
-    labels = {c.code: c.label.get(lang) for c in qn.choices("severity")}
-    tables["severity"] = pd.DataFrame({_t("item", lang): sev["level"].map(lambda v: labels.get(int(v), v)),
-                                       _t("share", lang): (100 * sev["estimate"]).round(1)})
-    tables["cases"] = _cases(design.data, qn, lang, include_personal)
-    s = weight_summary(design)
-    method = {"JK1": "jackknife", "JKn": "jackknife", "bootstrap": "bootstrap"}.get(design.rep_type)
-    notes = [_t("note.respondents", lang, n=d.n, total=round(float(s["sum"]))),
-             _t("note.weighting", lang, deff=float(s["deff_kish"]),
-                method=_t(f"method.{method}", lang) if method else ""),
-             _t("note.hidden", lang, min_n=min_n),
-             _t("note.cases", lang)]
-    notes += weighting_notes or []
-    return Digest(month, lang, tables, notes)
+    trend = {k: _with_flags(v, qn, groups) for k, v in ctx.trend.items()}
+    ctx = replace(ctx, trend=trend)
+    sections = (_key_messages(d, p, qn, ctx, lang),
+                _responses(d, ctx, lang, float(np.sum(d.weights))),
+                _difficulties(d, p, qn, lang), _trend(d, month, ctx, lang), _domains(d, qn, groups, lang, min_n),
+                _severity(d, qn, lang, min_n), _main_and_cost(d, qn, lang, min_n),
+                _cases(d, qn, groups, ctx, lang, min_n, include_personal), _method(d, ctx, lang, min_n, weighting_notes or ()))
+    province = ctx.province or (qn.locality.province_vi if qn.locality else "")
+    doc = Document(_("rpt.digest.title", lang, period=period_words(month, lang)), lang, province,
+                   period_words(month, lang), ctx.issuer or _("rpt.issuer", lang), format_date(ctx.issued, lang),
+                   _("rpt.notice", lang), sections, labels(lang))
+    return Digest(month, lang, doc)
 
 
-def _by_domain(design: Design, by: str, labels: dict, lang: str, min_n: int) -> pd.DataFrame:
-    """Shares by a domain; ``labels`` name its codes in ``lang``."""
-    t = _share(design, "had_difficulty", by=by)
-    name = t[by].map(lambda v: labels.get(v, labels.get(int(v), str(v)) if isinstance(v, (int, float)) else str(v)))
-    shown = t["n"] >= min_n
-    return pd.DataFrame({_t("item", lang): name,
-                         _t("share", lang): np.where(shown, (100 * t["estimate"]).round(1), np.nan),
-                         _t("ci", lang): np.where(shown, [f"{100 * a:.0f}–{100 * b:.0f}" for a, b in
-                                                         zip(t["ci_low"], t["ci_high"])], _t("hidden", lang)),
-                         _t("n", lang): t["n"]})
-
-
-def _cases(data: pd.DataFrame, qn: Questionnaire, lang: str, include_personal: bool) -> pd.DataFrame:
-    cases = data[data["forward_consent"] == 1].copy()
-    cases = drop_personal(cases, qn, include_personal)
-    out = pd.DataFrame(index=cases.index)
-    for qid in ("locality", "sector", "difficulty_types", "severity", "description", "proposal", "reported_to",
-                "resolution", "wants_dialogue"):
-        q = qn.question(qid)
-        col = cases[qid]
-        if q.is_select:
-            names = {str(c.code): c.label.get(lang) for c in qn.choices(q)}
-            col = col.map(lambda v: "; ".join(names.get(t, t) for t in str(v).split()) if isinstance(v, str) else
-                          (names.get(str(int(v)), v) if pd.notna(v) else ""))
-        out[q.label.get(lang)] = col
-    if include_personal:
-        for qid in qn.personal_questions:
-            if qid in cases.columns:
-                out[qn.question(qid).label.get(lang)] = cases[qid]
-    return out.reset_index(drop=True)
-
-
-def write_digest_xlsx(digest: Digest, path: str | Path) -> Path:
-    """One sheet per table, texts neutralised against formulas; written whole or not at all."""
-    path = Path(path)
-    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-        for key, table in digest.tables.items():
-            safe_cells(table).to_excel(xw, sheet_name=_t(key, digest.lang)[:31], index=False)
-        safe_cells(pd.DataFrame({_t("notes", digest.lang): digest.notes})).to_excel(
-            xw, sheet_name=_t("notes", digest.lang)[:31], index=False)
-    return path
+def write_digest_html(digest: Digest, path: str | Path) -> Path:
+    """The digest as one offline HTML file, written whole or not at all."""
+    return write_html(digest.document, TEMPLATE, path)
 
 
 def write_digest_pdf(digest: Digest, path: str | Path) -> Path:
-    """Title and overview, a chart of difficulties, the tables, the cases and the notes.
+    """The digest as an A4 PDF (the same template), written whole or not at all."""
+    return write_pdf(digest.document, TEMPLATE, path)
 
-    Free text (a firm's description) is printed as typed, never read as mathtext; the file is
-    written whole or not at all.
-    """
-    path = Path(path)
+
+def write_digest_xlsx(digest: Digest, path: str | Path) -> Path:
+    """One sheet per table and a "Ghi chú" sheet, written whole or not at all."""
     lang = digest.lang
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
-        text_page(pdf, _t("title", lang, m=digest.month), [
-            f"{_t('overview', lang)}:"] + [" | ".join(f"{c}: {v}" for c, v in row.items() if v != "")
-                                           for row in digest.tables["overview"].fillna("").to_dict("records")]
-            + [""] + digest.notes)
-        cat = digest.tables["categories"]
-        fig, ax = plt.subplots(figsize=(8.27, 5.5))
-        ax.barh(cat[_t("item", lang)], cat[_t("share", lang)], color="#2e7d32")
-        ax.invert_yaxis()
-        ax.set_xlabel(_t("share", lang))
-        ax.set_title(_t("categories", lang))
-        fig.tight_layout()
-        pdf.savefig(fig)
-        plt.close(fig)
-        for key in ("categories", "sector", "locality", "severity", "cases"):
-            table_page(pdf, _t(key, lang), digest.tables[key])
-    return path
+    return write_xlsx(digest.document, path, _("rpt.sheet.notes", lang), _("rpt.sheet.notes_heading", lang))
