@@ -68,7 +68,7 @@ def _cmd_questionnaire_export(args: argparse.Namespace) -> int:
     from . import jobs
 
     outcome = jobs.export_definition(args.id, args.format, args.out, province=args.province, root=args.dir,
-                                     force=args.force)
+                                     force=args.force, period=args.period)
     _written(outcome, args.lang)
     return 0
 
@@ -470,6 +470,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
                        help=_("cli.questionnaire.export.format", lang))
         p.add_argument("--out", required=True, help=_("cli.questionnaire.export.out", lang))
         p.add_argument("--force", action="store_true", help=_("cli.force", lang))
+        p.add_argument("--period", help=_("cli.questionnaire.export.period", lang))
         common(p)
         p.set_defaults(func=_cmd_questionnaire_export)
         _add_ingest(commands, lang)

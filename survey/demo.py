@@ -8,7 +8,10 @@
   more support), with skip logic applied and a few "don't know" answers.
 - Twelve monthly waves of ``monthly_difficulties`` as KoboToolbox CSV exports, and one wave of
   ``pgi_feedback`` as an SPSS ``.sav`` file, with a few bad rows of the kinds staff see
-  (an unknown district code, a year in the future, a repeated submission, a misspelt answer).
+  (an unknown district code, a year in the future, a repeated submission, a misspelt answer, a district
+  code in a wave after 1 July 2025).
+- Waves before 2025-07 record the firm's district, waves from 2025-07 its commune or ward of the new
+  Bac Ninh (one that counts in the firm's district by the crosswalk of :mod:`survey.places`).
 
 All names, phones and e-mails are invented.
 """
@@ -22,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .questionnaire import Questionnaire, evaluate, load_questionnaire, write_sav
+from .places import load_communes
 from .reference import margins_path
 from .weights.margins import PopulationMargins, load_margins
 
@@ -62,21 +66,38 @@ def _split(total: int, shares: np.ndarray) -> np.ndarray:
 
 
 def make_population(margins: PopulationMargins, seed: int = 2025) -> pd.DataFrame:
-    """Enterprises of the province (one row each) with sector, size_class, ownership, site, locality."""
+    """Enterprises of the province (one row each) with sector, size_class, ownership, site, locality
+    (a district) and commune (the commune or ward of the new Bac Ninh the firm is in from 1 July 2025,
+    one of those that count in its district)."""
     rng = np.random.default_rng(seed)
     n = int(margins.total)
+    communes = set(load_communes()["code"])
     frame = {}
     for m in margins.margins:
         counts = m.counts().to_numpy()
         labels = np.repeat(np.arange(len(counts)), _split(n, counts))[:n]
         labels = np.pad(labels, (0, n - len(labels)), mode="edge")
-        codes = [rng.choice(m.categories[i].codes) for i in rng.permutation(labels)]
+        # a locality category lists its district and the communes that count in it: draw the district
+        codes = [rng.choice([c for c in m.categories[i].codes if c not in communes]) for i in rng.permutation(labels)]
         frame[m.question] = np.asarray(codes, dtype=float)
     pop = pd.DataFrame(frame)
+    if "locality" in pop:
+        pop["commune"] = _communes_of(pop["locality"], margins, communes, seed)
     zone_p = np.where(pop["sector"].between(2, 6), 0.45, 0.08)
     pop["site"] = np.where(rng.random(n) < zone_p, rng.choice([1.0, 2.0], n, p=[0.65, 0.35]), 3.0)
     pop["year_established"] = rng.integers(1995, 2025, n).astype(float)
     return pop
+
+
+def _communes_of(districts: pd.Series, margins: PopulationMargins, communes: set, seed: int) -> pd.Series:
+    """A commune or ward for each firm, among those its district's margin category lists (their own
+    random stream, so the rest of the population is as it was)."""
+    rng = np.random.default_rng(seed + 7)
+    margin = next(m for m in margins.margins if m.question == "locality")
+    choices = {float(code): [c for c in cat.codes if c in communes] for cat in margin.categories for code in cat.codes
+               if code not in communes}
+    return pd.Series([float(rng.choice(choices[d])) if choices.get(d) else np.nan for d in districts],
+                     index=districts.index)
 
 
 def _respondents(pop: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -156,6 +177,8 @@ def make_responses(qn: Questionnaire, pop: pd.DataFrame, n: int, seed: int, pref
     rng = np.random.default_rng(seed)
     firms = _respondents(pop, n, rng)
     frame = pd.DataFrame(index=range(n))
+    if qn.locality is not None and qn.locality.level == "commune" and "commune" in firms:
+        firms = firms.assign(locality=firms["commune"])  # from 1 July 2025 a firm names its commune or ward
     for q in qn.questions:
         frame[q.id] = _answer(qn, q, firms, rng).to_numpy()
         if q.relevant is not None:
@@ -200,11 +223,12 @@ def write_demo(folder: str | Path, *, year: int = 2025, province: str = "bac_gia
     folder.mkdir(parents=True, exist_ok=True)
     margins = margins_path(province, 2024)
     pop = make_population(load_margins(margins), seed)
-    monthly = load_questionnaire("monthly_difficulties", province=province)
-    feedback = load_questionnaire("pgi_feedback", province=province)
+    feedback = load_questionnaire("pgi_feedback", province=province, period=f"{year}-11")
     files = []
     for month in range(1, 13):
         period = f"{year}-{month:02d}"
+        # districts before 2025-07, communes and wards from then (the wave's own list)
+        monthly = load_questionnaire("monthly_difficulties", province=province, period=period)
         answers = make_responses(monthly, pop, monthly_n, seed + month, prefix=f"m{month}_")
         uuids = [f"{period}-{i:04d}" for i in range(monthly_n)]
         kobo = _kobo(answers, monthly, uuids, period)
@@ -214,6 +238,8 @@ def write_demo(folder: str | Path, *, year: int = 2025, province: str = "bac_gia
         if month == 7:
             kobo = pd.concat([kobo, kobo.iloc[[0]]], ignore_index=True)  # the same submission twice
             kobo.loc[2, "difficulties/severity"] = "rất nặng"      # a label that is not an answer
+            if monthly.locality is not None and monthly.locality.level == "commune":
+                kobo.loc[4, "profile/locality"] = "3"               # a district code after 1 July 2025
         path = folder / f"kobo_monthly_difficulties_{period}.csv"
         kobo.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
         files.append((period, path))

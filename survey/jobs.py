@@ -64,10 +64,14 @@ class Outcome(Generic[T]):
     written: list[Path] = field(default_factory=list)
 
 
-def _questionnaire(survey: str | Questionnaire, province: str | None = None) -> Questionnaire:
+def _questionnaire(survey: str | Questionnaire, province: str | None = None,
+                   period: str | None = None) -> Questionnaire:
+    """The questionnaire, with the locality list of ``period`` when one is given (the wave's list)."""
     if isinstance(survey, str) and not Path(survey).suffix and "/" not in survey:
         _check_survey_id(survey)
-    return survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province)
+    if isinstance(survey, Questionnaire):
+        return survey
+    return load_questionnaire(survey, province=province, **({"period": period} if period else {}))
 
 
 def _check_survey_id(survey: str) -> None:
@@ -100,11 +104,14 @@ def _write_table(frame: pd.DataFrame, path: Path) -> Path:
 # ------------------------------------------------------------------ questionnaires
 
 def export_definition(survey: str | Path, fmt: str, out: str | Path, *, province: str | None = None,
-                      root: str | Path | None = None, force: bool = False) -> Outcome[Path]:
+                      root: str | Path | None = None, force: bool = False,
+                      period: str | Period | None = None) -> Outcome[Path]:
     """Export a questionnaire as XLSForm, SPSS or a codebook to a file, or into a folder.
 
     The target is checked before anything is loaded (a folder first, then the file name,
-    which needs the questionnaire's id); the file is written whole or not at all.
+    which needs the questionnaire's id); the file is written whole or not at all. With
+    ``period`` (``YYYY-MM``) the locality question offers the list of that period: districts
+    before 2025-07, communes and wards from then (:func:`survey.places.locality_for`).
     """
     from .questionnaire import EXPORT_FORMATS, export_questionnaire
 
@@ -114,13 +121,17 @@ def export_definition(survey: str | Path, fmt: str, out: str | Path, *, province
     target = check_output(out, inputs=[source], force=force, kind="export") if into_file else None
     if not into_file:
         check_output_dir(out, [], force=force)
-    qn = load_questionnaire(survey, province=province, root=Path(root) if root else None)
+    month = str(_period(period)) if period is not None else None
+    qn = load_questionnaire(survey, province=province, root=Path(root) if root else None, period=month)
     if target is None:
         name = f"{qn.id}_codebook.md" if fmt == "codebook" else f"{qn.id}{EXPORT_FORMATS[fmt][0]}"
         target = check_output(out / name, inputs=[source], force=force, kind="export")
     with atomic_path(target) as tmp:
         export_questionnaire(qn, fmt, tmp)
-    return Outcome(target, used={"questionnaire": f"{qn.id} v{qn.version}", "format": fmt}, written=[target])
+    used = {"questionnaire": f"{qn.id} v{qn.version}", "format": fmt}
+    if qn.locality is not None:
+        used["localities"] = qn.locality.key
+    return Outcome(target, used=used, written=[target])
 
 
 # ------------------------------------------------------------------ ingest
@@ -185,7 +196,7 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
     if report is not None:
         target = check_output(report, inputs=[path, options.mapping, store.file], force=force,
                               suffixes=(".csv", ".xlsx"), kind="report", numbered=True)
-    qn = _questionnaire(survey, options.province)
+    qn = _questionnaire(survey, options.province, str(_period(period)))  # the wave's locality list
     result = ingest_file(path, qn, str(_period(period)), store=store, mapping=options.mapping,
                          format=options.format, encoding=options.encoding, sep=options.sep, sheet=options.sheet,
                          chunksize=options.chunksize, max_bytes=options.max_bytes, max_rows=options.max_rows,
@@ -576,7 +587,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     if out is not None:
         targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf", f"digest_{month}.html"],
                                    force=force, inputs=[store.file])
-    qn = _questionnaire(MONTHLY, province)
+    qn = _questionnaire(MONTHLY, province, str(month))  # the month's localities
     current = load_weighted(store, qn, PeriodRange(month, month))
     notes = []
     trend = _earlier_months(store, qn, month, months - 1)

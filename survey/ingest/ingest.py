@@ -53,6 +53,7 @@ import pandas as pd
 from ..errors import IngestError, SurveyError, SurveyWarning
 from ..i18n import _
 from ..period import Period
+from ..places import check_wave_locality
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
 from .coerce import cell_text, coerce_answers
@@ -425,11 +426,17 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     StoreError
         ``replace`` names no load, or one removed before.
     """
-    qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province)
     try:
         period = str(Period.parse(period, today=today))
     except SurveyError as exc:
         raise IngestError(exc.message, code=exc.code, params=exc.params) from None
+    # the locality list is the wave's: districts before 2025-07, communes and wards from then
+    qn = survey if isinstance(survey, Questionnaire) else load_questionnaire(survey, province=province, period=period)
+    try:
+        check_wave_locality(qn, period)
+    except SurveyError as exc:
+        raise IngestError(exc.message, hint="load the questionnaire for the wave's period", code=exc.code,
+                          params=exc.params) from None
     if isinstance(mapping, (str, Path)):
         mapping = read_mapping(mapping)
     store = store or Store(db)

@@ -15,7 +15,8 @@ __all__ = ["REASON_CODES", "render", "rule_text"]
 #: every reason code a load can give a refused row or cell
 REASON_CODES = ("unknown_code", "unknown_label", "not_a_number", "not_whole", "out_of_range", "bad_date",
                 "required_missing", "not_relevant", "constraint", "duplicate_in_file", "conflict_stored",
-                "cell_too_long", "nul_in_cell", "formula_without_value", "options_disagree", "empty_row")
+                "cell_too_long", "nul_in_cell", "formula_without_value", "options_disagree", "empty_row",
+                "locality_other_list")
 
 
 #: the defaults of parameters a message needs that records stored by older versions lack

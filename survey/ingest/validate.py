@@ -16,6 +16,7 @@ import pandera.pandas as pa
 
 from ..errors import CheckFailedError
 from ..i18n import has_message
+from ..places import other_list_unit
 from ..questionnaire import Question, Questionnaire, evaluate
 from .coerce import cell_text
 from .mapping import ColumnMap
@@ -105,6 +106,12 @@ def _column_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, 
         q = qn.question(rec.column)
         value = cell_text(rec.failure_case)
         params = {"question": q.id, "value": value}
+        if rec.check == "unknown_code" and q.choices == "locality":  # a code of the list before/after 1 July 2025
+            other = other_list_unit(qn, rec.failure_case)
+            if other is not None:
+                out.append({"row": int(rec.index), "column": _file_column(cmap, q.id), "question": q.id,
+                            "value": value, "reason": "locality_other_list", "params": {**params, **other}})
+                continue
         if rec.check == "out_of_range":
             lo, hi = (_bound(v, today) for v in q.range)
             params.update(low="" if lo is None else f"{lo:g}", high="" if hi is None else f"{hi:g}")

@@ -106,6 +106,9 @@ def render_codebook(qn: Questionnaire) -> str:
         loc = qn.locality
         lines.append(f"- địa bàn / localities: {loc.province_vi} ({loc.province}), {loc.level}, "
                      f"{loc.as_of}; nguồn / source: {loc.source}")
+        if loc.validity:
+            lines.append(f"- danh sách địa bàn dùng cho các đợt / locality list used for the waves: {loc.validity} "
+                         f"(`{loc.key}`, {len(loc.units.choices)})")
     if qn.personal_questions:
         lines.append("- dữ liệu cá nhân, không đưa vào báo cáo / personal data, never reported: "
                      + ", ".join(f"`{p}`" for p in qn.personal_questions))

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import yaml
 
 from ..errors import ExpressionError, Problem, QuestionnaireError
+from ..period import Period
 from .expressions import Expression, parse_expression
 from .model import (
     INDICATOR_METHODS,
@@ -74,7 +75,7 @@ _KEYS = {
     "sensitivity": {"weights", "goalposts", "normalisations", "draws"},
     "subindex": {"number", "label", "short"},
     "choice": {"code", "vi", "en"},
-    "locality": {"province", "province_vi", "level", "as_of", "source", "units"},
+    "locality": {"province", "province_vi", "level", "as_of", "source", "units", "valid_from", "valid_until", "follows"},
 }
 
 
@@ -718,17 +719,20 @@ def _check_indicator_method(doc: _Doc, where: str, ind: Indicator, q: Question, 
 
 # ------------------------------------------------------------------ locality
 
-def load_locality(province: str, root: Path | None = None) -> Locality:
-    """Read ``localities/<province>.yaml``: the locality list of one province.
+def load_locality(province: str, root: Path | None = None, *, period: str | None = None) -> Locality:
+    """The locality list of one province, or the list its waves of ``period`` use.
+
+    Without ``period`` this reads ``localities/<province>.yaml``. With ``period`` (``YYYY-MM``) it
+    returns that file when its months (``valid_from``/``valid_until``) cover the period, else the
+    file that ``follows`` it and covers the period: a Bac Giang wave of 2025-12 gets the communes and
+    wards of the new Bac Ninh (``bac_ninh_2025.yaml``), one of 2025-03 the districts of Bac Giang.
 
     Raises
     ------
     QuestionnaireError
-        If the file is missing or invalid, or names a province not in the
-        reference province list.
+        If the file is missing or invalid, names a province not in the reference province list,
+        or no list of the province covers ``period``.
     """
-    from ..reference import province_names
-
     root = root or default_root()
     if not isinstance(province, str) or not KEY_PATTERN.match(province):
         raise QuestionnaireError(f"{_short(province)} is not a province key",
@@ -740,6 +744,47 @@ def load_locality(province: str, root: Path | None = None) -> Locality:
         raise QuestionnaireError(f"no locality list for province '{province}'", file=_display(path),
                                  hint="known: " + (", ".join(known) or "none"), code="questionnaire.no_locality",
                                  params={"province": province, "known": ", ".join(known) or "none"})
+    locality = _read_locality(path)
+    if period is None or locality.covers(str(period)):
+        return locality
+    month = str(Period.parse(str(period)))
+    for other in sorted((root / "localities").glob("*.yaml")):
+        if other != path and KEY_PATTERN.match(other.stem):
+            candidate = _read_locality(other)
+            if province in candidate.follows and candidate.covers(month):
+                return candidate
+    raise QuestionnaireError(f"no locality list of '{province}' covers the period {month} "
+                             f"(its list is for {locality.validity})", file=_display(path),
+                             hint="add a list with valid_from and follows: [" + province + "] to localities/",
+                             code="questionnaire.locality_period",
+                             params={"province": province, "period": month, "validity": locality.validity})
+
+
+def _month(doc: _Doc, key: str) -> str | None:
+    """``valid_from``/``valid_until``: a month written YYYY-MM, or absent."""
+    value = doc.data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        doc.problem(key, f"{key} is a month written in quotes as YYYY-MM, e.g. \"2025-07\", not {_short(value)}",
+                    code="questionnaire.locality_month", params={"key": key, "value": _short(value)})
+        return None
+    return value
+
+
+def _follows(doc: _Doc) -> tuple[str, ...]:
+    value = doc.data.get("follows", [])
+    if not isinstance(value, list) or not all(isinstance(k, str) and KEY_PATTERN.match(k) for k in value):
+        doc.problem("follows", "follows is a list of locality keys, e.g. [bac_giang, bac_ninh]",
+                    code="questionnaire.locality_follows")
+        return ()
+    return tuple(value)
+
+
+def _read_locality(path: Path) -> Locality:
+    """Read and check one locality file (every problem at once)."""
+    from ..reference import province_names
+
     data, lines = _read_yaml(path)
     if not isinstance(data, dict):
         raise QuestionnaireError("a locality file is a mapping", file=_display(path),
@@ -755,13 +800,18 @@ def load_locality(province: str, root: Path | None = None) -> Locality:
                     code="questionnaire.unknown_province", params={"value": _short(data.get('province'))})
     if data.get("level") not in ("district", "commune"):
         doc.problem("level", "level must be 'district' (before 1 July 2025) or 'commune'", code="questionnaire.level")
+    valid_from, valid_until, follows = _month(doc, "valid_from"), _month(doc, "valid_until"), _follows(doc)
+    if valid_from and valid_until and valid_from > valid_until:
+        doc.problem("valid_until", f"valid_until {valid_until} is before valid_from {valid_from}",
+                    code="questionnaire.locality_months_order", params={"first": valid_from, "last": valid_until})
     units = _choices(doc, data.get("units"), "units")
     if doc.problems:
         raise QuestionnaireError(f"{_display(path)}: {len(doc.problems)} problem(s)", problems=doc.problems,
                                  code="questionnaire.locality_problems",
                                  params={"file": _display(path), "count": len(doc.problems)})
-    return Locality(province, str(data["province"]), str(data["province_vi"]), data["level"],
-                    str(data["as_of"]), str(data["source"]), ChoiceList(LOCALITY_LIST, units))
+    return Locality(path.stem, str(data["province"]), str(data["province_vi"]), data["level"],
+                    str(data["as_of"]), str(data["source"]), ChoiceList(LOCALITY_LIST, units),
+                    valid_from, valid_until, follows)
 
 
 # ------------------------------------------------------------------ entry points
@@ -802,7 +852,7 @@ def _open(path: Path, kind: str, problems: list[Problem]) -> _Doc:
 
 
 def load_questionnaire(source: str | Path, *, province: str | None = None,
-                       root: Path | None = None) -> Questionnaire:
+                       root: Path | None = None, period: str | None = None) -> Questionnaire:
     """Load and validate one questionnaire.
 
     Parameters
@@ -813,6 +863,10 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
         Key of the locality list to use; default from ``settings.yaml``.
     root : Path, optional
         The definitions folder; default :func:`default_root`.
+    period : str, optional
+        The wave (``YYYY-MM``) the questionnaire is for: its locality question offers the list
+        of the province that covers it (districts before 2025-07, communes and wards from then;
+        see :func:`load_locality`). Default: the province's own list.
 
     Raises
     ------
@@ -858,7 +912,7 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
     _read_block(doc, parts)
     locality = None
     if any(q.choices == LOCALITY_LIST for s in parts.sections for q in s.questions):
-        locality = load_locality(province or default_province(root), root)
+        locality = load_locality(province or default_province(root), root, period=period)
         parts.choice_lists[LOCALITY_LIST] = locality.units
     _check_questions(parts)
     subindices = _subindices(doc)

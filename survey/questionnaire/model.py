@@ -205,7 +205,16 @@ class Sensitivity:
 
 @dataclass(frozen=True)
 class Locality:
-    """The locality list of one province (districts before 1 July 2025, or communes)."""
+    """The locality list of one province (districts before 1 July 2025, or communes).
+
+    Attributes
+    ----------
+    valid_from, valid_until : str or None
+        First and last month (``YYYY-MM``) of the waves that use this list; None: no bound.
+    follows : tuple of str
+        Keys of the lists this one replaces from ``valid_from`` (a wave of ``bac_giang`` from
+        2025-07 uses the list that follows ``bac_giang``).
+    """
 
     key: str
     province: str
@@ -214,6 +223,21 @@ class Locality:
     as_of: str
     source: str
     units: ChoiceList
+    valid_from: str | None = None
+    valid_until: str | None = None
+    follows: tuple[str, ...] = ()
+
+    def covers(self, period: str) -> bool:
+        """Whether a wave of ``period`` (``YYYY-MM``) uses this list."""
+        return (self.valid_from is None or str(period) >= self.valid_from) and (
+            self.valid_until is None or str(period) <= self.valid_until)
+
+    @property
+    def validity(self) -> str:
+        """The months of the list, e.g. ``2025-07..`` or ``..2025-06`` (empty when unbounded)."""
+        if self.valid_from is None and self.valid_until is None:
+            return ""
+        return f"{self.valid_from or ''}..{self.valid_until or ''}"
 
 
 @dataclass(frozen=True)
