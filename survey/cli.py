@@ -23,7 +23,7 @@ from .i18n import DEFAULT_LANG, ENV_LANG, LANGS, _, error_text, resolve_lang, tr
 from .forecast.forecast import MODELS
 from .ingest.readers import FORMATS
 from .questionnaire import EXPORT_FORMATS
-from .weights import METHODS, REPLICATE_TYPES
+from .weights import BOOTSTRAP_SCALES, LONELY_PSU, METHODS, REPLICATE_TYPES
 
 __all__ = ["main", "build_parser"]
 
@@ -174,7 +174,11 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     config = RakingConfig(args.margins, use=tuple(args.use) if args.use else None, method=args.method,
                           replicates=None if args.replicates == "none" else args.replicates,
                           n_replicates=args.n_replicates, seed=args.seed,
-                          trim_limits=tuple(args.trim) if args.trim else None)
+                          trim_limits=tuple(args.trim) if args.trim else None,
+                          bounds=tuple(args.bounds) if args.bounds else (float("-inf"), float("inf")),
+                          strata=args.strata, ids=tuple(args.ids) if args.ids else None,
+                          fpc=tuple(args.fpc) if args.fpc else None, lonely_psu=args.lonely_psu,
+                          bootstrap_scale=args.bootstrap_scale)
     outcome = jobs.weight_wave(_store(args), args.survey, args.period, config)
     print(outcome.value.diagnostics.text(args.lang))
     _notes(outcome, args.lang)
@@ -195,6 +199,13 @@ def _add_weights(commands, lang: str) -> None:
     p.add_argument("--n-replicates", type=int, default=200, help=_("cli.weights.n_replicates", lang))
     p.add_argument("--seed", type=int, default=20251, help=_("cli.weights.seed", lang))
     p.add_argument("--trim", nargs=2, type=float, metavar=("LOWER", "UPPER"), help=_("cli.weights.trim", lang))
+    p.add_argument("--bounds", nargs=2, type=float, metavar=("LOW", "HIGH"), help=_("cli.weights.bounds", lang))
+    p.add_argument("--strata", help=_("cli.weights.strata", lang))
+    p.add_argument("--ids", nargs="+", help=_("cli.weights.ids", lang))
+    p.add_argument("--fpc", nargs="+", help=_("cli.weights.fpc", lang))
+    p.add_argument("--lonely-psu", choices=LONELY_PSU, help=_("cli.weights.lonely_psu", lang))
+    p.add_argument("--bootstrap-scale", default="rao-wu", choices=BOOTSTRAP_SCALES,
+                   help=_("cli.weights.bootstrap_scale", lang))
     _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_weights)
 

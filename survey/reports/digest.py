@@ -321,7 +321,7 @@ def _severity(d: Design, qn: Questionnaire, lang: str, min_n: int) -> Section:
     rows, values = [], []
     for c in qn.choices("severity", with_missing=False):
         n = int((data == c.code).sum())
-        hit = shares[shares["level"] == c.code] if shares is not None else pd.DataFrame()
+        hit = shares[shares["answer"] == c.code] if shares is not None else pd.DataFrame()
         est = float(hit["estimate"].iloc[0]) if len(hit) else 0.0
         rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(est, lang) if shown else "—",
                      (_ci(hit.iloc[0], lang) if len(hit) else "") if shown else _("digest.hidden", lang)))
@@ -344,7 +344,7 @@ def _main_and_cost(d: Design, qn: Questionnaire, lang: str, min_n: int) -> Secti
     shown = base.sum() >= min_n
     rows, values = [], []
     for c in qn.choices("difficulty_types", with_missing=False):
-        hit = shares[shares["level"] == c.code]
+        hit = shares[shares["answer"] == c.code]
         n = int((d.data["main"] == c.code).sum())
         if not n:
             continue

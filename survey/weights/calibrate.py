@@ -23,14 +23,24 @@ import scipy.sparse as sp
 
 from ..errors import Problem, SurveyWarning, WeightingError
 from .design import Design, Step
-from .margins import Margin, PopulationMargins, margin_categories
+from .margins import Margin, PopulationMargins, margin_categories, margin_values
 from .notes import Note
 
 __all__ = ["poststratify", "rake", "calibrate", "trim", "group_index", "CALFUNS"]
 
 
 def group_index(design: Design, margin: Margin) -> tuple[np.ndarray, np.ndarray]:
-    """Category index (0..K-1) of each respondent, and the population counts (K,)."""
+    """Category index (0..K-1) of each respondent, and the population counts (K,).
+
+    Raises
+    ------
+    WeightingError
+        A numeric margin (only :func:`calibrate` uses those), or a respondent in no category.
+    """
+    if margin.is_numeric:
+        raise WeightingError(f"margin '{margin.name}' is a numeric total: only calibration uses it",
+                             code="weighting.numeric_needs_calibration", params={"margin": margin.name},
+                             hint="use method linear, logit or raking calibration (calibrate)")
     names = margin_categories(design.data, margin)
     order = {c.name: i for i, c in enumerate(margin.categories)}
     idx = names.map(order)
@@ -265,13 +275,18 @@ CALFUNS = {"linear": _linear, "raking": _raking, "logit": _logit}
 
 
 def model_matrix(design: Design, margins: PopulationMargins) -> tuple[np.ndarray, np.ndarray]:
-    """Intercept plus indicators of every category but the first of each margin, and their totals.
+    """Intercept plus indicators of every category but the first of each margin (or cell, for an
+    interaction), numeric auxiliaries as they are, and their population totals.
 
     The same column space, and so the same calibrated weights, as R's
-    ``model.matrix(~a + b)`` with ``population = c(N, N_a2, ..., N_b2, ...)``.
+    ``model.matrix(~a + b + x)`` with ``population = c(N, N_a2, ..., N_b2, ..., T_x)``.
     """
     cols, totals = [np.ones(design.n)], [margins.total]
     for m in margins.margins:
+        if m.is_numeric:
+            cols.append(margin_values(design.data, m).to_numpy(dtype=float))
+            totals.append(m.value_total)
+            continue
         idx, pop = group_index(design, m)
         for k in range(1, len(pop)):
             cols.append((idx == k).astype(float))
@@ -330,20 +345,51 @@ def calibrate(design: Design, margins: PopulationMargins, *, calfun: str = "line
     Raises
     ------
     WeightingError
-        Unknown ``calfun``, empty categories, or no convergence.
+        Unknown ``calfun``, empty categories, no convergence, or (``linear``) a final
+        weight at or below zero where the starting weight was positive: use ``logit``
+        with ``bounds`` instead (``weighting.negative_weights``).
     """
     if calfun not in CALFUNS:
         raise WeightingError(f"unknown calibration function {calfun!r}", code="weighting.unknown_calfun",
                              params={"calfun": str(calfun)}, hint="linear, raking or logit")
     X, T = model_matrix(design, margins)
     W = design.all_weights()
-    for m in margins.margins:
+    for m in (m for m in margins.margins if not m.is_numeric):
         idx, pop = group_index(design, m)
         _check_cells(m, np.asarray(_indicator(idx, len(pop)) @ W), pop)
-    G = np.column_stack([_calibrate_column(X, W[:, j], T, calfun, bounds, tol, maxit) for j in range(W.shape[1])])
+    G = np.column_stack([_calibrate_column(X, W[:, 0], T, calfun, bounds, tol, maxit)]
+                        + [_replicate_column(X, W[:, j], T, calfun, bounds, tol, maxit) for j in range(1, W.shape[1])])
+    if calfun == "linear":
+        _refuse_non_positive(W[:, 0], G[:, 0])
     step = Step("greg", {"X": X, "old": design.weights.copy(), "g": G[:, 0].copy()})
-    return design.with_all_weights(W * G, step, Note("calibrated", {
-        "calfun": calfun, "margins": ", ".join(m.name for m in margins.margins)}))
+    names = ", ".join(m.name for m in margins.margins)
+    failed = int(np.sum(~np.all(np.isfinite(G[:, 1:]), axis=0))) - int(np.sum(~np.all(np.isfinite(W[:, 1:]), axis=0)))
+    note = (Note("calibrated_dropped", {"calfun": calfun, "margins": names, "dropped": failed}) if failed > 0
+            else Note("calibrated", {"calfun": calfun, "margins": names}))
+    return design.with_all_weights(W * G, step, note)
+
+
+def _replicate_column(X, w, T, calfun, bounds, tol, maxit) -> np.ndarray:
+    """g-factors of one replicate; NaN when the calibration does not converge on it: the replicate is
+    then left out of the variance, counted in the diagnostics, and the scale accounts for it."""
+    try:
+        return _calibrate_column(X, w, T, calfun, bounds, tol, maxit)
+    except WeightingError:
+        return np.full_like(w, np.nan)
+
+
+def _refuse_non_positive(start: np.ndarray, g: np.ndarray) -> None:
+    """Linear calibration (GREG) can give weights at or below zero; a firm cannot stand for a negative number
+    of enterprises, so such weights are refused, pointing to bounded (logit) calibration."""
+    bad = (start > 0) & (g <= 0)
+    if bad.any():
+        smallest = float(np.min(start[bad] * g[bad]))
+        raise WeightingError(f"linear calibration gives {int(bad.sum())} weight(s) at or below zero (smallest "
+                             f"{smallest:.4g}): a respondent cannot stand for a negative number of enterprises",
+                             code="weighting.negative_weights", params={"count": int(bad.sum()), "smallest": smallest},
+                             hint="use bounded calibration: method logit with bounds on the weight ratio, e.g. "
+                                  "pgi-survey weights --method logit --bounds 0.3 3 (calibrate(..., calfun='logit', "
+                                  "bounds=(0.3, 3))), or merge sparse categories")
 
 
 def _calibrate_column(X, w, T, calfun, bounds, tol, maxit) -> np.ndarray:

@@ -19,7 +19,10 @@ import pandas as pd
 from ..errors import WeightingError
 from .notes import Note
 
-__all__ = ["Design", "Step", "make_design", "steps_to_arrays", "steps_from_arrays"]
+__all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU"]
+
+#: what to do with a stratum that has a single primary unit, as R's ``survey.lonely.psu``
+LONELY_PSU = ("fail", "certainty", "remove", "adjust", "average")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,20 @@ class Design:
     weights : ndarray (n,)
         Analysis weights: enterprises represented by each respondent.
     strata : ndarray (n,) or None
-        Stratum of each respondent (for linearisation and JKn replicates).
+        First-stage stratum of each respondent (for linearisation and JKn replicates).
+    clusters : ndarray (n, stages) of int or None
+        Cluster of each respondent at each sampling stage (column 0: the primary
+        sampling unit), numbered so that a cluster lies within one stratum (or one
+        cluster of the stage above), as R's ``svydesign(..., nest=TRUE)``. None: every
+        response is its own primary unit.
+    fpc : ndarray (n, stages) or None
+        Population size at each stage: primary units in the stratum, then units in
+        the cluster of the stage above (finite population correction). None: with
+        replacement (no correction), as R without ``fpc``.
+    lonely_psu : str
+        A stratum with a single primary unit: ``fail`` (R's default), ``certainty``
+        and ``remove`` (no contribution), ``adjust`` (centred at zero, the grand mean)
+        or ``average`` (the other strata's average), as R's ``options(survey.lonely.psu)``.
     repweights : ndarray (n, R) or None
         Replicate analysis weights (already multiplied by the weights).
     rep_type : str or None
@@ -63,6 +79,9 @@ class Design:
     data: pd.DataFrame
     weights: np.ndarray
     strata: np.ndarray | None = None
+    clusters: np.ndarray | None = None
+    fpc: np.ndarray | None = None
+    lonely_psu: str = "fail"
     repweights: np.ndarray | None = None
     rep_type: str | None = None
     scale: float = 1.0
@@ -77,10 +96,30 @@ class Design:
                                  params={"weights": len(self.weights), "responses": n})
         if self.repweights is not None and self.repweights.shape[0] != n:
             raise WeightingError("replicate weights do not have one row per response", code="weighting.replicate_rows")
+        if self.lonely_psu not in LONELY_PSU:
+            raise WeightingError(f"unknown lonely_psu {self.lonely_psu!r}", code="weighting.unknown_lonely_psu",
+                                 params={"value": str(self.lonely_psu), "known": ", ".join(LONELY_PSU)})
+
+    def psu(self) -> np.ndarray:
+        """Primary sampling unit of each response (int codes, unique across strata)."""
+        return np.arange(self.n) if self.clusters is None else self.clusters[:, 0]
+
+    def stratum(self) -> np.ndarray:
+        """First-stage stratum of each response (int codes; one stratum when unstratified)."""
+        if self.strata is None:
+            return np.zeros(self.n, dtype=int)
+        return pd.factorize(pd.Series(self.strata))[0]
 
     @property
     def n(self) -> int:
         return len(self.data)
+
+    @property
+    def dropped_replicates(self) -> int:
+        """Replicates left out: a weighting that did not converge (or left a category empty) on them."""
+        if self.repweights is None:
+            return 0
+        return int(np.sum(~np.all(np.isfinite(self.repweights), axis=0)))
 
     @property
     def has_replicates(self) -> bool:
@@ -100,37 +139,148 @@ class Design:
                        log=self.log + ((note,) if note else ()))
 
 
+def _columns_of(data: pd.DataFrame, spec, what: str) -> np.ndarray | None:
+    """Columns named (a name or a list of names, one per stage) or given as an array: (n, k)."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        spec = [spec]
+    if isinstance(spec, (list, tuple)) and all(isinstance(c, str) for c in spec):
+        missing = [c for c in spec if c not in data.columns]
+        if missing:
+            raise WeightingError(f"the responses have no column {missing[0]!r} for the design's {what}",
+                                 code="weighting.design_column", params={"column": missing[0], "what": what})
+        return data[list(spec)].to_numpy()
+    values = np.asarray(spec)
+    return values.reshape(len(data), -1)
+
+
+def _nested_codes(ids: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Cluster codes per stage, each cluster nested in its stratum and its cluster of the stage above."""
+    codes = np.empty(ids.shape, dtype=np.int64)
+    above = strata
+    for k in range(ids.shape[1]):
+        frame = pd.DataFrame({"above": pd.factorize(pd.Series(above))[0], "id": pd.factorize(pd.Series(ids[:, k]))[0]})
+        codes[:, k] = frame.groupby(["above", "id"], sort=False).ngroup().to_numpy()
+        above = codes[:, k]
+    return codes
+
+
+def stage_sizes(clusters: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Sampled units per stage (n, stages): primary units in the stratum, then units in the cluster above."""
+    sizes = np.empty(clusters.shape, dtype=float)
+    above = pd.factorize(pd.Series(strata))[0]
+    for k in range(clusters.shape[1]):
+        frame = pd.DataFrame({"above": above, "unit": clusters[:, k]})
+        sizes[:, k] = frame.groupby("above")["unit"].transform("nunique").to_numpy()
+        above = clusters[:, k]
+    return sizes
+
+
+def _population_sizes(fpc: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Population sizes from ``fpc`` given as sizes (all >= 1) or as sampling fractions (all <= 1), as R's as.fpc."""
+    if not np.all(np.isfinite(fpc) | (fpc == np.inf)) or np.any(fpc <= 0):
+        raise WeightingError("fpc must be positive numbers", code="weighting.bad_fpc")
+    if np.any(fpc > 1) and not np.all(fpc >= 1):
+        raise WeightingError("fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)",
+                             code="weighting.fpc_mixed")
+    popsize = fpc.astype(float) if np.any(fpc > 1) else sizes / fpc
+    if np.any(popsize < sizes - 1e-9):
+        raise WeightingError("fpc implies more units sampled than the population holds",
+                             code="weighting.fpc_too_small")
+    return popsize
+
+
 def make_design(data: pd.DataFrame, weights: np.ndarray | str | None = None, *,
-                strata: np.ndarray | str | None = None, population: float | None = None) -> Design:
-    """A design from responses and starting weights.
+                strata: np.ndarray | str | None = None, ids=None, fpc=None,
+                population: float | None = None, lonely_psu: str = "fail") -> Design:
+    """A design from responses and starting weights, as R's ``svydesign``.
 
     Parameters
     ----------
     weights : array, column name, or None
-        Starting (design) weights. None: equal weights, ``population / n``
-        (or 1 when ``population`` is not given).
+        Starting (design) weights. None: from ``fpc`` when given (one over the
+        product of the stages' sampling fractions, as R), else equal weights
+        ``population / n`` (or 1 when ``population`` is not given).
     strata : array or column name, optional
-        Strata of a stratified selection.
+        First-stage strata of a stratified selection.
+    ids : column name, list of column names (one per stage) or array (n, stages), optional
+        Clusters of a one- or two-stage cluster sample (R's ``ids = ~psu + ssu``).
+        Cluster identifiers need only be unique within their stratum (``nest=TRUE``).
+    fpc : column name, list (one per stage) or array, optional
+        Finite population correction per stage: population sizes (primary units in
+        the stratum; units in the cluster) or sampling fractions.
+    lonely_psu : one of :data:`LONELY_PSU`
+        Strata with a single primary unit (R's ``survey.lonely.psu``; default ``fail``).
 
     Raises
     ------
     WeightingError
-        Weights that are missing, negative or of the wrong length.
+        Weights that are missing, negative or of the wrong length; unknown columns;
+        an ``fpc`` mixing sizes and fractions, below the sample, or with other stages than ``ids``.
     """
     n = len(data)
     if n == 0:
         raise WeightingError("there are no responses to weight", code="weighting.nothing_to_weight")
+    data = data.reset_index(drop=True)
+    s = _columns_of(data, strata, "strata")
+    s = None if s is None else s[:, 0]
+    raw_ids = _columns_of(data, ids, "ids")
+    clusters = None if raw_ids is None else _nested_codes(raw_ids, s if s is not None else np.zeros(n, dtype=int))
+    popsize = None
+    raw_fpc = _columns_of(data, fpc, "fpc")
+    if raw_fpc is not None:
+        codes = clusters if clusters is not None else np.arange(n)[:, None]
+        if raw_fpc.shape[1] != codes.shape[1]:
+            raise WeightingError("give one fpc per sampling stage named in ids", code="weighting.fpc_stages",
+                                 params={"fpc": raw_fpc.shape[1], "stages": codes.shape[1]})
+        sizes = stage_sizes(codes, s if s is not None else np.zeros(n, dtype=int))
+        popsize = _population_sizes(raw_fpc.astype(float), sizes)
     if weights is None:
-        w = np.full(n, (population or n) / n, dtype=float)
+        if popsize is not None:
+            w = np.prod(popsize / sizes, axis=1)
+        else:
+            w = np.full(n, (population or n) / n, dtype=float)
     else:
         w = np.asarray(data[weights] if isinstance(weights, str) else weights, dtype=float)
     if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise WeightingError("starting weights must be one finite, non-negative number per response",
                              code="weighting.bad_start_weights")
-    s = None
-    if strata is not None:
-        s = np.asarray(data[strata] if isinstance(strata, str) else strata)
-    return Design(data.reset_index(drop=True), w, strata=s)
+    return Design(data, w, strata=s, clusters=clusters, fpc=popsize, lonely_psu=lonely_psu)
+
+
+def subset(design: Design, rows: str | np.ndarray | pd.Series) -> Design:
+    """The design restricted to some responses, keeping the whole design for the variance (R's ``subset``).
+
+    Rows outside get weight 0 (and replicate weights 0) but stay in the design, so strata,
+    clusters, their counts and the calibration steps are those of the whole sample: standard
+    errors are domain standard errors, as R's ``subset(design, ...)``.
+
+    Parameters
+    ----------
+    rows : str or boolean array
+        A condition on the responses' columns (``"stype == 'E'"``, evaluated by ``DataFrame.eval``)
+        or a boolean per response.
+
+    Raises
+    ------
+    WeightingError
+        A condition that cannot be evaluated, or not one boolean per response.
+    """
+    if isinstance(rows, str):
+        try:
+            keep = design.data.eval(rows)
+        except Exception as exc:  # pandas raises many kinds for a bad expression
+            raise WeightingError(f"cannot evaluate the condition {rows!r}: {exc}", code="weighting.bad_subset",
+                                 params={"condition": rows, "reason": str(exc)}) from None
+    else:
+        keep = rows
+    keep = np.asarray(keep)
+    if keep.shape != (design.n,) or keep.dtype != bool:
+        raise WeightingError("a subset needs one true or false per response", code="weighting.subset_shape")
+    mask = keep.astype(float)
+    return replace(design, weights=design.weights * mask,
+                   repweights=None if design.repweights is None else design.repweights * mask[:, None])
 
 
 def steps_to_arrays(steps: tuple[Step, ...]) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .calibrate import group_index
 from .design import Design
-from .margins import PopulationMargins
+from .margins import PopulationMargins, margin_values
 from .notes import Note, log_from_json, log_text, log_to_json
 
 __all__ = ["weight_summary", "margin_check", "format_diagnostics", "Diagnostics", "diagnose"]
@@ -29,6 +29,11 @@ def margin_check(design: Design, margins: PopulationMargins) -> pd.DataFrame:
     """For every margin category: respondents, target count, weighted total achieved and the gap."""
     rows = []
     for m in margins.margins:
+        if m.is_numeric:  # a numeric auxiliary: its weighted total against the population total
+            achieved = float(design.weights @ margin_values(design.data, m).to_numpy(dtype=float))
+            rows.append({"margin": m.name, "category": "", "respondents": design.n, "target": m.value_total,
+                         "achieved": achieved, "difference": achieved - m.value_total})
+            continue
         idx, pop = group_index(design, m)
         achieved = np.bincount(idx, weights=design.weights, minlength=len(pop))
         counts = np.bincount(idx, minlength=len(pop))
@@ -52,7 +57,9 @@ class Diagnostics:
         :func:`weight_summary` of the final weights.
     check : DataFrame
         :func:`margin_check`: per margin category, respondents, target and achieved totals.
-    replicates : (type, count) or None
+    replicates : (type, count, dropped) or None
+        Replicate type, number of replicates and how many were left out (the weighting did not
+        converge on them); older stores hold (type, count).
     illustrative : bool
         The margins are illustrative, not published statistics.
     log : tuple of Note (or str)
@@ -62,7 +69,7 @@ class Diagnostics:
 
     summary: dict[str, float]
     check: pd.DataFrame = field(repr=False)
-    replicates: tuple[str, int] | None
+    replicates: tuple | None
     illustrative: bool
     log: tuple[Note | str, ...]
 
@@ -81,6 +88,9 @@ class Diagnostics:
         if self.replicates:
             lines.append(_("weighting.diagnostics.replicates", lang, type=self.replicates[0],
                            count=self.replicates[1]))
+            if len(self.replicates) > 2 and self.replicates[2]:
+                lines.append(_("weighting.diagnostics.replicates_dropped", lang, dropped=self.replicates[2],
+                               count=self.replicates[1]))
         check = self.check.rename(columns={c: _(f"weighting.diagnostics.column.{c}", lang)
                                            for c in self.check.columns
                                            if isinstance(c, str) and c in _CHECK_COLUMNS})
@@ -107,7 +117,8 @@ class Diagnostics:
 
 def diagnose(design: Design, margins: PopulationMargins) -> Diagnostics:
     """The diagnostics of a weighted design against the margins it was calibrated to."""
-    reps = (design.rep_type, int(design.repweights.shape[1])) if design.rep_type else None
+    reps = ((design.rep_type, int(design.repweights.shape[1]), design.dropped_replicates) if design.rep_type
+            else None)
     return Diagnostics(weight_summary(design), margin_check(design, margins), reps, margins.illustrative,
                        tuple(margins.log + design.log))
 

@@ -1,13 +1,17 @@
-"""Weighted means, totals and proportions, with standard errors and confidence intervals.
+"""Weighted means, totals, proportions and ratios, with standard errors and confidence intervals.
 
-Estimators take the design first, as R's ``svymean(design, ...)``. Which
-variance applies is decided in one place (:func:`_variance`): replicate
-weights when the design has them, else Taylor linearisation. For the
-linearisation, the influence values are first adjusted for each calibration
-step the design went through, exactly as R's ``svyrecvar`` does (residuals
-on the calibration variables for GREG, post-stratum centring, and ten
-passes of margin centring for raking), then the stratified one-stage
-variance ``n_h/(n_h-1) * sum (z - mean z)^2`` is summed over strata.
+Estimators take the design first, as R's ``svymean(design, ...)``, and any
+number of variables at once: the estimates of every variable and domain come
+from one matrix product ``W.T @ Y`` over the weight matrix W (n, 1 + R).
+Which variance applies is decided in one place (:func:`estimate_matrix`):
+replicate weights through :func:`~survey.weights.replicates.with_replicates`
+when the design has them, else Taylor linearisation
+(:func:`~survey.weights.variance.linearised_covariance`: calibration residuals,
+then strata, clusters and the finite population correction as R's ``svyrecvar``).
+
+Every estimator returns the one result shape (:data:`RESULT_COLUMNS`):
+the keys of the row (domain, variable, answer), then ``estimate, se, ci_low,
+ci_high, level, n, suppressed, reason`` (``level`` is the confidence level).
 
 Domains keep every row: outside the domain the influence is zero, so the
 calibration's effect on the domain estimate is kept (Lumley 2010, 2.3).
@@ -20,88 +24,56 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import EstimationError
-from .design import Design, Step
-from .replicates import replicate_variance
+from .design import Design
+from .replicates import with_replicates
+from .variance import linearised_covariance, linearised_variance
 
-__all__ = ["mean", "total", "proportion", "linearised_variance", "degrees_of_freedom"]
+__all__ = ["mean", "total", "proportion", "ratio", "linearised_variance", "degrees_of_freedom", "estimate_matrix",
+           "result_frame", "RESULT_COLUMNS", "CI_METHODS"]
 
+#: the one result shape: after the keys of each row, these columns in this order
+RESULT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "level", "n", "suppressed", "reason")
 
-# ------------------------------------------------------------------ linearisation
-
-def _residualise(x: np.ndarray, step: Step) -> np.ndarray:
-    info = step.info
-    if step.kind == "greg":
-        a = np.sqrt(info["old"])
-        w = info["g"] * a
-        A = info["X"] * a[:, None]
-        z = x / w[:, None]
-        coef = np.linalg.lstsq(A, z, rcond=None)[0]
-        return (z - A @ coef) * w[:, None]
-    if step.kind == "rake":
-        psw = info["new"][:, None]
-        for _ in range(10):  # R: a fixed ten passes of backfitting over the margins
-            for idx in info["margins"]:
-                x = x - psw * _group_means(x / psw, idx)
-        return x
-    if step.kind == "poststratify":
-        idx, old, new = info["groups"], info["old"][:, None], info["new"][:, None]
-        means = _group_sums(x * old / new, idx) / np.bincount(idx, weights=old[:, 0])[:, None]
-        return x - means[idx] * new
-    raise EstimationError(f"unknown adjustment {step.kind!r}", code="estimation.unknown_adjustment",
-                          params={"kind": str(step.kind)})
-
-
-def _group_sums(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Column sums of x within each group 0..max(idx): (groups, p)."""
-    sums = np.zeros((idx.max() + 1, x.shape[1]))
-    np.add.at(sums, idx, x)
-    return sums
-
-
-def _group_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Each row's group mean of x (unweighted), as R's ``ave``."""
-    return (_group_sums(x, idx) / np.bincount(idx)[:, None])[idx]
-
-
-def linearised_variance(design: Design, influence: np.ndarray) -> np.ndarray:
-    """Variance of estimates with these influence values (n, p), after the design's adjustments."""
-    x = np.asarray(influence, dtype=float).reshape(design.n, -1)
-    for step in design.steps:
-        x = _residualise(x, step)
-    strata = design.strata if design.strata is not None else np.zeros(design.n, dtype=int)
-    var = np.zeros(x.shape[1])
-    for s in pd.unique(strata):
-        xs = x[strata == s]
-        nh = len(xs)
-        if nh > 1:
-            var += nh / (nh - 1) * np.sum((xs - xs.mean(axis=0)) ** 2, axis=0)
-    return var
+#: intervals for proportions, as R's ``svyciprop(method=...)``, and Wilson's
+CI_METHODS = ("logit", "beta", "mean", "wilson")
 
 
 def degrees_of_freedom(design: Design) -> int:
-    """Design degrees of freedom: responses minus strata, or (replicates) rank of the replicate weights minus 1."""
+    """Design degrees of freedom, as R's ``degf``: primary units minus strata (among responses with a
+    non-zero weight), or for replicate designs the rank of the replicate weights minus 1."""
     if design.repweights is not None:
         finite = design.repweights[:, np.all(np.isfinite(design.repweights), axis=0)]
         return max(int(np.linalg.matrix_rank(finite)) - 1, 1)
-    strata = 1 if design.strata is None else len(pd.unique(design.strata))
-    return max(design.n - strata, 1)
+    inset = design.weights != 0
+    return max(len(np.unique(design.psu()[inset])) - len(np.unique(design.stratum()[inset])), 1)
 
 
 # ------------------------------------------------------------------ one variance engine
 
-def _variance(design: Design, Y: np.ndarray, D: np.ndarray, ratio: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Estimates and variances of p ratios sum(w*Y)/sum(w*D) (or totals sum(w*Y))."""
-    W = design.all_weights()
-    num = W.T @ Y
-    den = W.T @ D
-    with np.errstate(divide="ignore", invalid="ignore"):
-        theta = num / den if ratio else num
-    est = theta[0]
+def estimate_matrix(design: Design, Y: np.ndarray, D: np.ndarray | None = None,
+                    covariance: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates of p totals sum(w Y) (``D`` None) or ratios sum(w Y)/sum(w D), and their variances.
+
+    Y and D are (n, p): every variable and domain in one matrix product. Returns the
+    estimates (p,) and the variances (p,), or the covariance (p, p) when ``covariance``.
+    """
     if design.repweights is not None:
-        return est, replicate_variance(design, theta[1:])
-    w = design.weights[:, None]
-    infl = w * (Y - D * est) / den[0] if ratio else w * Y
-    return est, linearised_variance(design, infl)
+        def statistic(W: np.ndarray) -> np.ndarray:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (W.T @ Y) / (W.T @ D) if D is not None else W.T @ Y
+        res = with_replicates(design, statistic)
+        return res.estimate, res.covariance if covariance else res.variance
+    w = design.weights
+    num = w @ Y
+    if D is None:
+        est, infl = num, w[:, None] * Y
+    else:
+        den = w @ D
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = num / den
+            infl = w[:, None] * (Y - D * est) / den
+    cov = linearised_covariance(design, infl)
+    return est, cov if covariance else np.diag(cov).copy()
 
 
 def _columns(design: Design, variable: str) -> pd.Series:
@@ -112,86 +84,139 @@ def _columns(design: Design, variable: str) -> pd.Series:
 
 
 def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
+    """Each domain's rows among the responses in the design (weight not 0: outside a ``subset``, rows stay
+    in the design for the variance but count in no domain)."""
+    inset = design.weights != 0
     if by is None:
-        return [(None, np.ones(design.n, dtype=bool))]
+        return [(None, inset)]
     col = _columns(design, by)
-    return [(value, (col == value).to_numpy()) for value in sorted(col.dropna().unique())]
+    return [(value, (col == value).to_numpy() & inset) for value in sorted(col[inset].dropna().unique())]
 
 
-def _frame(rows: list[dict], by: str | None) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    if by is None:
-        frame = frame.drop(columns=["domain"])
-    else:
-        frame = frame.rename(columns={"domain": by})
-    return frame
+def _names(variables: str | list[str] | tuple[str, ...]) -> list[str]:
+    return [variables] if isinstance(variables, str) else list(variables)
 
 
-def _normal_ci(est: np.ndarray, se: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    z = stats.norm.ppf(0.5 + level / 2)
-    return est - z * se, est + z * se
+def normal_ci(est: np.ndarray, se: np.ndarray, level: float, df: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric interval est -/+ q se, q the normal (or t with ``df``) quantile, as R's ``confint``."""
+    q = stats.norm.ppf(0.5 + level / 2) if not np.isfinite(df) else stats.t.ppf(0.5 + level / 2, df)
+    return est - q * se, est + q * se
+
+
+def result_frame(keys: list[dict], est: np.ndarray, se: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 level: float, n: list[int], min_n: int = 0) -> pd.DataFrame:
+    """The one result shape: the keys of each row, then :data:`RESULT_COLUMNS`.
+
+    A row with fewer than ``min_n`` responses in its base is ``suppressed`` (reason ``min_n``); its
+    numbers are kept for the analyst, and reports do not show them.
+    """
+    frame = pd.DataFrame(keys)
+    few = np.asarray(n) < min_n
+    values = pd.DataFrame({"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "level": float(level),
+                           "n": np.asarray(n, dtype=int), "suppressed": few,
+                           "reason": pd.Series(["min_n" if f else None for f in few], dtype=object)})
+    return pd.concat([frame.reset_index(drop=True), values], axis=1)
+
+
+def _keys(by: str | None, dom, **more) -> dict:
+    return ({} if by is None else {by: dom}) | more
 
 
 # ------------------------------------------------------------------ estimators
 
-def mean(design: Design, variable: str, by: str | None = None, level: float = 0.95) -> pd.DataFrame:
-    """Weighted mean of a numeric variable, overall or by domain.
+def _numeric(design: Design, variable: str) -> np.ndarray:
+    return pd.to_numeric(_columns(design, variable), errors="coerce").to_numpy(dtype=float)
+
+
+def mean(design: Design, variables: str | list[str], by: str | None = None, level: float = 0.95,
+         min_n: int = 0) -> pd.DataFrame:
+    """Weighted means of numeric variables, overall or by domain, all in one matrix product (R's ``svymean``).
 
     Returns
     -------
-    DataFrame: [by], variable, estimate, se, ci_low, ci_high (normal, ``level``), n.
+    DataFrame: [by], variable, then the result shape (normal interval at ``level``, as R's ``confint``).
 
     Raises
     ------
     EstimationError
         Unknown variable, or a domain with no answer.
     """
-    y = pd.to_numeric(_columns(design, variable), errors="coerce").to_numpy(dtype=float)
-    doms = _domains(design, by)
-    ok = ~np.isnan(y)
-    D = np.column_stack([(d & ok).astype(float) for _, d in doms])
-    Y = D * np.where(ok, y, 0.0)[:, None]
-    if np.any(D.sum(axis=0) == 0):
-        raise EstimationError(f"a domain of '{by}' has no answer to '{variable}'", code="estimation.empty_domain",
-                              params={"by": by, "variable": variable})
-    est, var = _variance(design, Y, D, ratio=True)
+    doms, keys, Ys, Ds = _domains(design, by), [], [], []
+    for variable in _names(variables):
+        y = _numeric(design, variable)
+        ok = ~np.isnan(y)
+        for dom, d in doms:
+            base = (d & ok).astype(float)
+            if base.sum() == 0:
+                raise EstimationError(f"a domain of '{by}' has no answer to '{variable}'",
+                                      code="estimation.empty_domain", params={"by": by, "variable": variable})
+            Ys.append(base * np.where(ok, y, 0.0))
+            Ds.append(base)
+            keys.append(_keys(by, dom, variable=variable))
+    est, var = estimate_matrix(design, np.column_stack(Ys), np.column_stack(Ds))
     se = np.sqrt(var)
-    lo, hi = _normal_ci(est, se, level)
-    rows = [{"domain": dom, "variable": variable, "estimate": est[i], "se": se[i], "ci_low": lo[i],
-             "ci_high": hi[i], "n": int(D[:, i].sum())} for i, (dom, _) in enumerate(doms)]
-    return _frame(rows, by)
+    return result_frame(keys, est, se, *normal_ci(est, se, level), level, [int(np.sum(d > 0)) for d in Ds], min_n)
 
 
-def total(design: Design, variable: str, by: str | None = None, level: float = 0.95) -> pd.DataFrame:
-    """Weighted total of a numeric variable (missing answers count as 0), overall or by domain."""
-    y = pd.to_numeric(_columns(design, variable), errors="coerce").to_numpy(dtype=float)
-    doms = _domains(design, by)
-    ok = ~np.isnan(y)
-    D = np.column_stack([d.astype(float) for _, d in doms])
-    Y = D * np.where(ok, y, 0.0)[:, None]
-    est, var = _variance(design, Y, D, ratio=False)
+def total(design: Design, variables: str | list[str], by: str | None = None, level: float = 0.95,
+          min_n: int = 0) -> pd.DataFrame:
+    """Weighted totals of numeric variables (missing answers count as 0), overall or by domain (``svytotal``)."""
+    doms, keys, Ys, ns = _domains(design, by), [], [], []
+    for variable in _names(variables):
+        y = _numeric(design, variable)
+        ok = ~np.isnan(y)
+        for dom, d in doms:
+            Ys.append(d * np.where(ok, y, 0.0))
+            ns.append(int(np.sum(d & ok)))
+            keys.append(_keys(by, dom, variable=variable))
+    est, var = estimate_matrix(design, np.column_stack(Ys))
     se = np.sqrt(var)
-    lo, hi = _normal_ci(est, se, level)
-    rows = [{"domain": dom, "variable": variable, "estimate": est[i], "se": se[i], "ci_low": lo[i],
-             "ci_high": hi[i], "n": int((D[:, i] * ok).sum())} for i, (dom, _) in enumerate(doms)]
-    return _frame(rows, by)
+    return result_frame(keys, est, se, *normal_ci(est, se, level), level, ns, min_n)
 
 
-def _prop_ci(p: np.ndarray, se: np.ndarray, level: float, df: int, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Intervals for proportions that stay within [0, 1].
+def ratio(design: Design, numerator: str, denominator: str, by: str | None = None, level: float = 0.95,
+          min_n: int = 0) -> pd.DataFrame:
+    """Ratio of two weighted totals, sum(w y) / sum(w x), overall or by domain, as R's ``svyratio``.
 
-    ``logit``: on the logit scale with a t quantile (design df), as R's
-    ``svyciprop(method="logit")``; ``wilson``: Wilson's score interval with the
-    effective sample size p(1-p)/se^2.
+    Rows missing either variable are left out of both totals (``na.rm=TRUE``).
     """
+    y, x = _numeric(design, numerator), _numeric(design, denominator)
+    ok = ~np.isnan(y) & ~np.isnan(x)
+    keys, Ys, Ds = [], [], []
+    for dom, d in _domains(design, by):
+        base = (d & ok).astype(float)
+        Ys.append(base * np.where(ok, y, 0.0))
+        Ds.append(base * np.where(ok, x, 0.0))
+        keys.append(_keys(by, dom, numerator=numerator, denominator=denominator))
+    est, var = estimate_matrix(design, np.column_stack(Ys), np.column_stack(Ds))
+    se = np.sqrt(var)
+    return result_frame(keys, est, se, *normal_ci(est, se, level), level,
+                        [int(np.sum(d != 0)) for d in Ds], min_n)
+
+
+def _prop_ci(design: Design, p: np.ndarray, se: np.ndarray, logit_se: np.ndarray, level: float, df: int,
+             method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals for proportions as R's ``svyciprop``; ``wilson``: Wilson's score interval with n_eff = p(1-p)/se^2.
+
+    ``logit``: logit(p) -/+ t_df * se(logit p), back-transformed (R: ``svyglm(y ~ 1, quasibinomial)`` and a
+    Wald interval; on a replicate design se(logit p) comes from the replicates of logit(p));
+    ``beta``: Korn & Graubard's beta interval with the effective sample size p(1-p)/se^2 scaled by
+    (t_{n-1} / t_df)^2; ``mean``: p -/+ t_df * se.
+    """
+    alpha = 1 - level
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "logit":
-            t = stats.t.ppf(0.5 + level / 2, df)
-            half = t * se / (p * (1 - p))
+            t = stats.t.ppf(1 - alpha / 2, df)
             logit = np.log(p / (1 - p))
-            lo, hi = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
+            lo, hi = 1 / (1 + np.exp(-(logit - t * logit_se))), 1 / (1 + np.exp(-(logit + t * logit_se)))
             lo, hi = np.where(p <= 0, 0.0, lo), np.where(p >= 1, 1.0, hi)
             return np.where(se == 0, p, lo), np.where(se == 0, p, hi)  # no variation: the estimate itself
+        if method == "beta":
+            n_eff = p * (1 - p) / se ** 2 * (stats.t.ppf(alpha / 2, design.n - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+            return (stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1),
+                    stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)))
+        if method == "mean":
+            return normal_ci(p, se, level, df)
         if method == "wilson":
             z = stats.norm.ppf(0.5 + level / 2)
             n_eff = np.where(se > 0, p * (1 - p) / se ** 2, np.inf)
@@ -199,12 +224,27 @@ def _prop_ci(p: np.ndarray, se: np.ndarray, level: float, df: int, method: str) 
             half = z / (1 + z ** 2 / n_eff) * np.sqrt(p * (1 - p) / n_eff + z ** 2 / (4 * n_eff ** 2))
             return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
     raise EstimationError(f"unknown interval method {method!r}", code="estimation.unknown_interval",
-                          params={"method": str(method)}, hint="logit or wilson")
+                          params={"method": str(method)}, hint=", ".join(CI_METHODS))
+
+
+def _logit_se(design: Design, Y: np.ndarray, D: np.ndarray, p: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Standard error of logit(p): from the replicates of logit(p) on a replicate design (as R's svyglm
+    refitted on every replicate), else by the delta method se(p) / (p (1 - p)) (svyglm's sandwich)."""
+    if design.repweights is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sqrt(var) / (p * (1 - p))
+
+    def statistic(W: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = (W.T @ Y) / (W.T @ D)
+            return np.log(q / (1 - q))
+    return np.sqrt(with_replicates(design, statistic).variance)
 
 
 def proportion(design: Design, variable: str, codes: list | None = None, by: str | None = None,
-               level: float = 0.95, method: str = "logit", exclude: list | None = None) -> pd.DataFrame:
-    """Weighted share of answers, overall or by domain.
+               level: float = 0.95, method: str = "logit", exclude: list | None = None,
+               min_n: int = 0) -> pd.DataFrame:
+    """Weighted share of answers, overall or by domain, with intervals as R's ``svyciprop``.
 
     Parameters
     ----------
@@ -213,33 +253,34 @@ def proportion(design: Design, variable: str, codes: list | None = None, by: str
         of each answer value (one row per value and domain).
     exclude : list, optional
         Answers left out of the base, e.g. declared missing codes [98, 99].
-    method : {"logit", "wilson"}
-        Confidence interval; both stay within [0, 1].
+    method : one of :data:`CI_METHODS`
+        ``logit``, ``beta`` and ``mean`` as ``svyciprop(method=...)`` (t quantiles on the
+        design's degrees of freedom); ``wilson``: Wilson's score interval.
 
     Returns
     -------
-    DataFrame: [by], variable, level, estimate, se, ci_low, ci_high, n.
+    DataFrame: [by], variable, answer (the code or list of codes), then the result shape.
     """
+    if method not in CI_METHODS:
+        _prop_ci(design, np.zeros(0), np.zeros(0), np.zeros(0), level, 1, method)  # raises, naming the methods
     col = _columns(design, variable)
     valid = col.notna() & ~col.isin(exclude or [])
-    doms = _domains(design, by)
-    levels = [tuple(codes)] if codes is not None else sorted(col[valid].unique())
-    rows, Ys, Ds, keys = [], [], [], []
-    for dom, d in doms:
+    answers = [tuple(codes)] if codes is not None else sorted(col[valid].unique())
+    Ys, Ds, keys, ns = [], [], [], []
+    for dom, d in _domains(design, by):
         base = (d & valid.to_numpy()).astype(float)
         if base.sum() == 0:
             raise EstimationError(f"no answer to '{variable}' in domain {dom!r} of '{by}'",
                                   code="estimation.no_answer_in_domain",
                                   params={"variable": variable, "domain": repr(dom), "by": by})
-        for lev in levels:
-            hit = col.isin(lev if isinstance(lev, tuple) else [lev]).to_numpy()
-            Ys.append(base * hit)
+        for ans in answers:
+            Ys.append(base * col.isin(ans if isinstance(ans, tuple) else [ans]).to_numpy())
             Ds.append(base)
-            keys.append((dom, list(lev) if isinstance(lev, tuple) else lev, int(base.sum())))
-    est, var = _variance(design, np.column_stack(Ys), np.column_stack(Ds), ratio=True)
+            keys.append(_keys(by, dom, variable=variable, answer=list(ans) if isinstance(ans, tuple) else ans))
+            ns.append(int(base.sum()))
+    Y, D = np.column_stack(Ys), np.column_stack(Ds)
+    est, var = estimate_matrix(design, Y, D)
     se = np.sqrt(var)
-    lo, hi = _prop_ci(est, se, level, degrees_of_freedom(design), method)
-    for i, (dom, lev, n) in enumerate(keys):
-        rows.append({"domain": dom, "variable": variable, "level": lev, "estimate": est[i], "se": se[i],
-                     "ci_low": lo[i], "ci_high": hi[i], "n": n})
-    return _frame(rows, by)
+    logit_se = _logit_se(design, Y, D, est, var) if method == "logit" else se
+    lo, hi = _prop_ci(design, est, se, logit_se, level, degrees_of_freedom(design), method)
+    return result_frame(keys, est, se, lo, hi, level, ns, min_n)

@@ -12,9 +12,27 @@ A margins file (YAML) is per province and year and names its source::
         categories:
           micro: {codes: [1], count: 7150}
           ...
+      ownership:                  # category labels: answers stored as text are matched as text
+        question: ownership
+        categories:
+          private: {codes: [private, "tư nhân"], count: 9800}
+          ...
+      sector_by_size:             # interaction: cells of two (or more) questions, e.g. a census table
+        question: [sector, size_class]
+        categories:
+          manufacturing_small: {codes: [[1, 1], [1, 2]], count: 640}
+          ...
+      employees:                  # numeric auxiliary: the population total of a number (calibration only)
+        question: employees
+        total: 183500
     collapse:                     # merges allowed when a category has too few respondents
       - {margin: size_class, merge: [large, very_large], into: large_200_plus}
     min_respondents: 5
+    design:                       # optional: how the firms were selected (columns of the responses)
+      strata: size_class          # first-stage strata
+      ids: [zone]                 # clusters, one column per stage (e.g. industrial zones, then firms)
+      fpc: [zones_in_stratum]     # population size per stage (finite population correction)
+      lonely_psu: certainty       # a stratum with one cluster: fail, certainty, remove, adjust, average
 
 Before calibration, :func:`prepare_margins` counts respondents per category,
 applies the declared merges where a category is empty or below
@@ -27,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -34,25 +53,37 @@ from ..errors import Problem, UnknownMarginError, WeightingError
 from .notes import Note
 
 __all__ = ["Category", "Margin", "PopulationMargins", "load_margins", "prepare_margins", "margin_categories",
-           "default_margins_path"]
+           "margin_values", "answer_key", "default_margins_path"]
 
 
 @dataclass(frozen=True)
 class Category:
-    """One category of a margin: the answer codes it covers and its population count."""
+    """One category of a margin: the answers it covers (codes, text labels, or tuples of answers for an
+    interaction of several questions) and its population count."""
 
     name: str
-    codes: tuple[int, ...]
+    codes: tuple[Any, ...]
     count: float
 
 
 @dataclass(frozen=True)
 class Margin:
-    """A population margin: counts of enterprises by the categories of one variable."""
+    """A population margin: counts of enterprises by the categories of one variable (or of the cells of
+    several, ``question`` a tuple), or, for a numeric auxiliary, the population ``value_total`` of a number."""
 
     name: str
-    question: str
+    question: str | tuple[str, ...]
     categories: tuple[Category, ...]
+    value_total: float | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        """A numeric auxiliary: calibrated on the total of the variable, not on category counts."""
+        return self.value_total is not None
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        return (self.question,) if isinstance(self.question, str) else tuple(self.question)
 
     @property
     def total(self) -> float:
@@ -83,6 +114,7 @@ class PopulationMargins:
     min_respondents: int = 1
     file: str | None = None
     log: tuple[Note | str, ...] = field(default=())
+    design: dict[str, Any] = field(default_factory=dict)  # strata, ids, fpc, lonely_psu of the selection
 
     def margin(self, name: str) -> Margin:
         """The margin called ``name``.
@@ -102,7 +134,8 @@ class PopulationMargins:
 
     @property
     def total(self) -> float:
-        return self.margins[0].total
+        """Enterprises in the population: the total of the first margin by categories."""
+        return next(m.total for m in self.margins if not m.is_numeric)
 
     def select(self, names: list[str] | None) -> "PopulationMargins":
         """Only the margins named (all when None)."""
@@ -123,13 +156,13 @@ def default_margins_path(province: str, year: int) -> Path:
     return margins_path(province, year)
 
 
-def _category(name: str, obj: Any, where: str, file: str, problems: list[Problem]) -> Category | None:
+def _category(name: str, obj: Any, where: str, file: str, problems: list[Problem], width: int = 1) -> Category | None:
     if not isinstance(obj, dict) or "codes" not in obj or "count" not in obj:
         problems.append(Problem("a category is written {codes: [1, 2], count: 1234}", file, where,
                                 code="weighting.category_form", params={"form": "{codes: [1, 2], count: 1234}"}))
         return None
     codes, count = obj["codes"], obj["count"]
-    if not isinstance(codes, list) or not codes or not all(isinstance(c, int) for c in codes):
+    if not isinstance(codes, list) or not codes or not all(_answer(c, width) is not None for c in codes):
         problems.append(Problem(f"category '{name}': codes must be a list of answer codes", file, where,
                                 code="weighting.category_codes", params={"name": name}))
         return None
@@ -137,7 +170,34 @@ def _category(name: str, obj: Any, where: str, file: str, problems: list[Problem
         problems.append(Problem(f"category '{name}': count must be a number >= 0, got {count!r}", file, where,
                                 code="weighting.category_count", params={"name": name, "count": repr(count)}))
         return None
-    return Category(str(name), tuple(codes), float(count))
+    return Category(str(name), tuple(_answer(c, width) for c in codes), float(count))
+
+
+def _answer(code: Any, width: int) -> Any:
+    """One answer of a category as matched against the responses: an int code or a text label, or for an
+    interaction of ``width`` questions a tuple of them; None when malformed."""
+    if width > 1:
+        if not isinstance(code, list) or len(code) != width:
+            return None
+        parts = tuple(_answer(c, 1) for c in code)
+        return None if any(p is None for p in parts) else parts
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int) or isinstance(code, str) and code.strip():
+        return answer_key(code)
+    return None
+
+
+def answer_key(value: Any) -> Any:
+    """An answer as margins name it: whole numbers as int, text as it is, missing as None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if float(value).is_integer() else None
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() else text  # "3" read from a text column is the code 3
 
 
 def load_margins(path: str | Path) -> PopulationMargins:
@@ -168,13 +228,24 @@ def load_margins(path: str | Path) -> PopulationMargins:
     margins = []
     for name, obj in (data.get("margins") or {}).items():
         where = f"margins.{name}"
-        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not isinstance(obj.get("categories"), dict):
+        question = obj.get("question") if isinstance(obj, dict) else None
+        if isinstance(question, list) and len(question) > 1 and all(isinstance(q, str) for q in question):
+            question = tuple(question)
+        if isinstance(obj, dict) and isinstance(question, str) and "total" in obj and "categories" not in obj:
+            if not isinstance(obj["total"], (int, float)) or isinstance(obj["total"], bool):
+                problems.append(Problem(f"margin '{name}': total must be a number", file, where,
+                                        code="weighting.numeric_total", params={"name": name}))
+                continue
+            margins.append(Margin(str(name), question, (), float(obj["total"])))
+            continue
+        if not isinstance(obj, dict) or not isinstance(question, (str, tuple)) or not isinstance(obj.get("categories"), dict):
             problems.append(Problem(f"margin '{name}' needs 'question' and 'categories'", file, where,
                                     code="weighting.margin_form", params={"name": name}))
             continue
+        width = 1 if isinstance(question, str) else len(question)
         cats = [c for n, o in obj["categories"].items()
-                if (c := _category(n, o, f"{where}.categories.{n}", file, problems))]
-        seen: dict[int, str] = {}
+                if (c := _category(n, o, f"{where}.categories.{n}", file, problems, width))]
+        seen: dict[Any, str] = {}
         for c in cats:
             for code in c.codes:
                 if code in seen:
@@ -182,20 +253,47 @@ def load_margins(path: str | Path) -> PopulationMargins:
                                             code="weighting.code_twice",
                                             params={"code": code, "first": seen[code], "second": c.name}))
                 seen[code] = c.name
-        margins.append(Margin(str(name), obj["question"], tuple(cats)))
-    totals = {m.name: m.total for m in margins}
+        margins.append(Margin(str(name), question, tuple(cats)))
+    if margins and all(m.is_numeric for m in margins):
+        problems.append(Problem("at least one margin counts enterprises by category", file, "margins",
+                                code="weighting.only_numeric"))
+    totals = {m.name: m.total for m in margins if not m.is_numeric}
     if totals and max(totals.values()) > 1.005 * min(totals.values()):
         problems.append(Problem("the margins do not add up to the same number of enterprises: "
                                 + ", ".join(f"{k} {v:,.0f}" for k, v in totals.items()), file, "margins",
                                 hint="every margin counts the same population", code="weighting.totals_differ",
                                 params={"totals": ", ".join(f"{k} {v:,.0f}" for k, v in totals.items())}))
     collapse = _collapse_rules(data.get("collapse") or [], margins, file, problems)
+    design = _design_spec(data.get("design"), file, problems)
     if problems:
         raise WeightingError(f"{len(problems)} problem(s) in the margins file", problems=problems,
                              code="weighting.margins_problems", params={"count": len(problems)})
     return PopulationMargins(str(data["province"]), int(data["year"]), str(data["source"]),
                              bool(data.get("illustrative", False)), tuple(margins), tuple(collapse),
-                             int(data.get("min_respondents", 1)), file)
+                             int(data.get("min_respondents", 1)), file, design=design)
+
+
+_DESIGN_KEYS = ("strata", "ids", "fpc", "lonely_psu")
+
+
+def _design_spec(obj: Any, file: str, problems: list[Problem]) -> dict[str, Any]:
+    """The ``design:`` section: column names of strata, clusters (per stage) and fpc (per stage)."""
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict) or any(k not in _DESIGN_KEYS for k in obj):
+        problems.append(Problem("'design' is a mapping with strata, ids, fpc and lonely_psu", file, "design",
+                                code="weighting.design_form", params={"keys": ", ".join(_DESIGN_KEYS)}))
+        return {}
+    spec = {}
+    for key, value in obj.items():
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(v, str) for v in names) or (
+                key in ("strata", "lonely_psu") and len(names) != 1):
+            problems.append(Problem(f"design.{key}: name column(s) of the responses", file, f"design.{key}",
+                                    code="weighting.design_value", params={"key": key}))
+            continue
+        spec[key] = names[0] if key in ("strata", "lonely_psu") else tuple(names)
+    return spec
 
 
 def _collapse_rules(items: list, margins: list[Margin], file: str, problems: list[Problem]) -> list[Collapse]:
@@ -219,13 +317,31 @@ def _collapse_rules(items: list, margins: list[Margin], file: str, problems: lis
     return out
 
 
+def _check_variables(data: pd.DataFrame, margin: Margin) -> None:
+    for q in margin.questions:
+        if q not in data.columns:
+            raise WeightingError(f"the responses have no variable '{q}' needed by margin '{margin.name}'",
+                                 code="weighting.no_variable", params={"variable": q, "margin": margin.name})
+
+
 def margin_categories(data: pd.DataFrame, margin: Margin) -> pd.Series:
-    """Each respondent's category name in a margin (NaN when the answer is in no category)."""
+    """Each respondent's category name in a margin (NaN when the answer is in no category).
+
+    Answers match as whole-number codes or as text labels; for an interaction, the tuple of the
+    answers to the margin's questions matches a cell.
+    """
     lookup = {code: c.name for c in margin.categories for code in c.codes}
-    if margin.question not in data.columns:
-        raise WeightingError(f"the responses have no variable '{margin.question}' needed by margin '{margin.name}'",
-                             code="weighting.no_variable", params={"variable": margin.question, "margin": margin.name})
-    return data[margin.question].map(lambda v: lookup.get(int(v)) if pd.notna(v) and float(v).is_integer() else None)
+    _check_variables(data, margin)
+    if len(margin.questions) == 1:
+        return data[margin.question].map(lambda v: lookup.get(answer_key(v)))
+    keys = zip(*(data[q].map(answer_key) for q in margin.questions))
+    return pd.Series([lookup.get(k) for k in keys], index=data.index, dtype=object)
+
+
+def margin_values(data: pd.DataFrame, margin: Margin) -> pd.Series:
+    """The numeric auxiliary of a numeric margin, per respondent (NaN when missing or not a number)."""
+    _check_variables(data, margin)
+    return pd.to_numeric(data[margin.question], errors="coerce")
 
 
 def _merge(margin: Margin, rule: Collapse) -> Margin:
@@ -250,6 +366,16 @@ def prepare_margins(margins: PopulationMargins, data: pd.DataFrame) -> Populatio
     """
     log, out, problems = list(margins.log), [], []
     for margin in margins.margins:
+        if margin.is_numeric:
+            missing = margin_values(data, margin).isna()
+            if missing.any():
+                problems.append(Problem(f"{int(missing.sum())} response(s) have no number for the numeric margin "
+                                        f"'{margin.name}'", margins.file, margin.name,
+                                        code="weighting.numeric_missing",
+                                        params={"count": int(missing.sum()), "margin": margin.name},
+                                        hint="correct or remove those responses, or drop the margin"))
+            out.append(margin)
+            continue
         cats = margin_categories(data, margin)
         missing = cats.isna()
         if missing.any():

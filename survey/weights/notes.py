@@ -18,7 +18,7 @@ __all__ = ["Note", "note_text", "log_text", "log_to_json", "log_from_json", "NOT
 
 #: every note code a weighting writes (``weighting.note.<code>`` must exist in both languages)
 NOTE_CODES = ("merged", "sparse_kept", "replicates", "replicates_seeded", "raked", "raked_dropped",
-              "raked_bounded", "poststratified", "trimmed", "calibrated")
+              "raked_bounded", "poststratified", "trimmed", "calibrated", "calibrated_dropped")
 
 
 @dataclass(frozen=True)

@@ -1,147 +1,344 @@
-"""Replicate weights: jackknife (JK1, JKn) and the Rao-Wu bootstrap, and the replicate variance.
+"""Replicate weights (jackknife JK1 and JKn, bootstrap, BRR) on primary units, and the one replicate variance.
 
 Replicates are made from the starting design, before any adjustment; every
 later adjustment (post-stratification, raking, calibration, trimming) is
 then redone on each replicate, so the standard errors include the weighting.
 Scale factors follow R's ``survey`` (``jk1weights``, ``jknweights``,
-``subbootweights``) so results agree with it.
+``bootweights``, ``subbootweights``, ``brrweights``) so results agree with it.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from ..errors import WeightingError
 from .design import Design
 from .notes import Note
 
-__all__ = ["replicate_design", "with_replicates", "replicate_variance", "REPLICATE_TYPES"]
+__all__ = ["replicate_design", "with_replicates", "replicate_variance", "replicate_covariance", "ReplicateResult",
+           "REPLICATE_TYPES", "BOOTSTRAP_SCALES", "hadamard"]
 
-REPLICATE_TYPES = ("JK1", "JKn", "bootstrap")
+REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "subbootstrap", "BRR")
+
+#: bootstrap conventions: how the replicates are drawn and scaled (see :func:`replicate_design`)
+BOOTSTRAP_SCALES = ("rao-wu", "subbootstrap", "bootstrap")
 
 
-def _jk1(n: int) -> tuple[np.ndarray, float, np.ndarray]:
-    if n < 2:
+class ReplicateResult(NamedTuple):
+    """What :func:`with_replicates` gives: estimates (p,), replicate estimates (R, p), covariance (p, p),
+    variances (p,) and, per estimate, the replicates left out (estimate not finite)."""
+
+    estimate: np.ndarray
+    replicates: np.ndarray
+    covariance: np.ndarray
+    variance: np.ndarray
+    dropped: np.ndarray
+
+
+def _units(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Primary units (codes 0..m-1 in order of appearance), their strata and each response's unit."""
+    psu_of_row = pd.factorize(design.psu())[0]
+    first = np.unique(psu_of_row, return_index=True)[1]
+    return np.arange(len(first)), design.stratum()[first], psu_of_row
+
+
+def _first_stage_popsize(design: Design, first_rows: np.ndarray) -> np.ndarray | None:
+    return None if design.fpc is None else design.fpc[first_rows, 0]
+
+
+def _jk1(m: int, popsize: float | None) -> tuple[np.ndarray, float, np.ndarray]:
+    """R's jk1weights: one replicate per primary unit, scale (1 - f)(m - 1)/m."""
+    if m < 2:
         raise WeightingError("the jackknife needs at least 2 responses", code="weighting.jackknife_size")
-    m = np.full((n, n), n / (n - 1))
-    np.fill_diagonal(m, 0.0)
-    return m, (n - 1) / n, np.ones(n)
+    mult = np.full((m, m), m / (m - 1))
+    np.fill_diagonal(mult, 0.0)
+    f = 1.0 if popsize is None else (popsize - m) / popsize
+    return mult, f * (m - 1) / m, np.ones(m)
 
 
-def _jkn(strata: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    n = len(strata)
-    m = np.ones((n, n))
-    rscales = np.empty(n)
-    for s in dict.fromkeys(strata):  # strata in order of appearance, as R
-        rows = np.flatnonzero(strata == s)
-        nh = len(rows)
-        if nh < 2:
-            raise WeightingError(f"stratum {s!r} has a single response: the JKn jackknife needs at least 2",
-                                 code="weighting.jkn_single", params={"stratum": repr(s)},
-                                 hint="merge it with another stratum")
-        for r in rows:
-            m[rows, r] = nh / (nh - 1)
-            m[r, r] = 0.0
-            rscales[r] = (nh - 1) / nh
-    return m, 1.0, rscales
+def _jkn(strata: np.ndarray, popsize: np.ndarray | None, lonely: str) -> tuple[np.ndarray, float, np.ndarray]:
+    """R's jknweights: in each stratum drop one primary unit at a time; rscales (1 - f_h)(m_h - 1)/m_h."""
+    m = len(strata)
+    cols, rscales, order = [], [], list(dict.fromkeys(strata))  # strata in order of appearance, as R
+    for s in order:
+        units = np.flatnonzero(strata == s)
+        mh = len(units)
+        f = 1.0 if popsize is None else (popsize[units[0]] - mh) / popsize[units[0]]
+        if f == 0:
+            continue  # a stratum taken whole adds no replicate (R's survey.drop.replicates)
+        if mh == 1:
+            if lonely == "fail":
+                raise WeightingError(f"stratum {s!r} has a single primary unit: the JKn jackknife needs at least 2",
+                                     code="weighting.jkn_single", params={"stratum": repr(s)},
+                                     hint="merge it with another stratum")
+            if lonely == "adjust":
+                col = np.where(strata == s, 0.0, len(order) / (len(order) - 1))
+                cols.append(col)
+                rscales.append((len(order) - 1) / len(order))
+            continue
+        for u in units:
+            col = np.ones(m)
+            col[units] = mh / (mh - 1)
+            col[u] = 0.0
+            cols.append(col)
+            rscales.append(f * (mh - 1) / mh)
+    if not cols:
+        raise WeightingError("every stratum was taken whole: there is no sampling variance",
+                             code="weighting.jkn_census")
+    scale = m / len(cols) if lonely == "average" and len(cols) < m else 1.0
+    return np.column_stack(cols), scale, np.asarray(rscales)
 
 
-def _bootstrap(strata: np.ndarray, replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, float, np.ndarray]:
-    """Rao-Wu (1988) bootstrap: in each stratum, n_h - 1 draws with replacement, rescaled by n_h / (n_h - 1)."""
-    n = len(strata)
-    m = np.empty((n, replicates))
-    for s in dict.fromkeys(strata):
-        rows = np.flatnonzero(strata == s)
-        nh = len(rows)
-        if nh < 2:
-            raise WeightingError(f"stratum {s!r} has a single response: the bootstrap needs at least 2",
-                                 code="weighting.bootstrap_single", params={"stratum": repr(s)})
-        draws = rng.integers(0, nh, size=(replicates, nh - 1))
-        counts = np.apply_along_axis(np.bincount, 1, draws, minlength=nh).T  # (nh, R)
-        m[rows] = counts * nh / (nh - 1)
+def _draws(units: np.ndarray, size: int, replicates: int, rng: np.random.Generator,
+           popsize: float | None = None) -> np.ndarray:
+    """How often each unit is drawn in each replicate: (units, R). With ``popsize``, ``size`` draws without
+    replacement from the units repeated to the population size (R's ``bootstratum``)."""
+    mh = len(units)
+    if popsize is None:
+        draws = rng.integers(0, mh, size=(replicates, size))
+    else:
+        pool = np.resize(np.arange(mh), int(round(popsize)))
+        draws = np.array([rng.choice(pool, size, replace=False) for _ in range(replicates)])
+    return np.apply_along_axis(np.bincount, 1, draws, minlength=mh).T
+
+
+def _bootstrap(strata: np.ndarray, replicates: int, rng: np.random.Generator, convention: str,
+               popsize: np.ndarray | None) -> tuple[np.ndarray, float, np.ndarray]:
+    """Bootstrap multipliers per primary unit (m, R), drawn within strata.
+
+    ``rao-wu``/``subbootstrap``: m_h - 1 draws, rescaled by m_h / (m_h - 1), scale 1/(R-1) (Rao & Wu 1988,
+    R's ``subbootweights``). ``bootstrap``: m_h draws (from the population with ``fpc``), scale
+    mbar / ((mbar - 1)(R - 1)) with mbar the harmonic mean of units per stratum (R's ``bootweights``).
+    """
     if replicates < 2:
         raise WeightingError("the bootstrap needs at least 2 replicates", code="weighting.bootstrap_size")
-    return m, 1.0 / (replicates - 1), np.ones(replicates)
+    mult = np.empty((len(strata), replicates))
+    sizes = []
+    for s in dict.fromkeys(strata):
+        units = np.flatnonzero(strata == s)
+        mh = len(units)
+        sizes.append(mh)
+        if mh < 2:
+            raise WeightingError(f"stratum {s!r} has a single response: the bootstrap needs at least 2",
+                                 code="weighting.bootstrap_single", params={"stratum": repr(s)})
+        if convention == "bootstrap":
+            mult[units] = _draws(units, mh, replicates, rng, None if popsize is None else popsize[units[0]])
+        else:
+            mult[units] = _draws(units, mh - 1, replicates, rng) * mh / (mh - 1)
+    return mult, _bootstrap_scale(convention, replicates, np.asarray(sizes)), np.ones(replicates)
+
+
+def _bootstrap_scale(convention: str | float, replicates: int, sizes: np.ndarray) -> float:
+    if not isinstance(convention, str):
+        return float(convention)
+    if convention not in BOOTSTRAP_SCALES:
+        raise WeightingError(f"unknown bootstrap scale {convention!r}", code="weighting.unknown_bootstrap_scale",
+                             params={"scale": convention, "known": ", ".join(BOOTSTRAP_SCALES)})
+    if convention == "bootstrap":
+        mbar = 1 / np.mean(1 / sizes)
+        return float(mbar / ((mbar - 1) * (replicates - 1)))
+    return 1.0 / (replicates - 1)
+
+
+def hadamard(size: int) -> np.ndarray:
+    """Sylvester's Hadamard matrix (+1/-1) with at least ``size`` rows (a power of 2)."""
+    h = np.ones((1, 1))
+    while len(h) < size:
+        h = np.block([[h, h], [h, -h]])
+    return h
+
+
+def _brr(strata: np.ndarray, hadamard_matrix: np.ndarray | None) -> tuple[np.ndarray, float, np.ndarray]:
+    """Balanced repeated replication for strata of exactly two primary units, as R's ``brrweights``.
+
+    Strata are taken in sorted order; replicate i keeps, in the k-th stratum, the second unit (by order of
+    appearance) when ``H[k, i]`` equals ``H[0, 0]`` and the first otherwise, with multiplier 2; scale 1/R.
+    """
+    names = sorted(dict.fromkeys(strata), key=str)
+    sizes = {s: int(np.sum(strata == s)) for s in names}
+    if any(v != 2 for v in sizes.values()):
+        bad = [s for s, v in sizes.items() if v != 2]
+        raise WeightingError(f"BRR needs exactly two primary units in every stratum; strata {bad} differ",
+                             code="weighting.brr_pairs", params={"strata": str(bad)},
+                             hint="use JKn or the bootstrap, or pair the units")
+    H = hadamard(len(names) + 1) if hadamard_matrix is None else np.asarray(hadamard_matrix)
+    if len(H) < len(names) + 1:
+        raise WeightingError("the Hadamard matrix needs more rows than there are strata", code="weighting.brr_hadamard")
+    mult = np.zeros((len(strata), H.shape[1]))
+    for k, s in enumerate(names, start=1):
+        first, second = np.flatnonzero(strata == s)
+        same = H[k] == H[0, 0]
+        mult[second] = np.where(same, 2.0, 0.0)
+        mult[first] = np.where(same, 0.0, 2.0)
+    return mult, 1.0 / H.shape[1], np.ones(H.shape[1])
 
 
 def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int = 200,
-                     seed: int | None = None, multipliers: np.ndarray | None = None) -> Design:
-    """Add replicate weights to a design that has not been adjusted yet.
+                     seed: int | None = None, multipliers: np.ndarray | None = None,
+                     scale: str | float = "rao-wu", hadamard_matrix: np.ndarray | None = None) -> Design:
+    """Add replicate weights to a design that has not been adjusted yet, as R's ``as.svrepdesign``.
+
+    Replicates are formed on the primary sampling units (clusters when the design has
+    them, else responses), within first-stage strata where the type uses them.
 
     Parameters
     ----------
-    type : {"JK1", "JKn", "bootstrap"}
-        JK1 drops one response at a time; JKn drops one at a time within
-        strata (needs ``design.strata``); bootstrap is Rao-Wu within strata.
+    type : {"JK1", "JKn", "bootstrap", "subbootstrap", "BRR"}
+        JK1 drops one primary unit at a time (scale (1 - f)(m - 1)/m with the first-stage
+        ``fpc``); JKn drops one at a time within strata (needs strata); ``bootstrap`` resamples
+        primary units within strata following ``scale``; ``subbootstrap`` is R's name for the
+        Rao-Wu bootstrap; BRR needs two primary units per stratum (half-samples from a Hadamard matrix).
     replicates : int
         Number of bootstrap replicates.
     seed : int, optional
         Seed of the bootstrap draws (recorded in the log).
-    multipliers : ndarray (n, R), optional
-        Bootstrap multipliers made elsewhere (e.g. by R), used as given.
+    multipliers : ndarray (n, R) or (units, R), optional
+        Replicate multipliers made elsewhere (e.g. by R's ``as.svrepdesign``), used as given, per
+        response or per primary unit; the scale follows ``scale`` (bootstrap) or the type.
+    scale : {"rao-wu", "subbootstrap", "bootstrap"} or float
+        Bootstrap convention: ``rao-wu`` (default) and ``subbootstrap`` draw m_h - 1 units rescaled
+        by m_h / (m_h - 1), scale 1/(R - 1); ``bootstrap`` draws m_h units as R's default
+        ``bootweights``, scale mbar/((mbar - 1)(R - 1)); a number sets the scale itself.
+    hadamard_matrix : ndarray, optional
+        For BRR: the Hadamard matrix (default Sylvester's, at least strata + 1 rows).
 
     Raises
     ------
     WeightingError
-        Unknown type, a design already adjusted, or strata too small.
+        Unknown type, a design already adjusted, or strata too small for the type.
     """
     if design.steps:
         raise WeightingError("make replicates before adjusting the weights, so that every adjustment is redone "
                              "on each replicate", code="weighting.replicates_after")
-    strata = design.strata if design.strata is not None else np.zeros(design.n, dtype=int)
-    if type == "JK1":
-        m, scale, rscales = _jk1(design.n)
-    elif type == "JKn":
-        if design.strata is None:
-            raise WeightingError("JKn replicates need strata", code="weighting.jkn_strata")
-        m, scale, rscales = _jkn(strata)
-    elif type == "bootstrap":
-        if multipliers is not None:
-            m = np.asarray(multipliers, dtype=float)
-            scale, rscales = 1.0 / (m.shape[1] - 1), np.ones(m.shape[1])
-        else:
-            m, scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed))
-    else:
+    units, strata, psu_of_row = _units(design)
+    first_rows = np.unique(psu_of_row, return_index=True)[1]
+    popsize = _first_stage_popsize(design, first_rows)
+    if type not in REPLICATE_TYPES:
         raise WeightingError(f"unknown replicate type {type!r}", code="weighting.unknown_replicates",
                              params={"type": str(type), "known": ", ".join(REPLICATE_TYPES)},
                              hint="one of " + ", ".join(REPLICATE_TYPES))
-    seeded = type == "bootstrap" and multipliers is None and seed is not None  # the jackknife draws nothing
-    note = (Note("replicates_seeded", {"type": type, "count": int(m.shape[1]), "seed": int(seed)}) if seeded
-            else Note("replicates", {"type": type, "count": int(m.shape[1])}))
-    return replace(design, repweights=design.weights[:, None] * m, rep_type=type, scale=scale,
-                   rscales=rscales, log=design.log + (note,))
+    if type in ("JKn", "BRR") and design.strata is None:
+        raise WeightingError(f"{type} replicates need strata", code="weighting.jkn_strata", params={"type": type})
+    if multipliers is not None:
+        m = np.asarray(multipliers, dtype=float)
+        per_row = m.shape[0] == design.n
+        if not per_row and m.shape[0] != len(units):
+            raise WeightingError("multipliers need one row per response or per primary unit",
+                                 code="weighting.multipliers_rows", params={"rows": int(m.shape[0])})
+        sizes = np.bincount(pd.factorize(strata)[0])
+        rep_scale = (_bootstrap_scale(scale, m.shape[1], sizes) if type in ("bootstrap", "subbootstrap")
+                     else 1.0 / m.shape[1] if type == "BRR" else None)
+        if rep_scale is None:
+            raise WeightingError("multipliers made elsewhere are for bootstrap or BRR replicates",
+                                 code="weighting.multipliers_type", params={"type": type})
+        full = m if per_row else m[psu_of_row]
+        return _with_replicates(design, full, type, rep_scale, np.ones(m.shape[1]), None)
+    if type == "JK1":
+        if popsize is not None and len(np.unique(popsize)) > 1:
+            raise WeightingError("JK1 takes one population size; use JKn for a stratified design",
+                                 code="weighting.jk1_strata")
+        m, rep_scale, rscales = _jk1(len(units), None if popsize is None else float(popsize[0]))
+    elif type == "JKn":
+        m, rep_scale, rscales = _jkn(strata, popsize, design.lonely_psu)
+    elif type == "BRR":
+        m, rep_scale, rscales = _brr(strata, hadamard_matrix)
+    else:
+        convention = "rao-wu" if type == "subbootstrap" else scale
+        m, rep_scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed),
+                                           convention if isinstance(convention, str) else "rao-wu", popsize)
+        if not isinstance(convention, str):
+            rep_scale = float(convention)
+    seeded = type in ("bootstrap", "subbootstrap") and seed is not None
+    return _with_replicates(design, m[psu_of_row], type, rep_scale, rscales, seed if seeded else None)
 
 
-def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``statistic(weights) -> array`` on the weights and on every replicate.
+def _with_replicates(design: Design, mult: np.ndarray, type: str, scale: float, rscales: np.ndarray,
+                     seed: int | None) -> Design:
+    note = (Note("replicates_seeded", {"type": type, "count": int(mult.shape[1]), "seed": int(seed)})
+            if seed is not None else Note("replicates", {"type": type, "count": int(mult.shape[1])}))
+    return replace(design, repweights=design.weights[:, None] * mult, rep_type=type, scale=float(scale),
+                   rscales=np.asarray(rscales, dtype=float), log=design.log + (note,))
 
-    Returns the estimate (p,) and the replicate estimates (R, p). Any
-    statistic, however composite (a sub-index, the PGI total), gets its
-    uncertainty through this one hook.
+
+def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray]) -> ReplicateResult:
+    """Run a statistic on the weights and on every replicate at once, and form its replicate variance.
+
+    ``statistic(W)`` takes the weight matrix W (n, 1 + R): column 0 the analysis weights,
+    the others the replicate weights, and returns the estimates (1 + R, p) (or (1 + R,)),
+    one row per column of W; a matrix product ``W.T @ Y`` does every variable at once. Any
+    statistic, however composite (a sub-index, the index total), gets its uncertainty
+    through this hook, and the replicate variance is formed here only
+    (:func:`replicate_covariance`).
+
+    Raises
+    ------
+    WeightingError
+        The design has no replicate weights, or the statistic does not give one row per column of W.
     """
     if design.repweights is None:
         raise WeightingError("the design has no replicate weights", code="weighting.no_replicates",
                              hint="use replicate_design first")
-    estimate = np.atleast_1d(np.asarray(statistic(design.weights), dtype=float))
-    reps = np.array([np.atleast_1d(statistic(design.repweights[:, r])) for r in range(design.repweights.shape[1])],
-                    dtype=float)
-    return estimate, reps.reshape(len(reps), -1)
+    W = design.all_weights()
+    thetas = np.asarray(statistic(W), dtype=float)
+    thetas = thetas.reshape(len(thetas), -1) if thetas.ndim else thetas.reshape(1, 1)
+    if thetas.shape[0] != W.shape[1]:
+        raise WeightingError("the statistic must give one row of estimates per weight column",
+                             code="weighting.statistic_shape",
+                             params={"rows": int(thetas.shape[0]), "columns": int(W.shape[1])})
+    reps = thetas[1:]
+    cov, dropped = replicate_covariance(design, reps)
+    return ReplicateResult(thetas[0], reps, cov, np.diag(cov).copy(), dropped)
+
+
+def _kept_scale(design: Design, kept: np.ndarray) -> float:
+    """The scale over the replicates kept: for the bootstrap 1/(R'-1) in place of 1/(R-1) (times the same
+    constant), for the jackknife and BRR the sum is taken as R/R' times that of the kept replicates."""
+    total, used = len(kept), int(kept.sum())
+    if used == total:
+        return design.scale
+    if design.rep_type in ("bootstrap", "subbootstrap"):
+        return design.scale * (total - 1) / (used - 1) if used > 1 else np.nan
+    return design.scale * total / used if used else np.nan
+
+
+def replicate_covariance(design: Design, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance (p, p) from replicate estimates (R, p), ``scale * sum(rscales (theta_r - mean)(theta_r - mean)')``,
+    and the count of replicates left out per estimate.
+
+    A replicate whose estimate is not finite (no respondent left in a category, or a
+    weighting that did not converge on it) is left out, and the scale accounts for it
+    (:func:`_kept_scale`); each variance uses every replicate finite for its estimate,
+    each covariance the replicates finite for both.
+    """
+    thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
+    p = thetas.shape[1]
+    ok = np.isfinite(thetas)
+    cov = np.full((p, p), np.nan)
+    groups: dict[bytes, list[int]] = {}
+    for j in range(p):
+        groups.setdefault(ok[:, j].tobytes(), []).append(j)
+    for cols in groups.values():  # estimates finite on the same replicates share one product
+        keep = ok[:, cols[0]]
+        if not keep.any():
+            continue
+        t, rs = thetas[keep][:, cols], design.rscales[keep]
+        dev = t - t[rs > 0].mean(axis=0)
+        cov[np.ix_(cols, cols)] = _kept_scale(design, keep) * (dev * rs[:, None]).T @ dev
+    if len(groups) > 1:
+        for a in range(p):  # covariances across groups: replicates finite for both
+            for b in range(p):
+                if np.isnan(cov[a, b]):
+                    keep = ok[:, a] & ok[:, b]
+                    if keep.sum() > 1:
+                        ta, tb, rs = thetas[keep, a], thetas[keep, b], design.rscales[keep]
+                        cov[a, b] = _kept_scale(design, keep) * np.sum(
+                            rs * (ta - ta[rs > 0].mean()) * (tb - tb[rs > 0].mean()))
+    return cov, (~ok).sum(axis=0)
 
 
 def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
-    """Variances from replicate estimates (R, p): ``scale * sum(rscales * (theta_r - mean)^2)``.
-
-    Replicates whose estimate is not finite (a replicate with no respondent in a
-    category) are dropped, as R's ``svrVar`` does.
-    """
-    thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
-    out = np.full(thetas.shape[1], np.nan)
-    for j in range(thetas.shape[1]):  # per column: a statistic that is undefined everywhere stays NaN alone
-        ok = np.isfinite(thetas[:, j])
-        if ok.any():
-            t, rs = thetas[ok, j], design.rscales[ok]
-            centre = t[rs > 0].mean()
-            out[j] = design.scale * np.sum(rs * (t - centre) ** 2)
-    return out
+    """Variances (p,) from replicate estimates (R, p): the diagonal of :func:`replicate_covariance`."""
+    return np.diag(replicate_covariance(design, thetas)[0]).copy()

@@ -18,7 +18,8 @@ from .calibrate import calibrate, poststratify, rake
 from .design import Design, make_design
 from .diagnostics import Diagnostics, diagnose
 from .margins import PopulationMargins, load_margins, prepare_margins
-from .replicates import REPLICATE_TYPES, replicate_design
+from .design import LONELY_PSU
+from .replicates import BOOTSTRAP_SCALES, REPLICATE_TYPES, replicate_design
 
 __all__ = ["RakingConfig", "WeightingResult", "weigh", "METHODS"]
 
@@ -39,7 +40,18 @@ class RakingConfig:
     n_replicates : bootstrap replicates.
     seed : seed of the bootstrap.
     trim_limits : (lower, upper) limits on the weights for ``rake``, in enterprises per respondent.
-    bounds : (lower, upper) limits on the g-factors for ``linear`` and ``logit``.
+    bounds : (lower, upper) limits on the g-factors (final / starting weight) for ``linear`` and ``logit``;
+        ``logit`` with bounds is the bounded calibration to use when ``linear`` gives weights at or below zero.
+    strata : column of the responses holding the first-stage strata of the selection (JKn, linearisation).
+    ids : columns holding the clusters of a one- or two-stage cluster sample (replicates then drop or
+        resample whole clusters).
+    fpc : columns holding the population size at each stage (finite population correction); the starting
+        weights then come from the sampling fractions.
+    lonely_psu : what a stratum with one primary unit does (:data:`~survey.weights.design.LONELY_PSU`).
+    bootstrap_scale : the bootstrap convention (:data:`~survey.weights.replicates.BOOTSTRAP_SCALES`) or a number.
+
+    A margins file may name ``strata``, ``ids``, ``fpc`` and ``lonely_psu`` under ``design:``; what the
+    configuration names takes precedence.
 
     Raises
     ------
@@ -55,6 +67,11 @@ class RakingConfig:
     seed: int = 20251
     trim_limits: tuple[float, float] | None = None
     bounds: tuple[float, float] = (-math.inf, math.inf)
+    strata: str | None = None
+    ids: tuple[str, ...] | None = None
+    fpc: tuple[str, ...] | None = None
+    lonely_psu: str | None = None
+    bootstrap_scale: str | float = "rao-wu"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -75,6 +92,22 @@ class RakingConfig:
                                      params={"name": name, "low": str(pair[0]), "high": str(pair[1])})
         if self.use is not None:
             object.__setattr__(self, "use", tuple(self.use))
+        for name in ("ids", "fpc"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            elif value is not None:
+                object.__setattr__(self, name, tuple(value))
+        if self.lonely_psu is not None and self.lonely_psu not in LONELY_PSU:
+            raise WeightingError(f"unknown lonely_psu {self.lonely_psu!r}", code="weighting.unknown_lonely_psu",
+                                 params={"value": str(self.lonely_psu), "known": ", ".join(LONELY_PSU)})
+        if isinstance(self.bootstrap_scale, str) and self.bootstrap_scale not in BOOTSTRAP_SCALES:
+            raise WeightingError(f"unknown bootstrap scale {self.bootstrap_scale!r}",
+                                 code="weighting.unknown_bootstrap_scale",
+                                 params={"scale": self.bootstrap_scale, "known": ", ".join(BOOTSTRAP_SCALES)})
+        if self.method not in ("linear", "logit") and any(math.isfinite(b) for b in self.bounds):
+            raise WeightingError("bounds apply to linear and logit calibration", code="weighting.bounds_method",
+                                 params={"method": self.method}, hint="use method logit with bounds")
 
 
 @dataclass
@@ -110,8 +143,12 @@ def weigh(data: pd.DataFrame, config: RakingConfig) -> WeightingResult:
     if data.empty:
         raise WeightingError("there are no responses to weight", code="weighting.nothing_to_weight")
     pm = prepare_margins(load_margins(config.margins).select(list(config.use) if config.use else None), data)
-    design = make_design(data, population=pm.total)
+    spec = pm.design
+    design = make_design(data, population=pm.total, strata=config.strata or spec.get("strata"),
+                         ids=config.ids or spec.get("ids"), fpc=config.fpc or spec.get("fpc"),
+                         lonely_psu=config.lonely_psu or spec.get("lonely_psu") or "fail")
     if config.replicates:
-        design = replicate_design(design, config.replicates, replicates=config.n_replicates, seed=config.seed)
+        design = replicate_design(design, config.replicates, replicates=config.n_replicates, seed=config.seed,
+                                  scale=config.bootstrap_scale)
     design = _adjust(design, pm, config)
     return WeightingResult(design, diagnose(design, pm), pm, margins_file=str(config.margins))

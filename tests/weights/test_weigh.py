@@ -125,3 +125,37 @@ def test_cli_weights_prints_the_diagnostics_in_the_chosen_language(loaded, capsy
     shown, hidden = (vi, en) if lang == "vi" else (en, vi)
     assert all(text in out for text in shown), out
     assert not any(text in out for text in hidden), out
+
+
+def test_cli_weights_names_strata_for_jkn_and_bounds_for_logit(loaded, monthly, capsys):
+    code = main(["weights", "--survey", "monthly_difficulties", "--period", "2025-10..2025-11", "--margins",
+                 str(MARGINS), "--use", "size_class", "ownership", "--replicates", "JKn", "--strata", "size_class",
+                 "--method", "logit", "--bounds", "0.001", "12", "--db", loaded.url, "--lang", "en"])
+    assert code == 0
+    stored = jobs.load_weighted(loaded, monthly, "2025-10..2025-11").design
+    assert stored.rep_type == "JKn" and stored.repweights.shape == (500, 500)
+    data = load_responses(monthly, "2025-10", "2025-11", store=loaded)
+    start = 11000 / 500
+    assert np.all(stored.weights / start > 0.001) and np.all(stored.weights / start < 12)
+    # JKn: one replicate per firm, each dropping it within its size class; rscales (n_h - 1)/n_h
+    sizes = data["size_class"].map(data["size_class"].value_counts()).to_numpy()
+    assert np.allclose(np.sort(stored.rscales), np.sort((sizes - 1) / sizes))
+
+
+def test_bounds_are_for_linear_and_logit_only():
+    with pytest.raises(WeightingError, match="bounds apply to linear and logit"):
+        RakingConfig(MARGINS, bounds=(0.3, 3.0))
+    assert RakingConfig(MARGINS, method="logit", bounds=(0.3, 3.0)).bounds == (0.3, 3.0)
+
+
+def test_margins_file_names_the_design(tmp_path, loaded, monthly):
+    spec = MARGINS.read_text(encoding="utf-8") + "\ndesign:\n  strata: size_class\n"
+    path = tmp_path / "m.yaml"
+    path.write_text(spec, encoding="utf-8")
+    assert load_margins(path).design == {"strata": "size_class"}
+    data = load_responses(monthly, "2025-11", "2025-11", store=loaded)
+    result = weigh(data, RakingConfig(path, use=("size_class", "ownership"), replicates="JKn"))
+    assert result.design.rep_type == "JKn" and result.design.strata is not None
+    path.write_text(MARGINS.read_text(encoding="utf-8") + "\ndesign:\n  zones: zone\n", encoding="utf-8")
+    with pytest.raises(WeightingError, match="problem"):
+        load_margins(path)

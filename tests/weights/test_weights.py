@@ -1,6 +1,8 @@
 """Margins files, cell checks and merges, errors, replicates, diagnostics and estimators by hand."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from survey.weights.margins import Collapse
 from survey.weights import (
     Category, Margin, PopulationMargins, calibrate, default_margins_path, load_margins, make_design, margin_check,
     mean, prepare_margins, proportion, rake, replicate_design, total, weight_summary, with_replicates,
-    replicate_variance, format_diagnostics,
+    replicate_variance, format_diagnostics, diagnose,
 )
 
 
@@ -159,10 +161,14 @@ def test_with_replicates_hook_equals_the_estimator():
     d = rake(replicate_design(make_design(data), "bootstrap", replicates=40, seed=1),
              _margins(a={1: 60, 2: 40}, b={1: 30, 2: 70}))
     y = data["y"].to_numpy()
-    est, reps = with_replicates(d, lambda w: np.sum(w * y) / np.sum(w))
+    res = with_replicates(d, lambda W: (W.T @ y) / W.sum(axis=0))
     direct = mean(d, "y")
-    assert est[0] == pytest.approx(direct["estimate"].iloc[0])
-    assert np.sqrt(replicate_variance(d, reps))[0] == pytest.approx(direct["se"].iloc[0])
+    assert res.estimate[0] == pytest.approx(direct["estimate"].iloc[0])
+    assert np.sqrt(res.variance[0]) == pytest.approx(direct["se"].iloc[0])
+    # an independent formula: Rao-Wu bootstrap variance, 1/(R-1) * sum over replicates of (theta_r - mean)^2
+    thetas = [np.sum(d.repweights[:, r] * y) / d.repweights[:, r].sum() for r in range(40)]
+    assert res.variance[0] == pytest.approx(np.var(thetas, ddof=1), rel=1e-12)
+    assert np.sqrt(replicate_variance(d, res.replicates))[0] == pytest.approx(direct["se"].iloc[0])
 
 
 def test_linearised_and_replicate_se_agree_on_a_large_sample():
@@ -227,3 +233,66 @@ def test_diagnostics_text_mentions_illustrative_margins():
     m = PopulationMargins(m.province, m.year, m.source, True, m.margins)
     text = format_diagnostics(rake(make_design(data), m), m, lang="en")
     assert "Kish design effect" in text and "illustrative" in text and "raked on a, b" in text
+
+
+def test_dropped_replicates_change_the_scale_not_the_answer():
+    """Replicates left out (a weighting that did not converge on them) are not counted in the scale:
+    the bootstrap variance is the sample variance of the replicates kept, 1/(R'-1) sum (theta_r - mean)^2."""
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({"y": rng.normal(size=80), "g": rng.integers(0, 2, 80)})
+    d = replicate_design(make_design(data), "bootstrap", replicates=30, seed=2)
+    reps = d.repweights.copy()
+    reps[:, [3, 11, 17]] = np.nan  # three replicates given up
+    d = replace(d, repweights=reps)
+    y = data["y"].to_numpy()
+    kept = [np.sum(reps[:, r] * y) / reps[:, r].sum() for r in range(30) if r not in (3, 11, 17)]
+    res = with_replicates(d, lambda W: (W.T @ y) / W.sum(axis=0))
+    assert res.dropped.tolist() == [3]
+    assert res.variance[0] == pytest.approx(np.var(kept, ddof=1), rel=1e-12)
+    assert mean(d, "y")["se"].iloc[0] == pytest.approx(np.std(kept, ddof=1), rel=1e-12)
+    # the jackknife: the kept replicates' sum, times R/R' (their average contribution)
+    jk = replicate_design(make_design(data), "JK1")
+    reps = jk.repweights.copy()
+    reps[:, [0, 5]] = np.nan
+    jk = replace(jk, repweights=reps)
+    kept = np.array([np.sum(reps[:, r] * y) / reps[:, r].sum() for r in range(80) if r not in (0, 5)])
+    expected = 79 / 80 * 80 / 78 * np.sum((kept - kept.mean()) ** 2)
+    assert mean(jk, "y")["se"].iloc[0] ** 2 == pytest.approx(expected, rel=1e-12)
+
+
+def _skewed():
+    data = pd.DataFrame({"a": [1] * 10 + [2] * 2, "b": [1, 2] * 6, "y": np.arange(12.0)})
+    return data, _margins(a={1: 900, 2: 100}, b={1: 150, 2: 850})
+
+
+def test_linear_calibration_refuses_weights_at_or_below_zero():
+    from survey.i18n import error_text
+    data, m = _skewed()
+    base = make_design(data, population=1000)
+    with pytest.raises(WeightingError) as caught:
+        calibrate(base, m, calfun="linear")
+    assert caught.value.code == "weighting.negative_weights"
+    assert "--method logit --bounds" in error_text(caught.value, "en") and "below zero" in error_text(caught.value, "en")
+    assert "dưới 0" in error_text(caught.value, "vi") and "--bounds" in error_text(caught.value, "vi")
+    # the same margins by bounded (logit) calibration: every weight positive, every margin met
+    bounded = calibrate(base, m, calfun="logit", bounds=(0.05, 5))
+    assert np.all(bounded.weights > 0)
+    assert np.allclose(margin_check(bounded, m)["achieved"], margin_check(bounded, m)["target"])
+
+
+def test_replicates_that_do_not_converge_are_counted_and_left_out():
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"a": rng.choice([1, 2], 40, p=[0.85, 0.15]), "b": rng.integers(1, 3, 40),
+                         "y": rng.normal(size=40)})
+    m = _margins(a={1: 600, 2: 400}, b={1: 500, 2: 500})
+    boot = replicate_design(make_design(data, population=1000), "bootstrap", replicates=60, seed=1)
+    cal = calibrate(boot, m, calfun="logit", bounds=(0.3, 4.2))
+    dropped = cal.dropped_replicates
+    assert 0 < dropped < 60
+    assert cal.log[-1].code == "calibrated_dropped" and cal.log[-1].params["dropped"] == dropped
+    text = diagnose(cal, m).text("en")
+    assert f"{dropped} of 60 replicates left out" in text
+    y = data["y"].to_numpy()
+    kept = [np.sum(w * y) / w.sum() for w in cal.repweights.T if np.all(np.isfinite(w))]
+    assert len(kept) == 60 - dropped
+    assert mean(cal, "y")["se"].iloc[0] == pytest.approx(np.std(kept, ddof=1), rel=1e-12)
