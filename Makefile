@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test clean
+.PHONY: help demo test clean serve
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)  ## run the pipeline on the bundled demo data, write reports to out/
 	$(PY) pipelines/demo.py --out out
+
+serve: $(STAMP)  ## open the staff's web page on http://127.0.0.1:8000/ (accounts: pgi-survey users add)
+	$(VENV)/bin/pgi-survey serve $(if $(DB),--db $(DB))
 
 test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q

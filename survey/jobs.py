@@ -44,7 +44,8 @@ __all__ = [
     "Outcome", "IngestOptions", "export_definition", "load_export", "weight_wave", "load_weighted", "score_year",
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast", "monthly_digest", "annual_report", "demo_year",
     "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK", "remove_load", "load_counts",
-    "review_cases", "edit_case", "approve_case", "follow_up_case",
+    "review_cases", "edit_case", "approve_case", "follow_up_case", "preview_export", "list_loads", "quarantined_rows", "margins_files",
+    "add_user", "verify_user", "audit", "audit_log",
 ]
 
 T = TypeVar("T")
@@ -821,3 +822,109 @@ def run_record(outcomes: dict[str, Outcome]) -> str:
     """What each job used, as JSON, to keep next to the outputs."""
     return json.dumps({name: {k: v for k, v in o.used.items() if isinstance(v, (str, int, float, list, tuple))
                               or v is None} for name, o in outcomes.items()}, indent=2, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ the web page's jobs (issue 17)
+
+def preview_export(store: Store, path: str | Path, survey: str | Questionnaire, period: str | Period,
+                   options: IngestOptions = IngestOptions()) -> Outcome[LoadResult]:
+    """Read and check an export exactly as :func:`load_export` would, and store nothing.
+
+    The rows are read, mapped, coerced and validated against the store as it is (so
+    "already present" is counted), through the ingest's own prepare step; no wave, load,
+    response, quarantine row or archive is written. The result's ``load_id`` is 0.
+
+    Raises
+    ------
+    IngestError
+        What :func:`load_export` would raise before storing (unreadable, too large, ...).
+    """
+    import datetime as dt
+    import tempfile
+
+    from .ingest.ingest import _Load  # the load's first step, without its second (the write)
+    from .ingest.readers import prepare
+    from .places import check_wave_locality
+
+    month = str(_period(period))
+    qn = _questionnaire(survey, options.province, month)
+    try:
+        check_wave_locality(qn, month)
+    except SurveyError as exc:
+        from .errors import IngestError
+        raise IngestError(exc.message, code=exc.code, params=exc.params) from None
+    mapping = options.mapping
+    if isinstance(mapping, (str, Path)):
+        from .ingest import read_mapping
+        mapping = read_mapping(mapping)
+    info = prepare(path, format=options.format, encoding=options.encoding, sep=options.sep,
+                   max_bytes=options.max_bytes)
+    settings = dict(format=options.format, sheet=options.sheet, chunksize=options.chunksize,
+                    max_bytes=options.max_bytes, max_rows=options.max_rows)
+    load = _Load(info, qn, month, store, mapping, settings, None, dt.date.today(), False,
+                 id_column=options.id_column, strict=options.strict)
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="pgi-preview-") as folder:
+        warnings.simplefilter("ignore", SurveyWarning)  # they are in the result's warnings
+        with store.read() as conn:
+            state = load.prepare(conn, Path(folder) / "first")
+    return Outcome(state.result, used={"questionnaire": f"{qn.id} v{qn.version}", "file": str(path),
+                                       "sha256": state.result.sha256, "stored": False})
+
+
+def list_loads(store: Store) -> Outcome[pd.DataFrame]:
+    """Every load, newest first, removed ones too (the audit log of the store)."""
+    return Outcome(store.list_loads())
+
+
+def quarantined_rows(store: Store, load: int) -> Outcome[pd.DataFrame]:
+    """The refused rows of one load: row, response key, the raw values and the reasons; ``used`` names the
+    load's survey and its personal-data questions (whose values a page masks)."""
+    loads = store.list_loads()
+    found = loads[loads["load"] == int(load)]
+    survey = str(found["survey"].iloc[0]) if len(found) else None
+    personal = list(_questionnaire(survey).personal_questions) if survey else []
+    return Outcome(store.read_quarantine(int(load)), used={"load": int(load), "survey": survey,
+                                                            "personal": personal})
+
+
+def margins_files() -> Outcome[list[dict]]:
+    """The shipped margins files staff may weight with: path, name, source and whether illustrative."""
+    from .reference import data_path
+    from .weights.margins import load_margins
+
+    found = []
+    for path in sorted(data_path("data", "margins").glob("*.yaml")):
+        margins = load_margins(path)
+        found.append({"path": str(path), "name": path.stem, "illustrative": bool(margins.illustrative),
+                      "source": str(margins.source or "")})
+    return Outcome(found)
+
+
+def add_user(store: Store, name: str, role: str, password: str) -> Outcome[str]:
+    """Add a staff account (or give it a new role and password); the password is kept as an argon2 hash."""
+    from .store.accounts import add_user as _add
+
+    _add(store, name, role, password)
+    return Outcome(name, used={"role": role})
+
+
+def verify_user(store: Store, name: str, password: str) -> Outcome[str | None]:
+    """The role of the account when the password is right, else None."""
+    from .store.accounts import verify_user as _verify
+
+    return Outcome(_verify(store, name, password))
+
+
+def audit(store: Store, user: str, action: str, target: str = "", **detail) -> Outcome[None]:
+    """Append who did what (loaded, removed, approved, downloaded...) to the web audit log."""
+    from .store.accounts import record
+
+    record(store, user, action, target, **detail)
+    return Outcome(None)
+
+
+def audit_log(store: Store, limit: int = 200) -> Outcome[pd.DataFrame]:
+    """The newest lines of the web audit log."""
+    from .store.accounts import read_audit
+
+    return Outcome(read_audit(store, limit))
