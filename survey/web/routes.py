@@ -338,7 +338,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
                                        RakingConfig(chosen["path"], use=use, replicates="JK1"))
             lines = outcome.value.diagnostics.text(lang).splitlines()
             return [*lines, *map(str, outcome.notes)], []
-        task = web.tasks.start(session.user, "weights", f"{survey} {period}", work, lambda e: web.describe(e, lang))
+        task = web.tasks.start(session.user, "weights", f"{_t(request, 'web.survey.' + survey)} {period}", work, lambda e: web.describe(e, lang))
         web.audit(session, "weights", f"{survey} {period}", margins=chosen["name"])
         return redirect(f"/tasks/{task.id}")
 
