@@ -4,8 +4,8 @@ Everything it prints, its help and argparse's own texts included, is in the lang
 ``--lang vi|en`` (any command, before or after its name), else of ``$PGI_LANG``, else
 Vietnamese; the texts come from the message catalogue (:mod:`survey.i18n`, ids ``cli.*``).
 Errors are printed as ``lỗi: ...`` / ``error: ...``, without a traceback, with exit status 1.
-Every command that uses the store says which one on standard error (``Kho dữ liệu: ...``),
-so output piped elsewhere stays clean; output piped into a program that stops reading
+Every command that uses the default store (no ``--db``) says which one on standard error
+(``Kho dữ liệu: ...``), so output piped elsewhere stays clean; output piped into a program that stops reading
 (``| head``) ends the command quietly, without a traceback.
 """
 from __future__ import annotations
@@ -111,10 +111,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace, create: bool = True):
-    """The store of ``--db`` (or the default one), said on standard error so the user knows which."""
+    """The store of ``--db``, or the default one: then said on standard error, so the user knows which
+    (a store given with ``--db`` is not repeated back)."""
     from .store import Store, store_location
 
-    print(_("cli.store", args.lang, location=store_location(args.db)), file=sys.stderr)
+    if not args.db:
+        print(_("cli.store", args.lang, location=store_location(args.db)), file=sys.stderr)
     return Store(args.db, create=create)
 
 
@@ -126,7 +128,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         if args.load is None:
             print(_("cli.error", args.lang, message=_("cli.loads.remove.load", args.lang)), file=sys.stderr)
             return 2
-        removed = jobs.remove_load(_store(args), args.load, reason=args.reason).value
+        removed = jobs.remove_load(_store(args, create=False), args.load, reason=args.reason).value
         print(_("cli.loads.removed", args.lang, **removed))
         return 0
     try:

@@ -179,9 +179,8 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
                 reason: str | None = None) -> Outcome[LoadResult]:
     """Load one survey export into the store, and write its problem report if asked.
 
-    The report path is checked before the load (never the input file; an existing
-    file is never written over: the report goes under a numbered name, unless
-    ``force``), so a bad path leaves no load behind. ``replace``: the number of an
+    The report path is checked before the load (never the input file; never an
+    existing file unless ``force``), so a bad path leaves no load behind. ``replace``: the number of an
     earlier load this one replaces, in the same transaction (``reason`` is kept in
     the audit log). The counts (accepted, with corrections, quarantined, already
     present) are in the result; :func:`load_counts` gives those of a whole wave.
@@ -196,7 +195,7 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
     target = None
     if report is not None:
         target = check_output(report, inputs=[path, options.mapping, store.file], force=force,
-                              suffixes=(".csv", ".xlsx"), kind="report", numbered=True)
+                              suffixes=(".csv", ".xlsx"), kind="report")
     qn = _questionnaire(survey, options.province, str(_period(period)))  # the wave's locality list
     result = ingest_file(path, qn, str(_period(period)), store=store, mapping=options.mapping,
                          format=options.format, encoding=options.encoding, sep=options.sep, sheet=options.sheet,

@@ -23,7 +23,7 @@ from typing import Iterable, Iterator
 
 from .errors import OutputError
 
-__all__ = ["OutputError", "check_output", "check_output_dir", "atomic_path", "numbered_name"]
+__all__ = ["OutputError", "check_output", "check_output_dir", "atomic_path"]
 
 PathLike = str | os.PathLike
 #: the kinds of output a message may name (``kind=``); each has its word in the catalogue, ``output.kind.<kind>``
@@ -104,17 +104,8 @@ def _check_suffix(target: Path, suffixes: Iterable[str], kind: str) -> None:
                           params={"kind": kind, "names": names, "list": ", ".join(allowed), "found": found})
 
 
-def numbered_name(path: PathLike) -> Path:
-    """The first of ``name-2.ext``, ``name-3.ext``... that does not exist next to ``path``."""
-    target = Path(path)
-    n = 2
-    while os.path.lexists(candidate := target.with_name(f"{target.stem}-{n}{target.suffix}")):
-        n += 1
-    return candidate
-
-
 def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (), force: bool = False,
-                 suffixes: Iterable[str] | None = None, kind: str = "file", numbered: bool = False) -> Path:
+                 suffixes: Iterable[str] | None = None, kind: str = "file") -> Path:
     """Check that a file may be written at ``path``, before any work is done.
 
     Parameters
@@ -130,14 +121,11 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (), forc
         Allowed extensions, such as ``(".csv", ".xlsx")``; any when not given.
     kind : str
         What the output is, one of :data:`KINDS` ("report", "table"...), for messages.
-    numbered : bool
-        When the file exists (and not ``force``), write under the next free numbered name
-        (:func:`numbered_name`) instead of refusing: never over it, never silently.
 
     Returns
     -------
     Path
-        The output path (the numbered one, when it was taken).
+        The output path.
 
     Raises
     ------
@@ -157,8 +145,6 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (), forc
                               code="output.is_input", params={"kind": kind, "source": str(source)})
     if suffixes is not None:
         _check_suffix(target, suffixes, kind)
-    if os.path.lexists(target) and not force and numbered:
-        target = numbered_name(target)
     if os.path.lexists(target) and not force:
         raise OutputError(f"the {kind} already exists", file=str(target),
                           hint="use --force to replace it, or choose another name", code="output.exists",

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import IngestError, SurveyError, SurveyWarning
+from ..errors import IngestError, StoreError, SurveyError, SurveyWarning
 from ..i18n import _
 from ..period import Period
 from ..places import check_wave_locality
@@ -285,8 +285,13 @@ def _count_submissions(raw: pd.DataFrame, state: _State) -> None:
     if column is None or column not in raw.columns:
         return
     text = raw[column].map(cell_text).str.strip()
-    dates = pd.to_datetime(text.where(text != ""), errors="coerce", format="mixed", dayfirst=False, utc=True)
-    state.submitted.update(dates.dropna().dt.strftime("%Y-%m").tolist())
+    text = text[text != ""]
+    # ISO times (Kobo, ODK, Qualtrics) give their month as written, in the time zone they were made in
+    iso = text.str.match(r"\d{4}-(0[1-9]|1[0-2])-\d{2}")
+    state.submitted.update(text[iso].str[:7].tolist())
+    # others (Google Forms, spreadsheets): read day first, as Vietnamese dates are written
+    dates = pd.to_datetime(text[~iso], errors="coerce", format="mixed", dayfirst=True)
+    state.submitted.update(d.strftime("%Y-%m") for d in dates.dropna())
 
 
 def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.date) -> None:
@@ -507,7 +512,6 @@ class _Load:
             return None
         found = self.store_.load_info(conn, self.replace)
         if found["removed_at"] is not None:
-            from ..errors import StoreError
             raise StoreError(f"load #{self.replace} was already removed", code="store.load_removed",
                              params={"load": self.replace, "when": f"{found['removed_at']:%Y-%m-%d %H:%M}",
                                      "user": found["removed_by"] or ""})

@@ -334,10 +334,13 @@ def test_the_default_store_is_one_per_user_folder_and_is_said(tmp_path, monkeypa
 
 
 def test_a_report_is_never_written_over_silently(tmp_path, store, monthly):
+    from survey.errors import OutputError
+
     path = to_kobo_csv(complaints(monthly), monthly, tmp_path / "k.csv")
     (tmp_path / "loi.xlsx").write_bytes(b"last month")
-    outcome = jobs.load_export(store, path, MONTHLY, "2025-11", report=tmp_path / "loi.xlsx")
-    assert outcome.written == [tmp_path / "loi-2.xlsx"] and (tmp_path / "loi.xlsx").read_bytes() == b"last month"
+    with pytest.raises(OutputError):
+        jobs.load_export(store, path, MONTHLY, "2025-11", report=tmp_path / "loi.xlsx")
+    assert (tmp_path / "loi.xlsx").read_bytes() == b"last month" and store.list_loads().empty
 
 
 # ------------------------------------------------------------------ 6. messages
@@ -388,3 +391,16 @@ def test_the_xlsform_shows_the_current_year_in_words(tmp_path, monthly):
     year = next(r for r in rows if r[head.index("name")] == "year_established")
     assert year[head.index("constraint_message::Vietnamese (vi)")] == "Giá trị phải nằm trong khoảng 1900 đến năm hiện tại"
     assert year[head.index("constraint_message::English (en)")] == "The value must be between 1900 and the current year"
+
+
+def test_google_forms_timestamps_are_read_day_first(tmp_path, monthly):
+    path = to_label_csv(complaints(monthly, n=4), monthly, tmp_path / "gf.csv")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.insert(0, "Dấu thời gian", ["03/11/2025 09:15:00", "05/11/2025 10:00:00", "12/11/2025 08:00:00",
+                                     "28/11/2025 17:45:10"])  # 3 and 5 November, not 11 March and May
+    frame.to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 'a.sqlite'}")
+    with pytest.warns(PeriodWarning, match="4 of 4 submissions"):
+        ingest_file(path, monthly, "2025-10", db=f"sqlite:///{tmp_path / 'b.sqlite'}")

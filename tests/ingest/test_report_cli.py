@@ -74,15 +74,13 @@ def test_cli_ingest_and_loads(tmp_path, monthly, capsys):
     out = capsys.readouterr().out
     assert "Rows read: 8 | accepted: 8 | accepted with corrections: 0 | quarantined: 0 | already present: 0" in out
     assert (tmp_path / "r.xlsx").exists()
-    before = (tmp_path / "r.xlsx").read_bytes()
-    assert main(args) == 0  # the report exists: never written over without --force, a numbered name instead
-    assert "already present: 8" in capsys.readouterr().out
-    assert (tmp_path / "r.xlsx").read_bytes() == before and (tmp_path / "r-2.xlsx").exists()
+    assert main(args) == 1  # the report exists: not written over without --force, and nothing loaded
+    assert "--force" in capsys.readouterr().err
     assert main(args + ["--force"]) == 0
-    assert "already present: 8" in capsys.readouterr().out and not (tmp_path / "r-3.xlsx").exists()
+    assert "already present: 8" in capsys.readouterr().out
     assert main(["loads", "--db", db]) == 0
     log = capsys.readouterr().out
-    assert log.count("monthly_difficulties") == 3 and "k.csv" in log
+    assert log.count("monthly_difficulties") == 2 and "k.csv" in log
 
 
 def test_cli_failed_load_exits_non_zero(tmp_path, capsys):
