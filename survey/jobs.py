@@ -442,7 +442,9 @@ def _merger_note(title: str | None, forecast_province: str, lang: str = "vi") ->
     new = match["province_from_2025"].iloc[0]
     if province_key(new) != province_key(forecast_province):
         return None
-    return _("job.forecast.merger", lang, old=match["province"].iloc[0], new=new)
+    new_vi = provinces.loc[provinces["province"] == new, "province_vi"]
+    return _("job.forecast.merger", lang, old=match["province_vi"].iloc[0],  # names as readers write them
+             new=new_vi.iloc[0] if len(new_vi) else new)
 
 
 #: the old province the association surveys (its estimates are of former Bac Giang, not of merged Bac Ninh)
@@ -601,7 +603,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         cases=reviews[reviews["status"] == "approved"], pending=int((reviews["status"] == "pending").sum()),
         margins_source=_margins_source(current.margins_file), margins_illustrative=current.diagnostics.illustrative,
         margins_used=tuple(dict.fromkeys(current.diagnostics.check.get("margin", pd.Series(dtype=str)))),
-        trend={k: v for k, v in trend.items()})
+        trend={k: v for k, v in trend.items()}, open_cases=_open_cases(store, qn.id, str(month)))
     digest = build_digest(current.design, qn, str(month), previous, lang=lang, min_n=min_n,
                           include_personal=include_personal, weighting_notes=reader_log(current.diagnostics.log, lang),
                           sector_groups=_sector_groups(current.margins_file), context=context)
@@ -617,6 +619,15 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     if include_personal:
         outcome.notes.append(_("job.digest.personal_data", lang))
     return outcome
+
+
+def _open_cases(store: Store, survey_id: str, period: str) -> pd.DataFrame:
+    """Approved cases of months before ``period`` whose follow-up is not 'resolved'."""
+    from .store.reviews import read_reviews
+
+    reviews = read_reviews(store, survey_id, status="approved")
+    return reviews[(reviews["period"] < period) & (reviews["follow_up"] != "resolved")][
+        ["reference", "period", "follow_up"]]
 
 
 def _earlier_months(store: Store, qn: Questionnaire, month: Period, count: int) -> dict[str, Design]:

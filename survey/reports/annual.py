@@ -18,16 +18,17 @@ import numpy as np
 import pandas as pd
 
 from ..forecast import ForecastResult
+from ..forecast.panel import to_units, wide_panel
 from ..i18n import _, format_date, format_number, format_percent
 from ..notes import Note, notes_text
 from ..reference import data_path, load_provinces
 from ..scoring import ScoreResult
 from ..scoring import province_key
-from ..vocabulary import MEASURES
+from ..vocabulary import ESTIMATE_NOTICE, FORECAST_NOTICE, MERGER_YEAR, MEASURES
 from .blocks import Document, Section, Table
 from .common import plt
 from .digest import labels
-from .render import figure, write_html, write_pdf
+from .render import figure, number_ticks, write_html, write_pdf
 from .words import reader_log, word as _word
 from .xlsx import write_xlsx
 
@@ -48,10 +49,11 @@ class AnnualReport:
     year: int
     scores: ScoreResult
     forecast: ForecastResult
-    history: pd.DataFrame          # official record of the survey's and the forecast's provinces
+    history: pd.DataFrame          # official record of the survey's and the forecast's provinces, as published
     diagnostics: Any               # the weighting's Diagnostics (or its text, from older callers)
     issuer: str = ""
     issued: dt.date | None = None
+    units_history: pd.DataFrame | None = None   # the forecast province's record on the forecast's units
 
 
 def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFrame, diagnostics: Any,
@@ -60,7 +62,12 @@ def build_annual(scores: ScoreResult, forecast: ForecastResult, panel: pd.DataFr
     and sources as published."""
     keys = {province_key(province), province_key(forecast.province)}
     hist = panel[panel["province"].map(province_key).isin(keys)].copy()
-    return AnnualReport(province, year, scores, forecast, hist, diagnostics, issuer, issued)
+    wide = wide_panel(panel)
+    if forecast.year >= MERGER_YEAR:   # the forecast works on today's provinces: its history too
+        wide = to_units(wide)
+    units = wide[wide["province"] == forecast.province].melt(
+        id_vars=["year"], value_vars=list(MEASURES), var_name="measure", value_name="score").dropna()
+    return AnnualReport(province, year, scores, forecast, hist, diagnostics, issuer, issued, units)
 
 
 # ------------------------------------------------------------------ words
@@ -104,8 +111,9 @@ def _p(v, lang: str) -> str:
 
 def _reader_notes(report: AnnualReport, notes: list, lang: str) -> list[str]:
     """Notes in ``lang``, with every measure code named as readers know it."""
-    named = [Note(n.code, {k: (_measure(report, v, lang) if k == "measure" and v in MEASURES else v)
-                           for k, v in n.params.items()}) if isinstance(n, Note) else n for n in notes]
+    named = [replace(n, params={k: (_measure(report, v, lang) if k == "measure" and v in MEASURES else v)
+                                for k, v in n.params.items()}) if isinstance(n, Note) else n for n in notes
+             if n not in (ESTIMATE_NOTICE, FORECAST_NOTICE)]   # every page carries the report's own notice
     return notes_text(named, lang)
 
 
@@ -255,9 +263,8 @@ def _sources() -> dict[str, str]:
     """Source code -> the web site it was read from (SOURCES.md of the reference data)."""
     text = (data_path("data") / "reference" / "SOURCES.md").read_text(encoding="utf-8")
     found = {}
-    for code, url in re.findall(r"^\|\s*(S_\w+)\s*\|\s*(\S+)\s*\|", text, flags=re.M):
-        host = re.sub(r"^https?://(www\.)?", "", url).split("/")[0]
-        found[code] = host
+    for code, where in re.findall(r"^\|\s*(S_\w+)\s*\|\s*([^|]+?)\s*\|", text, flags=re.M):
+        found[code] = re.sub(r"^https?://(www\.)?", "", where).split("/")[0] if where.startswith("http") else ""
     return found
 
 
@@ -269,7 +276,8 @@ def _official(report: AnnualReport, lang: str) -> Section:
         by = g.set_index("measure")
         cells = [_n2(by["score"].get(m), lang) for m in MEASURES]
         rank = by["rank"].get("total") if "total" in by.index else np.nan
-        src = "; ".join(dict.fromkeys(sources.get(s, s) for s in g["source"].dropna()))
+        src = "; ".join(dict.fromkeys(sources.get(s) or _("rpt.annual.source.document", lang)
+                                      for s in g["source"].dropna()))
         rows.append((str(int(year)), _province(province), *cells,
                      "" if pd.isna(rank) else format_number(int(rank), lang, 0), src))
         values.append((int(year), None, *[None if pd.isna(by["score"].get(m, np.nan)) else float(by["score"].get(m))
@@ -294,7 +302,9 @@ def _forecast_section(report: AnnualReport, lang: str) -> Section:
     for _i, r in f.iterrows():
         rows.append((_measure(report, r["measure"], lang), _n2(r["mean"], lang),
                      _range(r["pi80_low"], r["pi80_high"], lang), _range(r["pi95_low"], r["pi95_high"], lang),
-                     _n2(r.get("last_official"), lang), _p(r.get("p_improve"), lang), _p(r.get("p_target"), lang)))
+                     "" if pd.isna(r.get("last_official")) else
+                     f"{_n2(r['last_official'], lang)} ({int(r['last_year'])})" if pd.notna(r.get("last_year")) else
+                     _n2(r["last_official"], lang), _p(r.get("p_improve"), lang), _p(r.get("p_target"), lang)))
         values.append((None, round(float(r["mean"]), 2), None, None, None if pd.isna(r.get("last_official")) else
                        float(r["last_official"]), None, None))
     table = Table(_("rpt.annual.table.forecast", lang, model=_model(model, lang)),
@@ -326,8 +336,10 @@ def _forecast_section(report: AnnualReport, lang: str) -> Section:
 def _fig_fan(report: AnnualReport, lang: str):
     f = _forecast_rows(report)
     row = f[f["measure"] == "total"].iloc[0]
-    h = report.history
-    hist = h[(h["measure"] == "total") & (h["province"].map(province_key) == province_key(report.forecast.province))]
+    h = report.units_history if report.units_history is not None else report.history
+    hist = h[h["measure"] == "total"]
+    if "province" in hist.columns:
+        hist = hist[hist["province"].map(province_key) == province_key(report.forecast.province)]
     hist = hist.sort_values("year")
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     ax.plot(hist["year"], hist["score"], "o-", color="#37474f", label=_("annual.figure.official", lang))
@@ -354,6 +366,7 @@ def _fig_ranks(report: AnnualReport, lang: str):
     ax.bar(dist.index, dist.values, color=["#2e7d32" if r <= top else "#90a4ae" for r in dist.index])
     ax.set_xlabel(_("annual.figure.rank_among", lang, n=report.forecast.n_provinces))
     ax.set_ylabel(_("annual.figure.probability", lang))
+    ax.yaxis.set_major_formatter(number_ticks(lang, percent=True))
     title = _("rpt.annual.figure.ranks", lang, top=top, p=_p(dist[dist.index <= top].sum(), lang))
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -375,7 +388,8 @@ def _weighting(report: AnnualReport, lang: str) -> Section:
                                 kind=_word("rpt.replicates", diag.replicates[0], lang)))
         check = diag.check
         if len(check):
-            rows = tuple((_word("rpt.margin", str(r["margin"]), lang), _word("rpt.category", str(r["category"]), lang),
+            rows = tuple((_word("rpt.margin", str(r["margin"]), lang).capitalize(),
+                          _word("rpt.category", str(r["category"]), lang),
                           format_number(int(r["respondents"]), lang, 0), format_number(float(r["target"]), lang, 0),
                           format_number(float(r["achieved"]), lang, 1)) for _i, r in check.iterrows())
             values = tuple((None, None, int(r["respondents"]), float(r["target"]), round(float(r["achieved"]), 1))
@@ -399,7 +413,10 @@ def annual_document(report: AnnualReport, lang: str = "vi") -> Document:
     sections = (_key_messages(report, lang), _indicators(report, lang), _index(report, lang),
                 _official(report, lang), _forecast_section(report, lang), _weighting(report, lang),
                 Section(_("rpt.annual.section.notes", lang), (), (), (), tuple(_notes(report, lang)), key="notes"))
-    return Document(_title(report, lang), lang, _province(report.province),
+    province = _province(report.province)
+    if province_key(report.province) != province_key(report.forecast.province):
+        province = _("rpt.province.merged", lang, old=province, new=_province(report.forecast.province))
+    return Document(_title(report, lang), lang, province,
                     _("rpt.period.year", lang, year=report.year), report.issuer or _("rpt.issuer", lang),
                     format_date(report.issued or dt.date.today(), lang), _("rpt.notice", lang), sections,
                     labels(lang))

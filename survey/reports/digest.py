@@ -31,7 +31,7 @@ from ..weights import Design, mean, proportion, weight_summary
 from .blocks import Document, Figure, Section, Table
 from .common import plt
 from .redact import mask_text
-from .render import figure, write_html, write_pdf
+from .render import figure, number_ticks, write_html, write_pdf
 from .words import word
 from .xlsx import write_xlsx
 
@@ -62,6 +62,7 @@ class DigestContext:
     pending : the number of cases still waiting for review.
     margins : the margins used to weight: name, source, illustrative, and the names of the margins used.
     trend : earlier weighted months, period -> design (oldest first).
+    open_cases : approved cases of earlier months not yet resolved (reference, period, follow_up).
     """
 
     province: str = ""
@@ -75,6 +76,7 @@ class DigestContext:
     margins_illustrative: bool = True
     margins_used: tuple[str, ...] = ()
     trend: Mapping[str, Design] = field(default_factory=dict)
+    open_cases: pd.DataFrame | None = None
 
 
 @dataclass
@@ -237,7 +239,8 @@ def _fig_categories(table: Table, lang: str) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel(_("rpt.digest.axis.share", lang))
     ax.set_ylabel(_("rpt.digest.column.area", lang))
-    ax.set_xlim(0, max(100, max(shares or [0])))
+    ax.set_xlim(0, min(100, 10 * np.ceil(1.2 * max(shares or [0]) / 10) or 10))
+    ax.xaxis.set_major_formatter(number_ticks(lang))
     title = _("rpt.digest.figure.categories", lang)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -263,12 +266,14 @@ def _trend(d: Design, month: str, ctx: DigestContext, lang: str) -> Section:
         values.append((None, design.n, None if had is None else round(100 * had["estimate"], 1), None))
     table = Table(_("rpt.digest.table.trend", lang), (_("rpt.digest.column.month", lang), _("digest.n", lang),
                   _("digest.with_difficulty", lang), _("digest.ci", lang)), tuple(rows), values=tuple(values),
-                  formats=("", "#,##0", "0.0", ""), numeric=(False, True, True, True), key="trend")
+                  formats=("", "#,##0", "0.0", ""), numeric=(False, True, True, True), key="trend",
+                  sheet=_("rpt.digest.sheet.trend", lang))
     figures = ()
     if len(months) > 1:
         fig, ax = plt.subplots(figsize=(7.2, 2.8))
         ax.plot([r[0] for r in rows], [v[2] or 0 for v in values], "o-", color="#2e7d32")
         ax.set_ylim(0, 100)
+        ax.yaxis.set_major_formatter(number_ticks(lang))
         ax.set_xlabel(_("rpt.digest.column.month", lang))
         ax.set_ylabel(_("rpt.digest.axis.share", lang))
         title = _("rpt.digest.figure.trend", lang)
@@ -405,7 +410,7 @@ def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, la
            include_personal: bool = False) -> Section:
     """The approved cases (masked again here, so no path shows a firm's own words); the contact columns
     only when ``include_personal`` (for staff following a case up, never to forward)."""
-    title = _("digest.cases", lang)
+    title = _("digest.cases", lang)   # also the sheet's name
     approved = ctx.cases if ctx.cases is not None else pd.DataFrame(columns=["reference", "response_key"])
     data = d.data.set_index("response_key", drop=False)
     rows, hidden = [], 0
@@ -435,8 +440,21 @@ def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, la
     paragraphs = [_("rpt.digest.cases.count", lang, approved=len(rows), pending=ctx.pending)]
     if not rows:
         paragraphs.append(_("rpt.digest.cases.none", lang))
-    return Section(title, tuple(paragraphs), (table,), notes=(_("rpt.digest.note.masked", lang),),
+    tables = (table,) + _open_cases(ctx, lang)
+    return Section(_("rpt.digest.section.cases", lang), tuple(paragraphs), tables, notes=(_("rpt.digest.note.masked", lang),),
                    key="cases")
+
+
+def _open_cases(ctx: DigestContext, lang: str) -> tuple[Table, ...]:
+    """Cases of earlier months still open, with their follow-up, so each month's digest carries them on."""
+    if ctx.open_cases is None or ctx.open_cases.empty:
+        return ()
+    rows = tuple((r.reference, period_words(r.period, lang), _(f"rpt.follow_up.{r.follow_up}", lang))
+                 for r in ctx.open_cases.itertuples(index=False))
+    return (Table(_("rpt.digest.table.open_cases", lang), (_("rpt.digest.column.reference", lang),
+                  _("rpt.digest.column.month", lang), _("rpt.digest.column.follow_up", lang)), rows,
+                  _("rpt.digest.note.open_cases", lang), key="open_cases",
+                  sheet=_("rpt.digest.sheet.open_cases", lang)),)
 
 
 # ------------------------------------------------------------------ notes and the whole
@@ -452,7 +470,7 @@ def _method(d: Design, ctx: DigestContext, lang: str, min_n: int, weighting_note
              _("rpt.margins.source", lang, source=ctx.margins_source),
              _("digest.note.hidden", lang, min_n=min_n), _("rpt.digest.note.noise", lang),
              _("rpt.digest.note.masked", lang), _("rpt.digest.note.districts", lang)]
-    return Section(_("digest.notes", lang), (), (), (), tuple(notes) + tuple(weighting_notes), key="notes")
+    return Section(_("rpt.digest.section.notes", lang), (), (), (), tuple(notes) + tuple(weighting_notes), key="notes")
 
 
 def labels(lang: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 import matplotlib
 
 from ..outputs import atomic_path
@@ -21,7 +22,7 @@ from ..reference import data_path
 from .blocks import Document, Figure
 from .common import plt
 
-__all__ = ["figure", "render_html", "write_html", "write_pdf"]
+__all__ = ["figure", "number_ticks", "render_html", "write_html", "write_pdf"]
 
 _TEMPLATES = data_path("reports", "templates")
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, trim_blocks=True,
@@ -38,13 +39,26 @@ def figure(fig, title: str, alt: str = "") -> Figure:
     return Figure(title, buf.getvalue().decode("utf-8"), alt or title)
 
 
+def number_ticks(lang: str, digits: int | None = None, percent: bool = False):
+    """A matplotlib tick formatter writing numbers per locale (``0,05`` or ``5%`` in Vietnamese)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from ..i18n import format_number, format_percent
+
+    if percent:
+        return FuncFormatter(lambda v, _pos: format_percent(v, lang, digits or 0))
+    return FuncFormatter(lambda v, _pos: format_number(round(v, 6), lang, digits))
+
+
 def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _css_string(text: str) -> str:
-    """Text as a CSS string literal (for the page boxes' words)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+def _css_string(text: str) -> Markup:
+    """Text as a CSS string literal inside the page's <style> (for the page boxes' words): quotes, backslashes
+    and angle brackets escaped the CSS way, so it can neither end the string nor the style element."""
+    escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>&\n' else c for c in text)
+    return Markup(f'"{escaped}"')
 
 
 def render_html(doc: Document, template: str) -> str:

@@ -39,5 +39,6 @@ def _named(value: object, lang: str) -> object:
 
 def reader_log(log: Iterable[Note | str], lang: str) -> list[str]:
     """A weighting's log in ``lang``, its margin and category names as readers know them."""
-    return [note_text(type(n)(n.code, {k: _named(v, lang) for k, v in n.params.items()}), lang)
+    return [note_text(type(n)(n.code, {k: word("rpt.replicates", v, lang) if k == "type" else _named(v, lang)
+                                       for k, v in n.params.items()}), lang)
             if isinstance(n, Note) else str(n) for n in log]

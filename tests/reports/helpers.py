@@ -36,7 +36,7 @@ def monthly_store(folder: Path, descriptions: tuple[str, ...] = (), proposals: t
     if no_difficulty:
         answers["had_difficulty"] = 0
         for q in qn.questions:
-            if q.relevant and "had_difficulty" in q.relevant or q.id in ("reported_to", "reported_date",
+            if q.relevant is not None and "had_difficulty" in str(q.relevant) or q.id in ("reported_to", "reported_date",
                                                                          "resolution"):
                 answers[q.id] = None
     forwarded = answers.index[(answers["forward_consent"] == 1) & answers["description"].notna()]

@@ -7,7 +7,7 @@ import pytest
 
 from survey.cli import main
 from survey.reports.common import plt
-from tests.reports.helpers import PERIOD, monthly_store, pdf_text, squeeze
+from tests.reports.helpers import MARGINS, PERIOD, monthly_store, pdf_text, squeeze  # noqa: F401 (tests/test_outputs.py imports them from here)
 
 BAD_MATH = r"Phí xử lý $\notacommand{x}$ quá cao"   # an unknown mathtext command: used to stop the digest
 POWER = r"Chi phí tăng $\alpha^{2}$ lần"             # valid mathtext: used to print as "α 2"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from survey.cli import main
-from tests.reports.helpers import PERIOD, monthly_store, outputs_text, squeeze
+from tests.reports.helpers import MARGINS, PERIOD, monthly_store, outputs_text, squeeze
 
 PHONE = "0912 345 678"
 EMAIL = "hung.nguyen@minhphat.com.vn"
@@ -86,3 +86,60 @@ def test_the_store_keeps_only_masked_text(db):
 def test_an_unknown_reference_is_a_clear_error(db, capsys):
     assert main(["digest", "review", "--period", PERIOD, "--db", db, "--approve", "2025-11-999"]) == 1
     assert "không có kiến nghị nào có số tham chiếu 2025-11-999" in capsys.readouterr().err
+
+
+def test_cases_show_district_and_sector_only_where_min_n_firms_share_them(demo_reports):
+    """Issue 14: a case in a suppressed district was listed with its district and sector (Lục Ngạn, n = 2)."""
+    from survey import jobs
+    from survey.i18n import _
+    from survey.questionnaire import load_questionnaire
+    from survey.store import Store
+    from survey.weights import load_margins
+
+    out, digest, _annual = demo_reports
+    store = Store(f"sqlite:///{out.parent / 'demo' / 'store.sqlite'}")
+    qn = load_questionnaire("monthly_difficulties")
+    data = jobs.load_weighted(store, qn, "2025-12").design.data
+    districts = data["locality"].map({float(c.code): c.label.vi for c in qn.choices("locality")})
+    margin = next(m for m in load_margins(MARGINS).margins if m.question == "sector")
+    groups = {float(code): _(f"digest.sector_group.{c.name}", "vi") for c in margin.categories for code in c.codes}
+    sectors = data["sector"].map(groups)
+    rows = digest.value.tables["cases"].rows
+    assert len(rows) >= 5
+    hidden = 0
+    for row in rows:
+        district, sector = row[1], row[2]
+        if district != "—" and sector != "—":
+            assert ((districts == district) & (sectors == sector)).sum() >= 10, row[:3]
+        elif district != "—":
+            assert (districts == district).sum() >= 10, row[:3]
+        elif sector != "—":
+            assert (sectors == sector).sum() >= 10, row[:3]
+        hidden += (district == "—") + (sector == "—")
+    assert hidden > 0   # the demo month has cases in small districts: the rule is exercised
+    small = [d for d in districts.unique() if (districts == d).sum() < 10]
+    assert small and not any(row[1] in small for row in rows)
+
+
+
+def test_an_open_case_is_carried_to_the_next_month_until_resolved(tmp_path):
+    from survey import jobs
+    from survey.store import Store
+    from survey.weights import RakingConfig
+    from survey.questionnaire import load_questionnaire
+    from survey.demo import make_population, make_responses
+    from survey.weights.margins import load_margins
+    from tests.fixtures import to_kobo_csv
+
+    store = Store(monthly_store(tmp_path))
+    qn = load_questionnaire("monthly_difficulties")
+    answers = make_responses(qn, make_population(load_margins(MARGINS), 2025), 60, seed=77)
+    jobs.load_export(store, to_kobo_csv(answers, qn, tmp_path / "dec.csv"), qn, "2025-12")
+    jobs.weight_wave(store, qn, "2025-12", RakingConfig(MARGINS, use=("sector_group",), replicates="JK1"))
+    first = jobs.review_cases(store, PERIOD).value["reference"].iloc[0]
+    jobs.approve_case(store, first)
+    jobs.follow_up_case(store, first, "sent")
+    carried = jobs.monthly_digest(store, "2025-12").value.tables["open_cases"]
+    assert carried.rows == ((first, "tháng 11/2025", "đã gửi"),)
+    jobs.follow_up_case(store, first, "resolved")
+    assert "open_cases" not in jobs.monthly_digest(store, "2025-12").value.tables
