@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -174,7 +175,9 @@ def to_former_district(codes: pd.Series, locality: Locality, crosswalk: Crosswal
 
 
 def check_wave_locality(qn: Questionnaire, period: str) -> None:
-    """Refuse a questionnaire whose locality list is not the one of the wave's period.
+    """Refuse a questionnaire loaded for one period (``load_questionnaire(..., period=)``) whose
+    locality list is not the one of the wave's ``period``. A questionnaire loaded without a period
+    carries the list its caller chose and is not checked here (its answers still are, code by code).
 
     Raises
     ------
@@ -182,26 +185,33 @@ def check_wave_locality(qn: Questionnaire, period: str) -> None:
         ``questionnaire.locality_wave``: e.g. the district list of Bac Giang for a wave of 2025-12.
     """
     loc = qn.locality
-    if loc is not None and not loc.covers(str(period)):
+    if qn.period is not None and loc is not None and not loc.covers(str(period)):
         raise QuestionnaireError(f"the locality list '{loc.key}' ({loc.level}, {loc.validity}) is not the one "
                                  f"of the wave {period}", hint="load the questionnaire for the wave's period",
                                  code="questionnaire.locality_wave",
                                  params={"list": loc.key, "validity": loc.validity, "period": str(period)})
 
 
-def _related(loc: Locality, root: Path) -> list[Locality]:
+def _related(loc: Locality, root: Path) -> tuple[Locality, ...]:
     """The lists before and after ``loc`` (those it follows, and those that follow it)."""
+    files = tuple((p.stem, p.stat().st_mtime_ns) for p in sorted((root / "localities").glob("*.yaml")))
+    return _related_cached(loc.key, loc.follows, str(root), files)
+
+
+@lru_cache(maxsize=32)
+def _related_cached(key: str, follows: tuple[str, ...], root: str, files: tuple) -> tuple[Locality, ...]:
+    # cached by the folder's files and their times: a load with thousands of bad codes reads them once
     out = []
-    for path in sorted((root / "localities").glob("*.yaml")):
-        if path.stem == loc.key:
+    for stem, _mtime in files:
+        if stem == key:
             continue
         try:
-            other = load_locality(path.stem, root)
+            other = load_locality(stem, Path(root))
         except QuestionnaireError:
             continue
-        if other.key in loc.follows or loc.key in other.follows:
+        if other.key in follows or key in other.follows:
             out.append(other)
-    return out
+    return tuple(out)
 
 
 def other_list_unit(qn: Questionnaire, value: float, root: Path | None = None) -> dict | None:

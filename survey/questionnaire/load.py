@@ -939,6 +939,7 @@ def load_questionnaire(source: str | Path, *, province: str | None = None,
         source=path, sections=tuple(parts.sections), choice_lists=dict(parts.choice_lists),
         missing_codes=dict(parts.missing_codes), subindices=subindices,
         indicators=tuple(indicators), locality=locality, response_id=response_id, sensitivity=sensitivity,
+        period=str(Period.parse(str(period))) if period is not None else None,
     )
 
 

@@ -259,6 +259,8 @@ class Questionnaire:
     #: question whose answer identifies a response (used as key when a file has no Kobo ``_uuid``)
     response_id: str | None = None
     sensitivity: Sensitivity = Sensitivity()
+    #: the wave (``YYYY-MM``) it was loaded for: its locality list is that period's; None: the province's own list
+    period: str | None = None
     _by_id: Mapping[str, Question] = field(default_factory=dict, repr=False, compare=False)
 
     @property

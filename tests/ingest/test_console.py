@@ -32,7 +32,7 @@ def hostile(tmp_path, monthly):
     frame["\x1b[2Jsneaky"] = "1"
     frame[LONG_HEADER] = "2"
     frame.to_csv(path, sep=";", index=False)
-    return ingest_file(path, "monthly_difficulties", "2025-11", db=f"sqlite:///{tmp_path}/s.sqlite")
+    return ingest_file(path, "monthly_difficulties", "2025-06", db=f"sqlite:///{tmp_path}/s.sqlite")
 
 
 def test_the_crafted_file_gives_the_problems_the_tests_rely_on(hostile):

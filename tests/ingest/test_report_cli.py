@@ -68,7 +68,7 @@ def test_report_must_be_csv_or_xlsx(tmp_path, loaded):
 def test_cli_ingest_and_loads(tmp_path, monthly, capsys):
     db = f"sqlite:///{tmp_path / 'c.sqlite'}"
     path = to_kobo_csv(make_answers(monthly, 8, seed=12), monthly, tmp_path / "k.csv")
-    args = ["ingest", str(path), "--survey", "monthly_difficulties", "--period", "2025-11", "--db", db,
+    args = ["ingest", str(path), "--survey", "monthly_difficulties", "--period", "2025-06", "--db", db,
             "--lang", "en", "--report", str(tmp_path / "r.xlsx")]
     assert main(args) == 0
     out = capsys.readouterr().out

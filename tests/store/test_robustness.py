@@ -86,11 +86,11 @@ def test_two_loads_at_once_both_succeed(tmp_path, monthly, backend, request):
                     uuids=[f"a-{i}" for i in range(3000)])
     b = to_kobo_csv(make_answers(monthly, 3000, seed=42), monthly, tmp_path / "b.csv",
                     uuids=[f"b-{i}" for i in range(3000)])
-    first, second = _loader(a, "2025-11", url), _loader(b, "2025-11", url)
+    first, second = _loader(a, "2025-06", url), _loader(b, "2025-06", url)
     outputs = [p.communicate(timeout=300) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     assert [o[0].split() for o in outputs] == [["3000", "3000", "0", "0"]] * 2
-    stored = load_responses(monthly, "2025-11", "2025-11", store=store)
+    stored = load_responses(monthly, "2025-06", "2025-06", store=store)
     assert len(stored) == 6000 and stored["response_key"].is_unique
     assert len(store.list_loads()) == 2
 
