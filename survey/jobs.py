@@ -287,8 +287,11 @@ def weight_wave(store: Store, survey: str | Questionnaire, periods: str | Period
     return Outcome(result, notes=[str(w.message) for w in caught],
                    used={"questionnaire": f"{qn.id} v{qn.version}", "periods": str(periods),
                          "weighting": result.weighting_id, "margins": str(margins_path), "method": config.method,
-                         "replicates": design.rep_type, "seed": config.seed if config.replicates == "bootstrap"
-                         else None})
+                         "replicates": design.rep_type,
+                         "seed": config.seed if config.replicates in ("bootstrap", "subbootstrap") else None,
+                         "design": {"strata": config.strata or result.margins.design.get("strata"),
+                                    "ids": config.ids or result.margins.design.get("ids"),
+                                    "fpc": config.fpc or result.margins.design.get("fpc")}})
 
 
 def _stored_steps(meta: dict, merged: pd.DataFrame) -> tuple:

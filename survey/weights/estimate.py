@@ -25,6 +25,7 @@ from scipy import stats
 
 from ..errors import EstimationError
 from .design import Design
+from .profile import likelihood_interval
 from .replicates import with_replicates
 from .variance import linearised_covariance, linearised_variance
 
@@ -35,7 +36,7 @@ __all__ = ["mean", "total", "proportion", "ratio", "linearised_variance", "degre
 RESULT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "level", "n", "suppressed", "reason")
 
 #: intervals for proportions, as R's ``svyciprop(method=...)``, and Wilson's
-CI_METHODS = ("logit", "beta", "mean", "wilson")
+CI_METHODS = ("logit", "likelihood", "beta", "mean", "asin", "xlogit", "wilson")
 
 
 def degrees_of_freedom(design: Design) -> int:
@@ -61,7 +62,7 @@ def estimate_matrix(design: Design, Y: np.ndarray, D: np.ndarray | None = None,
         def statistic(W: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (W.T @ Y) / (W.T @ D) if D is not None else W.T @ Y
-        res = with_replicates(design, statistic)
+        res = with_replicates(design, statistic, covariance=covariance)
         return res.estimate, res.covariance if covariance else res.variance
     w = design.weights
     num = w @ Y
@@ -198,10 +199,12 @@ def _prop_ci(design: Design, p: np.ndarray, se: np.ndarray, logit_se: np.ndarray
              method: str) -> tuple[np.ndarray, np.ndarray]:
     """Intervals for proportions as R's ``svyciprop``; ``wilson``: Wilson's score interval with n_eff = p(1-p)/se^2.
 
+    ``likelihood`` (in :func:`_likelihood`): R's profile-likelihood interval;
     ``logit``: logit(p) -/+ t_df * se(logit p), back-transformed (R: ``svyglm(y ~ 1, quasibinomial)`` and a
     Wald interval; on a replicate design se(logit p) comes from the replicates of logit(p));
     ``beta``: Korn & Graubard's beta interval with the effective sample size p(1-p)/se^2 scaled by
-    (t_{n-1} / t_df)^2; ``mean``: p -/+ t_df * se.
+    (t_{n-1} / t_df)^2; ``mean``: p -/+ t_df * se; ``asin`` and ``xlogit``: the interval of
+    asin(sqrt(p)) or logit(p) by the delta method (R's ``svycontrast``, also on replicate designs), mapped back.
     """
     alpha = 1 - level
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -217,6 +220,13 @@ def _prop_ci(design: Design, p: np.ndarray, se: np.ndarray, logit_se: np.ndarray
                     stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)))
         if method == "mean":
             return normal_ci(p, se, level, df)
+        if method in ("asin", "xlogit"):  # svycontrast of the mean: the delta method on every design
+            t = stats.t.ppf(1 - alpha / 2, df)
+            if method == "asin":
+                a, half = np.arcsin(np.sqrt(p)), t * se / (2 * np.sqrt(p * (1 - p)))
+                return np.sin(a - half) ** 2, np.sin(a + half) ** 2
+            logit, half = np.log(p / (1 - p)), t * se / (p * (1 - p))
+            return 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
         if method == "wilson":
             z = stats.norm.ppf(0.5 + level / 2)
             n_eff = np.where(se > 0, p * (1 - p) / se ** 2, np.inf)
@@ -241,6 +251,24 @@ def _logit_se(design: Design, Y: np.ndarray, D: np.ndarray, p: np.ndarray, var: 
     return np.sqrt(with_replicates(design, statistic).variance)
 
 
+def _likelihood(design: Design, Y: np.ndarray, D: np.ndarray, p: np.ndarray, var: np.ndarray,
+                level: float) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``svyciprop(method="likelihood")`` for each column (:mod:`survey.weights.profile`)."""
+    if design.repweights is not None:
+        raise EstimationError("the likelihood interval needs a linearised design (R gives none on replicate "
+                              "weights)", code="estimation.likelihood_replicates", hint="use method logit or beta")
+    df = degrees_of_freedom(design)
+    ends = []
+    for j in range(Y.shape[1]):
+        if not 0 < p[j] < 1 or var[j] <= 0:
+            ends.append((p[j], p[j]))
+            continue
+        y = np.divide(Y[:, j], D[:, j], out=np.zeros(design.n), where=D[:, j] != 0)
+        ends.append(likelihood_interval(y, design.weights * D[:, j], p[j], var[j] / (p[j] * (1 - p[j])) ** 2,
+                                        level, df))
+    return np.array([e[0] for e in ends]), np.array([e[1] for e in ends])
+
+
 def proportion(design: Design, variable: str, codes: list | None = None, by: str | None = None,
                level: float = 0.95, method: str = "logit", exclude: list | None = None,
                min_n: int = 0) -> pd.DataFrame:
@@ -254,8 +282,9 @@ def proportion(design: Design, variable: str, codes: list | None = None, by: str
     exclude : list, optional
         Answers left out of the base, e.g. declared missing codes [98, 99].
     method : one of :data:`CI_METHODS`
-        ``logit``, ``beta`` and ``mean`` as ``svyciprop(method=...)`` (t quantiles on the
-        design's degrees of freedom); ``wilson``: Wilson's score interval.
+        ``logit``, ``likelihood``, ``beta``, ``mean``, ``asin`` and ``xlogit`` as ``svyciprop(method=...)`` (t quantiles
+        on the design's degrees of freedom; ``likelihood`` on linearised designs only, as R);
+        ``wilson``: Wilson's score interval.
 
     Returns
     -------
@@ -281,6 +310,9 @@ def proportion(design: Design, variable: str, codes: list | None = None, by: str
     Y, D = np.column_stack(Ys), np.column_stack(Ds)
     est, var = estimate_matrix(design, Y, D)
     se = np.sqrt(var)
-    logit_se = _logit_se(design, Y, D, est, var) if method == "logit" else se
-    lo, hi = _prop_ci(design, est, se, logit_se, level, degrees_of_freedom(design), method)
+    if method == "likelihood":
+        lo, hi = _likelihood(design, Y, D, est, var, level)
+    else:
+        logit_se = _logit_se(design, Y, D, est, var) if method == "logit" else se
+        lo, hi = _prop_ci(design, est, se, logit_se, level, degrees_of_freedom(design), method)
     return result_frame(keys, est, se, lo, hi, level, ns, min_n)

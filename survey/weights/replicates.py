@@ -28,8 +28,8 @@ BOOTSTRAP_SCALES = ("rao-wu", "subbootstrap", "bootstrap")
 
 
 class ReplicateResult(NamedTuple):
-    """What :func:`with_replicates` gives: estimates (p,), replicate estimates (R, p), covariance (p, p),
-    variances (p,) and, per estimate, the replicates left out (estimate not finite)."""
+    """What :func:`with_replicates` gives: estimates (p,), replicate estimates (R, p), covariance (p, p) (None
+    unless asked for), variances (p,) and, per estimate, the replicates left out (estimate not finite)."""
 
     estimate: np.ndarray
     replicates: np.ndarray
@@ -263,7 +263,8 @@ def _with_replicates(design: Design, mult: np.ndarray, type: str, scale: float, 
                    rscales=np.asarray(rscales, dtype=float), log=design.log + (note,))
 
 
-def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray]) -> ReplicateResult:
+def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray],
+                    covariance: bool = False) -> ReplicateResult:
     """Run a statistic on the weights and on every replicate at once, and form its replicate variance.
 
     ``statistic(W)`` takes the weight matrix W (n, 1 + R): column 0 the analysis weights,
@@ -271,7 +272,8 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
     one row per column of W; a matrix product ``W.T @ Y`` does every variable at once. Any
     statistic, however composite (a sub-index, the index total), gets its uncertainty
     through this hook, and the replicate variance is formed here only
-    (:func:`replicate_covariance`).
+    (:func:`replicate_variance`, and :func:`replicate_covariance` when ``covariance``;
+    otherwise the result's ``covariance`` is None).
 
     Raises
     ------
@@ -289,8 +291,8 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
                              code="weighting.statistic_shape",
                              params={"rows": int(thetas.shape[0]), "columns": int(W.shape[1])})
     reps = thetas[1:]
-    cov, dropped = replicate_covariance(design, reps)
-    return ReplicateResult(thetas[0], reps, cov, np.diag(cov).copy(), dropped)
+    cov = replicate_covariance(design, reps) if covariance else None
+    return ReplicateResult(thetas[0], reps, cov, replicate_variance(design, reps), (~np.isfinite(reps)).sum(axis=0))
 
 
 def _kept_scale(design: Design, kept: np.ndarray) -> float:
@@ -304,41 +306,40 @@ def _kept_scale(design: Design, kept: np.ndarray) -> float:
     return design.scale * total / used if used else np.nan
 
 
-def replicate_covariance(design: Design, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Covariance (p, p) from replicate estimates (R, p), ``scale * sum(rscales (theta_r - mean)(theta_r - mean)')``,
-    and the count of replicates left out per estimate.
+def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
+    """Variances (p,) from replicate estimates (R, p): ``scale * sum(rscales * (theta_r - mean)^2)``.
 
     A replicate whose estimate is not finite (no respondent left in a category, or a
-    weighting that did not converge on it) is left out, and the scale accounts for it
-    (:func:`_kept_scale`); each variance uses every replicate finite for its estimate,
-    each covariance the replicates finite for both.
+    weighting that did not converge on it) is left out of that estimate's variance, and the
+    scale accounts for it (:func:`_kept_scale`).
     """
     thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
-    p = thetas.shape[1]
     ok = np.isfinite(thetas)
-    cov = np.full((p, p), np.nan)
+    out = np.full(thetas.shape[1], np.nan)
     groups: dict[bytes, list[int]] = {}
-    for j in range(p):
+    for j in range(thetas.shape[1]):
         groups.setdefault(ok[:, j].tobytes(), []).append(j)
-    for cols in groups.values():  # estimates finite on the same replicates share one product
+    for cols in groups.values():  # estimates finite on the same replicates share one computation
         keep = ok[:, cols[0]]
-        if not keep.any():
-            continue
-        t, rs = thetas[keep][:, cols], design.rscales[keep]
+        if keep.any():
+            t, rs = thetas[keep][:, cols], design.rscales[keep]
+            dev = t - t[rs > 0].mean(axis=0)
+            out[cols] = _kept_scale(design, keep) * np.sum(rs[:, None] * dev ** 2, axis=0)
+    return out
+
+
+def replicate_covariance(design: Design, thetas: np.ndarray) -> np.ndarray:
+    """Covariance (p, p) from replicate estimates (R, p), ``scale * sum(rscales (theta_r - mean)(theta_r - mean)')``.
+
+    The off-diagonal terms use the replicates finite for every estimate (the scale accounting
+    for those left out); the diagonal is :func:`replicate_variance`.
+    """
+    thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
+    keep = np.all(np.isfinite(thetas), axis=1)
+    cov = np.full((thetas.shape[1],) * 2, np.nan)
+    if keep.any():
+        t, rs = thetas[keep], design.rscales[keep]
         dev = t - t[rs > 0].mean(axis=0)
-        cov[np.ix_(cols, cols)] = _kept_scale(design, keep) * (dev * rs[:, None]).T @ dev
-    if len(groups) > 1:
-        for a in range(p):  # covariances across groups: replicates finite for both
-            for b in range(p):
-                if np.isnan(cov[a, b]):
-                    keep = ok[:, a] & ok[:, b]
-                    if keep.sum() > 1:
-                        ta, tb, rs = thetas[keep, a], thetas[keep, b], design.rscales[keep]
-                        cov[a, b] = _kept_scale(design, keep) * np.sum(
-                            rs * (ta - ta[rs > 0].mean()) * (tb - tb[rs > 0].mean()))
-    return cov, (~ok).sum(axis=0)
-
-
-def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
-    """Variances (p,) from replicate estimates (R, p): the diagonal of :func:`replicate_covariance`."""
-    return np.diag(replicate_covariance(design, thetas)[0]).copy()
+        cov = _kept_scale(design, keep) * (dev * rs[:, None]).T @ dev
+    np.fill_diagonal(cov, replicate_variance(design, thetas))
+    return cov

@@ -23,7 +23,7 @@ ciprop <- function(formula, design, method) {
   list(estimate = as.numeric(ci), ci = unname(as.vector(confint(ci))))
 }
 props <- function(design, prefix) {
-  for (m in c("logit", "beta", "mean", "likelihood"))
+  for (m in c("logit", "beta", "mean", "likelihood", "asin", "xlogit"))
     out[[paste0(prefix, "_ciprop_", m)]] <<- ciprop(~I(sch.wide == "Yes"), design, m)
 }
 
@@ -138,6 +138,20 @@ out$cal_cells <- list(N = nrow(apipop), counts = as.vector(cells))
 gi <- calibrate(dstrat, ~interaction(sch.wide, stype), population = c(nrow(apipop), as.vector(cells)[-1]))
 out$cal_interaction_weights <- unname(weights(gi))
 out$cal_interaction_mean <- est(svymean(~api00 + enroll, gi))
+
+# ---- the project's own fixture (tests/golden/weights_data.csv): clusters ~c within strata, raked
+d <- read.csv(file.path(here, "weights_data.csv"))
+for (v in c("a", "b", "c", "dom", "stratum")) d[[v]] <- factor(d[[v]])
+m <- read.csv(file.path(here, "weights_margins.csv"))
+pop <- function(v) { x <- m[m$margin == v, ]; df <- data.frame(factor(x$code), x$count); names(df) <- c(v, "Freq"); df }
+tight <- list(maxit = 1000, epsilon = 1e-13)
+clus <- svydesign(ids = ~c, strata = ~stratum, weights = ~w0, data = d, nest = TRUE)
+out$project_clus_mean <- est(svymean(~y + z, clus))
+rclus <- rake(clus, list(~a, ~b), list(pop("a"), pop("b")), control = tight)
+out$project_clus_rake_mean <- est(svymean(~y + z, rclus))
+out$project_clus_rake_by_dom <- est(svyby(~y, ~dom, rclus, svymean))
+jknc <- rake(as.svrepdesign(clus, type = "JKn"), list(~a, ~b), list(pop("a"), pop("b")), control = tight)
+out$project_jkn_clus_rake_mean <- est(svymean(~y + z, jknc))
 
 writeLines(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(here, "designs_expected.json"))

@@ -176,7 +176,7 @@ def test_own_bootstrap_resamples_whole_clusters(dclus1):
 # ----------------------------------------------------------------- proportions: svyciprop
 
 @pytest.mark.parametrize("design", ["strat", "clus1", "jk1", "boot"])
-@pytest.mark.parametrize("method", ["logit", "beta", "mean"])
+@pytest.mark.parametrize("method", ["logit", "beta", "mean", "asin", "xlogit"])
 def test_ciprop_methods(design, method, dstrat, dclus1):  # svyciprop(~I(sch.wide=="Yes"), design, method)
     d = {"strat": dstrat, "clus1": dclus1}.get(design)
     if design == "jk1":
@@ -188,6 +188,25 @@ def test_ciprop_methods(design, method, dstrat, dclus1):  # svyciprop(~I(sch.wid
     exp = EXPECTED[f"{design}_ciprop_{method}"]
     close(p["estimate"], exp["estimate"])
     close([p["ci_low"].iloc[0], p["ci_high"].iloc[0]], exp["ci"])
+
+
+@pytest.mark.parametrize("design", ["strat", "clus1"])
+def test_ciprop_likelihood(design, dstrat, dclus1):  # svyciprop(..., method="likelihood"): profile, spline
+    d = {"strat": dstrat, "clus1": dclus1}[design]
+    p = proportion(d, "sch.wide", codes=["Yes"], method="likelihood")
+    # R's own steps (IRLS, grid, spline) are followed, so the match is far inside 1e-6
+    close([p["ci_low"].iloc[0], p["ci_high"].iloc[0]], EXPECTED[f"{design}_ciprop_likelihood"]["ci"], rtol=1e-9)
+    with pytest.raises(EstimationError, match="linearised design"):  # R gives NA on replicate designs
+        proportion(replicate_design(d, "JKn" if design == "strat" else "JK1"), "sch.wide", codes=["Yes"],
+                   method="likelihood")
+
+
+def test_fmm_spline_is_exact_for_cubics():
+    from survey.weights.profile import fmm_spline
+    x = np.array([0.0, 0.5, 1.3, 2.0, 3.1, 4.0])
+    cubic = lambda t: 1 - 2 * t + 0.5 * t ** 2 - 0.3 * t ** 3  # noqa: E731
+    grid = np.linspace(0, 4, 17)
+    close(fmm_spline(x, cubic(x), grid), cubic(grid), rtol=1e-10)  # FMM ends reproduce a cubic exactly
 
 
 # ----------------------------------------------------------------- one result shape
@@ -350,3 +369,22 @@ margins:
     bad = data.assign(api99=data["api99"].where(data.index > 2))
     with pytest.raises(WeightingError, match="cannot be weighted"):
         prepare_margins(m, bad)
+
+
+# ----------------------------------------------------------------- the project's own fixture with clusters
+
+def test_project_fixture_with_clusters_raked():
+    # svydesign(ids=~c, strata=~stratum, weights=~w0, nest=TRUE) on tests/golden/weights_data.csv; rake to a, b
+    data = pd.read_csv(GOLDEN / "weights_data.csv")
+    table = pd.read_csv(GOLDEN / "weights_margins.csv")
+    margins = tuple(Margin(v, v, tuple(Category(f"{v}{c}", (int(c),), float(k)) for c, k in zip(p["code"], p["count"])))
+                    for v, p in table.groupby("margin", sort=False) if v in ("a", "b"))
+    pm = PopulationMargins("Test", 2024, "golden fixture", False, margins)
+    clus = make_design(data, "w0", strata="stratum", ids="c")
+    check(mean(clus, ["y", "z"]), "project_clus_mean")
+    raked = rake(clus, pm, tol=1e-13, maxit=1000)
+    check(mean(raked, ["y", "z"]), "project_clus_rake_mean")
+    check(mean(raked, "y", by="dom"), "project_clus_rake_by_dom")
+    jk = rake(replicate_design(clus, "JKn"), pm, tol=1e-13, maxit=1000)  # one replicate per cluster
+    assert jk.repweights.shape[1] == 8
+    check(mean(jk, ["y", "z"]), "project_jkn_clus_rake_mean")

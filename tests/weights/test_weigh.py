@@ -156,6 +156,9 @@ def test_margins_file_names_the_design(tmp_path, loaded, monthly):
     data = load_responses(monthly, "2025-11", "2025-11", store=loaded)
     result = weigh(data, RakingConfig(path, use=("size_class", "ownership"), replicates="JKn"))
     assert result.design.rep_type == "JKn" and result.design.strata is not None
+    outcome = jobs.weight_wave(loaded, monthly, "2025-11", RakingConfig(path, use=("size_class", "ownership"),
+                                                                        replicates="JKn"))
+    assert outcome.used["design"] == {"strata": "size_class", "ids": None, "fpc": None}
     path.write_text(MARGINS.read_text(encoding="utf-8") + "\ndesign:\n  zones: zone\n", encoding="utf-8")
     with pytest.raises(WeightingError, match="problem"):
         load_margins(path)
