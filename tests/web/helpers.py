@@ -37,16 +37,17 @@ def monthly_answers(n: int = 40, seed: int = 2036) -> pd.DataFrame:
 
 
 def kobo_export(path: Path, n: int = 40, seed: int = 2036, bad_rows: tuple[int, ...] = (3,),
-                prefix: str = "uuid") -> Path:
-    """A KoboToolbox CSV of ``n`` answers in which each of ``bad_rows`` says 7 to the yes/no question
-    "had a difficulty" (a critical question: the row is quarantined)."""
+                prefix: str = "uuid", bad_value: object = 7) -> Path:
+    """A KoboToolbox CSV of ``n`` answers in which each of ``bad_rows`` says ``bad_value`` (7) to the yes/no
+    question "had a difficulty" (a critical question: the row is quarantined)."""
     from survey.questionnaire import load_questionnaire
     from tests.fixtures import to_kobo_csv
 
     qn = load_questionnaire("monthly_difficulties", period=PERIOD)  # the wave's communes
     answers = monthly_answers(n, seed)
     for row in bad_rows:
-        answers.loc[row, "had_difficulty"] = 7
+        answers["had_difficulty"] = answers["had_difficulty"].astype(object)
+        answers.loc[row, "had_difficulty"] = bad_value
     return to_kobo_csv(answers, qn, path, uuids=[f"{prefix}-{i:05d}" for i in range(n)])
 
 
