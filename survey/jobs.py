@@ -845,7 +845,9 @@ def preview_export(store: Store, path: str | Path, survey: str | Questionnaire, 
 
     The rows are read, mapped, coerced and validated against the store as it is (so
     "already present" is counted), through the ingest's own prepare step; no wave, load,
-    response, quarantine row or archive is written. The result's ``load_id`` is 0.
+    response, quarantine row or archive is written. The result's ``load_id`` is 0; ``used``
+    gives the column mapping (``columns``: file column, question) and the questions no column
+    matched (``unmatched``).
 
     Raises
     ------
@@ -880,8 +882,13 @@ def preview_export(store: Store, path: str | Path, survey: str | Questionnaire, 
         warnings.simplefilter("ignore", SurveyWarning)  # they are in the result's warnings
         with store.read() as conn:
             state = load.prepare(conn, Path(folder) / "first")
+    cmap = state.cmap
+    columns = [(column, qid) for qid, column in cmap.single.items()]
+    columns += [(column, f"{qid}/{code}") for qid, options in cmap.split.items() for code, column in options.items()]
+    matched = set(cmap.single) | set(cmap.split)
     return Outcome(state.result, used={"questionnaire": f"{qn.id} v{qn.version}", "file": str(path),
-                                       "sha256": state.result.sha256, "stored": False})
+                                       "sha256": state.result.sha256, "stored": False, "columns": columns,
+                                       "unmatched": [q.id for q in qn.questions if q.id not in matched]})
 
 
 def list_loads(store: Store) -> Outcome[pd.DataFrame]:

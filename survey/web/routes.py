@@ -8,7 +8,9 @@ written to the audit log with who did it.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import re
 import secrets
 from pathlib import Path
 
@@ -140,13 +142,31 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
             value = str(form.get(key) or "").strip()[:limit]
             return value or None
         replace = text("replace", 12)
-        return {"survey": text("survey") if text("survey") in SURVEYS else SURVEYS[0], "period": text("period", 7),
+        mapping = {}
+        for i in range(200):  # the unrecognised columns the preview offered, each with a question chosen
+            column, question = form.get(f"map_col_{i}"), str(form.get(f"map_q_{i}") or "").strip()
+            if column is None:
+                break
+            if question and re.fullmatch(r"[a-z0-9_]{1,64}", question):
+                mapping[str(column)[:200]] = question
+        for line in str(form.get("mapping_text") or "")[:20_000].splitlines():  # "file column = question"
+            column, sep, question = line.rpartition("=")
+            if sep and column.strip() and re.fullmatch(r"[a-z0-9_]{1,64}", question.strip()):
+                mapping[column.strip()[:200]] = question.strip()
+        return {"mapping": mapping, "survey": text("survey") if text("survey") in SURVEYS else SURVEYS[0], "period": text("period", 7),
                 "encoding": text("encoding"), "sep": text("sep", 3),
                 "replace": int(replace) if replace and replace.isdigit() else None,
                 "reason": text("reason", 300)}
 
-    def _options(settings: dict) -> jobs.IngestOptions:
-        return jobs.IngestOptions(encoding=settings["encoding"], sep=settings["sep"],
+    def _options(settings: dict, folder: Path) -> jobs.IngestOptions:
+        mapping = None
+        if settings.get("mapping"):  # the columns staff mapped on the page, as a mapping file (CSV)
+            mapping = folder / "mapping.csv"
+            with mapping.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["column", "question"])
+                writer.writerows(settings["mapping"].items())
+        return jobs.IngestOptions(encoding=settings["encoding"], sep=settings["sep"], mapping=mapping,
                                   max_bytes=int(web.config.max_upload_mb * 1024 * 1024))
 
     async def _preview(request: Request, upload: Upload) -> HTMLResponse:
@@ -157,7 +177,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
                               error=_t(request, "web.upload.bad_period"), surveys=SURVEYS)
         try:
             outcome = await in_worker(jobs.preview_export, web.store, upload.path, s["survey"], s["period"],
-                                      _options(s))
+                                      _options(s, upload.path.parent))
         except SurveyError as exc:
             return web.render(request, "preview.html", status=422, upload=upload, result=None, lines=[],
                               error=web.describe(exc, lang), surveys=SURVEYS)
@@ -167,7 +187,8 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         lines = console_summary(result, lang).splitlines()[2:]  # its head names a load: there is none yet
         warnings = [_(msgid, lang, **params) for msgid, params in result.warnings]
         return web.render(request, "preview.html", upload=upload, result=result, lines=lines, warnings=warnings,
-                          error="", surveys=SURVEYS)
+                          error="", surveys=SURVEYS, columns=outcome.used["columns"],
+                          unmatched=outcome.used["unmatched"])
 
     @app.post("/upload", response_class=HTMLResponse)
     async def upload(request: Request):
@@ -228,7 +249,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         report = upload.path.parent / "report.xlsx"
         try:
             outcome = await in_worker(jobs.load_export, web.store, upload.path, s["survey"], s["period"],
-                                      _options(s), report=report, lang=lang, user=session.user,
+                                      _options(s, upload.path.parent), report=report, lang=lang, user=session.user,
                                       replace=s["replace"], reason=s["reason"])
         except SurveyError as exc:
             return await _preview_error(request, upload, web.describe(exc, lang))

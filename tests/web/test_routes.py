@@ -334,3 +334,36 @@ def test_every_text_of_the_templates_is_in_both_catalogues():
     assert len(ids) > 80
     for lang in ("vi", "en"):
         assert sorted(ids - i18n.message_ids(lang)) == [], lang
+
+
+def test_an_unrecognised_column_is_mapped_on_the_page_and_checked_again(client, web, tmp_path):
+    path = kobo_export(tmp_path / "m.csv", n=20, bad_rows=())
+    path.write_text(path.read_text(encoding="utf-8").replace("difficulties/severity;", "muc_do_anh_huong;", 1),
+                    encoding="utf-8")
+    login(client, "staff")
+    page = upload(client, path).text
+    # a required question without its column: said in Vietnamese, nothing to confirm yet
+    assert "không có cột cho câu hỏi bắt buộc" in page and 'id="confirm"' not in page
+    token = re.search(r'action="/upload/([^/"]+)/check"', page).group(1)
+    page = client.post(f"/upload/{token}/check", data={
+        "csrf": csrf_of(page), "survey": "monthly_difficulties", "period": PERIOD,
+        "mapping_text": "muc_do_anh_huong = severity\n"}).text
+    assert 'id="count-quarantined">0<' in page and 'id="count-read">20<' in page
+    assert "<td>muc_do_anh_huong</td><td>severity</td>" in page
+    r = client.post(confirm_url(page), data={"csrf": csrf_of(page)})
+    assert r.url.path == "/loads/1" and count(web[1], "responses_monthly_difficulties") == 20
+
+
+def test_columns_not_recognised_are_listed_with_a_choice_of_question(client, tmp_path):
+    path = kobo_export(tmp_path / "m.csv", n=10, bad_rows=())
+    path.write_text(path.read_text(encoding="utf-8").replace("difficulties/difficulty_other;", "khac;", 1),
+                    encoding="utf-8")
+    login(client, "staff")
+    page = upload(client, path).text
+    assert 'id="unknown-columns"' in page and 'value="khac"' in page
+    index = re.search(r'name="map_col_(\d+)" value="khac"', page).group(1)
+    token = re.search(r'action="/upload/([^/"]+)/check"', page).group(1)
+    page = client.post(f"/upload/{token}/check", data={
+        "csrf": csrf_of(page), "survey": "monthly_difficulties", "period": PERIOD,
+        f"map_col_{index}": "khac", f"map_q_{index}": "difficulty_other"}).text
+    assert 'id="unknown-columns"' not in page and "<td>khac</td><td>difficulty_other</td>" in page
