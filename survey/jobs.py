@@ -45,7 +45,7 @@ __all__ = [
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast", "monthly_digest", "annual_report", "demo_year",
     "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK", "remove_load", "load_counts",
     "review_cases", "edit_case", "approve_case", "follow_up_case", "preview_export", "list_loads", "quarantined_rows", "margins_files",
-    "add_user", "verify_user", "audit", "audit_log",
+    "add_user", "verify_user", "audit", "audit_log", "accept_quarantined",
 ]
 
 T = TypeVar("T")
@@ -948,3 +948,51 @@ def audit_log(store: Store, limit: int = 200) -> Outcome[pd.DataFrame]:
     from .store.accounts import read_audit
 
     return Outcome(read_audit(store, limit))
+
+
+def accept_quarantined(store: Store, quarantine_id: int, values: dict[str, str], *,
+                       user: str | None = None) -> Outcome[LoadResult]:
+    """Correct values of one quarantined row and load it, when it now passes every check.
+
+    The row's raw values, with ``values`` (file column -> new text) put in, are written as a
+    one-row export and checked like any file (:func:`preview_export`). Still refused: nothing
+    is stored, and the result says why (``used["stored"]`` is False). Accepted: it is loaded as
+    a load of its own (its file named after the load and row it comes from, so the audit log
+    tells where it came from) and only then leaves the quarantine.
+
+    Raises
+    ------
+    StoreError
+        No quarantined row of that number.
+    """
+    import csv
+    import tempfile
+
+    from sqlalchemy import delete
+
+    from .errors import StoreError
+    from .store.store import quarantine
+
+    rows = store.read_quarantine()
+    found = rows[rows["id"] == int(quarantine_id)]
+    if found.empty:
+        raise StoreError(f"there is no quarantined row #{quarantine_id}", code="web.no_quarantined_row",
+                         params={"row": int(quarantine_id)})
+    row = found.iloc[0]
+    loads = store.list_loads()
+    load = loads[loads["load"] == int(row["load_id"])].iloc[0]
+    raw = {**row["raw"], **{k: str(v) for k, v in values.items() if k in row["raw"]}}
+    with tempfile.TemporaryDirectory(prefix="pgi-fix-") as folder:
+        path = Path(folder) / f"load{int(row['load_id'])}_row{int(row['row_number'])}.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(list(raw))
+            writer.writerow(list(raw.values()))
+        checked = preview_export(store, path, str(load["survey"]), str(load["period"]))
+        if checked.value.quarantined:
+            return Outcome(checked.value, used={"stored": False, "row": int(quarantine_id)})
+        outcome = load_export(store, path, str(load["survey"]), str(load["period"]), user=user)
+    with store.begin() as conn:
+        conn.execute(delete(quarantine).where(quarantine.c.id == int(quarantine_id)))
+    outcome.used.update(stored=True, row=int(quarantine_id), from_load=int(row["load_id"]))
+    return outcome

@@ -315,12 +315,38 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         outcome = await in_worker(jobs.quarantined_rows, web.store, load_id)
         personal = set(outcome.used["personal"])
         lang = web.lang(request)
-        rows = [{"row": int(r.row_number), "key": r.response_key or "",
+        rows = [{"id": int(r.id), "row": int(r.row_number), "key": r.response_key or "",
                  "reasons": reasons_text(r.reasons, lang),
+                 "fix": [(c, str(r.raw.get(c) or "")) for c in dict.fromkeys(
+                     x.get("column") for x in r.reasons if isinstance(x, dict))
+                     if c and c in r.raw and c.split("/")[-1] not in personal],
                  "values": [(k, "***" if k.split("/")[-1] in personal else str(v or "")[:200])
                             for k, v in r.raw.items() if v not in (None, "")][:60]}
                 for r in outcome.value.itertuples()]
         return web.render(request, "quarantine.html", load_id=load_id, rows=rows)
+
+    @app.post("/loads/{load_id}/quarantine/{row_id}/fix", response_class=HTMLResponse)
+    async def quarantine_fix(request: Request, load_id: int, row_id: int):
+        session, form = await form_of(request, "staff")
+        lang = web.lang(request)
+        values = {}
+        for i in range(50):
+            column = form.get(f"col_{i}")
+            if column is None:
+                break
+            values[str(column)[:200]] = str(form.get(f"val_{i}") or "")[:2000]
+        try:
+            outcome = await in_worker(jobs.accept_quarantined, web.store, row_id, values, user=session.user)
+        except SurveyError as exc:
+            return web.error_page(request, web.describe(exc, lang), 422)
+        if not outcome.used["stored"]:
+            from ..ingest import console_summary
+            lines = console_summary(outcome.value, lang).splitlines()[2:]
+            return web.render(request, "message.html", status=422, lines=lines,
+                              message=_t(request, "web.quarantine.still_refused"))
+        web.audit(session, "accept_row", f"load {load_id} row {row_id}", load=outcome.value.load_id,
+                  columns=sorted(values))
+        return redirect(f"/loads/{outcome.value.load_id}")
 
     @app.get("/loads/{load_id}/quarantine.csv")
     async def quarantine_download(request: Request, load_id: int):

@@ -367,3 +367,22 @@ def test_columns_not_recognised_are_listed_with_a_choice_of_question(client, tmp
         "csrf": csrf_of(page), "survey": "monthly_difficulties", "period": PERIOD,
         f"map_col_{index}": "khac", f"map_q_{index}": "difficulty_other"}).text
     assert 'id="unknown-columns"' not in page and "<td>khac</td><td>difficulty_other</td>" in page
+
+
+def test_a_quarantined_row_is_fixed_on_the_page_and_accepted(client, web, tmp_path):
+    url = web[1]
+    login(client, "staff")
+    page = upload(client, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3,))).text
+    client.post(confirm_url(page), data={"csrf": csrf_of(page)})
+    page = client.get("/loads/1/quarantine").text
+    action = re.search(r'action="(/loads/1/quarantine/\d+/fix)"', page).group(1)
+    assert 'name="col_0" value="difficulties/had_difficulty"' in page and 'name="val_0" value="7"' in page
+    # still wrong: said, and nothing stored
+    r = client.post(action, data={"csrf": csrf_of(page), "col_0": "difficulties/had_difficulty", "val_0": "9"})
+    assert r.status_code == 422 and "vẫn chưa đạt" in r.text and count(url, "loads") == 1
+    # right (the firm's real answer, which its other answers follow): loaded as a load of its own, out of quarantine
+    from tests.web.helpers import monthly_answers
+    real = str(int(monthly_answers(20).loc[3, "had_difficulty"]))
+    r = client.post(action, data={"csrf": csrf_of(page), "col_0": "difficulties/had_difficulty", "val_0": real})
+    assert r.url.path == "/loads/2" and "load1_row5.csv" in r.text
+    assert count(url, "quarantine") == 0 and count(url, "responses_monthly_difficulties") == 20
