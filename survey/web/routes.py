@@ -45,6 +45,11 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         key = {403: "web.error.forbidden", 400: "web.error.csrf"}[exc.status]
         return web.error_page(request, _t(request, key), exc.status)
 
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception):
+        """A bug: one clear line for the user (in their language), never a traceback on the page."""
+        return web.error_page(request, web.describe(exc, web.lang(request)), 500)
+
     def _t(request: Request, msgid: str, **params) -> str:
         from ..i18n import _
         return _(msgid, web.lang(request), **params)

@@ -16,11 +16,13 @@ from tests.web.helpers import PASSWORD, PERIOD, ROOT, csrf_of, kobo_export, logi
 
 
 def count(url: str, table: str) -> int:
-    """Rows of a store table, read directly (not through the code under test)."""
+    """Rows of a store table, read directly (not through the code under test); 0 for the responses table
+    before the first load creates it, an error for any other table that is not there (a misspelt name)."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
             exists = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = :t"), {"t": table}).scalar()
+            assert exists or table.startswith("responses_"), f"no table {table}"
             return conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar() if exists else 0
     finally:
         engine.dispose()
@@ -113,7 +115,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(client, web, tmp_path):
 def test_preview_stores_nothing_and_shows_the_problem_in_vietnamese(client, web, tmp_path):
     url = web[1]
     login(client, "staff")
-    before = {t: count(url, t) for t in ("loads", "waves", "quarantine", "files")}
+    before = {t: count(url, t) for t in ("loads", "waves", "quarantine", "raw_files", "corrections")}
     r = upload(client, kobo_export(tmp_path / "thang11.csv", n=40, bad_rows=(3,)))
     assert r.status_code == 200
     assert "chưa có dữ liệu nào được lưu" in r.text
@@ -123,7 +125,7 @@ def test_preview_stores_nothing_and_shows_the_problem_in_vietnamese(client, web,
     assert int(counts["accepted"]) + int(counts["corrected"]) == 39
     # the problem, grouped, in Vietnamese: the question's label and the rule in words, with its row
     assert "gặp khó khăn, vướng mắc về bảo vệ môi trường" in r.text and "dòng 5" in r.text.lower()
-    assert {t: count(url, t) for t in ("loads", "waves", "quarantine", "files")} == before
+    assert {t: count(url, t) for t in ("loads", "waves", "quarantine", "raw_files", "corrections")} == before
     assert count(url, "responses_monthly_difficulties") == 0
 
 
@@ -246,7 +248,7 @@ def test_a_zip_bomb_and_garbage_get_a_clear_message_and_store_nothing(client, we
                                              "period": PERIOD}, files={"file": (path.name, fh, "text/csv")})
         assert r.status_code == 422, path.name
         assert 'class="error"' in r.text and 'id="confirm"' not in r.text
-    assert count(web[1], "loads") == 0 and count(web[1], "files") == 0
+    assert count(web[1], "loads") == 0 and count(web[1], "raw_files") == 0
 
 
 # ------------------------------------------------------------------ two staff at once, language
@@ -386,3 +388,37 @@ def test_a_quarantined_row_is_fixed_on_the_page_and_accepted(client, web, tmp_pa
     r = client.post(action, data={"csrf": csrf_of(page), "col_0": "difficulties/had_difficulty", "val_0": real})
     assert r.url.path == "/loads/2" and "load1_row5.csv" in r.text
     assert count(url, "quarantine") == 0 and count(url, "responses_monthly_difficulties") == 20
+
+
+def test_an_official_table_is_imported_and_a_bad_one_refused_with_its_rows(client, web, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from survey.reference import crosswalk
+
+    login(client, "analyst")
+    page = client.get("/annual").text
+    assert 'action="/official"' in page
+    table = pd.DataFrame({"province": sorted(crosswalk()), "total": (20.0 + np.arange(63) * 0.1).round(2),
+                          "rank": np.arange(63, 0, -1)})
+    good = tmp_path / "pgi_2021.csv"
+    table.to_csv(good, index=False)
+    bad = tmp_path / "bad.csv"
+    table.assign(province=table["province"].where(table.index != 5, "Tỉnh Không Có")).to_csv(bad, index=False)
+    with bad.open("rb") as fh:
+        r = client.post("/official", data={"csrf": csrf_of(page), "year": "2021"}, files={"file": ("x.csv", fh)})
+    assert r.status_code == 422 and "không có tỉnh &#39;Tỉnh Không Có&#39;" in r.text
+    assert count(web[1], "official_pgi") == 0
+    with good.open("rb") as fh:
+        r = client.post("/official", data={"csrf": csrf_of(page), "year": "2021"}, files={"file": ("x.csv", fh)})
+    assert r.status_code == 200 and "Đã nhập bảng PGI chính thức năm 2021" in r.text
+    assert count(web[1], "official_pgi") == 63
+
+
+def test_the_annual_report_runs_in_the_background_and_says_what_is_missing(client, web):
+    login(client, "analyst")
+    page = client.get("/annual").text
+    r = client.post("/annual", data={"csrf": csrf_of(page), "year": "2025", "province": "Bac Ninh"})
+    task = web[0].state.web.tasks.wait(r.url.path.rsplit("/", 1)[1], 120)
+    assert task.status == "failed" and task.error  # an empty store: no weighted feedback survey to report on
+    assert "class=\"error\"" in client.get(r.url.path + "/status").text
