@@ -51,6 +51,8 @@ class WebConfig:
     folder : where uploads wait for confirmation and reports are written (default: a new temporary folder).
     secret : signs the session cookies (default: ``$PGI_WEB_SECRET``, else random: sessions end on restart).
     max_upload_mb : the largest export accepted, in MB.
+    background_bytes : exports larger than this (bytes) are checked and loaded in the background, with a
+        progress bar (smaller ones answer at once).
     secure_cookies : mark cookies Secure (behind HTTPS).
     """
 
@@ -60,6 +62,7 @@ class WebConfig:
     max_upload_mb: float = 50.0
     secure_cookies: bool = False
     workers: int = 2
+    background_bytes: int = 1_000_000
 
     def __post_init__(self) -> None:
         if self.max_upload_mb <= 0:
@@ -77,6 +80,8 @@ class Upload:
     name: str
     size: int
     settings: dict = field(default_factory=dict)
+    checked: tuple | None = None     # (status, what the preview page shows), once checked
+    task: Any = None                 # the background check of a large file
 
 
 def _clean_name(name: str | None) -> str:

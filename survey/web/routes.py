@@ -174,26 +174,53 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         return jobs.IngestOptions(encoding=settings["encoding"], sep=settings["sep"], mapping=mapping,
                                   max_bytes=int(web.config.max_upload_mb * 1024 * 1024))
 
-    async def _preview(request: Request, upload: Upload) -> HTMLResponse:
-        lang = web.lang(request)
+    def _check(upload: Upload, lang: str) -> tuple[int, dict]:
+        """Check the upload (nothing stored): the page's status and what the preview page shows."""
+        from ..i18n import _
+        from ..ingest import console_summary
+
         s = upload.settings
         if not period_ok(s["period"]):
-            return web.render(request, "preview.html", status=400, upload=upload, result=None, lines=[],
-                              error=_t(request, "web.upload.bad_period"), surveys=SURVEYS)
+            return 400, {"result": None, "lines": [], "error": _("web.upload.bad_period", lang)}
         try:
-            outcome = await in_worker(jobs.preview_export, web.store, upload.path, s["survey"], s["period"],
-                                      _options(s, upload.path.parent))
+            outcome = jobs.preview_export(web.store, upload.path, s["survey"], s["period"],
+                                          _options(s, upload.path.parent))
         except SurveyError as exc:
-            return web.render(request, "preview.html", status=422, upload=upload, result=None, lines=[],
-                              error=web.describe(exc, lang), surveys=SURVEYS)
-        from ..ingest import console_summary
-        from ..i18n import _
+            return 422, {"result": None, "lines": [], "error": web.describe(exc, lang)}
         result = outcome.value
-        lines = console_summary(result, lang).splitlines()[2:]  # its head names a load: there is none yet
-        warnings = [_(msgid, lang, **params) for msgid, params in result.warnings]
-        return web.render(request, "preview.html", upload=upload, result=result, lines=lines, warnings=warnings,
-                          error="", surveys=SURVEYS, columns=outcome.used["columns"],
-                          unmatched=outcome.used["unmatched"])
+        return 200, {"result": result, "error": "", "columns": outcome.used["columns"],
+                     "unmatched": outcome.used["unmatched"],
+                     "lines": console_summary(result, lang).splitlines()[2:],  # its head names a load: none yet
+                     "warnings": [_(msgid, lang, **params) for msgid, params in result.warnings]}
+
+    def _big(upload: Upload) -> bool:
+        """A file that takes more than a moment: checked and loaded in the background, with a progress bar."""
+        return upload.size > web.config.background_bytes
+
+    async def _preview(request: Request, upload: Upload):
+        lang = web.lang(request)
+        if _big(upload):
+            def work(task):
+                upload.checked = _check(upload, lang)
+                return [], []
+            upload.checked = None
+            upload.task = web.tasks.start(upload.user, "preview", upload.name, work, lambda e: web.describe(e, lang),
+                                          link=f"/upload/{upload.token}")
+            return redirect(f"/upload/{upload.token}")
+        upload.checked = await in_worker(_check, upload, lang)
+        return _preview_page(request, upload)
+
+    def _preview_page(request: Request, upload: Upload) -> HTMLResponse:
+        status, context = upload.checked
+        return web.render(request, "preview.html", status=status, upload=upload, surveys=SURVEYS, **context)
+
+    @app.get("/upload/{token}", response_class=HTMLResponse)
+    async def preview_page(request: Request, token: str):
+        session = need(request, "staff")
+        upload = _upload_of(session, token)
+        if upload.checked is None:  # still being checked: its progress, then this page again
+            return web.render(request, "task.html", task=upload.task)
+        return _preview_page(request, upload)
 
     @app.post("/upload", response_class=HTMLResponse)
     async def upload(request: Request):
@@ -250,22 +277,33 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
     async def confirm(request: Request, token: str):
         session, _form = await form_of(request, "staff")
         upload = _upload_of(session, token)
-        s, lang = upload.settings, web.lang(request)
-        report = upload.path.parent / "report.xlsx"
+        lang = web.lang(request)
+        if _big(upload):
+            def work(task):
+                task.link = f"/loads/{_store_upload(session, upload, lang)}"
+                return [], []
+            task = web.tasks.start(session.user, "load", upload.name, work, lambda e: web.describe(e, lang))
+            return redirect(f"/tasks/{task.id}")
         try:
-            outcome = await in_worker(jobs.load_export, web.store, upload.path, s["survey"], s["period"],
-                                      _options(s, upload.path.parent), report=report, lang=lang, user=session.user,
-                                      replace=s["replace"], reason=s["reason"])
+            load_id = await in_worker(_store_upload, session, upload, lang)
         except SurveyError as exc:
             return await _preview_error(request, upload, web.describe(exc, lang))
+        return redirect(f"/loads/{load_id}")
+
+    def _store_upload(session, upload: Upload, lang: str) -> int:
+        """Load the upload for good, keep its report, write the audit line; the load's number."""
+        s = upload.settings
+        report = upload.path.parent / "report.xlsx"
+        outcome = jobs.load_export(web.store, upload.path, s["survey"], s["period"], _options(s, upload.path.parent),
+                                   report=report, lang=lang, user=session.user, replace=s["replace"],
+                                   reason=s["reason"])
         load_id = outcome.value.load_id
-        kept = web.folder / "outputs" / f"load_{load_id}.xlsx"
         if outcome.written:
-            Path(outcome.written[0]).replace(kept)
+            Path(outcome.written[0]).replace(web.folder / "outputs" / f"load_{load_id}.xlsx")
         web.audit(session, "load", f"load {load_id}", file=upload.name, survey=s["survey"], period=s["period"],
                   replaced=s["replace"])
-        remove_upload(web, token)
-        return redirect(f"/loads/{load_id}")
+        remove_upload(web, upload.token)
+        return load_id
 
     async def _preview_error(request: Request, upload: Upload, message: str) -> HTMLResponse:
         return web.render(request, "preview.html", status=422, upload=upload, result=None, lines=[], error=message,
@@ -383,7 +421,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
             return web.render(request, "weights.html", status=400, margins=list(margins.values()), surveys=SURVEYS,
                               error=_t(request, "web.weights.bad_input"), period=period)
 
-        def work():
+        def work(task):
             from ..weights import RakingConfig
             use = ("sector_group",) if survey == jobs.MONTHLY else None
             outcome = jobs.weight_wave(web.store, survey, period,
@@ -476,7 +514,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
                               error=_t(request, "web.upload.bad_period"))
         out = web.folder / "outputs" / f"digest_{period}_{secrets.token_hex(4)}"
 
-        def work():
+        def work(task):
             outcome = jobs.monthly_digest(web.store, period, out=out, lang=lang, issuer=session.user)
             return [str(n) for n in outcome.notes], [Path(p) for p in outcome.written]
         task = web.tasks.start(session.user, "digest", period, work, lambda e: web.describe(e, lang))
@@ -500,7 +538,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
             return web.render(request, "annual.html", status=400, year=year, error=_t(request, "web.annual.bad_year"))
         out = web.folder / "outputs" / f"annual_{year}_{secrets.token_hex(4)}"
 
-        def work():
+        def work(task):
             from ..forecast import ForecastConfig
             outcome = jobs.annual_report(web.store, int(year), province, forecast_config=ForecastConfig(draws=2000),
                                          out=out, lang=lang)

@@ -29,6 +29,7 @@ class Task:
     lines: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     ended: float | None = None
+    link: str = ""                   # where the work's result is shown, once done
 
     @property
     def seconds(self) -> int:
@@ -43,16 +44,17 @@ class Tasks:
         self._tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
 
-    def start(self, user: str, kind: str, label: str, work: Callable[[], tuple[list[str], list[Path]]],
-              describe_error: Callable[[BaseException], str]) -> Task:
-        """Run ``work`` (returning lines to show and files written) in a worker thread."""
-        task = Task(secrets.token_urlsafe(12), user, kind, label)
+    def start(self, user: str, kind: str, label: str, work: Callable[[Task], tuple[list[str], list[Path]]],
+              describe_error: Callable[[BaseException], str], link: str = "") -> Task:
+        """Run ``work(task)`` (returning lines to show and files written; it may set ``task.link``) in a
+        worker thread."""
+        task = Task(secrets.token_urlsafe(12), user, kind, label, link=link)
         with self._lock:
             self._tasks[task.id] = task
 
         def run() -> None:
             try:
-                task.lines, task.files = work()
+                task.lines, task.files = work(task)
                 task.status = "done"
             except Exception as exc:  # shown to the user; the worker stays alive for the next task
                 task.error, task.status = describe_error(exc), "failed"

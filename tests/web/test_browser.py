@@ -6,6 +6,7 @@ Set ``PGI_WEB_SCREENSHOTS=docs`` to write the README's screenshots.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -30,15 +31,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def server(tmp_path):
-    """(base URL, app) of a server on a free port, stopped after the test."""
+@contextlib.contextmanager
+def _serve(folder: Path, **config):
+    """(base URL, app) of a server on a free port, on a fresh store; stopped at the end."""
     import uvicorn
 
     from survey.web import WebConfig, create_app
 
-    url = store_with_users(tmp_path)
-    app = create_app(WebConfig(db=url, folder=tmp_path / "web", secret="browser-test"))
+    url = store_with_users(folder)
+    app = create_app(WebConfig(db=url, folder=folder / "web", secret="browser-test", **config))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -47,9 +48,17 @@ def server(tmp_path):
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture()
+def server(tmp_path):
+    with _serve(tmp_path) as served:
+        yield served
 
 
 @pytest.fixture()
@@ -211,3 +220,17 @@ def test_two_staff_loading_different_files_at_once_both_succeed(server, browser,
     [t.join() for t in threads]
     titles = sorted(d.find_element(By.TAG_NAME, "h1").text for d in drivers)
     assert titles == ["Lần nạp số 1", "Lần nạp số 2"]
+
+
+def test_a_large_file_shows_progress_then_its_preview_then_its_load(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    with _serve(tmp_path, background_bytes=0) as (base, _app):
+        driver = browser()
+        _log_in(driver, base, "staff")
+        _upload(driver, base, kobo_export(tmp_path / "lon.csv", n=30, bad_rows=(3,)))
+        _wait_for(driver, "#count-quarantined", 60)  # the progress page opened the preview by itself
+        assert driver.find_element(By.ID, "count-quarantined").text == "1"
+        driver.find_element(By.ID, "confirm").click()
+        _wait_for(driver, "#load-status", 60)  # ... and the load's page once stored
+        assert "Lần nạp số 1" in driver.find_element(By.TAG_NAME, "h1").text

@@ -330,7 +330,7 @@ def test_every_text_of_the_templates_is_in_both_catalogues():
         ids |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")))
     prefixes = {"web.role.": ("viewer", "analyst", "staff", "admin"),
                 "web.survey.": ("monthly_difficulties", "pgi_feedback"),
-                "web.tasks.kind.": ("weights", "digest", "annual"),
+                "web.tasks.kind.": ("weights", "digest", "annual", "preview", "load"),
                 "web.tasks.status.": ("running", "done", "failed"), "rpt.review.": ("pending", "approved")}
     ids = {i for i in ids if not i.endswith(".")} | {p + k for p, keys in prefixes.items() for k in keys}
     assert len(ids) > 80
@@ -422,3 +422,27 @@ def test_the_annual_report_runs_in_the_background_and_says_what_is_missing(clien
     task = web[0].state.web.tasks.wait(r.url.path.rsplit("/", 1)[1], 120)
     assert task.status == "failed" and task.error  # an empty store: no weighted feedback survey to report on
     assert "class=\"error\"" in client.get(r.url.path + "/status").text
+
+
+def test_a_large_file_is_checked_and_loaded_in_the_background_with_progress(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from survey.web import WebConfig, create_app
+    from tests.web.helpers import store_with_users
+
+    url = store_with_users(tmp_path)
+    app = create_app(WebConfig(db=url, folder=tmp_path / "web", secret="s", background_bytes=0))
+    tasks = app.state.web.tasks
+    with TestClient(app) as client:
+        login(client, "staff")
+        r = upload(client, kobo_export(tmp_path / "m.csv", n=30, bad_rows=(3,)))
+        token = r.url.path.rsplit("/", 1)[1]
+        assert r.url.path == f"/upload/{token}" and "<progress" in r.text or 'id="task-done"' in r.text
+        task_id = re.search(r'data-poll="/tasks/([^/"]+)/status"', r.text).group(1)
+        assert tasks.wait(task_id, 60).status == "done" and count(url, "loads") == 0
+        page = client.get(f"/upload/{token}").text  # the page the progress bar opens when the check is done
+        assert 'id="count-quarantined">1<' in page
+        r = client.post(confirm_url(page), data={"csrf": csrf_of(page)})
+        task = tasks.wait(r.url.path.rsplit("/", 1)[1], 60)
+        assert task.status == "done" and task.link == "/loads/1" and count(url, "loads") == 1
+        assert 'data-go="/loads/1"' in client.get(r.url.path + "/status").text

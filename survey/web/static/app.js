@@ -1,5 +1,5 @@
 // The few lines of behaviour the pages need, written here instead of a library (no build step, no CDN):
-// a task's status is fetched every second until it has ended; a file can be dropped on the drop zone;
+// a task's status is fetched every second until it has ended (then its result page opens, if it has one); a file can be dropped on the drop zone;
 // a button with data-confirm asks before it posts. Every page works without this script too.
 (function () {
   "use strict";
@@ -8,7 +8,11 @@
     var timer = setInterval(function () {
       fetch(url, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
         box.innerHTML = html;
-        if (box.querySelector("[data-done]")) { clearInterval(timer); }
+        var done = box.querySelector("[data-done]");
+        if (done) {
+          clearInterval(timer);
+          if (done.getAttribute("data-go")) { window.location.assign(done.getAttribute("data-go")); }
+        }
       }).catch(function () { clearInterval(timer); });
     }, 1000);
   }
