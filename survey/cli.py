@@ -438,7 +438,41 @@ def _cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_kobo(args: argparse.Namespace) -> int:
+    """Pull a month from KoboToolbox into a CSV, check it (nothing stored), and load it with ``--load``."""
+    import getpass
+
+    from . import jobs
+    from .ingest import console_summary
+
+    token = os.environ.get("PGI_KOBO_TOKEN") or getpass.getpass(_("cli.kobo.token", args.lang))
+    out = args.out or f"kobo_{args.asset}_{args.period}.csv"
+    pulled = jobs.pull_kobo(args.server, args.asset, args.period, token, out)
+    print(_("cli.kobo.pulled", args.lang, count=pulled.used["submissions"], path=out))
+    store = _store(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        if args.load:
+            loaded = jobs.load_export(store, out, args.survey, args.period, lang=args.lang)
+            print(console_summary(loaded.value, args.lang))
+            return 0
+        checked = jobs.preview_export(store, out, args.survey, args.period)
+    print("\n".join(console_summary(checked.value, args.lang).splitlines()[1:]))
+    print(_("cli.kobo.next", args.lang, path=out, survey=args.survey, period=args.period))
+    return 0
+
+
 def _add_web(commands, lang: str) -> None:
+    p = _command(commands, "kobo", _("cli.kobo", lang), lang)
+    p.add_argument("action", choices=["pull"], help=_("cli.kobo", lang))
+    p.add_argument("--server", required=True, help=_("cli.kobo.server", lang))
+    p.add_argument("--asset", required=True, help=_("cli.kobo.asset", lang))
+    p.add_argument("--period", required=True, help=_("cli.ingest.period", lang))
+    p.add_argument("--survey", default="monthly_difficulties", help=_("cli.ingest.survey", lang))
+    p.add_argument("--out", help=_("cli.kobo.out", lang))
+    p.add_argument("--load", action="store_true", help=_("cli.kobo.load", lang))
+    _lang_and_db(p, lang)
+    p.set_defaults(func=_cmd_kobo)
     p = _command(commands, "serve", _("cli.serve", lang), lang)
     p.add_argument("--host", default="127.0.0.1", help=_("cli.serve.host", lang))
     p.add_argument("--port", type=int, default=8000, help=_("cli.serve.port", lang))

@@ -45,7 +45,7 @@ __all__ = [
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast", "monthly_digest", "annual_report", "demo_year",
     "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK", "remove_load", "load_counts",
     "review_cases", "edit_case", "approve_case", "follow_up_case", "preview_export", "list_loads", "quarantined_rows", "margins_files",
-    "add_user", "verify_user", "audit", "audit_log", "accept_quarantined",
+    "add_user", "verify_user", "audit", "audit_log", "accept_quarantined", "pull_kobo",
 ]
 
 T = TypeVar("T")
@@ -996,3 +996,24 @@ def accept_quarantined(store: Store, quarantine_id: int, values: dict[str, str],
         conn.execute(delete(quarantine).where(quarantine.c.id == int(quarantine_id)))
     outcome.used.update(stored=True, row=int(quarantine_id), from_load=int(row["load_id"]))
     return outcome
+
+
+def pull_kobo(server: str, asset: str, period: str | Period, token: str, out: str | Path) -> Outcome[Path]:
+    """A month's submissions pulled from a KoboToolbox server (API v2 data endpoint) and written as a
+    KoboToolbox CSV at ``out``, to be checked (:func:`preview_export`) and loaded (:func:`load_export`)
+    like a downloaded export. The token is used for the requests only, never kept.
+
+    Raises
+    ------
+    IngestError
+        The server refuses the token, cannot be reached, or does not answer as Kobo's data endpoint.
+    """
+    from .kobo import pull_submissions, write_kobo_csv
+
+    month = _period(period)
+    rows = pull_submissions(server, asset, month, token)
+    target = Path(out)
+    with atomic_path(target) as tmp:
+        write_kobo_csv(rows, tmp)
+    return Outcome(target, used={"server": server, "asset": asset, "period": str(month), "submissions": len(rows)},
+                   written=[target])

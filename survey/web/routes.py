@@ -253,6 +253,39 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         web.uploads[token] = upload
         return await _preview(request, upload)
 
+    @app.get("/kobo", response_class=HTMLResponse)
+    async def kobo_page(request: Request):
+        need(request, "staff")
+        return web.render(request, "kobo.html", surveys=SURVEYS, error="", server="", asset="",
+                          period=dt.date.today().strftime("%Y-%m"))
+
+    @app.post("/kobo", response_class=HTMLResponse)
+    async def kobo_pull(request: Request):
+        """A month pulled from KoboToolbox, then the same preview as an uploaded file (nothing stored)."""
+        session, form = await form_of(request, "staff")
+        lang = web.lang(request)
+        server, asset = str(form.get("server") or "")[:300], str(form.get("asset") or "")[:64]
+        settings = _settings(form)
+        token = secrets.token_urlsafe(16)
+        folder = web.folder / "uploads" / token
+        path = folder / _clean_name(f"kobo_{asset}_{settings['period']}.csv")
+        if not period_ok(settings["period"]):
+            return web.render(request, "kobo.html", status=400, surveys=SURVEYS, server=server, asset=asset,
+                              error=_t(request, "web.upload.bad_period"), period=settings["period"] or "")
+        folder.mkdir()
+        try:
+            outcome = await in_worker(jobs.pull_kobo, server, asset, settings["period"],
+                                      str(form.get("token") or "")[:200], path)
+        except SurveyError as exc:
+            __import__("shutil").rmtree(folder, ignore_errors=True)
+            return web.render(request, "kobo.html", status=422, surveys=SURVEYS, error=web.describe(exc, lang),
+                              server=server, asset=asset, period=settings["period"] or "")
+        web.audit(session, "kobo_pull", f"{server} {asset}", period=settings["period"],
+                  submissions=outcome.used["submissions"])
+        upload = Upload(token, session.user, path, path.name, path.stat().st_size, settings)
+        web.uploads[token] = upload
+        return await _preview(request, upload)
+
     def _upload_of(session, token: str) -> Upload:
         upload = web.uploads.get(token)
         if upload is None or upload.user != session.user:
