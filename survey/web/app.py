@@ -187,7 +187,9 @@ def file_response(path: Path, name: str) -> Response:
     media = {".pdf": "application/pdf", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8"}.get(path.suffix.lower(),
                                                                                         "application/octet-stream")
-    return FileResponse(path, media_type=media, filename=name)
+    # an HTML report opens in the browser (viewed); the others are downloaded
+    return FileResponse(path, media_type=media, filename=name,
+                        content_disposition_type="inline" if path.suffix.lower() == ".html" else "attachment")
 
 
 async def in_worker(func, *args, **kwargs):

@@ -345,10 +345,14 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
     # ------------------------------------------------------------ loads
 
     @app.get("/loads", response_class=HTMLResponse)
-    async def loads_page(request: Request):
+    async def loads_page(request: Request, survey: str = "", period: str = ""):
         need(request, "viewer")
         loads = (await in_worker(jobs.list_loads, web.store)).value
-        return web.render(request, "loads.html", loads=loads)
+        if survey in SURVEYS:
+            loads = loads[loads["survey"] == survey]
+        if period_ok(period):
+            loads = loads[loads["period"] == period]
+        return web.render(request, "loads.html", loads=loads, surveys=SURVEYS, survey=survey, period=period)
 
     def _load_row(loads, load_id: int):
         row = loads[loads["load"] == load_id]
@@ -386,10 +390,13 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
     # ------------------------------------------------------------ quarantine
 
     @app.get("/loads/{load_id}/quarantine", response_class=HTMLResponse)
-    async def quarantine_page(request: Request, load_id: int):
-        need(request, "staff")
+    async def quarantine_page(request: Request, load_id: int, personal: int = 0):
+        session = need(request, "staff")
         outcome = await in_worker(jobs.quarantined_rows, web.store, load_id)
-        personal = set(outcome.used["personal"])
+        shown = bool(personal) and session.can("admin")  # personal data only when an admin asks, and audited
+        if shown:
+            web.audit(session, "view_personal", f"load {load_id} quarantine")
+        personal = set() if shown else set(outcome.used["personal"])
         lang = web.lang(request)
         rows = [{"id": int(r.id), "row": int(r.row_number), "key": r.response_key or "",
                  "reasons": reasons_text(r.reasons, lang),
@@ -399,7 +406,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
                  "values": [(k, "***" if k.split("/")[-1] in personal else str(v or "")[:200])
                             for k, v in r.raw.items() if v not in (None, "")][:60]}
                 for r in outcome.value.itertuples()]
-        return web.render(request, "quarantine.html", load_id=load_id, rows=rows)
+        return web.render(request, "quarantine.html", load_id=load_id, rows=rows, shown=shown)
 
     @app.post("/loads/{load_id}/quarantine/{row_id}/fix", response_class=HTMLResponse)
     async def quarantine_fix(request: Request, load_id: int, row_id: int):

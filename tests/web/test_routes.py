@@ -446,3 +446,30 @@ def test_a_large_file_is_checked_and_loaded_in_the_background_with_progress(tmp_
         task = tasks.wait(r.url.path.rsplit("/", 1)[1], 60)
         assert task.status == "done" and task.link == "/loads/1" and count(url, "loads") == 1
         assert 'data-go="/loads/1"' in client.get(r.url.path + "/status").text
+
+
+def test_personal_data_is_masked_unless_an_admin_asks_and_that_is_audited(client, new_client, web, tmp_path):
+    path = kobo_export(tmp_path / "m.csv", n=10, bad_rows=(3,))
+    phone = re.search(r"09\d{8}", path.read_text(encoding="utf-8").splitlines()[4]).group(0)
+    login(client, "staff")
+    page = upload(client, path).text
+    client.post(confirm_url(page), data={"csrf": csrf_of(page)})
+    assert phone not in client.get("/loads/1/quarantine").text
+    assert phone not in client.get("/loads/1/quarantine?personal=1").text  # staff may not ask
+    assert phone not in client.get("/loads/1/quarantine.csv").content.decode("utf-8-sig")
+    admin = new_client()
+    login(admin, "admin")
+    assert phone not in admin.get("/loads/1/quarantine").text
+    assert phone in admin.get("/loads/1/quarantine?personal=1").text
+    assert ">view_personal<" in admin.get("/audit").text
+
+
+def test_loads_are_listed_per_survey_and_period(client, tmp_path):
+    login(client, "staff")
+    for i, period in enumerate(("2025-10", PERIOD)):
+        page = upload(client, kobo_export(tmp_path / f"m{i}.csv", n=10, seed=i, prefix=f"p{i}"), period=period).text
+        client.post(confirm_url(page), data={"csrf": csrf_of(page)})
+    rows = lambda html: re.findall(r'<tr><td><a href="/loads/(\d+)">', html)  # noqa: E731
+    assert rows(client.get("/loads").text) == ["2", "1"]
+    assert rows(client.get(f"/loads?survey=monthly_difficulties&period={PERIOD}").text) == ["2"]
+    assert rows(client.get("/loads?survey=pgi_feedback").text) == []
