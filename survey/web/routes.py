@@ -574,14 +574,16 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         lang = web.lang(request)
         year = str(form.get("year") or "")
         province = str(form.get("province") or "Bac Ninh")[:60]
+        title = str(form.get("title_province") or "").strip()[:60] or None
+        targets = str(form.get("targets") or "").strip()[:40] or None
         if not (year.isdigit() and 2000 <= int(year) <= 2100):
             return web.render(request, "annual.html", status=400, year=year, error=_t(request, "web.annual.bad_year"))
         out = web.folder / "outputs" / f"annual_{year}_{secrets.token_hex(4)}"
 
         def work(task):
             from ..forecast import ForecastConfig
-            outcome = jobs.annual_report(web.store, int(year), province, forecast_config=ForecastConfig(draws=2000),
-                                         out=out, lang=lang)
+            outcome = jobs.annual_report(web.store, int(year), province, title_province=title, targets=targets,
+                                         forecast_config=ForecastConfig(draws=2000), out=out, lang=lang)
             return [str(n) for n in outcome.notes], [Path(p) for p in outcome.written]
         task = web.tasks.start(session.user, "annual", year, work, lambda e: web.describe(e, lang))
         web.audit(session, "annual", year, province=province)

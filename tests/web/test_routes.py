@@ -473,3 +473,29 @@ def test_loads_are_listed_per_survey_and_period(client, tmp_path):
     assert rows(client.get("/loads").text) == ["2", "1"]
     assert rows(client.get(f"/loads?survey=monthly_difficulties&period={PERIOD}").text) == ["2"]
     assert rows(client.get("/loads?survey=pgi_feedback").text) == []
+
+
+def test_the_annual_report_and_its_forecast_are_viewed_in_the_browser(tmp_path):
+    """On the demo year (loaded and weighted through the jobs): the report opens as HTML, with the
+    association's index and the forecast, never called the official PGI."""
+    from fastapi.testclient import TestClient
+
+    from survey import jobs
+    from survey.web import WebConfig, create_app
+
+    store, _files = jobs.demo_store(tmp_path / "demo", 2025)
+    jobs.add_user(store, "analyst", "analyst", PASSWORD)
+    app = create_app(WebConfig(db=store.url, folder=tmp_path / "web", secret="s"))
+    with TestClient(app) as client:
+        login(client, "analyst")
+        page = client.get("/annual").text
+        r = client.post("/annual", data={"csrf": csrf_of(page), "year": "2025", "province": "Bac Ninh",
+                                         "title_province": "Bắc Giang", "targets": "bac_giang"})
+        task = app.state.web.tasks.wait(r.url.path.rsplit("/", 1)[1], 300)
+        assert task.status == "done", task.error
+        names = [f.name for f in task.files]
+        html = client.get(f"{r.url.path}/files/{names.index('pgi_estimate_2025.html')}")
+        assert html.headers["content-disposition"].startswith("inline") and "text/html" in html.headers["content-type"]
+        assert "Bắc Ninh" in html.text and "dự báo" in html.text.lower()
+        pdf = client.get(f"{r.url.path}/files/{names.index('pgi_estimate_2025.pdf')}")
+        assert pdf.headers["content-disposition"].startswith("attachment") and pdf.content[:5] == b"%PDF-"
