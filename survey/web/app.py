@@ -31,13 +31,15 @@ from starlette.concurrency import run_in_threadpool
 from .. import jobs
 from ..errors import SurveyError
 from ..i18n import LANGS, _, error_text, format_number
+from ..reference import data_path
 from ..store import Store
-from .security import LOGIN_COOKIE, SESSION_COOKIE, Session, Sessions, Throttle, same_token
+from .security import Session, Sessions, Throttle
 from .tasks import Tasks
 
 __all__ = ["WebConfig", "create_app"]
 
-HERE = Path(__file__).parent
+TEMPLATES = data_path("web", "templates")
+STATIC = data_path("web", "static")
 SURVEYS = (jobs.MONTHLY, jobs.FEEDBACK)
 LANG_COOKIE = "pgi_lang"
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
@@ -106,7 +108,7 @@ class WebApp:
         self.throttle = Throttle()
         self.uploads: dict[str, Upload] = {}
         self.tasks = Tasks(config.workers)
-        self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+        self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
     # ------------------------------------------------------------ pages
 
@@ -144,7 +146,7 @@ def create_app(config: WebConfig = WebConfig()) -> FastAPI:
     web = WebApp(config)
     app = FastAPI(title="pgi-survey", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = web
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     routes.install(app, web)
     return app
 

@@ -1,8 +1,9 @@
 """The pages and what each role may do on them.
 
-viewer: the dashboard, the list of loads, the digest and the annual report to download;
-analyst: also weighting, the annual report and official tables; staff: also uploads, loads
-removed or replaced, quarantine and case review; admin: also the audit log.
+viewer: the dashboard, the list of loads, the monthly digest to download; analyst: also
+weighting, the annual report and official tables; staff: also uploads (files or KoboToolbox),
+loads removed or replaced, quarantine and case review; admin: also personal data on request and
+the audit log.
 Every POST carries the session's CSRF token; every action that changes or hands out data is
 written to the audit log with who did it.
 """
@@ -12,6 +13,7 @@ import csv
 import datetime as dt
 import re
 import secrets
+import shutil
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -20,12 +22,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from .. import jobs
 from ..errors import SurveyError
 from .app import (
-    SURVEYS, Upload, WebApp, _clean_name, file_response, in_worker, period_ok, quarantine_csv, reasons_text, redirect,
-    remove_upload,
+    LANG_COOKIE, SURVEYS, Upload, WebApp, _clean_name, file_response, in_worker, period_ok, quarantine_csv,
+    reasons_text, redirect, remove_upload,
 )
 from .security import LOGIN_COOKIE, SESSION_COOKIE, same_token
-
-LANG_COOKIE = "pgi_lang"
 
 
 class Denied(Exception):
@@ -245,7 +245,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
                 size += len(chunk)
                 if size > limit:
                     out.close()
-                    remove_upload(web, token) if token in web.uploads else __import__("shutil").rmtree(folder)
+                    shutil.rmtree(folder, ignore_errors=True)
                     return web.error_page(request, _t(request, "web.upload.too_large",
                                                       mb=web.config.max_upload_mb), 413)
                 out.write(chunk)
@@ -277,7 +277,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
             outcome = await in_worker(jobs.pull_kobo, server, asset, settings["period"],
                                       str(form.get("token") or "")[:200], path)
         except SurveyError as exc:
-            __import__("shutil").rmtree(folder, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
             return web.render(request, "kobo.html", status=422, surveys=SURVEYS, error=web.describe(exc, lang),
                               server=server, asset=asset, period=settings["period"] or "")
         web.audit(session, "kobo_pull", f"{server} {asset}", period=settings["period"],

@@ -3,7 +3,6 @@ confirm -> remove, crafted uploads, and a month's work (weights, case review, di
 from __future__ import annotations
 
 import ast
-import io
 import re
 import threading
 import zipfile
