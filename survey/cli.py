@@ -477,7 +477,7 @@ def _add_web(commands, lang: str) -> None:
     p.add_argument("--host", default="127.0.0.1", help=_("cli.serve.host", lang))
     p.add_argument("--port", type=int, default=8000, help=_("cli.serve.port", lang))
     p.add_argument("--folder", help=_("cli.serve.folder", lang))
-    p.add_argument("--secure-cookies", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--secure-cookies", action="store_true", help=_("cli.serve.secure", lang))
     _lang_and_db(p, lang)
     p.set_defaults(func=_cmd_serve)
     p = _command(commands, "users", _("cli.users", lang), lang)

@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class Upload:
     size: int
     settings: dict = field(default_factory=dict)
     checked: tuple | None = None     # (status, what the preview page shows), once checked
+    created: float = field(default_factory=time.monotonic)
     task: Any = None                 # the background check of a large file
 
 
@@ -201,6 +203,17 @@ async def in_worker(func, *args, **kwargs):
 
 def period_ok(value: str | None) -> bool:
     return bool(value) and bool(_PERIOD.match(value))
+
+
+#: an upload neither confirmed nor cancelled is deleted after this many seconds (a working day)
+UPLOAD_LIFETIME = 12 * 3600
+
+
+def sweep_uploads(web: WebApp, now: float | None = None) -> None:
+    """Delete uploads left waiting longer than :data:`UPLOAD_LIFETIME` (their files too)."""
+    now = time.monotonic() if now is None else now
+    for token in [t for t, u in list(web.uploads.items()) if now - u.created > UPLOAD_LIFETIME]:
+        remove_upload(web, token)
 
 
 def remove_upload(web: WebApp, token: str) -> None:

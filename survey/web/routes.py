@@ -23,7 +23,7 @@ from .. import jobs
 from ..errors import SurveyError
 from .app import (
     LANG_COOKIE, SURVEYS, Upload, WebApp, _clean_name, file_response, in_worker, period_ok, quarantine_csv,
-    reasons_text, redirect, remove_upload,
+    reasons_text, redirect, remove_upload, sweep_uploads,
 )
 from .security import LOGIN_COOKIE, SESSION_COOKIE, same_token
 
@@ -235,6 +235,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
             return web.render(request, "upload.html", status=400, surveys=SURVEYS, replace=None,
                               period=form.get("period") or "", max_mb=web.config.max_upload_mb,
                               error=_t(request, "web.upload.no_file"))
+        sweep_uploads(web)
         token = secrets.token_urlsafe(16)
         folder = web.folder / "uploads" / token
         folder.mkdir()

@@ -170,7 +170,7 @@ def test_a_load_replaced_by_a_corrected_file(client, web, tmp_path):
 def test_a_changed_period_is_checked_again_before_anything_is_stored(client, web, tmp_path):
     login(client, "staff")
     page = upload(client, kobo_export(tmp_path / "m.csv", n=20), period="2025-10").text
-    assert "2025-10" in page and ("ngoài" in page or "2025-11" in page)  # the dates say November
+    assert "20 trong 20 phiếu (100%) được nộp ngoài kỳ 2025-10" in page  # the dates say November
     token = re.search(r'action="/upload/([^/"]+)/check"', page).group(1)
     page = client.post(f"/upload/{token}/check", data={"csrf": csrf_of(page), "survey": "monthly_difficulties",
                                                        "period": PERIOD}).text
@@ -498,3 +498,18 @@ def test_the_annual_report_and_its_forecast_are_viewed_in_the_browser(tmp_path):
         assert "Bắc Ninh" in html.text and "dự báo" in html.text.lower()
         pdf = client.get(f"{r.url.path}/files/{names.index('pgi_estimate_2025.pdf')}")
         assert pdf.headers["content-disposition"].startswith("attachment") and pdf.content[:5] == b"%PDF-"
+
+
+def test_uploads_left_waiting_are_deleted_after_a_working_day(client, web, tmp_path):
+    import time
+
+    from survey.web.app import UPLOAD_LIFETIME, sweep_uploads
+
+    login(client, "staff")
+    upload(client, kobo_export(tmp_path / "m.csv", n=10))
+    state = web[0].state.web
+    assert len(state.uploads) == 1 and list((tmp_path / "web" / "uploads").iterdir())
+    sweep_uploads(state, time.monotonic() + UPLOAD_LIFETIME - 60)
+    assert len(state.uploads) == 1
+    sweep_uploads(state, time.monotonic() + UPLOAD_LIFETIME + 60)
+    assert not state.uploads and not list((tmp_path / "web" / "uploads").iterdir())
