@@ -117,7 +117,8 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
 
     @app.post("/logout")
     async def logout(request: Request):
-        await form_of(request, "viewer")
+        session, _form = await form_of(request, "viewer")
+        web.sessions.end(session)
         response = redirect("/login")
         response.delete_cookie(SESSION_COOKIE)
         return response

@@ -45,6 +45,11 @@ class Sessions:
     def __init__(self, secret: str, max_age: int = 8 * 3600) -> None:
         self._signer = URLSafeTimedSerializer(secret, salt="pgi-survey-session")
         self.max_age = max_age
+        self._ended: set[str] = set()  # sessions logged out: their cookie no longer opens a page
+
+    def end(self, session: Session) -> None:
+        """Log a session out for good (a copy of its cookie is refused too)."""
+        self._ended.add(session.csrf)
 
     def issue(self, user: str, role: str) -> tuple[str, Session]:
         session = Session(user, role, secrets.token_urlsafe(24))
@@ -57,7 +62,7 @@ class Sessions:
             data = self._signer.loads(cookie, max_age=self.max_age)
         except BadSignature:  # also expired
             return None
-        if not isinstance(data, dict) or data.get("r") not in ROLES:
+        if not isinstance(data, dict) or data.get("r") not in ROLES or data.get("c") in self._ended:
             return None
         return Session(str(data["u"]), str(data["r"]), str(data["c"]))
 

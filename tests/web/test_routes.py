@@ -513,3 +513,12 @@ def test_uploads_left_waiting_are_deleted_after_a_working_day(client, web, tmp_p
     assert len(state.uploads) == 1
     sweep_uploads(state, time.monotonic() + UPLOAD_LIFETIME + 60)
     assert not state.uploads and not list((tmp_path / "web" / "uploads").iterdir())
+
+
+def test_a_logged_out_session_cookie_opens_nothing_even_when_kept(client):
+    login(client, "staff")
+    kept = client.cookies.get("pgi_session")
+    client.post("/logout", data={"csrf": token_of(client)})
+    assert client.get("/", follow_redirects=False).status_code == 303
+    client.cookies.set("pgi_session", kept)  # a copy of the cookie, kept by someone
+    assert client.get("/upload", follow_redirects=False).status_code == 303
