@@ -45,7 +45,7 @@ __all__ = [
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast", "monthly_digest", "annual_report", "demo_year",
     "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY", "FEEDBACK", "remove_load", "load_counts",
     "review_cases", "edit_case", "approve_case", "follow_up_case", "preview_export", "list_loads", "quarantined_rows", "margins_files",
-    "add_user", "verify_user", "audit", "audit_log", "accept_quarantined", "pull_kobo",
+    "add_user", "verify_user", "audit", "audit_log", "accept_quarantined", "pull_kobo", "user_role",
 ]
 
 T = TypeVar("T")
@@ -933,6 +933,13 @@ def verify_user(store: Store, name: str, password: str) -> Outcome[str | None]:
     from .store.accounts import verify_user as _verify
 
     return Outcome(_verify(store, name, password))
+
+
+def user_role(store: Store, name: str) -> Outcome[str | None]:
+    """The account's role as it is now (None: no such account), so a changed role counts at once."""
+    from .store.accounts import user_role as _role
+
+    return Outcome(_role(store, name))
 
 
 def audit(store: Store, user: str, action: str, target: str = "", **detail) -> Outcome[None]:

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import secrets
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -58,6 +59,10 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         session = web.sessions.read(request.cookies.get(SESSION_COOKIE))
         if session is None:
             raise Denied(401)
+        now = jobs.user_role(web.store, session.user).value  # a role changed or an account removed counts now
+        if now is None:
+            raise Denied(401)
+        session = replace(session, role=now)
         request.state.session = session
         if not session.can(role):
             raise Denied(403)

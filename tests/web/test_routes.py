@@ -522,3 +522,13 @@ def test_a_logged_out_session_cookie_opens_nothing_even_when_kept(client):
     assert client.get("/", follow_redirects=False).status_code == 303
     client.cookies.set("pgi_session", kept)  # a copy of the cookie, kept by someone
     assert client.get("/upload", follow_redirects=False).status_code == 303
+
+
+def test_a_changed_role_counts_at_once(client, web):
+    from survey import jobs
+    from survey.store import Store
+
+    login(client, "staff")
+    assert client.get("/upload").status_code == 200
+    jobs.add_user(Store(web[1]), "staff", "viewer", PASSWORD)  # the admin makes the account a viewer
+    assert client.get("/upload").status_code == 403
