@@ -29,6 +29,7 @@ def render(reason: str, params: Mapping[str, Any], lang: str = "vi") -> str:
 
 
 def rule_text(reason: str, params: Mapping[str, Any], lang: str = "vi") -> str:
-    """The rule a problem breaks, in words and without the value (``ingest.rule_of.<reason>``), to head a
-    group of problems of one question: "số điện thoại phải có 8–15 chữ số", "không có trong danh sách lựa chọn"."""
+    """The rule a problem breaks, in words and without the value (``ingest.rule_of.<reason>``), to head
+    a group of problems of one question: "số điện thoại phải có 8–15 chữ số", "giá trị không có trong
+    danh sách lựa chọn"."""
     return _(f"ingest.rule_of.{reason}", lang, **{**_DEFAULTS, **dict(params or {})})

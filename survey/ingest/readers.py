@@ -312,7 +312,8 @@ def _check_separator(info: FileInfo, text: str, sep: str) -> None:
 #: every Vietnamese letter with a diacritic (precomposed), to count in decoded text
 _VIETNAMESE = frozenset(unicodedata.normalize("NFC", base + tone)
                         for base in "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY"
-                        for tone in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")) - set("aeiouyAEIOUY") | set("đĐ")
+                        for tone in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
+                        ) - set("aeiouyAEIOUY") | set("đĐ")
 #: a decoding is taken as garbled when its "mess" (charset-normalizer) exceeds the best one's by this much
 _MESS_MARGIN = 0.1
 

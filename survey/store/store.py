@@ -270,7 +270,7 @@ class Store:
     Parameters
     ----------
     url : str, optional
-        SQLAlchemy URL; default :func:`default_url`.
+        SQLAlchemy URL, or the path of a SQLite file; default :func:`default_url`.
     create : bool
         Create a SQLite store that does not exist yet (default). With False, a missing
         SQLite file is an error and nothing is created (for commands that only read).
@@ -284,6 +284,8 @@ class Store:
 
     def __init__(self, url: str | None = None, *, create: bool = True) -> None:
         self.url = url or default_url()
+        if "://" not in self.url:  # a file path: a SQLite store
+            self.url = f"sqlite:///{Path(self.url).expanduser().absolute()}"
         try:
             if self.url.startswith("sqlite:///"):
                 path = Path(self.url.removeprefix("sqlite:///"))

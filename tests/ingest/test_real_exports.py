@@ -39,6 +39,19 @@ def store(tmp_path):
     s.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, tmp_path):
+    """A fresh store: SQLite always; PostgreSQL when PGI_TEST_POSTGRES_URL names a server."""
+    from tests.conftest import postgres_store
+
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+        yield s
+        s.dispose()
+        return
+    yield from postgres_store(request.node.name)
+
+
 def complaints(monthly, n=6, seed=21):
     """``n`` answers where every firm had a difficulty and wrote it down (a complaint to keep)."""
     answers = make_answers(monthly, 40, seed=seed)
@@ -54,7 +67,8 @@ def count_rows(store: Store, table: str) -> int:
 
 # ------------------------------------------------------------------ 1. field-level repair
 
-def test_a_bad_phone_keeps_the_complaint(tmp_path, store, monthly):
+def test_a_bad_phone_keeps_the_complaint(tmp_path, any_store, monthly):
+    store = any_store
     answers = complaints(monthly)
     answers.loc[2, "contact_phone"] = "0912-345-678"  # dashes: breaks the phone rule, not critical
     path = to_kobo_csv(answers, monthly, tmp_path / "k.csv")
@@ -95,7 +109,8 @@ def test_a_correction_that_breaks_another_rule_is_checked_again(tmp_path, store,
     assert result.problems["question"].tolist() == ["main_difficulty"]
 
 
-def test_the_counts_of_a_wave_are_available_for_the_digest(tmp_path, store, monthly):
+def test_the_counts_of_a_wave_are_available_for_the_digest(tmp_path, any_store, monthly):
+    store = any_store
     answers = complaints(monthly)
     answers.loc[0, "contact_phone"] = "0912-345-678"
     answers.loc[1, "severity"] = 7.0
@@ -128,7 +143,8 @@ def test_remove_then_reload_succeeds_and_the_log_keeps_who_and_why(tmp_path, sto
     assert err.value.code == "store.load_removed"
 
 
-def test_replace_swaps_a_load_in_one_transaction(tmp_path, store, monthly):
+def test_replace_swaps_a_load_in_one_transaction(tmp_path, any_store, monthly):
+    store = any_store
     answers = complaints(monthly)
     first = ingest_file(to_kobo_csv(answers, monthly, tmp_path / "a.csv"), monthly, "2025-11", store=store)
     fixed = answers.copy()
@@ -148,7 +164,8 @@ def test_replace_swaps_a_load_in_one_transaction(tmp_path, store, monthly):
     assert log.loc[first.load_id, "removed_reason"] == "mã hóa sai"
 
 
-def test_a_failed_replacement_changes_nothing(tmp_path, store, monthly):
+def test_a_failed_replacement_changes_nothing(tmp_path, any_store, monthly):
+    store = any_store
     first = ingest_file(to_kobo_csv(complaints(monthly), monthly, tmp_path / "a.csv"), monthly, "2025-11",
                         store=store)
     (tmp_path / "empty.csv").write_text("a,b\n", encoding="utf-8")
@@ -181,7 +198,8 @@ def test_a_november_file_loaded_as_december_warns(tmp_path, store, monthly, caps
 def test_strict_refuses_the_wrong_month_before_storing(tmp_path, monthly, capsys):
     path = to_kobo_csv(complaints(monthly), monthly, tmp_path / "k.csv")
     db = tmp_path / "s.sqlite"
-    code = main(["ingest", str(path), "--survey", MONTHLY, "--period", "2025-12", "--strict", "--db", f"sqlite:///{db}"])
+    code = main(["ingest", str(path), "--survey", MONTHLY, "--period", "2025-12", "--strict",
+                 "--db", f"sqlite:///{db}"])
     err = capsys.readouterr().err
     assert code == 1 and "6 trong 6 phiếu (100%) được nộp ngoài kỳ 2025-12" in err and "2025-11" in err
     assert count_rows(Store(f"sqlite:///{db}"), "loads") == 0
@@ -244,7 +262,8 @@ def test_the_summary_names_the_right_question_for_each_problem(tmp_path, store, 
     lines = out.split("\n")
     [phone] = [n for n, line in enumerate(lines) if "(contact_phone):" in line]
     [cost] = [n for n, line in enumerate(lines) if "(cost_estimate):" in line]
-    assert lines[phone].strip().startswith("4 × câu «Số điện thoại» (contact_phone): số điện thoại phải có 8–15 chữ số")
+    assert lines[phone].strip().startswith(
+        "4 × câu «Số điện thoại» (contact_phone): số điện thoại phải có 8–15 chữ số")
     assert "dòng 2: '(dữ liệu cá nhân)'; dòng 3:" in lines[phone + 1] and "(+1 dòng khác)" in lines[phone + 1]
     assert lines[phone + 1].count("dòng ") == 4  # three examples, then the count of the others
     assert lines[cost].strip().startswith("1 × câu «Chi phí phát sinh ước tính do khó khăn này (triệu đồng)»")
@@ -331,6 +350,7 @@ def test_the_default_store_is_one_per_user_folder_and_is_said(tmp_path, monkeypa
     assert not expected.exists() and not (tmp_path / "data").exists()  # listing creates no store anywhere
     monkeypatch.setenv("PGI_SURVEY_DB", str(tmp_path / "chung.sqlite"))
     assert default_url() == f"sqlite:///{tmp_path / 'chung.sqlite'}"
+    assert Store("rieng.sqlite").file == tmp_path / "rieng.sqlite"  # --db may be a plain file path
 
 
 def test_a_report_is_never_written_over_silently(tmp_path, store, monthly):
@@ -389,7 +409,8 @@ def test_the_xlsform_shows_the_current_year_in_words(tmp_path, monthly):
     rows = list(book["survey"].iter_rows(values_only=True))
     head = rows[0]
     year = next(r for r in rows if r[head.index("name")] == "year_established")
-    assert year[head.index("constraint_message::Vietnamese (vi)")] == "Giá trị phải nằm trong khoảng 1900 đến năm hiện tại"
+    assert year[head.index("constraint_message::Vietnamese (vi)")] == \
+        "Giá trị phải nằm trong khoảng 1900 đến năm hiện tại"
     assert year[head.index("constraint_message::English (en)")] == "The value must be between 1900 and the current year"
 
 
@@ -404,3 +425,19 @@ def test_google_forms_timestamps_are_read_day_first(tmp_path, monthly):
         ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 'a.sqlite'}")
     with pytest.warns(PeriodWarning, match="4 of 4 submissions"):
         ingest_file(path, monthly, "2025-10", db=f"sqlite:///{tmp_path / 'b.sqlite'}")
+
+
+def test_an_spss_uuid_variable_keys_the_responses(tmp_path, store, monthly):
+    import pyreadstat
+    from tests.fixtures import to_sav
+
+    answers = complaints(monthly, n=4)
+    answers = pd.concat([answers, answers.iloc[[0]]], ignore_index=True)  # two firms answering alike
+    frame, meta = pyreadstat.read_sav(to_sav(answers, monthly, tmp_path / "a.sav"), user_missing=True)
+    frame.insert(0, "uuid", [f"8f1c-{i}" for i in range(len(frame))])
+    pyreadstat.write_sav(frame, tmp_path / "b.sav", variable_value_labels=meta.variable_value_labels)
+    result = ingest_file(tmp_path / "b.sav", monthly, "2025-11", store=store)
+    assert result.id_column == "uuid" and (result.accepted, result.quarantined) == (5, 0)
+    again = ingest_file(tmp_path / "b.sav", monthly, "2025-11", store=store)
+    assert again.already_present == 5  # by id: the same responses, not new ones
+    assert sorted(load_responses(monthly, store=store)["response_key"]) == [f"8f1c-{i}" for i in range(5)]
