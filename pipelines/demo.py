@@ -19,6 +19,7 @@ from survey.errors import SurveyError  # noqa: E402
 from survey.forecast import ForecastConfig, forecast_text  # noqa: E402
 from survey.questionnaire import EXPORT_FORMATS, list_questionnaires  # noqa: E402
 from survey.store import Store  # noqa: E402
+from survey.weights import RakingConfig  # noqa: E402
 
 YEAR = 2025
 FORECAST_PROVINCE = "Bac Ninh"  # Bac Giang has been part of Bac Ninh since 1 July 2025
@@ -61,6 +62,9 @@ def run(out: Path) -> dict[str, jobs.Outcome]:
     print(forecast_text(done["forecast"].value, "vi"))
     step("5/6 monthly digest: staff review the cases (masked), then the digest")
     last = done["demo"].value.monthly[-1][0]
+    trend = RakingConfig(done["demo"].value.margins, use=("sector_group", "size_class"), replicates="JK1")
+    for period, _path in done["demo"].value.monthly[-6:-2]:  # four more months weighted: the digest's trend
+        jobs.weight_wave(store, jobs.MONTHLY, period, trend)
     cases = jobs.review_cases(store, last).value
     for reference in cases["reference"].iloc[:-1]:  # the demo approves all but one, which stays pending
         jobs.approve_case(store, reference, user="demo")

@@ -88,6 +88,11 @@ class Digest:
     document: Document
 
     @property
+    def notes(self) -> list[str]:
+        """The notes on the method, the weighting's log last."""
+        return [n for s in self.document.sections if s.key == "notes" for n in s.notes]
+
+    @property
     def tables(self) -> dict[str, Table]:
         """The tables by key: responses, categories, trend, sector, locality, severity, main, cases."""
         return {t.key or t.title: t for t in self.document.tables()}
@@ -201,7 +206,7 @@ def _responses(d: Design, ctx: DigestContext, lang: str, represented: float) -> 
 
 def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: bool = False):
     """The kinds of difficulty, most frequent first: a Table (or, ``raw``, (label, share) pairs)."""
-    rows, values = [], []
+    rows, values, bounds = [], [], []
     for c in qn.choices("difficulty_types", with_missing=False):
         cur = _share(d, f"dt_{c.code}")
         if cur is None:
@@ -210,6 +215,7 @@ def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: 
         prev = _share(p, f"dt_{c.code}") if p is not None else None
         prev = None if prev is None else prev.iloc[0]
         n = int((d.data[f"dt_{c.code}"] == 1).sum())
+        bounds.append((float(cur["ci_low"]), float(cur["ci_high"])))
         change = None if prev is None else cur["estimate"] - prev["estimate"]
         rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(cur["estimate"], lang), _ci(cur, lang),
                      _pct(prev["estimate"], lang) if prev is not None else "—",
@@ -220,7 +226,7 @@ def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: 
                        None if change is None else round(100 * change, 1), None))
     order = sorted(range(len(rows)), key=lambda i: -rows[i][-1])
     if raw:
-        return [(rows[i][0], rows[i][-1]) for i in order]
+        return [(rows[i][0], rows[i][-1]) + bounds[i] for i in order]
     return Table(_("digest.categories", lang),
                  (_("rpt.digest.column.area", lang), _("rpt.digest.column.firms", lang), _("digest.share", lang),
                   _("digest.ci", lang), _("digest.prev", lang), _("digest.change", lang),
@@ -231,20 +237,22 @@ def _categories(d: Design, p: Design | None, qn: Questionnaire, lang: str, raw: 
                  key="categories")
 
 
-def _fig_categories(table: Table, lang: str) -> Figure:
-    labels = [r[0] for r in table.rows]
-    shares = [v[2] for v in table.values]
+def _fig_categories(shown: list[tuple], lang: str) -> Figure:
+    """Bars of the shares (``shown``: label, share, ci_low, ci_high as fractions), with their 95% intervals."""
+    labels = [r[0] for r in shown]
+    shares = np.array([100 * r[1] for r in shown])
+    err = np.array([[100 * (r[1] - r[2]) for r in shown], [100 * (r[3] - r[1]) for r in shown]]).clip(min=0)
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
-    ax.barh(labels, shares, color="#2e7d32")
+    ax.barh(labels, shares, xerr=err, color="#2e7d32", ecolor="#37474f", capsize=2, error_kw={"linewidth": 0.8})
     ax.invert_yaxis()
     ax.set_xlabel(_("rpt.digest.axis.share", lang))
     ax.set_ylabel(_("rpt.digest.column.area", lang))
-    ax.set_xlim(0, min(100, 10 * np.ceil(1.2 * max(shares or [0]) / 10) or 10))
+    ax.set_xlim(0, min(100, 10 * np.ceil(1.1 * max([100 * r[3] for r in shown] or [0]) / 10) or 10))
     ax.xaxis.set_major_formatter(number_ticks(lang))
     title = _("rpt.digest.figure.categories", lang)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return figure(fig, title)
+    return figure(fig, title, _("rpt.digest.figure.categories_alt", lang))
 
 
 def _difficulties(d: Design, p: Design | None, qn: Questionnaire, lang: str) -> Section:
@@ -252,15 +260,17 @@ def _difficulties(d: Design, p: Design | None, qn: Questionnaire, lang: str) -> 
     if table is None or not any(v[1] for v in table.values):
         return Section(_("rpt.digest.section.difficulties", lang), (_("rpt.digest.no_difficulty", lang),),
                        key="difficulties")
-    return Section(_("rpt.digest.section.difficulties", lang), (), (table,), (_fig_categories(table, lang),),
+    return Section(_("rpt.digest.section.difficulties", lang), (), (table,),
+                   (_fig_categories(_categories(d, p, qn, lang, raw=True), lang),),
                    key="difficulties")
 
 
 def _trend(d: Design, month: str, ctx: DigestContext, lang: str) -> Section:
     months = list(ctx.trend.items()) + [(month, d)]
-    rows, values = [], []
+    rows, values, band = [], [], []
     for period, design in months:
         had = _had(design)
+        band.append((0.0, 0.0) if had is None else (100 * had["ci_low"], 100 * had["ci_high"]))
         rows.append((period_words(period, lang), format_number(design.n, lang, 0),
                      _pct(0.0 if had is None else had["estimate"], lang), "" if had is None else _ci(had, lang)))
         values.append((None, design.n, None if had is None else round(100 * had["estimate"], 1), None))
@@ -271,7 +281,12 @@ def _trend(d: Design, month: str, ctx: DigestContext, lang: str) -> Section:
     figures = ()
     if len(months) > 1:
         fig, ax = plt.subplots(figsize=(7.2, 2.8))
-        ax.plot([r[0] for r in rows], [v[2] or 0 for v in values], "o-", color="#2e7d32")
+        x = np.arange(len(rows))
+        ax.fill_between(x, [b[0] for b in band], [b[1] for b in band], color="#2e7d32", alpha=0.15, linewidth=0,
+                        label=_("digest.ci", lang))
+        ax.plot(x, [v[2] or 0 for v in values], "o-", color="#2e7d32", label=_("digest.with_difficulty", lang))
+        ax.set_xticks(x, [r[0] for r in rows])
+        ax.legend(fontsize=7, loc="upper left")
         ax.set_ylim(0, 100)
         ax.yaxis.set_major_formatter(number_ticks(lang))
         ax.set_xlabel(_("rpt.digest.column.month", lang))
@@ -331,7 +346,8 @@ def _severity(d: Design, qn: Questionnaire, lang: str, min_n: int) -> Section:
         rows.append((c.label.get(lang), format_number(n, lang, 0), _pct(est, lang) if shown else "—",
                      (_ci(hit.iloc[0], lang) if len(hit) else "") if shown else _("digest.hidden", lang)))
         values.append((None, n, round(100 * est, 1) if shown else None, None))
-    rows.append((_("rpt.digest.total", lang), format_number(answered, lang, 0), format_number(100, lang, 1) if shown else "—", ""))
+    rows.append((_("rpt.digest.total", lang), format_number(answered, lang, 0),
+                 format_number(100, lang, 1) if shown else "—", ""))
     values.append((None, answered, 100.0 if shown else None, None))
     note = _("rpt.digest.note.severity", lang, min_n=min_n) if shown else \
         _("rpt.digest.note.severity_hidden", lang, n=answered, min_n=min_n)
@@ -430,7 +446,8 @@ def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, la
                      mask_text(case.proposal), _labels(qn, "reported_to", firm["reported_to"], lang),
                      _labels(qn, "resolution", firm["resolution"], lang),
                      _(f"rpt.follow_up.{case.follow_up}", lang)))
-    columns = tuple(qn.question(q).label.get(lang) for q in personal) + (_("rpt.digest.column.reference", lang), _("rpt.digest.column.district", lang),
+    columns = tuple(qn.question(q).label.get(lang) for q in personal) + (
+               _("rpt.digest.column.reference", lang), _("rpt.digest.column.district", lang),
                _("rpt.digest.column.sector", lang), _("rpt.digest.column.area", lang),
                _("rpt.digest.column.level", lang), qn.question("description").label.get(lang),
                qn.question("proposal").label.get(lang), qn.question("reported_to").label.get(lang),
@@ -441,7 +458,8 @@ def _cases(d: Design, qn: Questionnaire, groups: Mapping, ctx: DigestContext, la
     if not rows:
         paragraphs.append(_("rpt.digest.cases.none", lang))
     tables = (table,) + _open_cases(ctx, lang)
-    return Section(_("rpt.digest.section.cases", lang), tuple(paragraphs), tables, notes=(_("rpt.digest.note.masked", lang),),
+    return Section(_("rpt.digest.section.cases", lang), tuple(paragraphs), tables,
+                   notes=(_("rpt.digest.note.masked", lang),),
                    key="cases")
 
 
@@ -479,7 +497,8 @@ def labels(lang: str) -> dict[str, str]:
 
 
 def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design | None = None,
-                 lang: str = "vi", min_n: int = 10, include_personal: bool = False, weighting_notes: Sequence[str] | None = None,
+                 lang: str = "vi", min_n: int = 10, include_personal: bool = False,
+                 weighting_notes: Sequence[str] | None = None,
                  sector_groups: Mapping[str, Sequence[int]] | None = None,
                  context: DigestContext | None = None) -> Digest:
     """The digest of one month (with the previous month for changes), as a :class:`Digest`.
@@ -498,7 +517,8 @@ def build_digest(design: Design, qn: Questionnaire, month: str, previous: Design
                 _responses(d, ctx, lang, float(np.sum(d.weights))),
                 _difficulties(d, p, qn, lang), _trend(d, month, ctx, lang), _domains(d, qn, groups, lang, min_n),
                 _severity(d, qn, lang, min_n), _main_and_cost(d, qn, lang, min_n),
-                _cases(d, qn, groups, ctx, lang, min_n, include_personal), _method(d, ctx, lang, min_n, weighting_notes or ()))
+                _cases(d, qn, groups, ctx, lang, min_n, include_personal),
+                _method(d, ctx, lang, min_n, weighting_notes or ()))
     province = ctx.province or (qn.locality.province_vi if qn.locality else "")
     doc = Document(_("rpt.digest.title", lang, period=period_words(month, lang)), lang, province,
                    period_words(month, lang), ctx.issuer or _("rpt.issuer", lang), format_date(ctx.issued, lang),

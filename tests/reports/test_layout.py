@@ -63,3 +63,14 @@ def test_the_html_is_one_offline_file(demo_reports):
         assert not re.search(r"""(src|href)=["'](?!data:|#)""", page)   # nothing fetched from outside
         assert "@import" not in page and "url(http" not in page
         assert page.count("data:image/svg+xml;base64,") >= 2           # charts as vector drawings
+
+
+@pytest.mark.parametrize("stem", ["digest_2025-12", "pgi_estimate_2025"])
+def test_charts_are_vector_drawings_and_fonts_are_embedded(demo_reports, stem):
+    if shutil.which("pdfimages") is None:
+        pytest.skip("pdfimages (poppler-utils) is not installed")
+    path = demo_reports[0] / f"{stem}.pdf"
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert len(images.strip().splitlines()) == 2          # the header lines only: no picture made of pixels
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "DejaVu-Sans" in fonts and all(" yes " in line for line in fonts.splitlines()[2:])
