@@ -15,13 +15,14 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, subset
-from .estimate import _numeric, degrees_of_freedom, estimate_matrix, result_frame
+from .estimate import _columns, _numeric, degrees_of_freedom, estimate_matrix, result_frame
 
 __all__ = ["quantile", "weighted_quantile"]
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float) -> float:
-    """R's ``qrule_math``: the answer at which the cumulative weight share first reaches ``p``.
+    """R's ``qrule_math``: the answer at which the cumulative weight share first reaches ``p`` (with R's
+    quirk: when the first answer's share alone exceeds ``p``, the second answer).
 
     Zero weights are ignored; NaN when p is outside [0, 1] or there is no weight.
     """
@@ -30,28 +31,41 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float) -> float:
     if not 0 <= p <= 1 or len(x) == 0:
         return np.nan
     order = np.argsort(x, kind="stable")
-    x, cum = x[order], np.cumsum(w[order])
-    below = np.flatnonzero(cum <= p * cum[-1])
-    if len(below) == 0:
-        return float(x[0])
-    pos = below[-1]
-    exact = p - cum[pos] / cum[-1] == 0
+    # sums accumulated in extended precision, then rounded, as R's cumsum and sum: a share that is
+    # exactly p (equal weights, an even count) is then found exactly, as R finds it
+    long = np.cumsum(w[order].astype(np.longdouble))
+    x, cum, total = x[order], long.astype(float), float(long[-1])
+    below = np.flatnonzero(cum <= p * total)
+    pos = below[-1] if len(below) else 0  # R's survey:::last gives the first when none is below
+    exact = p - cum[pos] / total == 0
     return float(x[pos] if exact or pos == len(x) - 1 else x[pos + 1])
 
 
-def quantile(design: Design, variable: str, quantiles: float | list[float] = 0.5, level: float = 0.95,
-             min_n: int = 0) -> pd.DataFrame:
-    """Weighted quantiles of a numeric variable with Woodruff intervals, as ``svyquantile(~x, design, p)``.
+def quantile(design: Design, variable: str, quantiles: float | list[float] = 0.5, by: str | None = None,
+             level: float = 0.95, min_n: int = 0) -> pd.DataFrame:
+    """Weighted quantiles of a numeric variable with Woodruff intervals, as ``svyquantile(~x, design, p)``,
+    overall or by domain (``svyby(~x, ~by, design, svyquantile, p)``: each domain a subset of the design).
 
     Missing answers are left out as a subset of the design (``na.rm=TRUE``).
 
     Returns
     -------
-    DataFrame: variable, quantile (p), then the result shape.
+    DataFrame: [by], variable, quantile (p), then the result shape.
     """
+    if by is None:
+        return _quantiles(design, variable, quantiles, level, min_n)
+    col = _columns(design, by)
+    inset = design.weights != 0
+    parts = [_quantiles(subset(design, (col == v).to_numpy()), variable, quantiles, level, min_n).assign(**{by: v})
+             for v in sorted(col[inset].dropna().unique())]
+    frame = pd.concat(parts, ignore_index=True)
+    return frame[[by] + [c for c in frame.columns if c != by]]
+
+
+def _quantiles(design: Design, variable: str, quantiles, level: float, min_n: int) -> pd.DataFrame:
     x = _numeric(design, variable)
-    ok = ~np.isnan(x)
-    d = subset(design, ok) if not ok.all() else design
+    ok = ~np.isnan(x) & (design.weights != 0)
+    d = subset(design, ok)
     x0 = np.where(ok, x, 0.0)
     w = d.weights
     df = degrees_of_freedom(d)

@@ -213,46 +213,47 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
     if design.steps:
         raise WeightingError("make replicates before adjusting the weights, so that every adjustment is redone "
                              "on each replicate", code="weighting.replicates_after")
-    units, strata, psu_of_row = _units(design)
-    first_rows = np.unique(psu_of_row, return_index=True)[1]
-    popsize = _first_stage_popsize(design, first_rows)
     if type not in REPLICATE_TYPES:
         raise WeightingError(f"unknown replicate type {type!r}", code="weighting.unknown_replicates",
                              params={"type": str(type), "known": ", ".join(REPLICATE_TYPES)},
                              hint="one of " + ", ".join(REPLICATE_TYPES))
     if type in ("JKn", "BRR") and design.strata is None:
         raise WeightingError(f"{type} replicates need strata", code="weighting.jkn_strata", params={"type": type})
+    _, strata, psu_of_row = _units(design)
     if multipliers is not None:
-        m = np.asarray(multipliers, dtype=float)
-        per_row = m.shape[0] == design.n
-        if not per_row and m.shape[0] != len(units):
-            raise WeightingError("multipliers need one row per response or per primary unit",
-                                 code="weighting.multipliers_rows", params={"rows": int(m.shape[0])})
-        sizes = np.bincount(pd.factorize(strata)[0])
-        rep_scale = (_bootstrap_scale(scale, m.shape[1], sizes) if type in ("bootstrap", "subbootstrap")
-                     else 1.0 / m.shape[1] if type == "BRR" else None)
-        if rep_scale is None:
-            raise WeightingError("multipliers made elsewhere are for bootstrap or BRR replicates",
-                                 code="weighting.multipliers_type", params={"type": type})
-        full = m if per_row else m[psu_of_row]
-        return _with_replicates(design, full, type, rep_scale, np.ones(m.shape[1]), None)
+        return _given(design, np.asarray(multipliers, dtype=float), type, scale, strata, psu_of_row)
+    popsize = _first_stage_popsize(design, np.unique(psu_of_row, return_index=True)[1])
     if type == "JK1":
         if popsize is not None and len(np.unique(popsize)) > 1:
             raise WeightingError("JK1 takes one population size; use JKn for a stratified design",
                                  code="weighting.jk1_strata")
-        m, rep_scale, rscales = _jk1(len(units), None if popsize is None else float(popsize[0]))
+        m, rep_scale, rscales = _jk1(len(strata), None if popsize is None else float(popsize[0]))
     elif type == "JKn":
         m, rep_scale, rscales = _jkn(strata, popsize, design.lonely_psu)
     elif type == "BRR":
         m, rep_scale, rscales = _brr(strata, hadamard_matrix)
     else:
-        convention = "rao-wu" if type == "subbootstrap" else scale
-        m, rep_scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed),
-                                           convention if isinstance(convention, str) else "rao-wu", popsize)
-        if not isinstance(convention, str):
-            rep_scale = float(convention)
+        convention = scale if type == "bootstrap" and isinstance(scale, str) else "rao-wu"
+        m, rep_scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed), convention, popsize)
+        if not isinstance(scale, str):
+            rep_scale = float(scale)  # a scale given as a number is used as given
     seeded = type in ("bootstrap", "subbootstrap") and seed is not None
     return _with_replicates(design, m[psu_of_row], type, rep_scale, rscales, seed if seeded else None)
+
+
+def _given(design: Design, m: np.ndarray, type: str, scale: str | float, strata: np.ndarray,
+           psu_of_row: np.ndarray) -> Design:
+    """Replicates from multipliers made elsewhere (per response or per primary unit), bootstrap or BRR."""
+    per_row = m.shape[0] == design.n
+    if not per_row and m.shape[0] != len(strata):
+        raise WeightingError("multipliers need one row per response or per primary unit",
+                             code="weighting.multipliers_rows", params={"rows": int(m.shape[0])})
+    if type not in ("bootstrap", "subbootstrap", "BRR"):
+        raise WeightingError("multipliers made elsewhere are for bootstrap or BRR replicates",
+                             code="weighting.multipliers_type", params={"type": type})
+    sizes = np.bincount(pd.factorize(strata)[0])
+    rep_scale = 1.0 / m.shape[1] if type == "BRR" else _bootstrap_scale(scale, m.shape[1], sizes)
+    return _with_replicates(design, m if per_row else m[psu_of_row], type, rep_scale, np.ones(m.shape[1]), None)
 
 
 def _with_replicates(design: Design, mult: np.ndarray, type: str, scale: float, rscales: np.ndarray,

@@ -105,6 +105,8 @@ out$quantile_strat <- qs(~enroll, dstrat, c(0.1, 0.5))
 out$quantile_jk1 <- qs(~api00, jk1, c(0.5, 0.75))
 out$quantile_clus2 <- {q <- svyquantile(~enroll, dclus2, 0.5, na.rm = TRUE)[[1]]
   list(estimate = unname(q[, 1]), ci_low = unname(q[, 2]), ci_high = unname(q[, 3]), se = unname(q[, 4]))}
+qby <- svyby(~api00, ~stype, dclus1, svyquantile, quantiles = 0.5, ci = TRUE)
+out$quantile_by_stype <- list(estimate = unname(qby[, 2]), se = unname(qby[, 3]))
 tab <- svytable(~sch.wide + stype, dclus1)
 out$table_clus1 <- list(estimate = unname(as.vector(tab)))
 out$table_total_clus1 <- est(svytotal(~interaction(sch.wide, stype), dclus1))

@@ -253,6 +253,9 @@ def test_quantiles_as_r_default(dclus1, dstrat, dclus2):  # svyquantile(~x, desi
     _quantile_check(quantile(dstrat, "enroll", [0.1, 0.5]), "quantile_strat")
     _quantile_check(quantile(replicate_design(dclus1, "JK1"), "api00", [0.5, 0.75]), "quantile_jk1")
     _quantile_check(quantile(dclus2, "enroll", 0.5), "quantile_clus2")  # na.rm=TRUE
+    by = quantile(dclus1, "api00", 0.5, by="stype")  # svyby(~api00, ~stype, dclus1, svyquantile, quantiles=0.5)
+    assert by["stype"].tolist() == ["E", "H", "M"]
+    check(by, "quantile_by_stype")
 
 
 def test_weighted_quantile_by_hand():
@@ -260,6 +263,7 @@ def test_weighted_quantile_by_hand():
     assert weighted_quantile(x, w, 0.5) == 2.0  # the share reaches 0.5 exactly at 2: the lower value
     assert weighted_quantile(x, w, 0.51) == 3.0
     assert weighted_quantile(x, np.array([0.0, 1.0, 1.0, 2.0]), 0.5) == 2.0  # a zero weight is ignored
+    assert weighted_quantile(x, w, 0.1) == 2.0  # R: below the first share, the second answer (survey:::last)
 
 
 def test_table_and_rao_scott(dclus1, dstrat):  # svytable, svytotal(~interaction()), svychisq(~sch.wide + stype)

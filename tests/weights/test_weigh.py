@@ -81,6 +81,9 @@ def test_many_replicates_that_cannot_be_raked_are_reported(loaded, monthly):
     with pytest.warns(SurveyWarning, match="replicates could not be raked"):
         result = weigh(data, RakingConfig(MARGINS, n_replicates=20, seed=3))
     assert "replicate(s) left out" in " ".join(map(str, result.design.log))
+    dropped = result.diagnostics.replicates[2]  # counted in the diagnostics, whatever the rate
+    assert dropped == result.design.dropped_replicates > 0
+    assert f"{dropped} of 20 replicates left out" in result.diagnostics.text("en")
     stored = jobs.weight_wave(loaded, monthly, "2025-11", RakingConfig(MARGINS, n_replicates=20, seed=3))
     assert any("could not be raked" in note for note in stored.notes)  # the job hands the warning on
 
