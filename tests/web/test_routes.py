@@ -117,7 +117,7 @@ def test_preview_stores_nothing_and_shows_the_problem_in_vietnamese(client, web,
     before = {t: count(url, t) for t in ("loads", "waves", "quarantine", "raw_files", "corrections")}
     r = upload(client, kobo_export(tmp_path / "thang11.csv", n=40, bad_rows=(3,)))
     assert r.status_code == 200
-    assert "chưa có dữ liệu nào được lưu" in r.text
+    assert "chưa có dữ liệu nào được lưu" in r.text and "Định dạng: CSV xuất từ KoboToolbox; bảng mã: utf-8" in r.text
     counts = {k: re.search(rf'id="count-{k}">([^<]+)<', r.text).group(1)
               for k in ("read", "accepted", "corrected", "quarantined")}
     assert counts["read"] == "40" and counts["quarantined"] == "1"
@@ -330,7 +330,8 @@ def test_every_text_of_the_templates_is_in_both_catalogues():
     prefixes = {"web.role.": ("viewer", "analyst", "staff", "admin"),
                 "web.survey.": ("monthly_difficulties", "pgi_feedback"),
                 "web.tasks.kind.": ("weights", "digest", "annual", "preview", "load"),
-                "web.tasks.status.": ("running", "done", "failed"), "rpt.review.": ("pending", "approved")}
+                "web.tasks.status.": ("running", "done", "failed"), "rpt.review.": ("pending", "approved"),
+                "web.format.": ("kobo_csv", "csv", "sav", "xlsx")}
     ids = {i for i in ids if not i.endswith(".")} | {p + k for p, keys in prefixes.items() for k in keys}
     assert len(ids) > 80
     for lang in ("vi", "en"):
