@@ -114,13 +114,20 @@ def _wait_for(driver, css: str, seconds: float = 120.0):
 
 def _click(driver, element) -> None:
     """Click what submits a form, and wait until the next page has replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 120).until(ec.staleness_of(page))
+
+    def replaced(_driver) -> bool:
+        try:
+            return ec.staleness_of(page)(_driver)
+        except WebDriverException:  # asked while the page was being replaced: chromium says "not in the document"
+            return True
+    WebDriverWait(driver, 120).until(replaced)
 
 
 def _shot(driver, name: str) -> None:
