@@ -182,8 +182,9 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
 
     def _check(upload: Upload, lang: str) -> tuple[int, dict]:
         """Check the upload (nothing stored): the page's status and what the preview page shows."""
-        from ..i18n import _
+        from ..i18n import _, has_message
         from ..ingest import console_summary
+        from ..text import printable
 
         s = upload.settings
         if not period_ok(s["period"]):
@@ -194,10 +195,15 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         except SurveyError as exc:
             return 422, {"result": None, "lines": [], "error": web.describe(exc, lang)}
         result = outcome.value
+        # the warnings are shown apart (in the page's words), so not again among the summary's lines
+        said = {_("ingest.console.warning", lang, message=printable(_(m, lang, **p), None)) for m, p in result.warnings}
         return 200, {"result": result, "error": "", "columns": outcome.used["columns"],
                      "unmatched": outcome.used["unmatched"],
-                     "lines": console_summary(result, lang).splitlines()[2:],  # its head names a load: none yet
-                     "warnings": [_(msgid, lang, **params) for msgid, params in result.warnings]}
+                     "lines": [line for line in console_summary(result, lang).splitlines()[2:]  # its head names a load
+                               if line not in said],
+                     # a warning's page wording when it has one (the command line's names its flags)
+                     "warnings": [_(f"web.{msgid}" if has_message(f"web.{msgid}", lang) else msgid, lang, **params)
+                                  for msgid, params in result.warnings]}
 
     def _big(upload: Upload) -> bool:
         """A file that takes more than a moment: checked and loaded in the background, with a progress bar."""

@@ -171,6 +171,7 @@ def test_a_changed_period_is_checked_again_before_anything_is_stored(client, web
     login(client, "staff")
     page = upload(client, kobo_export(tmp_path / "m.csv", n=20), period="2025-10").text
     assert "20 trong 20 phiếu (100%) được nộp ngoài kỳ 2025-10" in page  # the dates say November
+    assert "Kiểm tra lại kỳ đã chọn trước khi xác nhận" in page and "--strict" not in page
     token = re.search(r'action="/upload/([^/"]+)/check"', page).group(1)
     page = client.post(f"/upload/{token}/check", data={"csrf": csrf_of(page), "survey": "monthly_difficulties",
                                                        "period": PERIOD}).text
