@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test clean thumbnails
+.PHONY: help demo test clean serve thumbnails
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml .ci/system-packages
 
 demo: $(STAMP)  ## run the pipeline on the bundled demo data, write reports to out/
 	$(PY) pipelines/demo.py --out out
+
+serve: $(STAMP)  ## open the staff's web page on http://127.0.0.1:8000/ (accounts: pgi-survey users add)
+	$(VENV)/bin/pgi-survey serve $(if $(DB),--db $(DB))
 
 thumbnails: demo  ## page 1 of each demo report as PNG under docs/, shown in the README (needs pdftoppm)
 	pdftoppm -r 60 -f 1 -l 1 -png -singlefile out/digest_2025-12.pdf docs/digest_page1

@@ -407,6 +407,89 @@ def _add_ingest(commands, lang: str) -> None:
     p.set_defaults(func=_cmd_loads)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """The staff's web page on ``--host``:``--port`` (uvicorn), on the store of ``--db``."""
+    import uvicorn
+
+    from .web import WebConfig, create_app
+
+    _store(args)  # says which store, and opens (or creates) it before the first page
+    app = create_app(WebConfig(db=args.db, folder=Path(args.folder) if args.folder else None,
+                               secure_cookies=args.secure_cookies))
+    print(_("cli.serve.open", args.lang, host=args.host, port=args.port), file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    """Add an account (or give it a new role and password): the password from ``$PGI_WEB_PASSWORD``,
+    else asked twice without echo."""
+    import getpass
+
+    from . import jobs
+
+    password = os.environ.get("PGI_WEB_PASSWORD")
+    if password is None:
+        password = getpass.getpass(_("cli.users.password", args.lang))
+        if getpass.getpass(_("cli.users.again", args.lang)) != password:
+            print(_("cli.error", args.lang, message=_("cli.users.mismatch", args.lang)), file=sys.stderr)
+            return 1
+    jobs.add_user(_store(args), args.name, args.role, password)
+    print(_("cli.users.added", args.lang, name=args.name, role=args.role))
+    return 0
+
+
+def _cmd_kobo(args: argparse.Namespace) -> int:
+    """Pull a month from KoboToolbox into a CSV, check it (nothing stored), and load it with ``--load``."""
+    import getpass
+
+    from . import jobs
+    from .ingest import console_summary
+
+    token = os.environ.get("PGI_KOBO_TOKEN") or getpass.getpass(_("cli.kobo.token", args.lang))
+    out = args.out or f"kobo_{args.asset}_{args.period}.csv"
+    pulled = jobs.pull_kobo(args.server, args.asset, args.period, token, out)
+    print(_("cli.kobo.pulled", args.lang, count=pulled.used["submissions"], path=out))
+    store = _store(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        if args.load:
+            loaded = jobs.load_export(store, out, args.survey, args.period, lang=args.lang)
+            print(console_summary(loaded.value, args.lang))
+            return 0
+        checked = jobs.preview_export(store, out, args.survey, args.period)
+    print("\n".join(console_summary(checked.value, args.lang).splitlines()[1:]))
+    print(_("cli.kobo.next", args.lang, path=out, survey=args.survey, period=args.period))
+    return 0
+
+
+def _add_web(commands, lang: str) -> None:
+    p = _command(commands, "kobo", _("cli.kobo", lang), lang)
+    p.add_argument("action", choices=["pull"], help=_("cli.kobo", lang))
+    p.add_argument("--server", required=True, help=_("cli.kobo.server", lang))
+    p.add_argument("--asset", required=True, help=_("cli.kobo.asset", lang))
+    p.add_argument("--period", required=True, help=_("cli.ingest.period", lang))
+    p.add_argument("--survey", default="monthly_difficulties", help=_("cli.ingest.survey", lang))
+    p.add_argument("--out", help=_("cli.kobo.out", lang))
+    p.add_argument("--load", action="store_true", help=_("cli.kobo.load", lang))
+    _lang_and_db(p, lang)
+    p.set_defaults(func=_cmd_kobo)
+    p = _command(commands, "serve", _("cli.serve", lang), lang)
+    p.add_argument("--host", default="127.0.0.1", help=_("cli.serve.host", lang))
+    p.add_argument("--port", type=int, default=8000, help=_("cli.serve.port", lang))
+    p.add_argument("--folder", help=_("cli.serve.folder", lang))
+    p.add_argument("--secure-cookies", action="store_true", help=_("cli.serve.secure", lang))
+    _lang_and_db(p, lang)
+    p.set_defaults(func=_cmd_serve)
+    p = _command(commands, "users", _("cli.users", lang), lang)
+    p.add_argument("action", choices=["add"], help=_("cli.users", lang))
+    p.add_argument("name", help=_("cli.users.name", lang))
+    p.add_argument("--role", required=True, choices=["admin", "staff", "analyst", "viewer"],
+                   help=_("cli.users.role", lang))
+    _lang_and_db(p, lang)
+    p.set_defaults(func=_cmd_users)
+
+
 def _command(commands, name: str, help: str, lang: str) -> argparse.ArgumentParser:
     """A sub-command whose description is its help."""
     return commands.add_parser(name, help=help, description=help)
@@ -492,6 +575,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         _add_scoring(commands, lang)
         _add_forecast(commands, lang)
         _add_reports(commands, lang)
+        _add_web(commands, lang)
     return parser
 
 

@@ -45,6 +45,8 @@ __all__ = [
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast",
     "monthly_digest", "annual_report", "demo_year", "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY",
     "FEEDBACK", "review_cases", "edit_case", "approve_case", "follow_up_case", "remove_load", "load_counts",
+    "preview_export", "list_loads", "quarantined_rows", "margins_files", "add_user", "verify_user", "audit",
+    "audit_log", "accept_quarantined", "pull_kobo", "user_role",
 ]
 
 T = TypeVar("T")
@@ -620,7 +622,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
     if out is not None:
         targets = check_output_dir(out, [f"digest_{month}.xlsx", f"digest_{month}.pdf", f"digest_{month}.html"],
                                    force=force, inputs=[store.file])
-    qn = load_questionnaire(MONTHLY, province=province, period=str(month))  # the month's localities
+    qn = _questionnaire(MONTHLY, province, str(month))  # the month's localities
     current = _publishable(load_weighted(store, qn, PeriodRange(month, month)))
     notes = []
     trend = _earlier_months(store, qn, month, months - 1)
@@ -865,3 +867,192 @@ def run_record(outcomes: dict[str, Outcome]) -> str:
     """What each job used, as JSON, to keep next to the outputs."""
     return json.dumps({name: {k: v for k, v in o.used.items() if isinstance(v, (str, int, float, list, tuple))
                               or v is None} for name, o in outcomes.items()}, indent=2, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ the web page's jobs (issue 17)
+
+def preview_export(store: Store, path: str | Path, survey: str | Questionnaire, period: str | Period,
+                   options: IngestOptions = IngestOptions()) -> Outcome[LoadResult]:
+    """Read and check an export exactly as :func:`load_export` would, and store nothing.
+
+    The rows are read, mapped, coerced and validated against the store as it is (so
+    "already present" is counted), through the ingest's own prepare step; no wave, load,
+    response, quarantine row or archive is written. The result's ``load_id`` is 0; ``used``
+    gives the column mapping (``columns``: file column, question) and the questions no column
+    matched (``unmatched``).
+
+    Raises
+    ------
+    IngestError
+        What :func:`load_export` would raise before storing (unreadable, too large, ...).
+    """
+    import datetime as dt
+    import tempfile
+
+    from .ingest.ingest import _Load  # the load's first step, without its second (the write)
+    from .ingest.readers import prepare
+    from .places import check_wave_locality
+
+    month = str(_period(period))
+    qn = _questionnaire(survey, options.province, month)
+    try:
+        check_wave_locality(qn, month)
+    except SurveyError as exc:
+        from .errors import IngestError
+        raise IngestError(exc.message, code=exc.code, params=exc.params) from None
+    mapping = options.mapping
+    if isinstance(mapping, (str, Path)):
+        from .ingest import read_mapping
+        mapping = read_mapping(mapping)
+    info = prepare(path, format=options.format, encoding=options.encoding, sep=options.sep,
+                   max_bytes=options.max_bytes)
+    settings = dict(format=options.format, sheet=options.sheet, chunksize=options.chunksize,
+                    max_bytes=options.max_bytes, max_rows=options.max_rows)
+    load = _Load(info, qn, month, store, mapping, settings, None, dt.date.today(), False,
+                 id_column=options.id_column, strict=options.strict)
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="pgi-preview-") as folder:
+        warnings.simplefilter("ignore", SurveyWarning)  # they are in the result's warnings
+        with store.read() as conn:
+            state = load.prepare(conn, Path(folder) / "first")
+    cmap = state.cmap
+    columns = [(column, qid) for qid, column in cmap.single.items()]
+    columns += [(column, f"{qid}/{code}") for qid, options in cmap.split.items() for code, column in options.items()]
+    matched = set(cmap.single) | set(cmap.split)
+    return Outcome(state.result, used={"questionnaire": f"{qn.id} v{qn.version}", "file": str(path),
+                                       "sha256": state.result.sha256, "stored": False, "columns": columns,
+                                       "unmatched": [q.id for q in qn.questions if q.id not in matched]})
+
+
+def list_loads(store: Store) -> Outcome[pd.DataFrame]:
+    """Every load, newest first, removed ones too (the audit log of the store)."""
+    return Outcome(store.list_loads())
+
+
+def quarantined_rows(store: Store, load: int) -> Outcome[pd.DataFrame]:
+    """The refused rows of one load: row, response key, the raw values and the reasons; ``used`` names the
+    load's survey and its personal-data questions (whose values a page masks)."""
+    loads = store.list_loads()
+    found = loads[loads["load"] == int(load)]
+    survey = str(found["survey"].iloc[0]) if len(found) else None
+    personal = list(_questionnaire(survey).personal_questions) if survey else []
+    return Outcome(store.read_quarantine(int(load)), used={"load": int(load), "survey": survey,
+                                                            "personal": personal})
+
+
+def margins_files() -> Outcome[list[dict]]:
+    """The shipped margins files staff may weight with: path, name, source and whether illustrative."""
+    from .reference import data_path
+    from .weights.margins import load_margins
+
+    found = []
+    for path in sorted(data_path("data", "margins").glob("*.yaml")):
+        margins = load_margins(path)
+        found.append({"path": str(path), "name": path.stem, "illustrative": bool(margins.illustrative),
+                      "source": str(margins.source or "")})
+    return Outcome(found)
+
+
+def add_user(store: Store, name: str, role: str, password: str) -> Outcome[str]:
+    """Add a staff account (or give it a new role and password); the password is kept as an argon2 hash."""
+    from .store.accounts import add_user as _add
+
+    _add(store, name, role, password)
+    return Outcome(name, used={"role": role})
+
+
+def verify_user(store: Store, name: str, password: str) -> Outcome[str | None]:
+    """The role of the account when the password is right, else None."""
+    from .store.accounts import verify_user as _verify
+
+    return Outcome(_verify(store, name, password))
+
+
+def user_role(store: Store, name: str) -> Outcome[str | None]:
+    """The account's role as it is now (None: no such account), so a changed role counts at once."""
+    from .store.accounts import user_role as _role
+
+    return Outcome(_role(store, name))
+
+
+def audit(store: Store, user: str, action: str, target: str = "", **detail) -> Outcome[None]:
+    """Append who did what (loaded, removed, approved, downloaded...) to the web audit log."""
+    from .store.accounts import record
+
+    record(store, user, action, target, **detail)
+    return Outcome(None)
+
+
+def audit_log(store: Store, limit: int = 200) -> Outcome[pd.DataFrame]:
+    """The newest lines of the web audit log."""
+    from .store.accounts import read_audit
+
+    return Outcome(read_audit(store, limit))
+
+
+def accept_quarantined(store: Store, quarantine_id: int, values: dict[str, str], *,
+                       user: str | None = None) -> Outcome[LoadResult]:
+    """Correct values of one quarantined row and load it, when it now passes every check.
+
+    The row's raw values, with ``values`` (file column -> new text) put in, are written as a
+    one-row export and checked like any file (:func:`preview_export`). Still refused: nothing
+    is stored, and the result says why (``used["stored"]`` is False). Accepted: it is loaded as
+    a load of its own (its file named after the load and row it comes from, so the audit log
+    tells where it came from) and only then leaves the quarantine.
+
+    Raises
+    ------
+    StoreError
+        No quarantined row of that number.
+    """
+    import csv
+    import tempfile
+
+    from sqlalchemy import delete
+
+    from .errors import StoreError
+    from .store.store import quarantine
+
+    rows = store.read_quarantine()
+    found = rows[rows["id"] == int(quarantine_id)]
+    if found.empty:
+        raise StoreError(f"there is no quarantined row #{quarantine_id}", code="web.no_quarantined_row",
+                         params={"row": int(quarantine_id)})
+    row = found.iloc[0]
+    loads = store.list_loads()
+    load = loads[loads["load"] == int(row["load_id"])].iloc[0]
+    raw = {**row["raw"], **{k: str(v) for k, v in values.items() if k in row["raw"]}}
+    with tempfile.TemporaryDirectory(prefix="pgi-fix-") as folder:
+        path = Path(folder) / f"load{int(row['load_id'])}_row{int(row['row_number'])}.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(list(raw))
+            writer.writerow(list(raw.values()))
+        checked = preview_export(store, path, str(load["survey"]), str(load["period"]))
+        if checked.value.quarantined:
+            return Outcome(checked.value, used={"stored": False, "row": int(quarantine_id)})
+        outcome = load_export(store, path, str(load["survey"]), str(load["period"]), user=user)
+    with store.begin() as conn:
+        conn.execute(delete(quarantine).where(quarantine.c.id == int(quarantine_id)))
+    outcome.used.update(stored=True, row=int(quarantine_id), from_load=int(row["load_id"]))
+    return outcome
+
+
+def pull_kobo(server: str, asset: str, period: str | Period, token: str, out: str | Path) -> Outcome[Path]:
+    """A month's submissions pulled from a KoboToolbox server (API v2 data endpoint) and written as a
+    KoboToolbox CSV at ``out``, to be checked (:func:`preview_export`) and loaded (:func:`load_export`)
+    like a downloaded export. The token is used for the requests only, never kept.
+
+    Raises
+    ------
+    IngestError
+        The server refuses the token, cannot be reached, or does not answer as Kobo's data endpoint.
+    """
+    from .kobo import pull_submissions, write_kobo_csv
+
+    month = _period(period)
+    rows = pull_submissions(server, asset, month, token)
+    target = Path(out)
+    with atomic_path(target) as tmp:
+        write_kobo_csv(rows, tmp)
+    return Outcome(target, used={"server": server, "asset": asset, "period": str(month), "submissions": len(rows)},
+                   written=[target])
