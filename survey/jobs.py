@@ -406,8 +406,10 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     name = qn.locality.province if qn.locality else None
     result.official = official_record(official_panel(store.read_official()), name,
                                       load_targets(key) if key else None, before=year + 1)
-    periods = f"{found['period_from']}..{found['period_to']}"
-    result.notes.append(_("job.score.weighting", lang, id=found["id"], periods=periods, replicates=found["rep_type"])
+    periods = _months_words(found["period_from"], found["period_to"], lang)
+    kind = found["rep_type"] and (_(f"rpt.replicates.{found['rep_type']}", lang)
+                                  if has_message(f"rpt.replicates.{found['rep_type']}", lang) else found["rep_type"])
+    result.notes.append(_("job.score.weighting", lang, id=found["id"], periods=periods, replicates=kind)
                         if found["rep_type"] else _("job.score.weighting_none", lang, id=found["id"], periods=periods))
     result.notes.append(_("job.score.own_scale", lang))
     outcome = Outcome(result, notes=notes_text(result.notes, lang), used={
@@ -416,6 +418,14 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
     if target is not None:
         outcome.written.append(_write_table(result.table, target))
     return outcome
+
+
+def _months_words(first: str, last: str, lang: str) -> str:
+    """A month or a range of months as readers write them ("tháng 11/2025", "tháng 5/2025 – tháng 11/2025")."""
+    def words(month: str) -> str:
+        year, number = (int(p) for p in month.split("-"))
+        return _("rpt.period.month", lang, month=number, year=year, name=_(f"rpt.month.{number}", lang))
+    return words(first) if first == last else f"{words(first)} – {words(last)}"
 
 
 def import_official(store: Store, path: str | Path, year: int, *, mean: float | None = None,
