@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, delete, event, func, inspect, literal, select, true, update,
+    UniqueConstraint, create_engine, delete, event, func, inspect, literal_column, select, true, update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -418,7 +418,7 @@ class Store:
         if f"ix_{name}_hash" not in {i["name"] for i in inspect(conn).get_indexes(name)}:
             # Only responses with a real id: a content-keyed one ("h:<hash>") is found by its key.
             table = Table(name, MetaData(), autoload_with=conn)
-            where = table.c._key.not_like(literal("h:%"))
+            where = _real_id_keys(table)
             Index(f"ix_{name}_hash", table.c._wave_id, table.c._hash,
                   sqlite_where=where, postgresql_where=where).create(conn)
         have = {c["name"] for c in inspector.get_columns(name)}
@@ -596,7 +596,7 @@ class Store:
                 return select(table.c._hash, table.c._key).where(
                     table.c._wave_id == wave_id, table.c._key.in_(["h:" + h for h in part]), other)
             return select(table.c._hash, table.c._key).where(
-                table.c._wave_id == wave_id, table.c._hash.in_(part), table.c._key.not_like("h:%"), other)
+                table.c._wave_id == wave_id, table.c._hash.in_(part), _real_id_keys(table), other)
         return {r[0]: r[1] for r in _in_batches(conn, hashes, query)}
 
     def quarantined_hashes(self, conn: Connection, wave_id: int | None, hashes: Sequence[str],
@@ -749,6 +749,17 @@ class Store:
                 query = query.where(waves.c.period <= period_to)
             rows = conn.execute(query).all()
         return pd.DataFrame(rows, columns=["period", "response_key"] + [c.name for c in qcols])
+
+
+def _real_id_keys(table: Table):
+    """``_key NOT LIKE 'h:%'`` (responses with a real id) with the pattern written into the SQL, not bound.
+
+    The partial hash index is declared with this literal; SQLite uses a partial
+    index only when the query's WHERE holds the same term, and a bound ``?``
+    is not the same term: with it every batch of hashes scanned the whole wave
+    (quadratic ingest, issue 18).
+    """
+    return table.c._key.not_like(literal_column("'h:%'"))
 
 
 def _in_batches(conn: Connection, values: Sequence[str], query, size: int = 500) -> list:
