@@ -40,7 +40,6 @@ import re
 import tempfile
 import unicodedata
 import warnings
-import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -376,9 +375,14 @@ def _progress(total: int | None, enabled: bool | None):
 
 
 def _compress(path: Path) -> tuple[bytes, str]:
-    """The file's bytes zlib-compressed, and their SHA-256, read a block at a time (zlib and hashlib
-    release the interpreter lock)."""
-    packer, digest, parts = zlib.compressobj(1), hashlib.sha256(), []
+    """The file's bytes compressed for the archive (zstd, level 1), and their SHA-256, read a block at a
+    time (zstd and hashlib release the interpreter lock, so this runs beside the rows being prepared).
+
+    zstd rather than zlib: several times faster at a like ratio on survey exports (issue 18).
+    """
+    from ..store.store import archive_packer
+
+    packer, digest, parts = archive_packer(), hashlib.sha256(), []
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
