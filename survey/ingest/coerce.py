@@ -117,13 +117,26 @@ def _distinct(raw: pd.Series, func: Callable[[Any], Any], *, blank_missing: bool
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     keep = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry maps code -1 to -1
+    blank = _blank(uniques) if blank_missing else np.zeros(len(uniques), dtype=bool)
     results: list = []
     for i, value in enumerate(uniques):
-        if blank_missing and cell_text(value).strip() == "":
+        if blank[i]:
             continue
         keep[i] = len(results)
         results.append(func(value))
     return keep[codes], results
+
+
+def _is_text(values: Any) -> bool:
+    """Whether every value is a ``str`` (then pandas' string methods read the column in one pass)."""
+    return pd.api.types.infer_dtype(values, skipna=False) == "string"
+
+
+def _blank(values: np.ndarray) -> np.ndarray:
+    """Which values would show as nothing (``cell_text(v).strip() == ""``), column-wise for texts."""
+    if _is_text(values):
+        return (pd.Series(values, dtype=object).str.strip() == "").to_numpy()
+    return np.fromiter((cell_text(v).strip() == "" for v in values), dtype=bool, count=len(values))
 
 
 def _spread(codes: np.ndarray, results: list, missing: Any, index: pd.Index, dtype: Any = object) -> pd.Series:
@@ -308,6 +321,11 @@ def _coerce_date(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd
 
 
 def _coerce_text(raw: pd.Series) -> pd.Series:
+    present = raw.dropna()
+    if len(present) and _is_text(present.to_numpy()):  # texts (CSV): NFC and strip in pandas' string loops
+        text = present.str.normalize("NFC").str.strip()
+        return text.where(text != "").reindex(raw.index).astype(object).where(lambda t: t.notna(), pd.NA)
+
     def one(value: Any) -> Any:
         text = unicodedata.normalize("NFC", cell_text(value)).strip()
         return text if text else pd.NA
