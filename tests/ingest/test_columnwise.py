@@ -88,3 +88,32 @@ def test_column_wise_reading_agrees_cell_by_cell(raw, monthly):
     other = answers["difficulty_other"]
     assert set(other.dropna()) == {"ghi chú", "\u00e9"} and other.isna().sum() == blank["difficulty_other"].sum()
     assert parse_date("2025-11-30") is not None  # the date parser is public and read the same way
+
+
+def test_clean_columns_skip_the_schema_and_a_broken_one_is_still_named(monthly, monkeypatch):
+    """Validation clears clean columns with one numpy pass each; the pandera schema checks only the others."""
+    import datetime as dt
+
+    import pandera.pandas as pa
+
+    from survey.ingest.validate import validate_answers
+    from tests.fixtures import make_answers
+
+    checked: list[list[str]] = []
+    real = pa.DataFrameSchema.validate
+
+    def counted(self, frame, *args, **kwargs):
+        checked.append(list(frame.columns))
+        return real(self, frame, *args, **kwargs)
+    monkeypatch.setattr(pa.DataFrameSchema, "validate", counted)
+    answers = make_answers(monthly, 200, seed=7)
+    today = dt.date.today()  # the fixture draws years up to the current one
+    cmap = ColumnMap(single={q.id: q.id for q in monthly.questions})
+    before = [p for p in validate_answers(answers, monthly, cmap, today) if p["reason"] in ("unknown_code",
+                                                                                            "out_of_range")]
+    assert checked == [] and before == []
+    answers.loc[5, "severity"] = 7.0  # not a code of the list
+    answers.loc[9, "year_established"] = 1500.0  # below the range
+    found = {(p["row"], p["question"], p["reason"]) for p in validate_answers(answers, monthly, cmap, today)}
+    assert (5, "severity", "unknown_code") in found and (9, "year_established", "out_of_range") in found
+    assert sorted(checked[-1]) == ["severity", "year_established"]  # only the broken columns went to pandera
