@@ -117,7 +117,7 @@ def _distinct(raw: pd.Series, func: Callable[[Any], Any], *, blank_missing: bool
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     keep = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry maps code -1 to -1
-    blank = _blank(uniques) if blank_missing else np.zeros(len(uniques), dtype=bool)
+    blank = blank_values(uniques) if blank_missing else np.zeros(len(uniques), dtype=bool)
     results: list = []
     for i, value in enumerate(uniques):
         if blank[i]:
@@ -132,7 +132,7 @@ def _is_text(values: Any) -> bool:
     return pd.api.types.infer_dtype(values, skipna=False) == "string"
 
 
-def _blank(values: np.ndarray) -> np.ndarray:
+def blank_values(values: np.ndarray) -> np.ndarray:
     """Which values would show as nothing (``cell_text(v).strip() == ""``), column-wise for texts."""
     if _is_text(values):
         return (pd.Series(values, dtype=object).str.strip() == "").to_numpy()

@@ -19,7 +19,7 @@ from ..errors import CheckFailedError
 from ..i18n import has_message
 from ..places import other_list_unit
 from ..questionnaire import Question, Questionnaire, evaluate
-from .coerce import cell_text
+from .coerce import blank_values, cell_text
 from .mapping import ColumnMap
 
 __all__ = ["answer_schema", "validate_answers", "constraint_rule"]
@@ -161,7 +161,11 @@ def _answered(answers: pd.DataFrame, qid: str) -> pd.Series:
     col = answers[qid]
     if pd.api.types.is_numeric_dtype(col):  # numbers and codes: answered means present
         return col.notna()
-    return col.notna() & (col.astype("string").str.strip() != "")
+    answered = col.notna().to_numpy().copy()
+    # only the present values are looked at, with pandas' string methods when they are texts
+    # (a conversion of the whole column to the string dtype was most of validating texts, issue 18)
+    answered[answered] = ~blank_values(col.to_numpy()[answered])
+    return pd.Series(answered, index=col.index)
 
 
 def _rule_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, today: dt.date) -> list[dict]:
