@@ -5,6 +5,8 @@ One command generates the data and prints the scaling table (issue 18):
 - ingest ``.sav`` 300 columns (Likert, yes/no, numbers, texts) against a bare ``pyreadstat.read_sav``
   of the same file (goal: 1.5x the time, 2x the peak memory); up to ``--wide-max`` rows (a 1M x 300
   file is 2.4 GB once read);
+- ingest ``.sav`` of ``pgi_feedback`` (42 questions, no response id, so rows are keyed by their
+  answers) against a bare ``read_sav``: the stage that shows ingest is linear up to 1M rows;
 - ingest Kobo CSV (``monthly_difficulties``, 46 columns, labels, multiple choices split in 0/1
   columns, texts) against a bare ``pandas.read_csv`` of the same file (goal: 1.5x the time, plus a
   start-up under 1 s, reported apart);
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -66,6 +69,9 @@ BODIES = {
                    "from survey.questionnaire import load_questionnaire; "
                    "qn = load_questionnaire(Path(args['definition']), root=Path(args['definition']).parent)",
                    "extra = ingest_file(args['file'], qn, '2025-11', db=args['db'], progress=False).accepted"),
+    "ingest_feedback": ("from survey.ingest import ingest_file; from survey.questionnaire import load_questionnaire; "
+                        "qn = load_questionnaire('pgi_feedback')",
+                        "extra = ingest_file(args['file'], qn, '2024-12', db=args['db'], progress=False).accepted"),
     "read_csv": ("import pandas as pd",
                  "frame = pd.read_csv(args['file'], sep=';'); extra = len(frame)"),
     "ingest_kobo": ("from survey.ingest import ingest_file; from survey.questionnaire import load_questionnaire; "
@@ -84,6 +90,7 @@ BODIES = {
 #:           memory cap in MiB or None)
 STAGES = {
     "ingest .sav x300": ("ingest_sav", "read_sav", 1.5, 2.0, None),
+    "ingest .sav no ids": ("ingest_feedback", "read_sav", 1.5, 2.0, None),
     "ingest Kobo CSV": ("ingest_kobo", "read_csv", 1.5, 2.0, None),
     "weights 200 reps": ("weights", None, None, None, 2048.0),
     "score 200 reps": ("score", "score_baseline", 1.5, None, 2048.0),
@@ -118,19 +125,32 @@ def measure(name: str, repeat: int, fresh: callable, **args) -> tuple[dict, dict
     return medians(a), (medians(b) if b else None)
 
 
-def inputs(n: int, tmp: Path, wide_max: int) -> dict[str, dict]:
-    """Each stage's arguments at ``n`` rows (files generated once); a stage missing is not run at ``n``."""
+def inputs(n: int, tmp: Path, wide_max: int, wanted: list[str]) -> Iterator[tuple[str, dict]]:
+    """Each wanted stage's arguments at ``n`` rows, its file generated when its turn comes."""
     from bench_ingest import make_sav, write_definition
 
-    out: dict[str, dict] = {}
-    if n <= wide_max:
+    if n <= wide_max and "ingest .sav x300" in wanted:
         definition = write_definition(tmp / "questionnaires")
-        out["ingest .sav x300"] = {"file": str(make_sav(definition, n, tmp / f"wide_{n}.sav")),
+        yield "ingest .sav x300", {"file": str(make_sav(definition, n, tmp / f"wide_{n}.sav")),
                                    "definition": str(definition)}
-    out["ingest Kobo CSV"] = {"file": str(kobo_csv(n, tmp / f"kobo_{n}.csv"))}
-    out["weights 200 reps"] = {"rows": n}
-    out["score 200 reps"] = {"firms": max(1, round(n / (63 * 3)))}
-    return out
+    if "ingest .sav no ids" in wanted:
+        yield "ingest .sav no ids", {"file": str(feedback_sav(n, tmp / f"feedback_{n}.sav"))}
+    if "ingest Kobo CSV" in wanted:
+        yield "ingest Kobo CSV", {"file": str(kobo_csv(n, tmp / f"kobo_{n}.csv"))}
+    if "weights 200 reps" in wanted:
+        yield "weights 200 reps", {"rows": n}
+    if "score 200 reps" in wanted:
+        yield "score 200 reps", {"firms": max(1, round(n / (63 * 3)))}
+
+
+def feedback_sav(n: int, path: Path) -> Path:
+    """An SPSS export of ``n`` valid ``pgi_feedback`` responses (42 questions), with no response id: every
+    row is keyed by its answers, the case the partial hash index serves (quadratic before issue 18)."""
+    from survey.questionnaire import load_questionnaire
+    from tests.fixtures import make_answers, to_sav
+
+    qn = load_questionnaire("pgi_feedback")
+    return to_sav(make_answers(qn, n, seed=1), qn, path)
 
 
 def kobo_csv(n: int, path: Path) -> Path:
@@ -179,10 +199,8 @@ def main() -> int:
     print(header, flush=True)
     out, failed, last = [], [], {}
     for n in sizes:
-        for name, stage_args in inputs(n, tmp, int(args.wide_max)).items():
-            if name not in wanted:
-                continue
-            fresh = (lambda i, n=n, name=name: {"db": f"sqlite:///{tmp / f'store_{name[:6]}_{n}_{i}.sqlite'}"}) \
+        for name, stage_args in inputs(n, tmp, int(args.wide_max), wanted):
+            fresh = (lambda i, n=n, name=name: {"db": f"sqlite:///{tmp / f'store_{_slug(name)}_{n}_{i}.sqlite'}"}) \
                 if name.startswith("ingest") else (lambda i: {})
             ours, base = measure(name, args.repeat, fresh, **stage_args)
             before, n_before = last.get(name, (None, None))
@@ -212,6 +230,10 @@ def _line(r: dict) -> str:
             f"{(r['baseline'] or '-'):<15}{fmt(r['baseline_seconds'], '7.2f'):>7}{fmt(r['baseline_peak_mb'], '9.0f'):>9}"
             f"{fmt(r['time_ratio'], '7.2f'):>7}{fmt(r['memory_ratio'], '6.2f'):>6}{fmt(r['growth'], '7.2f'):>7}  "
             f"{'; '.join(r['over']) or 'ok'}")
+
+
+def _slug(name: str) -> str:
+    return "".join(ch for ch in name if ch.isalnum())
 
 
 def _cores() -> int:
