@@ -13,14 +13,16 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
+from ..lazy_import import lazy_module
 from ..errors import CheckFailedError
 from ..i18n import has_message
 from ..places import other_list_unit
 from ..questionnaire import Question, Questionnaire, evaluate
 from .coerce import blank_values, cell_text
 from .mapping import ColumnMap
+
+pa = lazy_module("pandera.pandas")  # imported when answers are first checked, not at start-up
 
 __all__ = ["answer_schema", "validate_answers", "constraint_rule"]
 
