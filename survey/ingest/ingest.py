@@ -38,7 +38,6 @@ import json
 import pickle
 import re
 import tempfile
-import unicodedata
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -187,8 +186,22 @@ def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd
                        dtype=object)
     if cmap.key is None:
         return "h:" + hashes, hashes
-    keys = raw[cmap.key].map(lambda v: unicodedata.normalize("NFC", cell_text(v)).strip().replace("\x00", "\ufffd"))
+    keys = _texts(raw[cmap.key]).str.normalize("NFC").str.strip().str.replace("\x00", "\ufffd", regex=False)
     return keys.where(keys != "", "h:" + hashes), hashes
+
+
+def _texts(column: pd.Series) -> pd.Series:
+    """A column's cells as shown to a person (:func:`cell_text`); a column of texts (a CSV) only has its
+    missing cells made empty, without a Python call per cell."""
+    if column.dtype == object:
+        present = column.notna()
+        if _all_text(column[present]):
+            return column.where(present, "")
+    return column.map(cell_text)
+
+
+def _all_text(column: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(column, skipna=False) in ("string", "empty")
 
 
 def _duplicates(keys: pd.Series, state: _State) -> list[dict]:
@@ -288,7 +301,7 @@ def _count_submissions(raw: pd.DataFrame, state: _State) -> None:
     column = state.submission_column
     if column is None or column not in raw.columns:
         return
-    text = raw[column].map(cell_text).str.strip()
+    text = _texts(raw[column]).str.strip()
     text = text[text != ""]
     # ISO times (Kobo, ODK, Qualtrics) give their month as written, in the time zone they were made in
     iso = text.str.match(r"\d{4}-(0[1-9]|1[0-2])-\d{2}")
