@@ -242,6 +242,8 @@ def _sql_type(qtype: str):
 #: prepared, so a wait is that part of the other load, not the whole of it.
 BUSY_TIMEOUT = float(os.environ.get("PGI_BUSY_TIMEOUT", 600))
 _WRITE = "pgi_write"
+#: SQLite's page cache per connection, in KiB
+SQLITE_CACHE_KIB = 262_144
 
 
 def _sqlite_transactions(engine: Engine) -> None:
@@ -256,6 +258,10 @@ def _sqlite_transactions(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        # up to 256 MiB of page cache (taken only as used; the default is 2 MiB): the key and hash
+        # indexes of a wave of a million responses no longer fit the default, and every insert at a
+        # random place in them went to the file (issue 18)
+        dbapi_connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         if engine.url.database not in (None, "", ":memory:"):
             dbapi_connection.execute("PRAGMA journal_mode = WAL")
 
