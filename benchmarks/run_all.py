@@ -6,7 +6,8 @@ One command generates the data and prints the scaling table (issue 18):
   of the same file (goal: 1.5x the time, 2x the peak memory); up to ``--wide-max`` rows (a 1M x 300
   file is 2.4 GB once read);
 - ingest ``.sav`` of ``pgi_feedback`` (42 questions, no response id, so rows are keyed by their
-  answers) against a bare ``read_sav``: the stage that shows ingest is linear up to 1M rows;
+  answers) into a wave already holding as many responses, against a bare ``read_sav``: the stage
+  that shows ingest is linear up to 1M rows (it was quadratic: a scan of the wave per 500 rows);
 - ingest Kobo CSV (``monthly_difficulties``, 46 columns, labels, multiple choices split in 0/1
   columns, texts) against a bare ``pandas.read_csv`` of the same file (goal: 1.5x the time, plus a
   start-up under 1 s, reported apart);
@@ -70,7 +71,8 @@ BODIES = {
                    "qn = load_questionnaire(Path(args['definition']), root=Path(args['definition']).parent)",
                    "extra = ingest_file(args['file'], qn, '2025-11', db=args['db'], progress=False).accepted"),
     "ingest_feedback": ("from survey.ingest import ingest_file; from survey.questionnaire import load_questionnaire; "
-                        "qn = load_questionnaire('pgi_feedback')",
+                        "qn = load_questionnaire('pgi_feedback'); "
+                        "ingest_file(args['preload'], qn, '2024-12', db=args['db'], progress=False)",
                         "extra = ingest_file(args['file'], qn, '2024-12', db=args['db'], progress=False).accepted"),
     "read_csv": ("import pandas as pd",
                  "frame = pd.read_csv(args['file'], sep=';'); extra = len(frame)"),
@@ -134,7 +136,8 @@ def inputs(n: int, tmp: Path, wide_max: int, wanted: list[str]) -> Iterator[tupl
         yield "ingest .sav x300", {"file": str(make_sav(definition, n, tmp / f"wide_{n}.sav")),
                                    "definition": str(definition)}
     if "ingest .sav no ids" in wanted:
-        yield "ingest .sav no ids", {"file": str(feedback_sav(n, tmp / f"feedback_{n}.sav"))}
+        yield "ingest .sav no ids", {"file": str(feedback_sav(n, tmp / f"feedback_{n}.sav")),
+                                     "preload": str(feedback_sav(n, tmp / f"feedback_{n}_before.sav", seed=2))}
     if "ingest Kobo CSV" in wanted:
         yield "ingest Kobo CSV", {"file": str(kobo_csv(n, tmp / f"kobo_{n}.csv"))}
     if "weights 200 reps" in wanted:
@@ -143,14 +146,16 @@ def inputs(n: int, tmp: Path, wide_max: int, wanted: list[str]) -> Iterator[tupl
         yield "score 200 reps", {"firms": max(1, round(n / (63 * 3)))}
 
 
-def feedback_sav(n: int, path: Path) -> Path:
+def feedback_sav(n: int, path: Path, seed: int = 1) -> Path:
     """An SPSS export of ``n`` valid ``pgi_feedback`` responses (42 questions), with no response id: every
-    row is keyed by its answers, the case the partial hash index serves (quadratic before issue 18)."""
+    row is keyed by its answers, the case the partial hash index serves (quadratic before issue 18).
+    The stage loads another such file into the wave first (not timed): the look-ups of the timed load
+    then search a wave of ``n`` stored responses, as the second load of a wave does."""
     from survey.questionnaire import load_questionnaire
     from tests.fixtures import make_answers, to_sav
 
     qn = load_questionnaire("pgi_feedback")
-    return to_sav(make_answers(qn, n, seed=1), qn, path)
+    return to_sav(make_answers(qn, n, seed=seed), qn, path)
 
 
 def kobo_csv(n: int, path: Path) -> Path:
