@@ -118,10 +118,25 @@ def _plainly_valid(col: pd.Series, qn: Questionnaire, q: Question, today: dt.dat
     return bool(ok.all())
 
 
+#: the per-column checks :func:`_plainly_valid` knows how to clear (see :func:`_column`)
+_FAST_CHECKS = frozenset({"unknown_code", "out_of_range", "not_whole"})
+
+
+def _cleared(answers: pd.DataFrame, schema, qn: Questionnaire | None, column: str, today: dt.date) -> bool:
+    """Whether the fast path clears a column: only when it knows every check the schema holds for it
+    (any other check, or a question it cannot find, goes to pandera)."""
+    if qn is None or any(check.error not in _FAST_CHECKS for check in schema.columns[column].checks):
+        return False
+    try:
+        q = qn.question(column)
+    except Exception:  # not a question of this questionnaire: the schema decides
+        return False
+    return _plainly_valid(answers[column], qn, q, today)
+
+
 def _column_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, today: dt.date) -> list[dict]:
     schema = answer_schema(qn, today)
-    suspect = [c for c in schema.columns
-               if c in answers.columns and not _plainly_valid(answers[c], qn, qn.question(c), today)]
+    suspect = [c for c in schema.columns if c in answers.columns and not _cleared(answers, schema, qn, c, today)]
     if not suspect:
         return []
     try:
