@@ -13,7 +13,9 @@ One command generates the data and prints the scaling table (issue 18):
   start-up under 1 s, reported apart);
 - weights: raking to 3 margins with 200 bootstrap replicates (no lean baseline: goal 2 GiB at most);
 - score by province with 200 replicates against the lean per-province weighted ratios of
-  ``bench_national.bare_ratio`` (goal: 1.5x).
+  ``bench_national.bare_ratio`` (goal: 1.5x);
+- forecast: 10,000 joint simulations over 63 provinces and 34 units against the bare numpy
+  arithmetic of the same model, both warmed up alike (at the first size only: it does not depend on it).
 
 Each measurement runs in a fresh interpreter, so that its peak memory (VmHWM) is its own, ``--repeat``
 times (default 3), ours and the baseline in turn; the table quotes MEDIANS. Start-up (imports and
@@ -86,6 +88,10 @@ BODIES = {
               "extra = score_national(d, qn)"),
     "score_baseline": ("from bench_national import national, bare_ratio; d, qn = national(firms=args['firms'])",
                        "extra = bare_ratio(d, qn)"),
+    "forecast": ("from bench_forecast import demo_inputs, ours; rec, units = demo_inputs(); ours(rec, units, 100)",
+                 "extra = ours(rec, units, 10000)"),
+    "forecast_baseline": ("from bench_forecast import demo_inputs, bare; rec, units = demo_inputs(); "
+                          "bare(rec, units, 100)", "extra = bare(rec, units, 10000)"),
 }
 
 #: stage -> (ours, baseline or None, time goal (x baseline) or None, memory goal (x baseline) or None,
@@ -96,6 +102,8 @@ STAGES = {
     "ingest Kobo CSV": ("ingest_kobo", "read_csv", 1.5, 2.0, None),
     "weights 200 reps": ("weights", None, None, None, 2048.0),
     "score 200 reps": ("score", "score_baseline", 1.5, None, 2048.0),
+    # 10,000 joint simulations, 63 provinces -> 34 units, both warmed up alike; the same at every size
+    "forecast 10k sims": ("forecast", "forecast_baseline", None, None, None),
 }
 #: start-up allowed to the Kobo CSV load over the bare read's (imports, questionnaire), seconds
 KOBO_STARTUP = 1.0
@@ -127,7 +135,7 @@ def measure(name: str, repeat: int, fresh: callable, **args) -> tuple[dict, dict
     return medians(a), (medians(b) if b else None)
 
 
-def inputs(n: int, tmp: Path, wide_max: int, wanted: list[str]) -> Iterator[tuple[str, dict]]:
+def inputs(n: int, tmp: Path, wide_max: int, wanted: list[str], first: bool) -> Iterator[tuple[str, dict]]:
     """Each wanted stage's arguments at ``n`` rows, its file generated when its turn comes."""
     from bench_ingest import make_sav, write_definition
 
@@ -144,6 +152,8 @@ def inputs(n: int, tmp: Path, wide_max: int, wanted: list[str]) -> Iterator[tupl
         yield "weights 200 reps", {"rows": n}
     if "score 200 reps" in wanted:
         yield "score 200 reps", {"firms": max(1, round(n / (63 * 3)))}
+    if "forecast 10k sims" in wanted and first:
+        yield "forecast 10k sims", {}
 
 
 def feedback_sav(n: int, path: Path, seed: int = 1) -> Path:
@@ -204,7 +214,7 @@ def main() -> int:
     print(header, flush=True)
     out, failed, last = [], [], {}
     for n in sizes:
-        for name, stage_args in inputs(n, tmp, int(args.wide_max), wanted):
+        for name, stage_args in inputs(n, tmp, int(args.wide_max), wanted, first=n == sizes[0]):
             fresh = (lambda i, n=n, name=name: {"db": f"sqlite:///{tmp / f'store_{_slug(name)}_{n}_{i}.sqlite'}"}) \
                 if name.startswith("ingest") else (lambda i: {})
             ours, base = measure(name, args.repeat, fresh, **stage_args)
