@@ -65,6 +65,16 @@ def _check_cells(margin: Margin, totals: np.ndarray, pop: np.ndarray) -> None:
                              hint="declare a merge in the margins file (collapse)")
 
 
+def _own_matrix(design: Design) -> np.ndarray:
+    """The design's weights and replicates as a float matrix that shares no memory with the design, to be
+    scaled in place (``all_weights`` is already a new array when there are replicates: no second copy)."""
+    W = design.all_weights()
+    if W.dtype != np.float64 or np.shares_memory(W, design.weights) or (
+            design.repweights is not None and np.shares_memory(W, design.repweights)):
+        W = np.array(W, dtype=np.float64, copy=True)
+    return W
+
+
 #: rows scaled at a time: the factors of a block are (rows x columns), not a second copy of W
 _ROWS_PER_BLOCK = 16_384
 
@@ -97,9 +107,9 @@ def poststratify(design: Design, margin: Margin) -> Design:
     """
     idx, pop = group_index(design, margin)
     G = _indicator(idx, len(pop))
-    W = design.all_weights()
+    W = _own_matrix(design)
     _check_cells(margin, np.asarray(G @ W), pop)
-    new = _scale_to(G, idx, pop, np.array(W, dtype=float, copy=True))  # in place: never the design's own
+    new = _scale_to(G, idx, pop, W)
     step = Step("poststratify", {"groups": idx, "old": design.weights.copy(), "new": new[:, 0].copy()})
     return design.with_all_weights(new, step, Note("poststratified", {"margin": margin.name}))
 
@@ -109,7 +119,6 @@ def poststratify(design: Design, margin: Margin) -> Design:
 def _ipf(W: np.ndarray, parts: list, tol: float, maxit: int) -> tuple[np.ndarray, int, int]:
     """Rake every column; return weights, passes (-1: the main weights did not converge) and the
     number of replicate columns given up (NaN: no respondent left in a category, or no convergence)."""
-    W = np.array(W, dtype=float, copy=True)  # scaled in place below: never the caller's array
     for it in range(1, maxit + 1):
         for _, idx, pop, G in parts:
             W = _scale_to(G, idx, pop, W)
@@ -170,7 +179,7 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
         Empty categories, or no convergence (naming the margins not met).
     """
     parts = []
-    W = design.all_weights()
+    W = _own_matrix(design)  # scaled in place by _ipf
     for m in margins.margins:
         idx, pop = group_index(design, m)
         G = _indicator(idx, len(pop))
