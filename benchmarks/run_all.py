@@ -12,8 +12,8 @@ One command generates the data and prints the scaling table (issue 18):
   columns, texts) against a bare ``pandas.read_csv`` of the same file (goal: 1.5x the time, plus a
   start-up under 1 s, reported apart);
 - weights: raking to 3 margins with 200 bootstrap replicates (no lean baseline: goal 2 GiB at most);
-- score by domain (200 firms x 3 years each, n / 600 domains) with 200 replicates against the lean per-province weighted ratios of
-  ``bench_national.bare_ratio`` (goal: 1.5x);
+- score by domain (200 firms x 3 years each, n / 600 domains) with 200 replicates against the lean
+  per-domain weighted ratios of ``bench_national.bare_ratio`` (goal: 1.5x);
 - forecast: 10,000 joint simulations over 63 provinces and 34 units against the bare numpy
   arithmetic of the same model, both warmed up alike (at the first size only: it does not depend on it).
 
