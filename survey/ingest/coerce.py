@@ -108,11 +108,52 @@ class _Problems(list):
                          "reason": reason, "params": {"question": qid, "value": cell_text(value), **params}})
 
 
-def _by_unique(raw: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
-    """Apply ``func`` once per distinct non-missing value (files repeat answers a lot)."""
-    present = raw.dropna()
-    lookup = {v: func(v) for v in pd.unique(present)}
-    return present.map(lookup)
+def _distinct(raw: pd.Series, func: Callable[[Any], Any], *, blank_missing: bool = True) -> tuple[np.ndarray, list]:
+    """``func`` of each distinct value of a column, called once per distinct value, never per cell
+    (files repeat answers a lot; a Python call per cell was most of a CSV load, issue 18).
+
+    Returns ``codes`` (for each cell, the position of its value in ``results``; -1 when the cell is
+    missing, or blank with ``blank_missing``) and ``results``.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    keep = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry maps code -1 to -1
+    blank = blank_values(uniques) if blank_missing else np.zeros(len(uniques), dtype=bool)
+    results: list = []
+    for i, value in enumerate(uniques):
+        if blank[i]:
+            continue
+        keep[i] = len(results)
+        results.append(func(value))
+    return keep[codes], results
+
+
+def _is_text(values: Any) -> bool:
+    """Whether every value is a ``str`` (then pandas' string methods read the column in one pass)."""
+    return pd.api.types.infer_dtype(values, skipna=False) == "string"
+
+
+def blank_values(values: np.ndarray) -> np.ndarray:
+    """Which values would show as nothing (``cell_text(v).strip() == ""``), column-wise for texts."""
+    if _is_text(values):
+        return (pd.Series(values, dtype=object).str.strip() == "").to_numpy()
+    return np.fromiter((cell_text(v).strip() == "" for v in values), dtype=bool, count=len(values))
+
+
+def _spread(codes: np.ndarray, results: list, missing: Any, index: pd.Index, dtype: Any = object) -> pd.Series:
+    """The column of ``results`` by cell (see :func:`_distinct`), ``missing`` where the code is -1."""
+    table = np.empty(len(results) + 1, dtype=object)
+    for i, value in enumerate(results):  # one by one: a tuple must stay one cell
+        table[i] = value
+    table[-1] = missing
+    return pd.Series(table[codes], index=index, dtype=object).astype(dtype)
+
+
+def _by_unique(raw: pd.Series, func: Callable[[Any], Any], missing: Any = np.nan, dtype: Any = object,
+               *, blank_missing: bool = True) -> tuple[pd.Series, np.ndarray]:
+    """``func`` of every cell, computed once per distinct value, indexed like ``raw`` (``missing`` where
+    the cell is missing or blank); and the mask of cells that hold something."""
+    codes, results = _distinct(raw, func, blank_missing=blank_missing)
+    return _spread(codes, results, missing, raw.index, dtype), codes >= 0
 
 
 def _label_lookup(qn: Questionnaire, q: Question) -> dict[str, int]:
@@ -138,9 +179,8 @@ def _coerce_select(raw: pd.Series, qn: Questionnaire, q: Question, column: str, 
             return number
         return float(lookup.get(fold(value), np.nan))
 
-    text = raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None)
-    codes = _by_unique(text, one).reindex(raw.index).astype(float)
-    bad = text.notna() & codes.isna()
+    codes, filled = _by_unique(raw, one, dtype=float)
+    bad = filled & codes.isna().to_numpy()
     out.add(raw.index[bad], column, q.id, raw[bad], "unknown_label")
     return codes
 
@@ -215,14 +255,15 @@ def _canonical(codes: list[int]) -> str:
 
 
 def _coerce_multiple(raw: pd.Series, qn: Questionnaire, q: Question, column: str, out: _Problems) -> pd.Series:
-    parsed = _by_unique(raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None),
-                        lambda v: _tokens_to_codes(v, qn, q))
-    result = pd.Series(pd.NA, index=raw.index, dtype=object)
-    for row, (codes, unknown) in parsed.items():
-        if unknown:
-            out.add([row], column, q.id, [" ".join(unknown)], "unknown_code")
-        result[row] = _canonical(codes) if codes or not unknown else pd.NA
-    return result
+    def one(value: Any) -> tuple[Any, str]:
+        codes, unknown = _tokens_to_codes(value, qn, q)
+        return (_canonical(codes) if codes or not unknown else pd.NA), " ".join(unknown)
+
+    cells, parsed = _distinct(raw, one)
+    unknown = _spread(cells, [u for _c, u in parsed], "", raw.index)
+    bad = (unknown != "").to_numpy()
+    out.add(raw.index[bad], column, q.id, unknown[bad], "unknown_code")
+    return _spread(cells, [c for c, _u in parsed], pd.NA, raw.index)
 
 
 def _truthy(value: Any, labels: set[str]) -> float:
@@ -242,7 +283,8 @@ def _coerce_split(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: 
     for code, column in columns.items():
         choice = next(c for c in qn.choices(q) if c.code == code)
         labels = {fold(choice.label.vi), fold(choice.label.en)}
-        flag = _by_unique(frame[column], lambda v, lb=labels: _truthy(v, lb)).reindex(frame.index)
+        flag, _filled = _by_unique(frame[column], lambda v, lb=labels: _truthy(v, lb), dtype=float,
+                                   blank_missing=False)
         bad = flag == -1.0
         out.add(frame.index[bad], column, q.id, frame[column][bad], "unknown_label")
         flags[code] = flag.where(~bad)
@@ -265,26 +307,29 @@ def _coerce_number(raw: pd.Series, q: Question, column: str, out: _Problems) -> 
         number = parse_number(str(value), whole=whole)
         return np.nan if number is None else number
 
-    text = raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None)
-    values = _by_unique(text, one).reindex(raw.index).astype(float)
-    bad = text.notna() & values.isna()
+    values, filled = _by_unique(raw, one, dtype=float)
+    bad = filled & values.isna().to_numpy()
     out.add(raw.index[bad], column, q.id, raw[bad], "not_a_number")
     return values
 
 
 def _coerce_date(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd.Series:
-    text = raw.where(raw.map(lambda v: cell_text(v).strip() != ""), None)
-    dates = _by_unique(text, parse_date).reindex(raw.index)
-    bad = text.notna() & dates.isna()
+    dates, filled = _by_unique(raw, parse_date, missing=None)
+    bad = filled & dates.isna().to_numpy()
     out.add(raw.index[bad], column, q.id, raw[bad], "bad_date")
-    return dates.astype(object).where(dates.notna(), pd.NA)
+    return dates.where(dates.notna(), pd.NA)
 
 
 def _coerce_text(raw: pd.Series) -> pd.Series:
+    present = raw.dropna()
+    if len(present) and _is_text(present.to_numpy()):  # texts (CSV): NFC and strip in pandas' string loops
+        text = present.str.normalize("NFC").str.strip()
+        return text.where(text != "").reindex(raw.index).astype(object).where(lambda t: t.notna(), pd.NA)
+
     def one(value: Any) -> Any:
         text = unicodedata.normalize("NFC", cell_text(value)).strip()
         return text if text else pd.NA
-    return _by_unique(raw, one).reindex(raw.index).astype(object)
+    return _by_unique(raw, one, missing=pd.NA)[0]
 
 
 def _cross_check(whole: pd.Series, raw: pd.DataFrame, qn: Questionnaire, q: Question, column: str,

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
-import pyreadstat
 
+from ..lazy_import import lazy_module
 from ..errors import IngestError
 
 __all__ = [
@@ -34,6 +34,8 @@ __all__ = [
     "read_kobo_csv", "read_csv", "read_sav", "read_xlsx", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_ROWS",
     "MAX_CELL_CHARS", "MAX_HEADER_CHARS", "MAX_COLUMNS", "XLSX_MAX_RATIO", "prefetch", "prepare",
 ]
+
+pyreadstat = lazy_module("pyreadstat")  # imported when a .sav is read, not at start-up
 
 FORMATS = ("kobo_csv", "csv", "sav", "xlsx")
 DEFAULT_MAX_BYTES = 1024 ** 3  # 1 GiB; for .xlsx also the limit of the unzipped workbook

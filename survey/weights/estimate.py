@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..lazy_import import lazy_module
 from ..errors import EstimationError
 from .design import Design
 from .profile import likelihood_interval
@@ -31,6 +31,8 @@ from .variance import linearised_covariance, linearised_variance
 
 __all__ = ["mean", "total", "proportion", "ratio", "linearised_variance", "degrees_of_freedom", "estimate_matrix",
            "result_frame", "RESULT_COLUMNS", "CI_METHODS"]
+
+stats = lazy_module("scipy.stats")  # imported when first used: start-up of commands that never need it
 
 #: the one result shape: after the keys of each row, these columns in this order
 RESULT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "level", "n", "suppressed", "reason")

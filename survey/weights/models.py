@@ -17,14 +17,16 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
 
+from ..lazy_import import lazy_module
 from ..errors import EstimationError
 from .design import Design
 from .estimate import _numeric, degrees_of_freedom, result_frame
 from .replicates import with_replicates
 from .variance import linearised_covariance
+
+stats = lazy_module("scipy.stats")  # imported when first used: start-up of commands that never need it
+sm = lazy_module("statsmodels.api")
 
 __all__ = ["glm", "FAMILIES"]
 

@@ -13,7 +13,10 @@ step by step (the same grid and spline) gives R's interval, not only a close one
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from ..lazy_import import lazy_module
+
+stats = lazy_module("scipy.stats")  # imported when first used: start-up of commands that never need it
 
 __all__ = ["likelihood_interval", "fmm_spline"]
 

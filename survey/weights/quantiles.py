@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..lazy_import import lazy_module
 from .design import Design, subset
 from .estimate import _columns, _numeric, degrees_of_freedom, estimate_matrix, result_frame
+
+stats = lazy_module("scipy.stats")  # imported when first used: start-up of commands that never need it
 
 __all__ = ["quantile", "weighted_quantile"]
 

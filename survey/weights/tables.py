@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..lazy_import import lazy_module
 from ..errors import EstimationError
 from .design import Design
 from .estimate import _columns, degrees_of_freedom, estimate_matrix, normal_ci, result_frame
+
+stats = lazy_module("scipy.stats")  # imported when first used: start-up of commands that never need it
 
 __all__ = ["table", "chisq", "CHISQ_STATISTICS"]
 
