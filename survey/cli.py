@@ -20,10 +20,11 @@ from typing import Iterator, Sequence
 
 from .errors import SurveyError, SurveyWarning
 from .i18n import DEFAULT_LANG, ENV_LANG, LANGS, _, error_text, resolve_lang, translations
-from .forecast.forecast import MODELS
-from .ingest.readers import FORMATS
-from .questionnaire import EXPORT_FORMATS
-from .weights import BOOTSTRAP_SCALES, LONELY_PSU, METHODS, REPLICATE_TYPES
+from .options import BOOTSTRAP_SCALES, LONELY_PSU, REPLICATE_TYPES
+from .options import EXPORT_FORMAT_NAMES as EXPORT_FORMATS
+from .options import FORECAST_MODELS as MODELS
+from .options import INGEST_FORMATS as FORMATS
+from .options import WEIGHTING_METHODS as METHODS
 
 __all__ = ["main", "build_parser"]
 
@@ -121,10 +122,11 @@ def _store(args: argparse.Namespace, create: bool = True):
 
 
 def _cmd_loads(args: argparse.Namespace) -> int:
-    from . import jobs
     from .errors import StoreError
 
     if args.action == "remove":
+        from . import jobs  # here: listing needs only the store, and starts faster without the library
+
         if args.load is None:
             print(_("cli.error", args.lang, message=_("cli.loads.remove.load", args.lang)), file=sys.stderr)
             return 2

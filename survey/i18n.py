@@ -50,7 +50,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent as _babel_percent
 
 from .errors import LanguageError, Problem, SurveyError
-from .reference import data_path
+from .resources import data_path
 
 __all__ = ["LANGS", "DEFAULT_LANG", "FALLBACK_LANG", "DOMAIN", "LOCALE_DIR", "ENV_LANG", "resolve_lang", "translations", "_",
            "has_message", "message_ids", "format_number", "format_percent", "format_date", "error_text",

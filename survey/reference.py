@@ -33,12 +33,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 import pandas as pd
+
+from .resources import ReferenceDataError, data_path  # noqa: F401  (importable from here as before)
 import yaml
 
 from .errors import SurveyError
@@ -51,32 +52,8 @@ __all__ = ["data_path", "questionnaires_path", "margins_path", "targets_folder",
            "TableInfo", "official_tables", "province_name_vi", "province_name",
            "Targets", "load_targets", "targets_for"]
 
-_PKG = "survey"
 #: a file-name key (province of a targets file): no path separators, no dots
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-
-
-class ReferenceDataError(SurveyError):
-    """A shipped or given reference file cannot be used as it is."""
-
-
-# ------------------------------------------------------------------ package data
-
-def data_path(*parts: str) -> Path:
-    """The path of a file or folder shipped inside the package, e.g. ``data_path("data", "targets")``.
-
-    Found with :mod:`importlib.resources`, whatever the install (editable or not). The
-    package must be installed as files (a zipped package is refused with a clear error:
-    the questionnaires and data are read as files).
-    """
-    place = resources.files(_PKG)
-    for part in parts:
-        place = place.joinpath(part)
-    if not isinstance(place, Path):
-        raise ReferenceDataError(f"the package data '{'/'.join(parts)}' is not on the file system ({place!r})",
-                                 code="reference.not_files", params={"name": "/".join(parts), "place": repr(place)},
-                                 hint="install pgi-survey as files (pip install), not as a zip archive")
-    return place
 
 
 def questionnaires_path() -> Path:

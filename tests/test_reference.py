@@ -37,6 +37,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 import survey.forecast  # noqa: E402
+from survey import resources  # noqa: E402
 import survey.forecast.forecast  # noqa: E402
 import survey.forecast.panel  # noqa: E402
 import survey.forecast.trust  # noqa: E402
@@ -132,10 +133,12 @@ def test_package_data_is_found_one_way():
     for path in _modules():
         text = path.read_text(encoding="utf-8")
         rel = path.relative_to(ROOT).as_posix()
-        if ("Path(__file__)" in text or "resources.files(" in text) and rel != "survey/reference.py" \
+        if ("Path(__file__)" in text or "resources.files(" in text) and rel != "survey/resources.py" \
                 and rel not in _KNOWN_FILE_PATHS:
             found.append(rel)
-    assert not found, f"find package data with survey.reference.data_path, not by hand: {found}"
+    assert not found, f"find package data with survey.resources.data_path (survey.reference re-exports it), " \
+                      f"not by hand: {found}"
+    assert reference.data_path is resources.data_path
 
 
 def test_every_loader_uses_the_package_data(monkeypatch, tmp_path):
@@ -187,3 +190,23 @@ def test_a_bad_targets_file_is_refused_with_every_problem(tmp_path):
         assert part in text, text
     with pytest.raises(reference.ReferenceDataError, match="not a targets key"):
         reference.load_targets("../bac_giang")
+
+
+def test_the_command_line_s_choices_are_the_library_s():
+    from survey import options
+    from survey.forecast import MODELS
+    from survey.ingest.readers import FORMATS
+    from survey.questionnaire import EXPORT_FORMATS
+    from survey.weights import BOOTSTRAP_SCALES, LONELY_PSU, METHODS, REPLICATE_TYPES
+
+    assert MODELS == options.FORECAST_MODELS and FORMATS == options.INGEST_FORMATS
+    assert tuple(EXPORT_FORMATS) == options.EXPORT_FORMAT_NAMES and METHODS == options.WEIGHTING_METHODS
+    assert (LONELY_PSU, REPLICATE_TYPES, BOOTSTRAP_SCALES) == (options.LONELY_PSU, options.REPLICATE_TYPES,
+                                                                options.BOOTSTRAP_SCALES)
+
+
+def test_help_starts_without_the_heavy_libraries():
+    code = ("import sys; import survey.cli; "
+            "print(sorted(m for m in ('pandas', 'scipy', 'sqlalchemy', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError
+from ..options import FORECAST_MODELS
 from ..notes import Note
 from ..reference import (
     TableInfo, Targets, crosswalk, match_province, national_means, official_panel, official_tables, province_names,
@@ -34,7 +35,7 @@ __all__ = ["ForecastConfig", "ForecastResult", "forecast_province", "resolve_pro
 
 #: the model of a province's deviation: estimated mean reversion (falls back to persistence, and says so,
 #: with too little history), or persistence by choice
-MODELS = ("mean_reversion", "persistence")
+MODELS = FORECAST_MODELS
 #: years with both an association estimate and an official value before the survey may weigh in
 MIN_BRIDGE_YEARS = 2
 

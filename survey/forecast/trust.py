@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..notes import Note
 from ..reference import TableInfo, crosswalk, official_tables
@@ -99,6 +98,8 @@ def backtest(panel: pd.DataFrame, config: ForecastConfig = ForecastConfig(draws=
                 for name, s, t in (("level", sims, truth.total), ("deviation", dev_sims, dev_truth)):
                     lo, hi = np.quantile(s[:, ok], [(1 - lv) / 2, (1 + lv) / 2], axis=0)
                     row[f"coverage{tag}_{name}"] = float(np.mean((t[ok] >= lo) & (t[ok] <= hi)))
+            from scipy import stats  # here: SciPy's statistics take half a second to import
+
             row["spearman"] = float(stats.spearmanr(point[ok], truth.total[ok]).statistic) if ok.sum() > 2 else np.nan
             prob = p_top if model != "naive" else (naive_rank <= 10).astype(float)
             row["brier_top10"] = float(np.mean((prob[scored] - status[scored]) ** 2)) if scored.any() else np.nan

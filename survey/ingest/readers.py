@@ -37,7 +37,7 @@ __all__ = [
 
 pyreadstat = lazy_module("pyreadstat")  # imported when a .sav is read, not at start-up
 
-FORMATS = ("kobo_csv", "csv", "sav", "xlsx")
+from ..options import INGEST_FORMATS as FORMATS  # noqa: E402  (one definition, light for the CLI)
 DEFAULT_MAX_BYTES = 1024 ** 3  # 1 GiB; for .xlsx also the limit of the unzipped workbook
 DEFAULT_MAX_ROWS = 2_000_000
 #: Excel's own limit for a cell; no survey answer is longer. A longer cell sends its row to quarantine.

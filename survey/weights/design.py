@@ -22,7 +22,7 @@ from .notes import Note
 __all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU"]
 
 #: what to do with a stratum that has a single primary unit, as R's ``survey.lonely.psu``
-LONELY_PSU = ("fail", "certainty", "remove", "adjust", "average")
+from ..options import LONELY_PSU  # noqa: E402,F401  (one definition, light for the CLI)
 
 
 @dataclass(frozen=True)

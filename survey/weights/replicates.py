@@ -21,10 +21,10 @@ from .notes import Note
 __all__ = ["replicate_design", "with_replicates", "replicate_variance", "replicate_covariance", "ReplicateResult",
            "REPLICATE_TYPES", "BOOTSTRAP_SCALES", "hadamard"]
 
-REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "subbootstrap", "BRR")
+from ..options import REPLICATE_TYPES  # noqa: E402,F401  (one definition, light for the CLI)
 
 #: bootstrap conventions: how the replicates are drawn and scaled (see :func:`replicate_design`)
-BOOTSTRAP_SCALES = ("rao-wu", "subbootstrap", "bootstrap")
+from ..options import BOOTSTRAP_SCALES  # noqa: E402,F401
 
 
 class ReplicateResult(NamedTuple):

@@ -23,7 +23,7 @@ from .replicates import BOOTSTRAP_SCALES, REPLICATE_TYPES, replicate_design
 
 __all__ = ["RakingConfig", "WeightingResult", "weigh", "METHODS"]
 
-METHODS = ("rake", "linear", "logit", "poststratify")
+from ..options import WEIGHTING_METHODS as METHODS  # noqa: E402  (one definition, light for the CLI)
 
 
 @dataclass(frozen=True)
