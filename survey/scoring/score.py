@@ -154,7 +154,9 @@ def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
         raise EstimationError(f"the responses have no variable '{by}' to score by", code="estimation.no_score_by",
                               params={"by": by})
     codes, labels = pd.factorize(design.data[by], sort=True)
-    return [(label, np.flatnonzero(codes == j)) for j, label in enumerate(labels)]
+    order = np.argsort(codes, kind="stable")          # one sort, not a scan of every row per domain
+    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+    return [(label, order[bounds[j]:bounds[j + 1]]) for j, label in enumerate(labels)]
 
 
 def _values(W: np.ndarray, num: np.ndarray, den: np.ndarray, doms) -> np.ndarray:
