@@ -264,7 +264,7 @@ def score(design: Design, qn: Questionnaire, *, by: str | None = None,
         est, var = res.estimate, res.variance
     parts = np.split(np.arange(est.size), np.cumsum([D * I, D * I, D * 4]))
     shaped = [(est[p].reshape(D, -1), np.sqrt(var[p]).reshape(D, -1)) for p in parts]
-    sens, tornado = (_sensitivity(design, qn, doms, hidden, config, notes) if config.sensitivity
+    sens, tornado = (_sensitivity(design, qn, doms, hidden, shaped[0][0], config, notes) if config.sensitivity
                      else (None, None))
     table = _table(qn, doms, by, shaped, counts, primary, extra, sens, config)
     if tornado is not None and by is not None:
@@ -360,19 +360,20 @@ def _domain_labels(table: pd.DataFrame, qn: Questionnaire, by: str) -> pd.DataFr
 
 # ------------------------------------------------------------------ sensitivity
 
-def _point(design: Design, qn: Questionnaire, doms, hidden, num, den, methods, goalposts, weights) -> np.ndarray:
-    """(D, 5): sub-indices and total at the point estimate under one set of choices."""
-    values = _values(np.nan_to_num(design.weights)[:, None], num, den, doms)
-    scores = _normalise(qn, values, hidden, methods, goalposts)
+def _point(qn: Questionnaire, hidden, values, methods, goalposts, weights) -> np.ndarray:
+    """(D, 5): sub-indices and total at the point estimate under one set of choices; ``values`` (D, I) are
+    the indicators' point values under the answer coding chosen."""
+    scores = _normalise(qn, values[None], hidden, methods, goalposts)
     scores[np.broadcast_to(hidden[None], scores.shape)] = np.nan
     sub, tot = _aggregate(qn, scores, weights)
     return np.concatenate([sub[0], tot[0][:, None]], axis=1)
 
 
-def _alternatives(design: Design, qn: Questionnaire, doms, config: ScoringConfig, notes: list):
-    """The choices of each factor, as functions returning (num, den, methods, goalposts, weights)."""
-    num, den = indicator_matrices(design, qn)
-    lenient = indicator_matrices(design, qn, lenient=True)
+def _alternatives(design: Design, qn: Questionnaire, doms, values, notes: list):
+    """The choices of each factor, each as (values, methods, goalposts, weights); ``values`` (D, I) are the
+    point values under the questionnaire's coding, the lenient coding's are computed here, once."""
+    lenient = _values(np.nan_to_num(design.weights)[:, None], *indicator_matrices(design, qn, lenient=True),
+                      doms)[0]
     base_m = [ind.normalisation for ind in qn.indicators]
     base_g = [tuple(ind.goalposts) for ind in qn.indicators]
     base_w = np.array([ind.weight for ind in qn.indicators], dtype=float)
@@ -381,40 +382,40 @@ def _alternatives(design: Design, qn: Questionnaire, doms, config: ScoringConfig
     if len(doms) < 2 and "minmax" in norms:
         norms = [m for m in norms if m != "minmax"] or ["goalposts"]
         notes.append(Note("score.sensitivity_minmax"))
-    base = (num, den, base_m, base_g, base_w)
-    factors: dict[str, list] = {"coding": [(lenient[0], lenient[1], base_m, base_g, base_w)],
+    base = (values, base_m, base_g, base_w)
+    factors: dict[str, list] = {"coding": [(lenient, base_m, base_g, base_w)],
                                 "indicator_set": [], "normalisation": [], "weights": [], "goalposts": []}
     for s in qn.subindices:
         idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
         for i in idx if len(idx) > 1 else []:
             w = base_w.copy()
             w[i] = 0.0
-            factors["indicator_set"].append((num, den, base_m, base_g, w))
+            factors["indicator_set"].append((values, base_m, base_g, w))
     for m in norms:
         if m != "goalposts":
             methods = [m if ind.normalisation != "target" and (m != "target" or ind.target is not None)
                        else ind.normalisation for ind in qn.indicators]
-            factors["normalisation"].append((num, den, methods, base_g, base_w))
+            factors["normalisation"].append((values, methods, base_g, base_w))
     for low_or_high in alt.weights:
         for s in qn.subindices:
             w = base_w.copy()
             idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
             w[idx[0]] *= low_or_high  # the first indicator of each sub-index weighed up or down
-            factors["weights"].append((num, den, base_m, base_g, w))
+            factors["weights"].append((values, base_m, base_g, w))
     for sign in (-1, 1):
         gps = [(lo + sign * alt.goalposts * (hi - lo), hi + sign * alt.goalposts * (hi - lo)) for lo, hi in base_g]
-        factors["goalposts"].append((num, den, base_m, gps, base_w))
-    return base, factors, (num, den, lenient, norms, base_g, base_w)
+        factors["goalposts"].append((values, base_m, gps, base_w))
+    return base, factors, (lenient, norms, base_g, base_w)
 
 
-def _sensitivity(design: Design, qn: Questionnaire, doms, hidden, config: ScoringConfig, notes: list):
+def _sensitivity(design: Design, qn: Questionnaire, doms, hidden, values, config: ScoringConfig, notes: list):
     """The Monte-Carlo range (5th-95th percentiles, (D, 5) each) and the one-at-a-time tornado table."""
-    base, factors, (num, den, lenient, norms, base_g, base_w) = _alternatives(design, qn, doms, config, notes)
+    base, factors, (lenient, norms, base_g, base_w) = _alternatives(design, qn, doms, values, notes)
     ids = [f"sub{s.number}" for s in qn.subindices] + ["total"]
-    at_base = _point(design, qn, doms, hidden, *base)
+    at_base = _point(qn, hidden, *base)
     rows = []
     for factor in SENSITIVITY_FACTORS:
-        results = [_point(design, qn, doms, hidden, *choice) for choice in factors[factor]] or [at_base]
+        results = [_point(qn, hidden, *choice) for choice in factors[factor]] or [at_base]
         arr = np.stack(results + [at_base])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -429,7 +430,7 @@ def _sensitivity(design: Design, qn: Questionnaire, doms, hidden, config: Scorin
     alt = qn.sensitivity
     draws = []
     for _ in range(alt.draws):
-        n_, d_ = lenient if rng.random() < 0.5 else (num, den)
+        coded = lenient if rng.random() < 0.5 else values
         w = base_w * rng.uniform(*alt.weights, size=len(base_w))
         for s in qn.subindices:
             idx = [i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number]
@@ -441,7 +442,7 @@ def _sensitivity(design: Design, qn: Questionnaire, doms, hidden, config: Scorin
                    for ind in qn.indicators]
         methods = [m if m != "target" or ind.target is not None else "goalposts"
                    for m, ind in zip(methods, qn.indicators)]
-        draws.append(_point(design, qn, doms, hidden, n_, d_, methods, gps, w))
+        draws.append(_point(qn, hidden, coded, methods, gps, w))
     arr = np.stack(draws)
     with warnings.catch_warnings():  # a hidden domain has no draws: NaN, as its estimate
         warnings.simplefilter("ignore", RuntimeWarning)
