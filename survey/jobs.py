@@ -422,10 +422,9 @@ def score_year(store: Store, survey: str | Questionnaire, year: int, config=None
 
 def _months_words(first: str, last: str, lang: str) -> str:
     """A month or a range of months as readers write them ("tháng 11/2025", "tháng 5/2025 – tháng 11/2025")."""
-    def words(month: str) -> str:
-        year, number = (int(p) for p in month.split("-"))
-        return _("rpt.period.month", lang, month=number, year=year, name=_(f"rpt.month.{number}", lang))
-    return words(first) if first == last else f"{words(first)} – {words(last)}"
+    from .reports.digest import period_words
+
+    return period_words(first, lang) if first == last else f"{period_words(first, lang)} – {period_words(last, lang)}"
 
 
 def import_official(store: Store, path: str | Path, year: int, *, mean: float | None = None,

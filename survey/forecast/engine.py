@@ -64,6 +64,11 @@ class Draws:
     survey_share: float = 0.0
     notes: list[Note] = field(default_factory=list)
 
+    @property
+    def model(self) -> str:
+        """The model the draws used: mean reversion when it could be (and was asked to be) fitted."""
+        return "mean_reversion" if self.mean_reversion else "persistence"
+
 
 def geometric(rho: np.ndarray | float, gap: int) -> np.ndarray:
     """1 + rho^2 + ... + rho^(2(g-1)): how a province's yearly shocks add up over ``gap`` years."""

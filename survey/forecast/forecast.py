@@ -300,8 +300,7 @@ def forecast_province(province: str, year: int, *, panel: pd.DataFrame | None = 
     history_rows = _history(panel, members if len(members) > 1 or year >= MERGER_YEAR else [province], year)
     result = ForecastResult(province, year, deviation, table, scenarios, dist, probabilities, n, members,
                             history_rows, target_rows, draws.survey_share, "level" if signal else "none",
-                            problems, notes, total, subs, config.model if draws.mean_reversion or config.model ==
-                            "persistence" else "persistence", last.year)
+                            problems, notes, total, subs, draws.model, last.year)
     return result
 
 
@@ -336,7 +335,7 @@ def _level_table(draws: Draws, records: list[YearRecord], province: str, members
                                                                 "share": float(np.mean(values > SUBINDEX_MAX))}))
     rows.append(_measure_row("total", unit_total, own_last, last.year, config))
     table = pd.DataFrame(rows)
-    table.insert(0, "model", config.model if draws.mean_reversion or config.model == "persistence" else "persistence")
+    table.insert(0, "model", draws.model)
     return table, subs
 
 

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ..notes import Note
+from ..vocabulary import MERGER_YEAR
 from ..reference import TableInfo, crosswalk, official_tables
 from .engine import ranks_of, simulate_units
-from .forecast import ForecastConfig, _records
+from .forecast import ForecastConfig, _geography, _records
 from .record import year_record, wide_record
 
 __all__ = ["backtest", "realistic_panel", "simulation_study"]
@@ -54,7 +55,7 @@ def backtest(panel: pd.DataFrame, config: ForecastConfig = ForecastConfig(draws=
     """
     tables = official_tables() if tables is None else tables
     means = pd.DataFrame(columns=["year", "measure", "mean"]) if means is None else means
-    old = sorted(crosswalk()) if set(panel["province"]) <= set(crosswalk()) else sorted(set(panel["province"]))
+    old, _units = _geography(panel, MERGER_YEAR - 1, None)  # the provinces of a year before the merger
     wide = wide_record(panel)
     published = {int(r.year): float(r.mean) for r in means[means["measure"] == "total"].itertuples()}
     years = [int(y) for y in sorted(wide["year"].unique())
@@ -85,7 +86,7 @@ def backtest(panel: pd.DataFrame, config: ForecastConfig = ForecastConfig(draws=
         naive_rank = np.array([1 + np.sum(last[ok] > last[i]) for i in range(len(old))])
         scored = ok & ~np.isnan(status)
         for model, point, dev_point in (
-                (draws.mean_reversion and "mean_reversion" or "persistence", sims.mean(axis=0), dev_sims.mean(axis=0)),
+                (draws.model, sims.mean(axis=0), dev_sims.mean(axis=0)),
                 ("naive", last, last - last_level)):
             row = {"year": year, "origin": records[-1].year, "model": model, "cases": int(ok.sum()),
                    "mae_level": float(np.mean(np.abs(truth.total[ok] - point[ok]))),
@@ -183,9 +184,7 @@ def simulation_study(panels: int = 200, draws: int = 1000, seed: int = 7,
     """
     config = config or ForecastConfig(draws=draws)
     rng = np.random.default_rng(seed)
-    walk = crosswalk()
-    old = sorted(walk)
-    unit_of = [walk[p] for p in old]
+    old, unit_of = _geography(pd.DataFrame({"province": []}), TARGET, crosswalk())
     per_panel = []
     for p in range(panels):
         panel, truth, tables, means = realistic_panel(rng)
