@@ -20,10 +20,10 @@ so an ordinary ``pip install .`` finds it as an editable install does:
   :func:`survey.weights.load_margins`).
 
 Enterprise counts by province are **not shipped**: no verified table of active
-enterprises for the 63 provinces was found. Where they matter (the history of a merged
-province, :func:`survey.forecast.to_units`), the caller passes them as a ``weights``
-Series (number of enterprises by old province, English name); without one, the old
-provinces are weighted equally and the forecast says so.
+enterprises for the 63 provinces was found. Where they matter (combining a merged
+province's old provinces, :func:`survey.forecast.forecast_province`), the caller passes them as
+``enterprise_weights`` (number of enterprises by old province, English name); without them, the
+shares are drawn around equal and the forecast says so.
 
 The vocabulary (measures, scale, merger year, notices) is in :mod:`survey.vocabulary`.
 """

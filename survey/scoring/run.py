@@ -14,7 +14,7 @@ from ..notes import note_text
 from ..vocabulary import MEASURES, SUBINDICES, unofficial
 from .score import ScoreResult
 
-__all__ = ["official_record", "summary_text", "association_estimates", "add_targets"]
+__all__ = ["official_record", "summary_text", "association_estimates"]
 
 
 def official_record(panel: pd.DataFrame, province: str | None, targets=None, before: int | None = None
@@ -41,11 +41,6 @@ def official_record(panel: pd.DataFrame, province: str | None, targets=None, bef
     order = {m: i for i, m in enumerate(MEASURES)}
     return out.sort_values(["year", "measure"], key=lambda s: s.map(order) if s.name == "measure" else s)[cols] \
         .reset_index(drop=True)
-
-
-def add_targets(table: pd.DataFrame, *args, **kwargs) -> pd.DataFrame:
-    """Kept for old callers: the association's table gets no targets (they are on the official scale)."""
-    return table
 
 
 def association_estimates(table: pd.DataFrame) -> dict[str, tuple[float, float]]:

@@ -10,7 +10,7 @@ from survey.reference import load_provinces
 from survey.notes import note_text
 from survey.scoring import (  # noqa: I001
     official_record,
-    OfficialError, add_targets, last_official, load_targets, match_province, official_panel, read_official_table,
+    OfficialError, last_official, load_targets, match_province, official_panel, read_official_table,
     summary_text, targets_for,
 )
 from survey.store import Store
@@ -121,7 +121,6 @@ def test_the_official_record_completes_totals_from_the_same_year_and_names_year_
     assert out.loc[(2024, "sub1"), "source"] == "S_TAB"
     # the plan's targets sit beside official values only, with the scale they were set on
     assert out.loc[(2024, "sub1"), "target"] == 3.95 and (out["scale_year"] == 2022).all()
-    assert add_targets(pd.DataFrame({"id": ["sub1"], "estimate": [4.2]}), 2024).columns.tolist() == ["id", "estimate"]
 
 
 def test_official_import_command(tmp_path, capsys):
