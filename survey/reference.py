@@ -49,7 +49,7 @@ __all__ = ["data_path", "questionnaires_path", "margins_path", "targets_folder",
            "load_provinces", "crosswalk", "provinces_of", "province_names", "province_key", "match_province",
            "load_official", "official_panel", "last_official", "sources_text", "national_means",
            "pgi_indicator_benchmarks",
-           "TableInfo", "official_tables", "province_name_vi", "province_name",
+           "TableInfo", "official_tables", "pilot_years", "province_name_vi", "province_name",
            "Targets", "load_targets", "targets_for"]
 
 #: a file-name key (province of a targets file): no path separators, no dots
@@ -233,6 +233,11 @@ def official_tables() -> dict[int, TableInfo]:
         frame = pd.read_csv(fh, dtype=str).fillna("")
     return {int(r.year): TableInfo(int(r.year), r.edition == "pilot", int(r.top) if r.top else None,
                                    r.outside_top_listed == "yes", r.source) for r in frame.itertuples()}
+
+
+def pilot_years() -> frozenset[int]:
+    """The years whose edition was a pilot on a scale of its own (2022)."""
+    return frozenset(y for y, info in official_tables().items() if info.pilot)
 
 
 def national_means() -> pd.DataFrame:

@@ -11,9 +11,10 @@ import pandas as pd
 
 from ..i18n import _
 from ..notes import note_text
-from ..reference import province_name
+from ..reference import pilot_years, province_name
 from ..vocabulary import measure_name, unofficial
 from .forecast import ForecastResult, round_probability
+from .panel import wide_panel
 
 __all__ = ["forecast_text", "backtest_text", "simulation_text", "province_label", "scenario_label", "event_label"]
 
@@ -48,24 +49,14 @@ def _interval(row, lang: str, signed: bool = False) -> str:
 
 
 def _history_lines(result: ForecastResult, lang: str) -> list[str]:
-    h = result.history
+    wide = wide_panel(result.history)  # totals completed from the sub-indices where only they were published
+    pilots = pilot_years()
     out = []
     for name in result.predecessors:
-        rows = h[(h["province"] == name) & (h["measure"] == "total")]
-        subs = h[(h["province"] == name) & (h["measure"] != "total")]
-        parts = []
-        for year in sorted(set(h.loc[h["province"] == name, "year"])):
-            total = rows[rows["year"] == year]
-            sub = subs[subs["year"] == year]
-            if len(total):
-                value, derived = float(total["score"].iloc[0]), False
-            elif len(sub) == 4:
-                value, derived = float(sub["score"].sum()), True
-            else:
-                continue
-            parts.append(_("forecast.history.year", lang, year=int(year), value=value) +
-                         (_("forecast.history.derived", lang) if derived else "") +
-                         (_("forecast.history.pilot", lang) if year == 2022 else ""))
+        rows = wide[(wide["province"] == name) & wide["total"].notna()].sort_values("year")
+        parts = [_("forecast.history.year", lang, year=int(r.year), value=float(r.total)) +
+                 (_("forecast.history.derived", lang) if r.total_derived else "") +
+                 (_("forecast.history.pilot", lang) if int(r.year) in pilots else "") for r in rows.itertuples()]
         if parts:
             out.append(f"  {province_label(name, 2024, lang)}: " + "; ".join(parts))
     return out

@@ -20,9 +20,10 @@ import pandas as pd
 from ..forecast import ForecastResult
 from ..forecast.report import event_label, scenario_label
 from ..forecast import round_probability
+from ..forecast.panel import wide_panel
 from ..i18n import _, format_date, format_number, format_percent
 from ..notes import Note, notes_text
-from ..reference import data_path, load_provinces, pgi_indicator_benchmarks, province_name
+from ..reference import data_path, load_provinces, pgi_indicator_benchmarks, pilot_years, province_name
 from ..scoring import ScoreResult
 from ..scoring.run import hidden_text
 from ..scoring import province_key
@@ -330,20 +331,19 @@ def _sources() -> dict[str, str]:
 def _official(report: AnnualReport, lang: str) -> Section:
     h = report.history
     sources = _sources()
+    pilots = pilot_years()
+    published = h.groupby(["year", "province"])["source"].agg(lambda s: list(s.dropna()))
     rows, values = [], []
-    for (year, province), g in h.sort_values(["year", "province"]).groupby(["year", "province"], sort=True):
-        by = g.set_index("measure")
-        scores = {m: by["score"].get(m, np.nan) for m in MEASURES}
-        derived = pd.isna(scores["total"]) and all(pd.notna(scores[m]) for m in MEASURES[:-1])
-        if derived:  # only the sub-indices were published: the total is their sum
-            scores["total"] = round(sum(scores[m] for m in MEASURES[:-1]), 2)
+    # totals completed from the sub-indices where only they were published (marked *)
+    for r in wide_panel(h).sort_values(["year", "province"]).itertuples():
+        year, province, rank = r.year, r.province, r.rank
+        scores = {m: round(getattr(r, m), 2) if pd.notna(getattr(r, m)) else np.nan for m in MEASURES}
         cells = [_n2(scores[m], lang) for m in MEASURES]
-        if derived:
+        if r.total_derived:
             cells[-1] += " *"
-        rank = by["rank"].get("total") if "total" in by.index else np.nan
         src = "; ".join(dict.fromkeys(sources.get(s) or _("rpt.annual.source.document", lang)
-                                      for s in g["source"].dropna()))
-        rows.append((str(int(year)) + (" " + _("rpt.annual.pilot", lang) if int(year) == 2022 else ""),
+                                      for s in published[(year, province)]))
+        rows.append((str(int(year)) + (" " + _("rpt.annual.pilot", lang) if int(year) in pilots else ""),
                      _province(province), *cells, "" if pd.isna(rank) else format_number(int(rank), lang, 0), src))
         values.append((int(year), None, *[None if pd.isna(scores[m]) else float(scores[m]) for m in MEASURES],
                        None if pd.isna(rank) else int(rank), None))
@@ -410,15 +410,12 @@ def _fig_fan(report: AnnualReport, lang: str):
     """Each old province's official totals as published, by its own name, and the forecast's ranges."""
     f = report.forecast
     row = f.table[f.table["measure"] == "total"].iloc[0]
-    h = f.history
+    wide = wide_panel(f.history)  # totals completed from the sub-indices where only they were published
+    wide = wide[~wide["year"].isin(pilot_years()) & wide["total"].notna()]  # a pilot was on another scale
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     years = {f.year}
-    for (province, part), color in zip(h.groupby("province"), ("#37474f", "#8d6e63", "#5c6bc0")):
-        totals = part[part["measure"] == "total"].set_index("year")["score"]
-        subs = part[part["measure"] != "total"].groupby("year")["score"].agg(["sum", "count"])
-        derived = subs.loc[subs["count"] == 4, "sum"].drop(totals.index, errors="ignore")
-        series = pd.concat([totals, derived]).sort_index()
-        series = series[series.index != 2022]   # the pilot was on another scale
+    for (province, part), color in zip(wide.groupby("province"), ("#37474f", "#8d6e63", "#5c6bc0")):
+        series = part.set_index("year")["total"].sort_index()
         years |= set(int(y) for y in series.index)
         ax.plot(series.index, series.values, "o-", color=color, label=_province(province))
     for lo, hi, alpha in ((row["pi95_low"], row["pi95_high"], 0.18), (row["pi80_low"], row["pi80_high"], 0.35)):

@@ -147,3 +147,13 @@ def test_a_month_without_any_difficulty_gives_a_digest_that_says_so(tmp_path):
     text = outputs_text(tmp_path / "out", f"digest_{PERIOD}")
     said = squeeze("Trong tháng, không doanh nghiệp nào trong số 60 doanh nghiệp trả lời phản ánh khó khăn")
     assert said in text["pdf"] and said in text["html"]
+
+
+def test_the_official_record_completes_a_total_from_its_sub_indices_and_marks_it(demo_reports):
+    doc = annual_document(demo_reports[2].value, "vi")
+    table = next(t for t in doc.tables() if t.sheet == "PGI chính thức")
+    rows = {(r[0], r[1]): r for r in table.rows}
+    assert rows[("2024", "Bắc Giang")][6] == "24,67 *"          # 6,41 + 7,34 + 5,02 + 5,90, by hand
+    assert rows[("2024", "Bắc Ninh")][6] == "27,78"              # published as such
+    assert rows[("2022 (thí điểm)", "Bắc Giang")][6] == "16,43"
+    assert "* : tổng của bốn chỉ số thành phần" in table.note
