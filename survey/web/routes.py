@@ -299,11 +299,15 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
         web.uploads[token] = upload
         return await _preview(request, upload)
 
-    def _upload_of(session, token: str) -> Upload:
-        upload = web.uploads.get(token)
-        if upload is None or upload.user != session.user:
+    def _owned(items: dict, key: str, session):
+        """An upload or a task of the signed-in user (anybody else's, or none, is refused alike)."""
+        item = items.get(key)
+        if item is None or item.user != session.user:
             raise Denied(403)
-        return upload
+        return item
+
+    def _upload_of(session, token: str) -> Upload:
+        return _owned(web.uploads, token, session)
 
     @app.post("/upload/{token}/check", response_class=HTMLResponse)
     async def recheck(request: Request, token: str):
@@ -488,10 +492,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
     # ------------------------------------------------------------ tasks (progress)
 
     def _task_of(session, task_id: str):
-        task = web.tasks.get(task_id)
-        if task is None or task.user != session.user:
-            raise Denied(403)
-        return task
+        return _owned(web.tasks, task_id, session)
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse)
     async def task_page(request: Request, task_id: str):

@@ -8,6 +8,8 @@ engine), explained by SQLite itself.
 """
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import event
 
 from survey.ingest import ingest_file
@@ -32,10 +34,17 @@ def _plan(store: Store, conn, run) -> tuple[str, list[str]]:
     return statement, [r[-1] for r in rows]
 
 
-def test_same_answers_uses_the_partial_hash_index(tmp_path, monthly):
+@pytest.fixture
+def loaded(tmp_path, monthly) -> Store:
+    """A store holding one small wave."""
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     ingest_file(to_kobo_csv(make_answers(monthly, 20, seed=3), monthly, tmp_path / "k.csv"), monthly, "2025-11",
                 store=store)
+    return store
+
+
+def test_same_answers_uses_the_partial_hash_index(loaded, monthly):
+    store = loaded
     with store.begin() as conn:
         table = store.existing_response_table(conn, monthly)
         wave = store.find_wave(conn, monthly.id, "2025-11")
@@ -48,11 +57,9 @@ def test_same_answers_uses_the_partial_hash_index(tmp_path, monthly):
     assert set(found) == set(hashes)  # the index finds every stored response with a real id
 
 
-def test_the_other_batch_lookups_use_an_index(tmp_path, monthly):
+def test_the_other_batch_lookups_use_an_index(loaded, monthly):
     """Content-keyed look-ups and stored keys go through the (wave, key) unique index."""
-    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    ingest_file(to_kobo_csv(make_answers(monthly, 20, seed=3), monthly, tmp_path / "k.csv"), monthly, "2025-11",
-                store=store)
+    store = loaded
     with store.begin() as conn:
         table = store.existing_response_table(conn, monthly)
         wave = store.find_wave(conn, monthly.id, "2025-11")
