@@ -60,6 +60,19 @@ def monthly():
     return load_questionnaire("monthly_difficulties")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, tmp_path):
+    """A fresh store: SQLite always; PostgreSQL when PGI_TEST_POSTGRES_URL names a server."""
+    from survey.store import Store
+
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+        yield s
+        s.dispose()
+        return
+    yield from postgres_store(request.node.name)
+
+
 def postgres_store(name: str):
     """A Store on PostgreSQL in a schema of its own, dropped afterwards; skipped without a server.
 

@@ -11,7 +11,6 @@ from sqlalchemy import inspect, text
 from survey.errors import IngestError
 from survey.ingest import ingest_file
 from survey.store import Store, load_responses
-from tests.conftest import postgres_store
 from tests.fixtures import make_answers, to_kobo_csv, to_label_csv, to_sav, to_xlsx
 
 WRITERS = {
@@ -23,15 +22,10 @@ WRITERS = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    """A fresh store: SQLite always; PostgreSQL when PGI_TEST_POSTGRES_URL names a server."""
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-        yield s
-        s.dispose()
-        return
-    yield from postgres_store(request.node.name)
+@pytest.fixture
+def store(any_store):
+    """A fresh store on SQLite and, with a server, on PostgreSQL (``any_store`` of conftest.py)."""
+    return any_store
 
 
 def snapshot(store: Store) -> dict[str, list[tuple]]:

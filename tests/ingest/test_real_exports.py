@@ -39,19 +39,6 @@ def store(tmp_path):
     s.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request, tmp_path):
-    """A fresh store: SQLite always; PostgreSQL when PGI_TEST_POSTGRES_URL names a server."""
-    from tests.conftest import postgres_store
-
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-        yield s
-        s.dispose()
-        return
-    yield from postgres_store(request.node.name)
-
-
 def complaints(monthly, n=6, seed=21):
     """``n`` answers where every firm had a difficulty and wrote it down (a complaint to keep)."""
     answers = make_answers(monthly, 40, seed=seed)
