@@ -634,12 +634,17 @@ class Store:
 
     def read_corrections(self, load_id: int | None = None) -> pd.DataFrame:
         """Values set to missing in accepted responses (params as parsed JSON), optionally of one load."""
-        query = select(corrections).order_by(corrections.c.id)
+        return self._read_of_load(corrections, load_id, ("params",))
+
+    def _read_of_load(self, table: Table, load_id: int | None, json_columns: tuple[str, ...]) -> pd.DataFrame:
+        """A per-load table's rows in order (of one load when given), its JSON columns parsed."""
+        query = select(table).order_by(table.c.id)
         if load_id is not None:
-            query = query.where(corrections.c.load_id == load_id)
+            query = query.where(table.c.load_id == load_id)
         with self.read() as conn:
-            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in corrections.c])
-        frame["params"] = frame["params"].map(json.loads)
+            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in table.c])
+        for col in json_columns:
+            frame[col] = frame[col].map(json.loads)
         return frame
 
     # ------------------------------------------------------------ weights
@@ -735,14 +740,7 @@ class Store:
 
     def read_quarantine(self, load_id: int | None = None) -> pd.DataFrame:
         """Quarantined rows (raw and reasons as parsed JSON), optionally of one load."""
-        query = select(quarantine).order_by(quarantine.c.id)
-        if load_id is not None:
-            query = query.where(quarantine.c.load_id == load_id)
-        with self.read() as conn:
-            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in quarantine.c])
-        for col in ("raw", "reasons"):
-            frame[col] = frame[col].map(json.loads)
-        return frame
+        return self._read_of_load(quarantine, load_id, ("raw", "reasons"))
 
     def read_responses(self, qn: Questionnaire, period_from: str | None = None,
                        period_to: str | None = None) -> pd.DataFrame:
