@@ -468,22 +468,25 @@ def _reason(exc: SurveyError, lang: str) -> str:
     return _(msgid, lang, **exc.params) if exc.params is not None and has_message(msgid, lang) else exc.message
 
 
+def _merged_into(name: str | None) -> tuple[str, str] | None:
+    """(old, new): the English keys of a province of before 1 July 2025 and of the unit it became, when the
+    two differ; None otherwise (or for a name that is no old province)."""
+    from .reference import crosswalk, match_province
+
+    old = match_province(name, MERGER_YEAR - 1) if name else None
+    new = crosswalk().get(old) if old else None
+    return (old, new) if new and new != old else None
+
+
 def _merger_note(title: str | None, forecast_province: str, lang: str = "vi") -> str | None:
     """Say so when the survey's province is now part of the forecast's province (1 July 2025)."""
-    from .reference import load_provinces
-    from .scoring import province_key
+    from .reference import province_key
 
-    if not title:
-        return None
-    provinces = load_provinces()
-    match = provinces[provinces["province"].map(province_key) == province_key(title)]
-    if match.empty or match["province_from_2025"].iloc[0] == match["province"].iloc[0]:
-        return None
-    new = match["province_from_2025"].iloc[0]
-    if province_key(new) != province_key(forecast_province):
+    merged = _merged_into(title)
+    if merged is None or province_key(merged[1]) != province_key(forecast_province):
         return None
     # English keys: the message names them as readers of ``lang`` write them ({old:province})
-    return _("job.forecast.merger", lang, old=match["province"].iloc[0], new=new)
+    return _("job.forecast.merger", lang, old=merged[0], new=merged[1])
 
 
 #: the old province the association surveys (its estimates are of former Bac Giang, not of merged Bac Ninh)
@@ -688,19 +691,15 @@ def _earlier_months(store: Store, qn: Questionnaire, month: Period, count: int) 
 
 def _province_words(qn: Questionnaire, lang: str) -> str:
     """The survey's province as readers write it ("Bắc Giang"), and what it is part of since 1 July 2025."""
-    from .reference import load_provinces
-    from .scoring import province_key
+    from .reference import province_name
 
     if qn.locality is None:
         return ""
-    provinces = load_provinces()
-    match = provinces[provinces["province"].map(province_key) == province_key(qn.locality.province)]
     name = qn.locality.province_vi  # a proper name keeps its diacritics in either language
-    if match.empty or match["province_from_2025"].iloc[0] == match["province"].iloc[0]:
+    merged = _merged_into(qn.locality.province)
+    if merged is None:
         return name
-    new = provinces[provinces["province"] == match["province_from_2025"].iloc[0]]
-    new_name = new["province_vi"].iloc[0] if len(new) else match["province_from_2025"].iloc[0]
-    return _("rpt.province.merged", lang, old=name, new=new_name)
+    return _("rpt.province.merged", lang, old=name, new=province_name(merged[1], MERGER_YEAR - 1, "vi"))
 
 
 def _month_loads(store: Store, survey_id: str, period: str) -> pd.DataFrame:
