@@ -31,7 +31,7 @@ import ast
 import datetime as _dt
 import functools
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -327,10 +327,6 @@ class _Env:
             res = res & left.notna()
         return res
 
-    def _tokens(self, series: pd.Series) -> pd.Series:
-        text = series.astype("string").fillna("")
-        return text.str.split()
-
     def _call(self, node: ast.Call):
         name, args = node.func.id, node.args  # type: ignore[attr-defined]
         if name == "current_year":
@@ -338,16 +334,65 @@ class _Env:
         col = self.eval(args[0])
         if name == "selected":
             code = self.eval(args[1])
-            tokens = self._tokens(col)
-            if isinstance(code, pd.Series):
-                return pd.Series([_code_text(c) in t for t, c in zip(tokens, code)], index=col.index)
-            return tokens.map(lambda t: _code_text(code) in t)
+            if isinstance(code, pd.Series):  # a code per row: one search per distinct code
+                out = np.zeros(len(col), dtype=bool)
+                for value in code.dropna().unique():
+                    rows = (code == value).to_numpy()
+                    out[rows] = _search(col[rows], _token_pattern(value)).to_numpy()
+                return pd.Series(out, index=col.index)
+            return _search(col, _token_pattern(code))
         if name == "count_selected":
-            return self._tokens(col).map(len)
+            return _count_tokens(col)
         if name == "answered":
             return col.notna() & (col.astype("string").str.strip() != "")
-        pattern = _regex(str(args[1].value))  # type: ignore[attr-defined]
-        return col.map(lambda v: pattern.search(str(v)) is not None if pd.notna(v) else False)
+        pattern = str(args[1].value)  # type: ignore[attr-defined]
+        _regex(pattern)  # refused here when RE2 cannot match it in linear time (the same engine as _search)
+        return _search(col, pattern)
+
+
+def _token_pattern(code) -> str:
+    """RE2 pattern of ``code`` as a whole space-separated token ("3" is in "1 3", not in "13")."""
+    return r"(?:^|\s)" + re2.escape(_code_text(code)) + r"(?:\s|$)"
+
+
+def _texts(col: pd.Series) -> tuple[np.ndarray, Any]:
+    """Where ``col`` holds a value, and those values as an Arrow string array (each as ``str(v)``)."""
+    import pyarrow as pa
+
+    present = col.notna().to_numpy()
+    values = col[present]
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) != "string":
+        values = values.map(str)  # mixed objects (rare): each as str() shows it
+    elif not pd.api.types.is_string_dtype(values.dtype):
+        values = values.astype(str)  # numbers: as str() writes them
+    return present, pa.array(values.astype("string[pyarrow]"))
+
+
+def _search(col: pd.Series, pattern: str) -> pd.Series:
+    """Whether RE2 finds ``pattern`` in each cell (False when missing), in one call over the column.
+
+    Arrow's ``match_substring_regex`` is RE2, the engine :func:`_regex` checks patterns with, so
+    matching stays linear in the cell's length (a crafted cell cannot stall a load) and runs in C++
+    over the whole column rather than one Python call per cell (issue 18).
+    """
+    import pyarrow.compute as pc
+
+    present, text = _texts(col)
+    out = np.zeros(len(col), dtype=bool)
+    if len(text):
+        out[present] = pc.match_substring_regex(text, pattern).fill_null(False).to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=col.index)
+
+
+def _count_tokens(col: pd.Series) -> pd.Series:
+    """The number of space-separated tokens in each cell (0 when missing)."""
+    import pyarrow.compute as pc
+
+    present, text = _texts(col)
+    out = np.zeros(len(col), dtype=np.int64)
+    if len(text):
+        out[present] = pc.count_substring_regex(text, r"\S+").fill_null(0).to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=col.index)
 
 
 def _code_text(code) -> str:

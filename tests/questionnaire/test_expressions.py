@@ -160,3 +160,22 @@ def test_regex_agrees_with_python_re_on_declared_patterns(values, pattern):
 
 def test_regex_xpath_is_unchanged():
     assert to_xpath(parse_expression(f"regex(value, '{EMAIL}')"), {"value": "text"}) == f"regex(., '{EMAIL}')"
+
+
+# ----------------------------------------- selected()/count_selected() over whole columns (issue 18)
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.one_of(st.none(), st.lists(st.sampled_from(["1", "2", "3", "13", "31", "10"]),
+                                                    max_size=4).map(" ".join)), min_size=1, max_size=8),
+       codes=st.lists(st.sampled_from([1.0, 3.0, 13.0, float("nan")]), min_size=8, max_size=8))
+def test_selected_agrees_with_token_membership(cells, codes):
+    """A code is chosen when it is a whole token of the cell ("3" is not in "13"), as Python's split says;
+    with a code per row (``selected(m, value)``) each row is checked against its own code."""
+    frame = pd.DataFrame({"m": pd.Series(cells, dtype=object), "v": codes[:len(cells)]})
+    tokens = [(c or "").split() for c in cells]
+    got = evaluate(parse_expression("selected(m, 3)"), frame).tolist()
+    assert got == ["3" in t for t in tokens]
+    per_row = evaluate(parse_expression("selected(m, value)"), frame, self_column="v").tolist()
+    assert per_row == [v == v and str(int(v)) in t for t, v in zip(tokens, frame["v"])]
+    counted = evaluate(parse_expression("count_selected(m) == 2"), frame).tolist()
+    assert counted == [len(t) == 2 for t in tokens]
