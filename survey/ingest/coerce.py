@@ -134,6 +134,8 @@ def _is_text(values: Any) -> bool:
 
 def blank_values(values: np.ndarray) -> np.ndarray:
     """Which values would show as nothing (``cell_text(v).strip() == ""``), column-wise for texts."""
+    if isinstance(values, pd.api.extensions.ExtensionArray) and pd.api.types.is_string_dtype(values.dtype):
+        return (pd.Series(values).str.strip() == "").to_numpy(dtype=bool, na_value=False)
     if _is_text(values):
         return (pd.Series(values, dtype=object).str.strip() == "").to_numpy()
     return np.fromiter((cell_text(v).strip() == "" for v in values), dtype=bool, count=len(values))
@@ -289,11 +291,20 @@ def _coerce_split(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: 
         out.add(frame.index[bad], column, q.id, frame[column][bad], "unknown_label")
         flags[code] = flag.where(~bad)
     table = pd.DataFrame(flags)
-    answered = table.notna().any(axis=1)
-    chosen = table.fillna(0).astype(bool)
-    names = np.array([str(c) for c in table.columns], dtype=object)
-    text = [" ".join(names[row]) for row in chosen.to_numpy()]
-    return pd.Series(text, index=frame.index, dtype=object).where(answered, pd.NA)
+    answered = table.notna().any(axis=1).to_numpy()
+    chosen = table.fillna(0).to_numpy(dtype=bool)
+    names = [str(c) for c in table.columns]
+    # rows choose few distinct sets: the text is joined once per set, not once per row (issue 18);
+    # a set is found by the bits of its choices (rows of more than 62 options: by the rows themselves)
+    if chosen.shape[1] <= 62:
+        sets, rows = np.unique(chosen @ (np.int64(1) << np.arange(chosen.shape[1], dtype=np.int64)),
+                               return_inverse=True)
+        sets = [[(int(bits) >> k) & 1 for k in range(len(names))] for bits in sets]
+    else:
+        sets, rows = np.unique(chosen, axis=0, return_inverse=True)
+    texts = np.array([" ".join(n for n, on in zip(names, row) if on) for row in sets] + [""], dtype=object)
+    out = texts[rows.reshape(-1)]
+    return pd.Series(out, index=frame.index, dtype=object).where(answered, pd.NA)
 
 
 def _coerce_number(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd.Series:
@@ -322,9 +333,16 @@ def _coerce_date(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd
 
 def _coerce_text(raw: pd.Series) -> pd.Series:
     present = raw.dropna()
-    if len(present) and _is_text(present.to_numpy()):  # texts (CSV): NFC and strip in pandas' string loops
-        text = present.str.normalize("NFC").str.strip()
-        return text.where(text != "").reindex(raw.index).astype(object).where(lambda t: t.notna(), pd.NA)
+    if len(present) and (pd.api.types.is_string_dtype(present.dtype) and present.dtype != object
+                         or _is_text(present.to_numpy())):
+        # texts (CSV): NFC and strip in Arrow's C++ kernels over the column (pandas' normalize is a
+        # Python call per cell); utf8_trim_whitespace trims exactly what str.strip() does
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pc.utf8_trim_whitespace(pc.utf8_normalize(pa.array(present.astype("string[pyarrow]")), "NFC"))
+        text = pd.Series(arr.to_numpy(zero_copy_only=False), index=present.index, dtype=object)
+        return text.where(text != "").reindex(raw.index).where(lambda t: t.notna(), pd.NA)
 
     def one(value: Any) -> Any:
         text = unicodedata.normalize("NFC", cell_text(value)).strip()

@@ -186,13 +186,22 @@ def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd
                        dtype=object)
     if cmap.key is None:
         return "h:" + hashes, hashes
-    keys = _texts(raw[cmap.key]).str.normalize("NFC").str.strip().str.replace("\x00", "\ufffd", regex=False)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # NFC, trimmed, NUL made visible: in Arrow's kernels over the column (pandas' normalize is a
+    # Python call per cell); utf8_trim_whitespace trims what str.strip() does
+    text = pa.array(_texts(raw[cmap.key]).astype("string[pyarrow]"))
+    text = pc.replace_substring(pc.utf8_trim_whitespace(pc.utf8_normalize(text, "NFC")), "\x00", "\ufffd")
+    keys = pd.Series(text.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
     return keys.where(keys != "", "h:" + hashes), hashes
 
 
 def _texts(column: pd.Series) -> pd.Series:
     """A column's cells as shown to a person (:func:`cell_text`); a column of texts (a CSV) only has its
     missing cells made empty, without a Python call per cell."""
+    if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
+        return column.fillna("")  # pandas' string dtype: texts or missing
     if column.dtype == object:
         present = column.notna()
         if _all_text(column[present]):
