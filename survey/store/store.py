@@ -581,14 +581,19 @@ class Store:
         columns = [c for c in frame.columns if c in table.c]
         nan_is_null = conn.dialect.name == "sqlite"  # SQLite stores a bound NaN as NULL
         values = [_column_values(frame[c], table.c[c].type, nan_is_null) for c in columns]
+        names = ", ".join(f'"{c}"' for c in columns)
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c}"' for c in columns) + ") VALUES ("
-               + ", ".join([mark] * len(columns)) + ")")
         # Column-wise lists zipped into rows for the driver: no Python call per cell
         # on the numeric columns that make up most of a large load.
         cursor = conn.connection.cursor()
         try:
-            cursor.executemany(sql, zip(*values))
+            if hasattr(cursor, "copy"):  # psycopg 3: COPY, the server's bulk path (one statement, rows streamed)
+                with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                    for row in zip(*values):
+                        copy.write_row(row)
+            else:  # SQLite: one prepared statement for the chunk, in the load's transaction
+                cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})',
+                                   zip(*values))
         finally:
             cursor.close()
 
@@ -759,7 +764,8 @@ class Store:
             if period_to:
                 query = query.where(waves.c.period <= period_to)
             rows = conn.execute(query).all()
-        return pd.DataFrame(rows, columns=["period", "response_key"] + [c.name for c in qcols])
+        return _frame_by_column(rows, [("period", None), ("response_key", None)]
+                                + [(c.name, c.type) for c in qcols])
 
 
 #: how archived files are compressed now (``raw_files.compression``); older rows say "zlib"
@@ -792,6 +798,25 @@ def _in_batches(conn: Connection, values: Sequence[str], query, size: int = 500)
     for i in range(0, len(unique), size):
         rows += conn.execute(query(unique[i:i + size])).all()
     return rows
+
+
+def _frame_by_column(rows: Sequence[Sequence[Any]], columns: list[tuple[str, Any]]) -> pd.DataFrame:
+    """A query's rows as a frame, built a column at a time: the rows are transposed once, number
+    columns go straight into float arrays (NULL as NaN), the others are read as pandas reads a list.
+
+    ``pd.DataFrame(rows)`` inspects every row object (for SQLAlchemy rows, an attribute look-up that
+    fails through an exception per row): most of reading a large wave (issue 18).
+    """
+    names = [name for name, _t in columns]
+    if not rows:
+        return pd.DataFrame(columns=names)
+    data = {}
+    for (name, sql_type), values in zip(columns, zip(*rows)):
+        if isinstance(sql_type, Float):
+            data[name] = np.array(values, dtype=float)
+        else:
+            data[name] = pd.Series(values, dtype=None if any(v is not None for v in values) else object)
+    return pd.DataFrame(data, columns=names)
 
 
 def _column_values(series: pd.Series, sql_type: Any, nan_is_null: bool) -> list:
