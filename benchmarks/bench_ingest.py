@@ -134,3 +134,31 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def lean_store(frame: pd.DataFrame, db: str, key: str | None = None) -> int:
+    """The leanest honest storing of a read file: one SQLite table of its columns (typed as read), a
+    unique index on the response id when the file has one, every row inserted by one prepared
+    ``executemany`` in one transaction (the default journal, synchronous writes, like the store).
+
+    No mapping, coercion, checks, fingerprints, audit log or archive: what ingest does beyond this is
+    the cost of those. Returns the rows stored.
+    """
+    import sqlite3
+
+    path = db.removeprefix("sqlite:///")
+    columns = [str(c) for c in frame.columns]
+    con = sqlite3.connect(path)
+    try:
+        names = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+        con.execute(f"CREATE TABLE responses ({names})")
+        if key is not None:
+            con.execute(f'CREATE UNIQUE INDEX responses_key ON responses ("{key}")')
+        # column-wise lists, missing as None, zipped into rows for the driver (as the store does)
+        values = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
+        with con:
+            con.executemany(f"INSERT INTO responses ({names}) VALUES ({', '.join('?' * len(columns))})",
+                            zip(*values))
+        return con.execute("SELECT count(*) FROM responses").fetchone()[0]
+    finally:
+        con.close()
