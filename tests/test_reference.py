@@ -210,3 +210,13 @@ def test_help_starts_without_the_heavy_libraries():
             "print(sorted(m for m in ('pandas', 'scipy', 'sqlalchemy', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_store_and_questionnaires_import_without_the_data_libraries():
+    """`pgi-survey loads` opens the store and reads definitions: pandas, numpy and the readers are imported
+    only when a frame is built or a file read (issue 18: start-up under half a second)."""
+    code = ("import sys; import survey.store, survey.questionnaire; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'pyreadstat', 'openpyxl', 'pyarrow', 'scipy') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

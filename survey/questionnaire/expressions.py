@@ -33,11 +33,14 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-import numpy as np
-import pandas as pd
 import re2
 
 from ..errors import ExpressionError, MissingColumnError
+from ..lazy_import import lazy_module
+
+# imported at first use: commands that only list or read definitions need neither (issue 18)
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 __all__ = ["Expression", "parse_expression", "to_xpath", "evaluate", "SELF"]
 

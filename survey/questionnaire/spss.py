@@ -16,11 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-import pyreadstat
-
 from ..errors import ExportError
+from ..lazy_import import lazy_module
 from .model import Question, Questionnaire
+
+# imported at first use: commands that only list or read definitions need neither (issue 18)
+pd = lazy_module("pandas")
+pyreadstat = lazy_module("pyreadstat")
 
 __all__ = ["SavLayout", "sav_layout", "write_sav", "fit_bytes", "VARIABLE_LABEL_BYTES", "VALUE_LABEL_BYTES"]
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import ExportError
+from ..lazy_import import lazy_module
 from .expressions import SELF, to_xpath
 from .model import Question, Questionnaire
+
+# imported at first use: commands that only list or read definitions need neither (issue 18)
+pd = lazy_module("pandas")
 
 __all__ = ["write_xlsform", "read_xlsform", "convert_xlsform", "xlsform_list_name", "LANG_COLUMNS"]
 

@@ -1,10 +1,12 @@
 """Read stored responses back into pandas, with codes or labels."""
 from __future__ import annotations
 
-import pandas as pd
 
 from ..questionnaire import Questionnaire, load_questionnaire
+from ..lazy_import import lazy_module
 from .store import Store
+
+pd = lazy_module("pandas")  # at first use (issue 18)
 
 __all__ = ["load_responses"]
 

@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import (
     Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint, create_engine, delete, event, func, inspect, literal_column, select, true, update,
@@ -42,7 +40,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
+from ..lazy_import import lazy_module
 from ..questionnaire import Questionnaire
+
+# imported at first use: `pgi-survey loads` and the web's lists need neither (issue 18)
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 __all__ = ["Store", "LoadCounts", "default_url", "store_location", "response_table_name", "ENV_DB"]
 
@@ -733,6 +736,11 @@ class Store:
 
     def list_loads(self) -> pd.DataFrame:
         """The audit log, newest first; removed loads too (``removed_at`` set, with who and why)."""
+        records, columns = self.load_records()
+        return pd.DataFrame(records, columns=columns)
+
+    def load_records(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """:meth:`list_loads` as plain records and their column names (no pandas: `pgi-survey loads`)."""
         query = (select(loads.c.id.label("load"), waves.c.survey_id.label("survey"), waves.c.period,
                         loads.c.file_name, loads.c.format, loads.c.loaded_at, loads.c.user_name, loads.c.rows_read,
                         loads.c.accepted, func.coalesce(loads.c.corrected, 0).label("corrected"),
@@ -741,7 +749,8 @@ class Store:
                         loads.c.replaced_by)
                  .join(waves, loads.c.wave_id == waves.c.id).order_by(loads.c.id.desc()))
         with self.read() as conn:
-            return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
+            records = [dict(r) for r in conn.execute(query).mappings().all()]
+        return records, list(query.selected_columns.keys())
 
     def read_quarantine(self, load_id: int | None = None) -> pd.DataFrame:
         """Quarantined rows (raw and reasons as parsed JSON), optionally of one load."""
