@@ -195,3 +195,27 @@ def test_xlsx_cells_are_cut_to_what_excel_holds(tmp_path, loaded):
     summary = {row[0].value: row[1].value for row in openpyxl.load_workbook(path)["Summary"].iter_rows(min_row=2)}
     cell = summary["Unknown columns (kept in the raw archive)"]
     assert len(cell) == 32_767 and cell.startswith("'=xxx")
+
+
+def test_cli_loads_lists_each_load_in_its_row_with_its_status(tmp_path, monthly, capsys):
+    """The terminal's audit log: one row per load, newest first, counts under their column, a removed
+    load's status in words (built without pandas, so `loads` starts fast)."""
+    db = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    first = to_kobo_csv(make_answers(monthly, 5, seed=1), monthly, tmp_path / "thang11.csv")
+    second = to_kobo_csv(make_answers(monthly, 3, seed=2), monthly, tmp_path / "thang11b.csv")
+    store = Store(db)
+    ingest_file(first, monthly, "2025-11", store=store, user="lan")
+    ingest_file(second, monthly, "2025-11", store=store, user="minh")
+    store.dispose()
+    assert main(["loads", "remove", "1", "--reason", "sai kỳ", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["loads", "--db", db]) == 0
+    header, newest, oldest = capsys.readouterr().out.splitlines()
+    assert header.split()[:3] == ["Lần", "nạp", "Bảng"] and header.rstrip().endswith("Tình trạng")
+    assert newest.split()[:4] == ["2", "monthly_difficulties", "2025-11", "thang11b.csv"]
+    assert oldest.split()[:4] == ["1", "monthly_difficulties", "2025-11", "thang11.csv"]
+    assert " minh " in newest and " lan " in oldest
+    assert "đã gỡ " in oldest and oldest.rstrip().endswith(": sai kỳ") and "đã gỡ" not in newest
+    # columns line up: each value ends where its column's name ends
+    end = header.index("Đọc") + len("Đọc")
+    assert newest[end - 1] == "3" and oldest[end - 1] == "5"
