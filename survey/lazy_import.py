@@ -17,8 +17,6 @@ __all__ = ["lazy_module"]
 class _LazyModule:
     """Stands for a module until an attribute of it is needed."""
 
-    __slots__ = ("_name", "_module")
-
     def __init__(self, name: str) -> None:
         self._name = name
         self._module: ModuleType | None = None
@@ -26,7 +24,11 @@ class _LazyModule:
     def __getattr__(self, attr: str) -> Any:
         if self._module is None:
             self._module = importlib.import_module(self._name)
-        return getattr(self._module, attr)
+        value = getattr(self._module, attr)
+        # kept on the stand-in: the next look-up is a plain attribute, not this call (``pd.NA`` in a loop
+        # over a million cells must not cost a million calls)
+        setattr(self, attr, value)
+        return value
 
     def __repr__(self) -> str:
         return f"<lazy module {self._name!r}{'' if self._module is None else ' (imported)'}>"

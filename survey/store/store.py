@@ -833,11 +833,13 @@ def _column_values(series: pd.Series, sql_type: Any, nan_is_null: bool) -> list:
     if isinstance(sql_type, Date):
         return [d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else None for d in series]
     if series.dtype.kind == "f":
-        values = series.to_numpy().tolist()
-        return values if nan_is_null else [None if v != v else v for v in values]
+        if nan_is_null:
+            return series.to_numpy().tolist()
+        return series.to_numpy(dtype=object, na_value=None).tolist()  # NaN as None, in one pass
     if series.dtype.kind in "iub":
         return series.to_numpy().tolist()
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in series.tolist()]
+    # texts and codes ("1 3"): every kind of missing (None, NaN, pd.NA) as None, in one pass over the column
+    return series.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def _user() -> str:
