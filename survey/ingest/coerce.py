@@ -136,8 +136,12 @@ def blank_values(values: np.ndarray) -> np.ndarray:
     """Which values would show as nothing (``cell_text(v).strip() == ""``), column-wise for texts."""
     if isinstance(values, pd.api.extensions.ExtensionArray) and pd.api.types.is_string_dtype(values.dtype):
         return (pd.Series(values).str.strip() == "").to_numpy(dtype=bool, na_value=False)
-    if _is_text(values):
-        return (pd.Series(values, dtype=object).str.strip() == "").to_numpy()
+    if _is_text(values):  # in Arrow's kernels: utf8_trim_whitespace trims what str.strip() does
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))), 0) \
+            .to_numpy(zero_copy_only=False)
     return np.fromiter((cell_text(v).strip() == "" for v in values), dtype=bool, count=len(values))
 
 
