@@ -324,7 +324,7 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     """Coerce, validate, correct and look up one chunk; keep what is to be stored in the load's folder."""
     qn, result = state.qn, state.result
     _count_submissions(raw, state)
-    answers, problems = coerce_answers(raw, qn, state.cmap)
+    answers, problems = coerce_answers(raw, qn, state.cmap, nfc=True)  # the readers yield texts in NFC
     unreadable = {(p["row"], p["question"]) for p in problems}
     # a cell that could not be read is reported once, not again as "not answered"
     problems += [p for p in validate_answers(answers, qn, state.cmap, today)
