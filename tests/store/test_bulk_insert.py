@@ -47,3 +47,31 @@ def test_responses_round_trip_through_the_bulk_path(any_store, monkeypatch):
     assert dates == DATES
     if any_store.engine.dialect.name == "postgresql":
         assert len(copied) == 1 and copied[0].startswith('COPY "')
+
+
+def test_responses_come_back_by_period_then_as_stored(any_store):
+    """Read in one pass in stored order, then put in period order: a wave loaded later but of an earlier
+    month comes first, each wave's rows as they were stored; a period range keeps only its waves."""
+    qn_nov = load_questionnaire("monthly_difficulties", period="2025-11")
+
+    def load(period: str, keys: list[str], costs: list[float]) -> None:
+        with any_store.begin() as conn:
+            wave = any_store.wave_id(conn, qn_nov, period)
+            table = any_store.response_table(conn, qn_nov)
+            lid = any_store.start_load(conn, wave, file_name=f"{period}.csv", sha256=period.ljust(64, "0"),
+                                       size=1, format="csv", encoding="utf-8", user="test")
+            any_store.insert_responses(conn, table, pd.DataFrame({
+                "_wave_id": wave, "_load_id": lid, "_row": range(2, len(keys) + 2), "_key": keys,
+                "_hash": [f"{i:016x}" for i in range(len(keys))], "cost_estimate": costs}))
+
+    load("2025-12", ["d2", "d1", "d3"], [12.0, 11.0, 13.0])
+    load("2025-10", ["o2", "o1"], [2.0, 1.0])
+    load("2025-12", ["d4"], [14.0])
+    load("2025-11", ["n1"], [float("nan")])
+    back = any_store.read_responses(qn_nov)
+    assert back["period"].tolist() == ["2025-10"] * 2 + ["2025-11"] + ["2025-12"] * 4
+    assert back["response_key"].tolist() == ["o2", "o1", "n1", "d2", "d1", "d3", "d4"]
+    assert back["cost_estimate"].tolist()[:2] == [2.0, 1.0] and math.isnan(back["cost_estimate"][2])
+    assert back["cost_estimate"].tolist()[3:] == [12.0, 11.0, 13.0, 14.0]
+    ranged = any_store.read_responses(qn_nov, period_from="2025-11", period_to="2025-11")
+    assert ranged["response_key"].tolist() == ["n1"] and ranged["period"].tolist() == ["2025-11"]
