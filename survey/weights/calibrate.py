@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import Problem, SurveyWarning, WeightingError
-from .design import Design, Step
+from .design import BLOCK_BYTES, Design, Step, replicate_matrix, replicates_finite, row_blocks
 from .margins import Margin, PopulationMargins, margin_categories, margin_values
 from .notes import Note
 
@@ -65,34 +65,61 @@ def _check_cells(margin: Margin, totals: np.ndarray, pop: np.ndarray) -> None:
                              hint="declare a merge in the margins file (collapse)")
 
 
-def _own_matrix(design: Design) -> np.ndarray:
-    """The design's weights and replicates as a float matrix that shares no memory with the design, to be
-    scaled in place (``all_weights`` is already a new array when there are replicates: no second copy)."""
-    W = design.all_weights()
-    if W.dtype != np.float64 or np.shares_memory(W, design.weights) or (
-            design.repweights is not None and np.shares_memory(W, design.repweights)):
-        W = np.array(W, dtype=np.float64, copy=True)
-    return W
+def _columns(design: Design) -> int:
+    """Columns of the weight matrix: the weights and every replicate."""
+    return 1 + (0 if design.repweights is None else design.repweights.shape[1])
 
 
-#: rows scaled at a time: the factors of a block are (rows x columns), not a second copy of W
-_ROWS_PER_BLOCK = 16_384
+def _cell_totals(design: Design, cell: np.ndarray, cells: int) -> np.ndarray:
+    """Weighted totals (cells, 1 + R) of each cell, for the weights and every replicate, in float64.
 
-
-def _scale_to(G: sp.csr_matrix, idx: np.ndarray, pop: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Scale each column's weights, in place, so that category totals equal ``pop`` (NaN where a replicate
-    has none); returns ``W``.
-
-    In place and a block of rows at a time: with a million respondents and 200 replicates, ``W *
-    factor[idx]`` made two more (n, 1 + R) float64 arrays, 1.6 GB each (issue 18).
+    One sweep over the rows, a block at a time (a block of float32 replicates is upcast, never the whole
+    matrix). A replicate that is NaN somewhere (dropped by an earlier adjustment) has NaN totals.
     """
-    totals = np.asarray(G @ W)
+    totals = np.zeros((cells, _columns(design)))
+    totals[:, 0] = np.bincount(cell, weights=design.weights, minlength=cells)
+    if design.repweights is not None:
+        for rows in row_blocks(design.n, totals.shape[1]):
+            block = np.ascontiguousarray(design.repweights[rows], dtype=np.float64)
+            totals[:, 1:] += _indicator(cell[rows], cells) @ block
+    return totals
+
+
+def _times_cell_factors(design: Design, cell: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """New weights and replicates: each row's weights times its cell's factors (cells, 1 + R).
+
+    The replicates come out in a new matrix of their own dtype, written a block of rows at a time: the
+    design's matrix and the new one are the only two (n, R) arrays alive.
+    """
+    weights = design.weights * factors[cell, 0]
+    if design.repweights is None:
+        return weights, None
+    reps = replicate_matrix(design.n, design.repweights.shape[1], design.repweights.dtype)
+    for rows in row_blocks(design.n, factors.shape[1]):
+        reps[rows] = design.repweights[rows] * factors[cell[rows], 1:]
+    return weights, reps
+
+
+def _cells(idxs: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The cross-classification of several margins: each row's cell (0..C-1) and, per margin, each cell's
+    category (C,). Raking scales every row of a cell alike, so it can run on the cells' totals."""
+    cell = np.zeros(len(idxs[0]), dtype=np.int64)
+    for idx in idxs:  # renumbered after each margin: the codes stay below n, never overflow
+        cell = np.unique(cell * (int(idx.max()) + 1) + idx, return_inverse=True)[1].ravel()
+    first = np.unique(cell, return_index=True)[1]
+    return cell, [idx[first] for idx in idxs]
+
+
+def _factors(totals: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """Per category and column, the factor bringing the totals (K, C) to ``pop`` (K,): NaN where a category
+    with population has no weight in a replicate (the replicate is then left out), 1 where both are 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(totals > 0, pop[:, None] / totals, np.where(pop[:, None] > 0, np.nan, 1.0))
-    for start in range(0, W.shape[0], _ROWS_PER_BLOCK):
-        rows = slice(start, start + _ROWS_PER_BLOCK)
-        W[rows] *= factor[idx[rows]]
-    return W
+        return np.where(totals > 0, pop[:, None] / totals, np.where(pop[:, None] > 0, np.nan, 1.0))
+
+
+def _margin_totals(category: np.ndarray, k: int, cell_totals: np.ndarray) -> np.ndarray:
+    """Totals (K, C) of a margin's categories from the cells' totals (cells, C)."""
+    return np.asarray(_indicator(category, k) @ cell_totals)
 
 
 # ------------------------------------------------------------------ post-stratification
@@ -106,48 +133,59 @@ def poststratify(design: Design, margin: Margin) -> Design:
         A category with population has no respondent.
     """
     idx, pop = group_index(design, margin)
-    G = _indicator(idx, len(pop))
-    W = _own_matrix(design)
-    _check_cells(margin, np.asarray(G @ W), pop)
-    new = _scale_to(G, idx, pop, W)
-    step = Step("poststratify", {"groups": idx, "old": design.weights.copy(), "new": new[:, 0].copy()})
-    return design.with_all_weights(new, step, Note("poststratified", {"margin": margin.name}))
+    totals = _cell_totals(design, idx, len(pop))
+    _check_cells(margin, totals, pop)
+    weights, reps = _times_cell_factors(design, idx, _factors(totals, pop))
+    step = Step("poststratify", {"groups": idx, "old": design.weights.copy(), "new": weights.copy()})
+    return design.with_weights(weights, reps, step, Note("poststratified", {"margin": margin.name}))
 
 
 # ------------------------------------------------------------------ raking
 
-def _ipf(W: np.ndarray, parts: list, tol: float, maxit: int) -> tuple[np.ndarray, int, int]:
-    """Rake every column; return weights, passes (-1: the main weights did not converge) and the
-    number of replicate columns given up (NaN: no respondent left in a category, or no convergence)."""
+def _ipf(cell_totals: np.ndarray, parts: list, tol: float, maxit: int) -> tuple[np.ndarray, int, int]:
+    """Rake every column of the cells' totals (cells, C); return the cells' factors (cells, C), passes (-1:
+    the main weights did not converge) and the number of replicate columns given up (NaN factors: no
+    respondent left in a category, or no convergence).
+
+    Iterative proportional fitting on the cells of the margins' cross-classification: every row of a cell is
+    scaled alike, so this is raking row by row, on a table of a few hundred cells instead of n rows.
+    """
+    current, factors = cell_totals.copy(), np.ones_like(cell_totals)
     for it in range(1, maxit + 1):
-        for _, idx, pop, G in parts:
-            W = _scale_to(G, idx, pop, W)
-        gaps = np.max([_column_misfit(G, pop, W) for _, _, pop, G in parts], axis=0)
+        for _, category, pop, _ in parts:
+            f = _factors(_margin_totals(category, len(pop), current), pop)[category]
+            with np.errstate(over="ignore", invalid="ignore"):  # a replicate that diverges is left out below
+                current *= f
+                factors *= f
+        gaps = np.max([_column_misfit(_margin_totals(category, len(pop), current), pop)
+                       for _, category, pop, _ in parts], axis=0)
         if gaps[0] < tol and np.all(gaps[1:][np.isfinite(gaps[1:])] < tol):
             break
     else:
         if not gaps[0] < tol:
-            return W, -1, 0
-        W[:, 1:][:, ~(gaps[1:] < tol)] = np.nan  # replicates that would not converge are left out
-    return W, it, int(np.sum(~np.all(np.isfinite(W[:, 1:]), axis=0)))
+            return factors, -1, 0
+        factors[:, 1:][:, ~(gaps[1:] < tol)] = np.nan  # replicates that would not converge are left out
+    return factors, it, int(np.sum(~np.all(np.isfinite(factors[:, 1:]), axis=0)))
 
 
-def _column_misfit(G: sp.csr_matrix, pop: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Per column: the largest relative gap between category totals and counts (NaN for a failed column)."""
-    totals = np.asarray(G @ W)
+def _column_misfit(totals: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """Per column: the largest relative gap between category totals (K, C) and counts (NaN for a failed column)."""
     return np.max(np.abs(totals - pop[:, None]) / np.maximum(pop[:, None], 1.0), axis=0)
 
 
-def _misfit(G: sp.csr_matrix, pop: np.ndarray, W: np.ndarray) -> float:
+def _misfit(totals: np.ndarray, pop: np.ndarray) -> float:
     """Largest relative gap between weighted totals and counts, over finite columns."""
-    gaps = _column_misfit(G, pop, W)
+    gaps = _column_misfit(totals, pop)
     return float(np.max(gaps[np.isfinite(gaps)])) if np.isfinite(gaps).any() else 0.0
 
 
-def _not_met(parts: list, W: np.ndarray, tol: float, what: str) -> WeightingError:
-    problems = [Problem(f"margin '{m.name}' is off by up to {_misfit(G, pop, W[:, :1]):.2%}", where=m.name,
-                        code="weighting.margin_off", params={"margin": m.name, "gap": _misfit(G, pop, W[:, :1])})
-                for m, _, pop, G in parts if _misfit(G, pop, W[:, :1]) >= tol]
+def _not_met(parts: list, cell_weights: np.ndarray, tol: float, what: str) -> WeightingError:
+    """The error of a weighting that did not converge, naming each margin the weights (cells' totals of
+    column 0, (cells, 1)) miss."""
+    gaps = [(m, _misfit(_margin_totals(category, len(pop), cell_weights), pop)) for m, category, pop, _ in parts]
+    problems = [Problem(f"margin '{m.name}' is off by up to {gap:.2%}", where=m.name,
+                        code="weighting.margin_off", params={"margin": m.name, "gap": gap})
+                for m, gap in gaps if gap >= tol]
     return WeightingError(f"{what} did not converge: the weights cannot meet every margin",
                           code="weighting.not_converged", params={"what": what},  # what: weighting.method.<what>
                           problems=problems or [Problem("a replicate did not converge",
@@ -178,27 +216,30 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
     WeightingError
         Empty categories, or no convergence (naming the margins not met).
     """
+    idxs = [group_index(design, m) for m in margins.margins]
+    cell, categories = _cells([idx for idx, _ in idxs])
+    totals = _cell_totals(design, cell, len(categories[0]))  # the one sweep over the rows before the last
     parts = []
-    W = _own_matrix(design)  # scaled in place by _ipf
-    for m in margins.margins:
-        idx, pop = group_index(design, m)
-        G = _indicator(idx, len(pop))
-        _check_cells(m, np.asarray(G @ W), pop)
-        parts.append((m, idx, pop, G))
-    new, it, dropped = _ipf(W, parts, tol, maxit)
+    for m, (idx, pop), category in zip(margins.margins, idxs, categories):
+        _check_cells(m, _margin_totals(category, len(pop), totals), pop)
+        parts.append((m, category, pop, idx))
+    factors, it, dropped = _ipf(totals, parts, tol, maxit)
     if it < 0:
-        raise _not_met(parts, new, tol, "raking")
+        raise _not_met(parts, totals[:, :1] * factors[:, :1], tol, "raking")
     names = ", ".join(m.name for m in margins.margins)
     note = (Note("raked_dropped", {"margins": names, "passes": int(it), "dropped": int(dropped)}) if dropped
             else Note("raked", {"margins": names, "passes": int(it)}))
-    if dropped > 0.1 * (W.shape[1] - 1):
-        warnings.warn(f"{dropped} of {W.shape[1] - 1} replicates could not be raked to the margins {names}: "
+    replicates = totals.shape[1] - 1
+    if dropped > 0.1 * replicates:
+        warnings.warn(f"{dropped} of {replicates} replicates could not be raked to the margins {names}: "
                       "standard errors rest on the others; merge sparse categories or use fewer margins",
                       SurveyWarning, stacklevel=2)
-    if trim_limits and not _within(new, trim_limits, tol):
+    weights, reps = _times_cell_factors(design, cell, factors)
+    if trim_limits and not _within(weights, reps, trim_limits, tol):
+        del reps
         return _bounded_rake(design, margins, trim_limits, names)
-    step = Step("rake", {"margins": [idx for _, idx, _, _ in parts], "new": new[:, 0].copy()})
-    return design.with_all_weights(new, step, note)
+    step = Step("rake", {"margins": [idx for _, _, _, idx in parts], "new": weights.copy()})
+    return design.with_weights(weights, reps, step, note)
 
 
 def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[float, float], names: str) -> Design:
@@ -231,10 +272,18 @@ def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[floa
                                                                   "high": f"{hi:g}"}))
 
 
-def _within(W: np.ndarray, limits: tuple[float, float], tol: float) -> bool:
+def _within(weights: np.ndarray, reps: np.ndarray | None, limits: tuple[float, float], tol: float) -> bool:
+    """Whether the weights and every finite replicate lie within the limits (a block of columns at a time)."""
     lo, hi = limits
-    finite = W[:, np.all(np.isfinite(W), axis=0)]
-    return bool(np.all(finite >= lo * (1 - tol)) and np.all(finite <= hi * (1 + tol)))
+    inside = (lambda W: bool(np.all(W >= lo * (1 - tol)) and np.all(W <= hi * (1 + tol))))
+    if not inside(weights):
+        return False
+    if reps is None:
+        return True
+    finite = replicates_finite(reps)
+    step = max(1, BLOCK_BYTES // (8 * max(len(weights), 1)))
+    return all(inside(reps[:, first:first + step][:, finite[first:first + step]])
+               for first in range(0, reps.shape[1], step))
 
 
 # ------------------------------------------------------------------ trimming
