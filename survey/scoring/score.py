@@ -160,9 +160,23 @@ def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
 
 
 def _values(W: np.ndarray, num: np.ndarray, den: np.ndarray, doms) -> np.ndarray:
-    """Indicator values (C, D, I): each domain's own rows, every weight column at once."""
+    """Indicator values (C, D, I): each domain's own rows, every weight column of ``W`` at once."""
     out = np.empty((W.shape[1], len(doms), num.shape[1]))
     for d, (_, rows) in enumerate(doms):
+        w = W[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, d, :] = (w.T @ num[rows]) / (w.T @ den[rows])
+    return out
+
+
+def _sorted_values(W: np.ndarray, num: np.ndarray, den: np.ndarray, doms, order: np.ndarray,
+                   bounds: np.ndarray) -> np.ndarray:
+    """As :func:`_values`, with ``num`` and ``den`` already in domain order (``order``) and each domain the
+    rows ``bounds[d]:bounds[d + 1]``: the block of weights is gathered once, not once per domain."""
+    W = np.nan_to_num(W[order], nan=0.0, copy=False)
+    out = np.empty((W.shape[1], len(doms), num.shape[1]))
+    for d in range(len(doms)):
+        rows = slice(bounds[d], bounds[d + 1])
         w = W[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             out[:, d, :] = (w.T @ num[rows]) / (w.T @ den[rows])
@@ -220,11 +234,29 @@ def complementary_suppression(counts: np.ndarray, primary: np.ndarray) -> np.nda
     return extra
 
 
+def _in_order(matrix: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The rows ``order`` of ``matrix``, moved to its first rows in place a column at a time (one column of
+    scratch, not a second matrix); returns that part of ``matrix``."""
+    if np.array_equal(order, np.arange(len(matrix))):
+        return matrix
+    for j in range(matrix.shape[1]):
+        matrix[:len(order), j] = matrix[order, j]
+    return matrix[:len(order)]
+
+
 def _statistic(qn: Questionnaire, num, den, doms, hidden, methods, goalposts, weights):
-    """The whole chain as one statistic of the weight matrix: (C, p) values, scores, sub-indices, totals."""
+    """The whole chain as one statistic of the weight matrix: (C, p) values, scores, sub-indices, totals.
+
+    Each column on its own (the min-max normaliser is fitted per column), so it runs on any block of
+    columns. ``num`` and ``den`` are put in domain order once, in place (they belong to the caller's run and
+    are not used after; a copy would be two more (n, I) matrices); a NaN weight counts as 0.
+    """
+    order = np.concatenate([rows for _, rows in doms])
+    bounds = np.concatenate([[0], np.cumsum([len(rows) for _, rows in doms])])
+    num, den = _in_order(num, order), _in_order(den, order)
+
     def statistic(W: np.ndarray) -> np.ndarray:
-        W = np.nan_to_num(W, nan=0.0)
-        values = _values(W, num, den, doms)
+        values = _sorted_values(W, num, den, doms, order, bounds)
         scores = _normalise(qn, values, hidden, methods, goalposts)
         scores[np.broadcast_to(hidden[None], scores.shape)] = np.nan
         sub, tot = _aggregate(qn, scores, weights)
@@ -254,7 +286,7 @@ def score(design: Design, qn: Questionnaire, *, by: str | None = None,
     methods = [ind.normalisation for ind in qn.indicators]
     goalposts = [ind.goalposts for ind in qn.indicators]
     weights = np.array([ind.weight for ind in qn.indicators], dtype=float)
-    statistic = _statistic(qn, num, den, doms, hidden, methods, goalposts, weights)
+    statistic = _statistic(qn, num, den, doms, hidden, methods, goalposts, weights)  # reorders num, den
     if design.repweights is None:
         notes.append(Note("score.no_replicates"))
         est = statistic(design.weights[:, None])[0]
