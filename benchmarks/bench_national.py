@@ -27,6 +27,7 @@ def national(provinces: int = 63, firms: int = 200, years: int = 3, replicates: 
         f["year"] = np.repeat(np.arange(2022, 2022 + years), firms)
         frames.append(f)
     data = pd.concat(frames, ignore_index=True)
+    del frames  # the pieces are not kept beside the whole while the design is built
     m = margins.select(["size_class", "ownership"])
     design = make_design(data, population=m.total * provinces)
     scaled = type(m)(m.province, m.year, m.source, True, tuple(
@@ -44,16 +45,16 @@ def score_national(design, qn) -> int:
 def bare_ratio(design, qn) -> float:
     """The leanest honest code for the same numbers: each province's own rows (group indices, not masks over
     every row), weighted ratios of the indicator matrices on the weights and all replicates, and their
-    replicate variance."""
+    replicate variance. The weights of a province's rows are read from the design as it holds them (float32
+    replicates at 1M rows) and upcast there: no (n, 1 + R) copy of the whole matrix."""
     num, den = indicator_matrices(design, qn)
-    W = np.nan_to_num(design.all_weights())
     codes = pd.factorize(design.data["province"], sort=True)[0]
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(codes.max() + 2))
     total = 0.0
     for p in range(codes.max() + 1):
         rows = order[bounds[p]:bounds[p + 1]]
-        w = W[rows]
+        w = np.nan_to_num(np.column_stack([design.weights[rows], design.repweights[rows]]).astype(float))
         ratio = (w.T @ num[rows]) / (w.T @ den[rows])
         total += float(np.nansum(ratio[0]) + np.nansum(ratio[1:].var(axis=0)))
     return total

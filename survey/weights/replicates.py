@@ -321,16 +321,17 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
     if design.repweights is None:
         raise WeightingError("the design has no replicate weights", code="weighting.no_replicates",
                              hint="use replicate_design first")
-    parts = []
-    for _, W in design.weight_blocks():
-        thetas = np.asarray(statistic(W), dtype=float)
-        thetas = thetas.reshape(len(thetas), -1) if thetas.ndim else thetas.reshape(1, 1)
-        if thetas.shape[0] != W.shape[1]:
+    thetas = None
+    for first, W in design.weight_blocks():
+        block = np.asarray(statistic(W), dtype=float)
+        block = block.reshape(len(block), -1) if block.ndim else block.reshape(1, 1)
+        if block.shape[0] != W.shape[1]:
             raise WeightingError("the statistic must give one row of estimates per weight column",
                                  code="weighting.statistic_shape",
-                                 params={"rows": int(thetas.shape[0]), "columns": int(W.shape[1])})
-        parts.append(thetas)
-    thetas = np.concatenate(parts)
+                                 params={"rows": int(block.shape[0]), "columns": int(W.shape[1])})
+        if thetas is None:  # filled block by block: no list of blocks beside their concatenation
+            thetas = np.empty((1 + design.repweights.shape[1], block.shape[1]))
+        thetas[first:first + len(block)] = block
     reps = thetas[1:]
     cov = replicate_covariance(design, reps) if covariance else None
     return ReplicateResult(thetas[0], reps, cov, replicate_variance(design, reps), (~np.isfinite(reps)).sum(axis=0))
@@ -347,6 +348,10 @@ def _kept_scale(design: Design, kept: np.ndarray) -> float:
     return design.scale * total / used if used else np.nan
 
 
+#: estimates whose replicate variance is formed at a time (R x this many values per temporary)
+_VARIANCE_COLUMNS = 4096
+
+
 def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
     """Variances (p,) from replicate estimates (R, p): ``scale * sum(rscales * (theta_r - mean)^2)``.
 
@@ -357,15 +362,22 @@ def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
     thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
     ok = np.isfinite(thetas)
     out = np.full(thetas.shape[1], np.nan)
-    groups: dict[bytes, list[int]] = {}
-    for j in range(thetas.shape[1]):
+    everywhere = ok.all(axis=0)
+    groups: dict[bytes, np.ndarray] = {}
+    for j in np.flatnonzero(~everywhere):  # the few estimates not finite on every replicate, by pattern
         groups.setdefault(ok[:, j].tobytes(), []).append(j)
+    groups[b"everywhere"] = np.flatnonzero(everywhere)
     for cols in groups.values():  # estimates finite on the same replicates share one computation
+        if len(cols) == 0:
+            continue
         keep = ok[:, cols[0]]
         if keep.any():
-            t, rs = thetas[keep][:, cols], design.rscales[keep]
-            dev = t - t[rs > 0].mean(axis=0)
-            out[cols] = _kept_scale(design, keep) * np.sum(rs[:, None] * dev ** 2, axis=0)
+            rs = design.rscales[keep]
+            for first in range(0, len(cols), _VARIANCE_COLUMNS):  # a chunk of estimates at a time
+                t = thetas[np.ix_(keep, np.asarray(cols[first:first + _VARIANCE_COLUMNS]))]
+                dev = t - t[rs > 0].mean(axis=0)
+                out[cols[first:first + _VARIANCE_COLUMNS]] = (_kept_scale(design, keep)
+                                                              * np.sum(rs[:, None] * dev ** 2, axis=0))
     return out
 
 
