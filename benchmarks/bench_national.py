@@ -45,16 +45,18 @@ def score_national(design, qn) -> int:
 def bare_ratio(design, qn) -> float:
     """The leanest honest code for the same numbers: each province's own rows (group indices, not masks over
     every row), weighted ratios of the indicator matrices on the weights and all replicates, and their
-    replicate variance. The weights of a province's rows are read from the design as it holds them (float32
-    replicates at 1M rows) and upcast there: no (n, 1 + R) copy of the whole matrix."""
+    replicate variance. The weights are put in province order once, as the design holds them (float32
+    replicates at 1M rows), so that each province's are one slice, upcast to float64 there: no (n, 1 + R)
+    float64 copy, and no scattered reads of single rows of a column-ordered matrix."""
     num, den = indicator_matrices(design, qn)
     codes = pd.factorize(design.data["province"], sort=True)[0]
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(codes.max() + 2))
+    weights, replicates, num, den = design.weights[order], design.repweights[order], num[order], den[order]
     total = 0.0
     for p in range(codes.max() + 1):
-        rows = order[bounds[p]:bounds[p + 1]]
-        w = np.nan_to_num(np.column_stack([design.weights[rows], design.repweights[rows]]).astype(float))
+        rows = slice(bounds[p], bounds[p + 1])
+        w = np.nan_to_num(np.column_stack([weights[rows], replicates[rows]]).astype(float))
         ratio = (w.T @ num[rows]) / (w.T @ den[rows])
         total += float(np.nansum(ratio[0]) + np.nansum(ratio[1:].var(axis=0)))
     return total
