@@ -126,11 +126,11 @@ def indicator_matrices(design: Design, qn: Questionnaire, *, lenient: bool = Fal
 
 
 class _Pairs(NamedTuple):
-    """Numerators and denominators side by side, (n, 2I): ``main`` holds every column whose values are all
-    exactly float32 (shares are 0 or 1, means of answer codes small integers), the others (means of
-    amounts such as 7.3) are zero there and held in float64 in ``extra`` (n, k), column ``columns[j]``
-    of the whole. Half the memory of float64 (288 MB at a million responses and 36 indicators), nothing
-    rounded; products are taken in float64."""
+    """Numerators and denominators side by side, (n, 2I): ``main`` (one byte a value) holds every column
+    whose values are all whole numbers from 0 to 255 (shares are 0 or 1, means of answer codes small
+    integers); the others (means of amounts such as 7.3) are zero there and held in float64 in ``extra``
+    (n, k), column ``columns[j]`` of the whole. An eighth of the memory of float64 (72 MB instead of 576 MB
+    at a million responses and 36 indicators), nothing rounded; products are taken in float64."""
 
     main: np.ndarray
     extra: np.ndarray
@@ -158,10 +158,10 @@ def _indicator_pairs(design: Design, qn: Questionnaire) -> _Pairs:
     """Numerators and denominators (:class:`_Pairs`), filled a column at a time (not 2I columns and then a
     stacked copy of them)."""
     I = len(qn.indicators)
-    main, extra, columns = np.zeros((design.n, 2 * I), dtype=np.float32), [], []
+    main, extra, columns = np.zeros((design.n, 2 * I), dtype=np.uint8), [], []
     for i, ind in enumerate(qn.indicators):
         for j, values in zip((i, I + i), _parts(design.data, qn, ind)):
-            if np.array_equal(values.astype(np.float32).astype(values.dtype), values, equal_nan=True):
+            if np.all((values >= 0) & (values <= 255) & (values == np.round(values))):
                 main[:, j] = values
             else:
                 extra.append(values)
