@@ -122,6 +122,19 @@ def _margin_totals(category: np.ndarray, k: int, cell_totals: np.ndarray) -> np.
     return np.asarray(_indicator(category, k) @ cell_totals)
 
 
+def _column_by_column(design: Design, adjust) -> tuple[np.ndarray, np.ndarray | None]:
+    """New weights and replicates from ``adjust(j, w)``, the new column j (0: the weights) of the weight
+    matrix from its old one ``w`` (float64), one column at a time into a new replicate matrix of the
+    design's dtype: no (n, 1 + R) copy of the old matrix, nor of the factors."""
+    weights = adjust(0, np.asarray(design.weights, dtype=float))
+    if design.repweights is None:
+        return weights, None
+    reps = replicate_matrix(design.n, design.repweights.shape[1], design.repweights.dtype)
+    for j in range(reps.shape[1]):
+        reps[:, j] = adjust(j + 1, design.repweights[:, j].astype(float))
+    return weights, reps
+
+
 # ------------------------------------------------------------------ post-stratification
 
 def poststratify(design: Design, margin: Margin) -> Design:
@@ -244,20 +257,18 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
 
 def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[float, float], names: str) -> Design:
     X, T = model_matrix(design, margins)
-    W = design.all_weights()
     lo, hi = limits
-    cols = []
-    for j in range(W.shape[1]):
-        w = W[:, j]
+    first: list[np.ndarray] = []
+
+    def adjust(j: int, w: np.ndarray) -> np.ndarray:
         if not np.all(np.isfinite(w)):
-            cols.append(np.full_like(w, np.nan))
-            continue
+            return np.full_like(w, np.nan)
         shift = T[0] / w.sum()  # start from weights that already add up to the population
         ws = w * shift
         with np.errstate(divide="ignore"):
             bounds = (np.where(ws > 0, lo / ws, 0.0), np.where(ws > 0, hi / ws, np.inf))
         try:
-            cols.append(shift * _grake(X, ws, T, "logit", bounds, 1e-10, 200, rescale=False))
+            g = shift * _grake(X, ws, T, "logit", bounds, 1e-10, 200, rescale=False)
         except WeightingError:
             if j == 0:
                 raise WeightingError(
@@ -265,11 +276,14 @@ def _bounded_rake(design: Design, margins: PopulationMargins, limits: tuple[floa
                     f"limits meet the margins {names}", code="weighting.bounded_not_converged",
                     params={"low": f"{lo:g}", "high": f"{hi:g}", "margins": names},
                     hint="widen the limits, merge sparse categories or drop a margin") from None
-            cols.append(np.full_like(w, np.nan))  # this replicate is dropped from the variance
-    G = np.column_stack(cols)
-    step = Step("greg", {"X": X, "old": design.weights.copy(), "g": G[:, 0].copy()})
-    return design.with_all_weights(W * G, step, Note("raked_bounded", {"margins": names, "low": f"{lo:g}",
-                                                                  "high": f"{hi:g}"}))
+            return np.full_like(w, np.nan)  # this replicate is dropped from the variance
+        if j == 0:
+            first.append(g)
+        return w * g
+    weights, reps = _column_by_column(design, adjust)
+    step = Step("greg", {"X": X, "old": design.weights.copy(), "g": first[0].copy()})
+    return design.with_weights(weights, reps, step, Note("raked_bounded", {"margins": names, "low": f"{lo:g}",
+                                                                         "high": f"{hi:g}"}))
 
 
 def _within(weights: np.ndarray, reps: np.ndarray | None, limits: tuple[float, float], tol: float) -> bool:
@@ -288,23 +302,20 @@ def _within(weights: np.ndarray, reps: np.ndarray | None, limits: tuple[float, f
 
 # ------------------------------------------------------------------ trimming
 
-def _trim_matrix(W: np.ndarray, lower: float, upper: float, strict: bool = True) -> np.ndarray:
-    W = W.copy()
-    for j in range(W.shape[1]):
-        w = W[:, j]
-        if not np.all(np.isfinite(w)):
-            continue
-        for _ in range(100):
-            outside = (w < lower) | (w > upper)
-            if not outside.any():
-                break
-            new = np.clip(w, lower, upper)
-            new[~outside] += (w - new).sum() / (~outside).sum()  # spread the trimmed mass evenly, as R does
-            w = new
-            if not strict:
-                break
-        W[:, j] = w
-    return W
+def _trim_column(w: np.ndarray, lower: float, upper: float, strict: bool = True) -> np.ndarray:
+    """One column of weights held within the limits, the trimmed mass spread evenly over the others."""
+    if not np.all(np.isfinite(w)):
+        return w
+    for _ in range(100):
+        outside = (w < lower) | (w > upper)
+        if not outside.any():
+            break
+        new = np.clip(w, lower, upper)
+        new[~outside] += (w - new).sum() / (~outside).sum()  # spread the trimmed mass evenly, as R does
+        w = new
+        if not strict:
+            break
+    return w
 
 
 def trim(design: Design, lower: float = -np.inf, upper: float = np.inf, strict: bool = True) -> Design:
@@ -314,10 +325,10 @@ def trim(design: Design, lower: float = -np.inf, upper: float = np.inf, strict: 
     total of the weights is kept; margins may move, so rake again (or use
     ``rake(..., trim_limits=...)``) to meet them.
     """
-    W = _trim_matrix(design.all_weights(), lower, upper, strict)
-    moved = int(np.sum(W[:, 0] != design.weights))
-    return design.with_all_weights(W, None, Note("trimmed", {"low": f"{lower:g}", "high": f"{upper:g}",
-                                                              "moved": moved}))
+    weights, reps = _column_by_column(design, lambda j, w: _trim_column(w, lower, upper, strict))
+    moved = int(np.sum(weights != design.weights))
+    return design.with_weights(weights, reps, None, Note("trimmed", {"low": f"{lower:g}", "high": f"{upper:g}",
+                                                                     "moved": moved}))
 
 
 # ------------------------------------------------------------------ calibration (GREG, raking, logit)
@@ -424,20 +435,28 @@ def calibrate(design: Design, margins: PopulationMargins, *, calfun: str = "line
         raise WeightingError(f"unknown calibration function {calfun!r}", code="weighting.unknown_calfun",
                              params={"calfun": str(calfun)}, hint="linear, raking or logit")
     X, T = model_matrix(design, margins)
-    W = design.all_weights()
     for m in (m for m in margins.margins if not m.is_numeric):
         idx, pop = group_index(design, m)
-        _check_cells(m, np.asarray(_indicator(idx, len(pop)) @ W), pop)
-    G = np.column_stack([_calibrate_column(X, W[:, 0], T, calfun, bounds, tol, maxit)]
-                        + [_replicate_column(X, W[:, j], T, calfun, bounds, tol, maxit) for j in range(1, W.shape[1])])
-    if calfun == "linear":
-        _refuse_non_positive(W[:, 0], G[:, 0])
-    step = Step("greg", {"X": X, "old": design.weights.copy(), "g": G[:, 0].copy()})
+        _check_cells(m, np.bincount(idx, weights=design.weights, minlength=len(pop))[:, None], pop)
+    found: dict[str, object] = {"failed": 0}
+
+    def adjust(j: int, w: np.ndarray) -> np.ndarray:
+        if j == 0:
+            g = _calibrate_column(X, w, T, calfun, bounds, tol, maxit)
+            if calfun == "linear":
+                _refuse_non_positive(w, g)
+            found["g"] = g
+            return w * g
+        g = _replicate_column(X, w, T, calfun, bounds, tol, maxit)
+        found["failed"] += int(np.all(np.isfinite(w)) and not np.all(np.isfinite(g)))
+        return w * g
+    weights, reps = _column_by_column(design, adjust)
+    step = Step("greg", {"X": X, "old": design.weights.copy(), "g": found["g"].copy()})
     names = ", ".join(m.name for m in margins.margins)
-    failed = int(np.sum(~np.all(np.isfinite(G[:, 1:]), axis=0))) - int(np.sum(~np.all(np.isfinite(W[:, 1:]), axis=0)))
+    failed = found["failed"]
     note = (Note("calibrated_dropped", {"calfun": calfun, "margins": names, "dropped": failed}) if failed > 0
             else Note("calibrated", {"calfun": calfun, "margins": names}))
-    return design.with_all_weights(W * G, step, note)
+    return design.with_weights(weights, reps, step, note)
 
 
 def _replicate_column(X, w, T, calfun, bounds, tol, maxit) -> np.ndarray:

@@ -200,3 +200,36 @@ def test_a_float32_weighting_reloads_identically(tmp_path, monthly, monkeypatch)
     assert made.repweights.dtype == again.repweights.dtype == np.float32
     np.testing.assert_array_equal(again.repweights, made.repweights)
     assert mean(again, "had_difficulty").equals(mean(made, "had_difficulty"))
+
+
+def test_calibration_of_every_replicate_equals_plain_greg():
+    from survey.weights import calibrate
+
+    data = _data()
+    design = replicate_design(make_design(data, "w0"), "bootstrap", replicates=6, seed=9)
+    X = np.column_stack([np.ones(len(data))] + [(data[v] == c).to_numpy(float) for v in "abc"
+                                                for c in list(POP[v])[1:]])
+    T = np.array([4000.0] + [POP[v][c] for v in "abc" for c in list(POP[v])[1:]])
+    W = np.column_stack([design.weights, design.repweights])
+    expected = np.column_stack([w * (1 + X @ np.linalg.solve(X.T @ (X * w[:, None]), T - X.T @ w)) for w in W.T])
+    got = calibrate(design, _margins())
+    np.testing.assert_allclose(np.column_stack([got.weights, got.repweights]), expected, rtol=1e-10)
+
+
+def test_trimming_of_every_replicate_equals_plain_trimming():
+    from survey.weights import trim
+
+    design = replicate_design(make_design(_data(), "w0"), "bootstrap", replicates=5, seed=2)
+    W = np.column_stack([design.weights, design.repweights])
+    expected = W.copy()
+    for j in range(W.shape[1]):  # R's trimWeights(strict=TRUE): clip, spread the excess over the others, repeat
+        w = W[:, j]
+        while ((w < 6) | (w > 15)).any():
+            inside = (w >= 6) & (w <= 15)
+            new = np.clip(w, 6, 15)
+            new[inside] += (w - new).sum() / inside.sum()
+            w = new
+        expected[:, j] = w
+    got = trim(design, 6, 15)
+    np.testing.assert_allclose(np.column_stack([got.weights, got.repweights]), expected, rtol=1e-12)
+    assert got.log[-1].params["moved"] == int(np.sum(expected[:, 0] != W[:, 0]))
