@@ -27,7 +27,7 @@ POP = {"a": {1: 1500.0, 2: 1500.0, 3: 1000.0}, "b": {1: 2500.0, 2: 1500.0}, "c":
 def small_blocks(monkeypatch):
     """Blocks of 4 KiB: a few columns or rows each, so every loop over blocks runs many times."""
     monkeypatch.setattr(design_module, "BLOCK_BYTES", 4096)
-    for module in ("survey.weights.replicates", "survey.weights.calibrate"):
+    for module in ("survey.weights.replicates", "survey.weights.calibrate", "survey.weights.estimate"):
         monkeypatch.setattr(f"{module}.BLOCK_BYTES", 4096, raising=False)
 
 
@@ -233,3 +233,17 @@ def test_trimming_of_every_replicate_equals_plain_trimming():
     got = trim(design, 6, 15)
     np.testing.assert_allclose(np.column_stack([got.weights, got.repweights]), expected, rtol=1e-12)
     assert got.log[-1].params["moved"] == int(np.sum(expected[:, 0] != W[:, 0]))
+
+
+@pytest.mark.parametrize("kind", ["bootstrap", "JK1", "repeated"])
+def test_degrees_of_freedom_of_large_replicate_designs_are_the_rank(small_blocks, kind):
+    from survey.weights import degrees_of_freedom
+
+    base = make_design(_data(200), "w0")
+    if kind == "repeated":  # 30 replicates, 10 different ones: rank 10
+        mult = np.random.default_rng(1).integers(0, 3, (200, 10)).astype(float)
+        design = replicate_design(base, "bootstrap", multipliers=np.tile(mult, 3))
+    else:
+        design = replicate_design(base, kind, replicates=30, seed=1)
+    rank = np.linalg.matrix_rank(design.repweights)  # JK1: 200 replicates of rank 200
+    assert degrees_of_freedom(design) == rank - 1 and (kind != "repeated" or rank == 10)
