@@ -96,7 +96,9 @@ def _times_cell_factors(design: Design, cell: np.ndarray, factors: np.ndarray) -
         return weights, None
     reps = replicate_matrix(design.n, design.repweights.shape[1], design.repweights.dtype)
     for rows in row_blocks(design.n, factors.shape[1]):
-        reps[rows] = design.repweights[rows] * factors[cell[rows], 1:]
+        block = factors[cell[rows], 1:]  # a new array: scaled in place, one temporary per block
+        block *= design.repweights[rows]
+        reps[rows] = block
     return weights, reps
 
 
