@@ -19,6 +19,7 @@ from survey.weights import (
 )
 from survey.weights import design as design_module
 from survey.weights.design import replicate_dtype
+from tests.conftest import postgres_store
 
 POP = {"a": {1: 1500.0, 2: 1500.0, 3: 1000.0}, "b": {1: 2500.0, 2: 1500.0}, "c": {1: 1000.0, 2: 1800.0, 3: 1200.0}}
 
@@ -155,16 +156,23 @@ def test_subset_keeps_the_dtype_and_zeroes_the_rows_outside(small_blocks):
     np.testing.assert_array_equal(sub.repweights, np.where(inside[:, None], design.repweights, 0.0))
 
 
-def _wave_store(tmp_path, monthly, n: int) -> tuple[Store, pd.DataFrame]:
-    store = Store(f"sqlite:///{tmp_path / 'w.sqlite'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def wave_store(request, tmp_path, monthly) -> Store:
+    """A store (SQLite, and PostgreSQL with a server) holding one empty wave, 2025-10."""
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    else:
+        gen = postgres_store(request.node.name)
+        store = next(gen)
+        request.addfinalizer(lambda: next(gen, None))
     with store.begin() as conn:
         store.wave_id(conn, monthly, "2025-10")
-    return store, pd.DataFrame({"period": "2025-10", "response_key": [f"k{i:06d}" for i in range(n)]})
+    return store
 
 
-def test_stored_replicates_come_back_as_one_matrix(tmp_path, monthly):
+def test_stored_replicates_come_back_as_one_matrix(wave_store, monthly):
     n = 45_000  # three chunks of rows
-    store, keys = _wave_store(tmp_path, monthly, n)
+    store, keys = wave_store, pd.DataFrame({"period": "2025-10", "response_key": [f"k{i:06d}" for i in range(n)]})
     rng = np.random.default_rng(2)
     reps = np.asfortranarray(rng.uniform(0, 3, (n, 5)).astype(np.float32))
     reps[7, 2] = np.nan  # a dropped replicate stays NaN
