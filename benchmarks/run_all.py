@@ -20,9 +20,9 @@ One command generates the data and prints the scaling table (issue 18):
 Each measurement runs in a fresh interpreter, so that its peak memory (VmHWM) is its own, ``--repeat``
 times (default 3), ours and the baseline in turn; the table quotes MEDIANS. Start-up (imports and
 set-up) is timed apart from the work. ``peak MiB`` is the whole process's peak (VmHWM), set-up included;
-``work`` is the peak while the timed work ran (VmHWM reset after the set-up): for the score, whose set-up
-weights a design in the same process, the set-up's raking (old and new replicate matrices at once) can be
-the larger. ``growth`` is how much the time grew from the size before, divided by how much the rows grew
+the JSON also has ``work_peak_mb``, the peak while the timed work ran (VmHWM reset after the set-up): for
+the score, whose set-up weights a design in the same process, the set-up's raking (old and new replicate
+matrices at once) can be the larger. ``growth`` is how much the time grew from the size before, divided by how much the rows grew
 (1.0 is linear).
 
 Exit status: 0 when every stage is within its goal plus 30% (noise is not a regression), 1 when a
@@ -221,7 +221,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="pgi-bench-all-"))
     print(f"machine: {platform.machine()} {_cores()} cores, Python {platform.python_version()}; "
           f"medians of {args.repeat} runs; tolerance {TOLERANCE:.0%} over each goal", flush=True)
-    header = (f"{'stage':<19}{'rows':>10}{'time s':>8}{'start s':>8}{'peak MiB':>9}{'work':>6}  {'baseline':<15}"
+    header = (f"{'stage':<19}{'rows':>10}{'time s':>8}{'start s':>8}{'peak MiB':>9}  {'baseline':<15}"
               f"{'time s':>7}{'peak MiB':>9}{'time x':>7}{'mem x':>6}{'growth':>7}  verdict")
     print(header, flush=True)
     out, failed, last = [], [], {}
@@ -253,8 +253,7 @@ def main() -> int:
 
 def _line(r: dict) -> str:
     fmt = (lambda v, spec: format(v, spec) if v is not None else "-")
-    return (f"{r['stage']:<19}{r['rows']:>10,}{r['seconds']:>8.2f}{r['startup']:>8.2f}{r['peak_mb']:>9.0f}"
-            f"{r['work_peak_mb']:>6.0f}  "
+    return (f"{r['stage']:<19}{r['rows']:>10,}{r['seconds']:>8.2f}{r['startup']:>8.2f}{r['peak_mb']:>9.0f}  "
             f"{(r['baseline'] or '-'):<15}{fmt(r['baseline_seconds'], '7.2f'):>7}{fmt(r['baseline_peak_mb'], '9.0f'):>9}"
             f"{fmt(r['time_ratio'], '7.2f'):>7}{fmt(r['memory_ratio'], '6.2f'):>6}{fmt(r['growth'], '7.2f'):>7}  "
             f"{'; '.join(r['over']) or 'ok'}")
