@@ -22,8 +22,8 @@ times (default 3), ours and the baseline in turn; the table quotes MEDIANS. Star
 set-up) is timed apart from the work. ``peak MiB`` is the whole process's peak (VmHWM), set-up included;
 the JSON also has ``work_peak_mb``, the peak while the timed work ran (VmHWM reset after the set-up): for
 the score, whose set-up weights a design in the same process, the set-up's raking (old and new replicate
-matrices at once) can be the larger. ``growth`` is how much the time grew from the size before, divided by how much the rows grew
-(1.0 is linear).
+matrices at once) can be the larger. ``growth`` is how much the time grew from the size before, divided by
+how much the rows grew (1.0 is linear).
 
 Exit status: 0 when every stage is within its goal plus 30% (noise is not a regression), 1 when a
 stage's time ratio, memory ratio, memory cap or growth exceeds it by more than 30%.
