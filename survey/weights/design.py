@@ -20,7 +20,8 @@ from ..errors import WeightingError
 from .notes import Note
 
 __all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU",
-           "replicate_dtype", "replicate_matrix", "replicates_finite", "row_blocks", "FLOAT32_ABOVE_BYTES", "BLOCK_BYTES"]
+           "replicate_dtype", "replicate_matrix", "replicates_finite", "row_blocks", "FLOAT32_ABOVE_BYTES",
+           "BLOCK_BYTES"]
 
 #: Replicate weights are held as float64 unless, as float64, they would take more than this many bytes; then as
 #: float32 (issue 18). Why: a million responses with 200 replicates is 1.6 GB in float64, and an adjustment
