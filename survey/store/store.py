@@ -722,10 +722,10 @@ class Store:
         """Replicate weights of one weighting as one (n, R) matrix (Fortran order), or None without them.
 
         Row i of the store's order (that of :meth:`read_weights`) goes to row ``rows[i]`` (default i; -1:
-        left out, the matrix then has a row per ``rows`` at or above 0). The
-        rows are read a chunk at a time, each chunk's bytes joined and read by one ``np.frombuffer``: no array
-        per row, and only the matrix and one chunk in memory (issue 18). Stored as float64 bytes (``<f8``);
-        ``dtype`` float32 halves the matrix.
+        left out, the matrix then has a row per ``rows`` at or above 0). The rows are read a chunk at a
+        time, each chunk's bytes joined and read by one ``np.frombuffer``: no array per row, and only the
+        matrix and one chunk in memory (issue 18). Stored as float64 bytes (``<f8``, as ever, so stores
+        written before read the same); ``dtype`` float32 halves the matrix.
         """
         query = (select(weights_table.c.replicates).where(weights_table.c.weighting_id == weighting_id)
                  .order_by(weights_table.c.wave_id, weights_table.c.response_key))
