@@ -158,14 +158,15 @@ def poststratify(design: Design, margin: Margin) -> Design:
 # ------------------------------------------------------------------ raking
 
 def _ipf(cell_totals: np.ndarray, parts: list, tol: float, maxit: int) -> tuple[np.ndarray, int, int]:
-    """Rake every column of the cells' totals (cells, C); return the cells' factors (cells, C), passes (-1:
-    the main weights did not converge) and the number of replicate columns given up (NaN factors: no
-    respondent left in a category, or no convergence).
+    """Rake every column of the cells' totals (cells, C), in place; return the cells' factors (cells, C),
+    passes (-1: the main weights did not converge) and the number of replicate columns given up (NaN
+    factors: no respondent left in a category, or no convergence).
 
     Iterative proportional fitting on the cells of the margins' cross-classification: every row of a cell is
-    scaled alike, so this is raking row by row, on a table of a few hundred cells instead of n rows.
+    scaled alike, so this is raking row by row, on a table of a few hundred cells instead of n rows (at
+    most the product of the margins' category counts, and never more than n: two (cells, C) tables).
     """
-    current, factors = cell_totals.copy(), np.ones_like(cell_totals)
+    current, factors = cell_totals, np.ones_like(cell_totals)  # the totals are raked in place
     for it in range(1, maxit + 1):
         for _, category, pop, _ in parts:
             f = _factors(_margin_totals(category, len(pop), current), pop)[category]
@@ -238,9 +239,9 @@ def rake(design: Design, margins: PopulationMargins, *, tol: float = 1e-8, maxit
     for m, (idx, pop), category in zip(margins.margins, idxs, categories):
         _check_cells(m, _margin_totals(category, len(pop), totals), pop)
         parts.append((m, category, pop, idx))
-    factors, it, dropped = _ipf(totals, parts, tol, maxit)
+    factors, it, dropped = _ipf(totals, parts, tol, maxit)  # totals: now the raked cells' totals
     if it < 0:
-        raise _not_met(parts, totals[:, :1] * factors[:, :1], tol, "raking")
+        raise _not_met(parts, totals[:, :1], tol, "raking")
     names = ", ".join(m.name for m in margins.margins)
     note = (Note("raked_dropped", {"margins": names, "passes": int(it), "dropped": int(dropped)}) if dropped
             else Note("raked", {"margins": names, "passes": int(it)}))
