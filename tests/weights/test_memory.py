@@ -255,3 +255,16 @@ def test_degrees_of_freedom_of_large_replicate_designs_are_the_rank(small_blocks
         design = replicate_design(base, kind, replicates=30, seed=1)
     rank = np.linalg.matrix_rank(design.repweights)  # JK1: 200 replicates of rank 200
     assert degrees_of_freedom(design) == rank - 1 and (kind != "repeated" or rank == 10)
+
+
+def test_raking_to_margins_that_disagree_names_the_margin_missed():
+    data = _data()
+    b = Margin("b", "b", (Category("b1", (1,), 3000.0), Category("b2", (2,), 2000.0)))  # 5,000 firms, a: 4,000
+    margins = PopulationMargins("t", 2024, "test", True, (_margins(("a",)).margins[0], b))
+    design = replicate_design(make_design(data, "w0"), "bootstrap", replicates=4, seed=1)
+    with pytest.raises(WeightingError) as err:
+        rake(design, margins, maxit=20)
+    assert err.value.code == "weighting.not_converged"
+    # after each pass the weights add up to b's 5,000, so a's categories are off by 5000/4000 - 1 = 25%
+    (problem,) = err.value.problems
+    assert problem.where == "a" and problem.params["gap"] == pytest.approx(0.25, rel=1e-9)
