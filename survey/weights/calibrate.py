@@ -82,6 +82,7 @@ def _cell_totals(design: Design, cell: np.ndarray, cells: int) -> np.ndarray:
         for rows in row_blocks(design.n, totals.shape[1]):
             block = np.ascontiguousarray(design.repweights[rows], dtype=np.float64)
             totals[:, 1:] += _indicator(cell[rows], cells) @ block
+            del block  # one block alive, not two
     return totals
 
 
@@ -99,6 +100,7 @@ def _times_cell_factors(design: Design, cell: np.ndarray, factors: np.ndarray) -
         block = factors[cell[rows], 1:]  # a new array: scaled in place, one temporary per block
         block *= design.repweights[rows]
         reps[rows] = block
+        del block  # let go before the next block is gathered: one block alive, not two
     return weights, reps
 
 

@@ -187,7 +187,8 @@ class Design:
         Yields ``(first, block)``: columns ``first .. first + k - 1`` of the (n, 1 + R) matrix, together at
         most ``max_bytes`` (default :data:`BLOCK_BYTES`; at least one column). Block 0 starts with the
         analysis weights. Blocks are read-only views of float64 replicates, or float64 copies of float32
-        ones: the whole matrix is never copied at once.
+        ones: the whole matrix is never copied at once; a caller that lets go of each block before asking
+        for the next holds one block at a time.
         """
         per_block = max(1, (max_bytes or BLOCK_BYTES) // (8 * max(self.n, 1)))
         reps = 0 if self.repweights is None else self.repweights.shape[1]
@@ -203,6 +204,7 @@ class Design:
             else:
                 block = block.astype(np.float64)
             yield first + 1, block
+            del block  # not kept while the next is made (the caller drops its own reference too)
 
     def with_weights(self, weights: np.ndarray, repweights: np.ndarray | None, step: Step | None = None,
                      note: Note | None = None) -> "Design":

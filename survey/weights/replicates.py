@@ -342,6 +342,7 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
         if thetas is None:  # filled block by block: no list of blocks beside their concatenation
             thetas = np.empty((1 + design.repweights.shape[1], block.shape[1]))
         thetas[first:first + len(block)] = block
+        del W  # one block of weights at a time
     reps = thetas[1:]
     cov = replicate_covariance(design, reps) if covariance else None
     return ReplicateResult(thetas[0], reps, cov, replicate_variance(design, reps), (~np.isfinite(reps)).sum(axis=0))
