@@ -63,7 +63,7 @@ def replicate_matrix(n: int, replicates: int, dtype: np.dtype) -> np.ndarray:
 
 def row_blocks(n: int, columns: int) -> list[slice]:
     """Slices of rows such that a block of ``columns`` float64 values per row takes about :data:`BLOCK_BYTES`."""
-    step = max(1024, BLOCK_BYTES // (8 * max(columns, 1)))
+    step = max(16, BLOCK_BYTES // (8 * max(columns, 1)))
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 #: what to do with a stratum that has a single primary unit, as R's ``survey.lonely.psu``
