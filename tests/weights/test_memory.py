@@ -268,3 +268,45 @@ def test_raking_to_margins_that_disagree_names_the_margin_missed():
     # after each pass the weights add up to b's 5,000, so a's categories are off by 5000/4000 - 1 = 25%
     (problem,) = err.value.problems
     assert problem.where == "a" and problem.params["gap"] == pytest.approx(0.25, rel=1e-9)
+
+
+@pytest.mark.parametrize("how", ["rake", "trimmed rake", "calibrate", "poststratify"])
+def test_reusing_the_replicate_matrix_gives_the_same_weights(how):
+    from survey.weights import calibrate
+
+    data = _data()
+    adjust = {"rake": lambda d, **k: rake(d, _margins(), **k),
+              "trimmed rake": lambda d, **k: rake(d, _margins(), trim_limits=(3.0, 12.0), **k),
+              "calibrate": lambda d, **k: calibrate(d, _margins(), calfun="logit", bounds=(0.5, 2), **k),
+              "poststratify": lambda d, **k: poststratify(d, _margins(("a",)).margins[0], **k)}[how]
+    made = lambda: replicate_design(make_design(data, "w0"), "bootstrap", replicates=8, seed=6)  # noqa: E731
+    kept = made()
+    expected = adjust(kept)
+    assert not np.shares_memory(expected.repweights, kept.repweights)  # by default a new matrix
+    given = made()
+    reused = adjust(given, reuse_replicates=True)
+    assert reused.repweights is given.repweights  # written over the matrix given: one (n, R) matrix alive
+    np.testing.assert_array_equal(reused.weights, expected.weights)
+    np.testing.assert_array_equal(reused.repweights, expected.repweights)
+
+
+def test_weigh_reuses_the_replicate_matrix_it_made(monkeypatch):
+    """weigh gives the numbers of replicate_design then rake, with one (n, R) matrix (it made the first)."""
+    from survey.weights import RakingConfig, default_margins_path, load_margins, prepare_margins, weigh
+    from tests.fixtures import make_answers
+    from survey.questionnaire import load_questionnaire
+
+    monthly = load_questionnaire("monthly_difficulties")
+    data = make_answers(monthly, 400, seed=3)
+    config = RakingConfig(default_margins_path("bac_giang", 2024), n_replicates=12, seed=5)
+    pm = prepare_margins(load_margins(config.margins), data)
+    expected = rake(replicate_design(make_design(data, population=pm.total), "bootstrap", replicates=12, seed=5),
+                    pm)
+    made = []
+    real = sys.modules["survey.weights.weigh"].replicate_design
+    monkeypatch.setattr(sys.modules["survey.weights.weigh"], "replicate_design",
+                        lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    got = weigh(data, config).design
+    assert got.repweights is made[0].repweights
+    np.testing.assert_array_equal(got.repweights, expected.repweights)
+    np.testing.assert_array_equal(got.weights, expected.weights)
