@@ -33,7 +33,10 @@ def national(provinces: int = 63, firms: int = 200, years: int = 3, replicates: 
     scaled = type(m)(m.province, m.year, m.source, True, tuple(
         type(x)(x.name, x.question, tuple(type(c)(c.name, c.codes, c.count * provinces) for c in x.categories))
         for x in m.margins), m.collapse, m.min_respondents)
-    design = rake(replicate_design(design, "bootstrap", replicates=replicates, seed=3), prepare_margins(scaled, data))
+    # as weigh() does: the replicate design is made for the raking and not used again, so the raking reuses
+    # its matrix (one 1M x 200 matrix alive while weighting, not two)
+    design = rake(replicate_design(design, "bootstrap", replicates=replicates, seed=3), prepare_margins(scaled, data),
+                  reuse_replicates=True)
     return design, qn
 
 
