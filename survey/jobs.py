@@ -39,6 +39,7 @@ from .weights import (
     Design, Diagnostics, RakingConfig, WeightingResult, log_from_json, log_to_json, steps_from_arrays, steps_to_arrays,
     weigh,
 )
+from .weights.design import replicate_dtype
 
 __all__ = [
     "Outcome", "IngestOptions", "export_definition", "load_export", "weight_wave", "load_weighted", "score_year",
@@ -334,6 +335,16 @@ def _publishable(result: WeightingResult) -> WeightingResult:
     return result
 
 
+def _stored_replicates(store: Store, meta: dict, stored_row: np.ndarray, stored: int) -> np.ndarray | None:
+    """The replicate weights of a stored weighting as one matrix in the order of the responses (row i of it
+    is the stored row ``stored_row[i]``), read column-wise: no array per row (issue 18). Held as the
+    design would hold them (:func:`~survey.weights.design.replicate_dtype`: float32 for large designs)."""
+    target = np.full(stored, -1, dtype=np.int64)
+    target[stored_row] = np.arange(len(stored_row))
+    count = len(meta["rscales"]) if meta.get("rscales") else 0
+    return store.read_replicates(meta["id"], target, dtype=replicate_dtype(len(stored_row), count))
+
+
 def load_weighted(store: Store, survey: str | Questionnaire, periods: str | PeriodRange) -> WeightingResult:
     """The newest stored weighting of exactly ``periods``: the design (weights, replicates, steps) and
     its diagnostics, as they were when it was made.
@@ -351,19 +362,22 @@ def load_weighted(store: Store, survey: str | Questionnaire, periods: str | Peri
         raise WeightingError(f"'{qn.id}' {periods} has no stored weights", hint="run pgi-survey weights first",
                              code="weighting.none_stored", params={"survey": qn.id, "periods": str(periods)})
     data = load_responses(qn, first, last, store=store)
-    w = store.read_weights(meta["id"])
+    w = store.read_weights(meta["id"], replicates=False)
+    w["_stored_row"] = np.arange(len(w))
     merged = data.merge(w, on=["period", "response_key"], how="inner", validate="one_to_one")
     if len(merged) != len(data):
         raise WeightingError(f"{len(data) - len(merged):,} stored responses have no weight in weighting "
                              f"#{meta['id']}: responses were loaded after it", hint="weight the periods again",
                              code="weighting.unweighted", params={"count": len(data) - len(merged), "id": meta["id"]})
-    reps = None if meta["rep_type"] is None else np.vstack(merged["replicates"].to_numpy())
+    reps = None if meta["rep_type"] is None else _stored_replicates(store, meta, merged["_stored_row"].to_numpy(),
+                                                                    len(w))
+    merged = merged.drop(columns="_stored_row")
     if reps is None:
         warnings.warn(f"weighting #{meta['id']} has no replicate weights: standard errors from this design "
                       "will not include the effect of calibration unless its steps were stored",
                       SurveyWarning, stacklevel=2)
     steps, sampling = _stored_steps(meta, merged)
-    design = Design(merged.drop(columns=["weight", "replicates"]), merged["weight"].to_numpy(dtype=float),
+    design = Design(merged.drop(columns=["weight"]), merged["weight"].to_numpy(dtype=float),
                     repweights=reps, rep_type=meta["rep_type"], scale=meta["scale"] or 1.0,
                     rscales=None if meta["rscales"] is None else np.asarray(meta["rscales"]),
                     steps=steps, log=log_from_json(meta["log"]), **sampling)

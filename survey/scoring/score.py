@@ -28,6 +28,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,50 @@ def indicator_matrices(design: Design, qn: Questionnaire, *, lenient: bool = Fal
     return np.column_stack([p[0] for p in parts]), np.column_stack([p[1] for p in parts])
 
 
+class _Pairs(NamedTuple):
+    """Numerators and denominators side by side, (n, 2I): ``main`` (one byte a value) holds every column
+    whose values are all whole numbers from 0 to 255 (shares are 0 or 1, means of answer codes small
+    integers); the others (means of amounts such as 7.3) are zero there and held in float64 in ``extra``
+    (n, k), column ``columns[j]`` of the whole. An eighth of the memory of float64 (72 MB instead of 576 MB
+    at a million responses and 36 indicators), nothing rounded; products are taken in float64."""
+
+    main: np.ndarray
+    extra: np.ndarray
+    columns: np.ndarray
+
+    def totals(self, W: np.ndarray, rows) -> np.ndarray:
+        """``W.T @ pairs[rows]`` (k, 2I) for weights W of those rows (k columns), in float64."""
+        out = W.T @ self.main[rows]
+        if len(self.columns):
+            out[:, self.columns] = W.T @ self.extra[rows]
+        return out
+
+    def positive(self, rows) -> np.ndarray:
+        """Per column (2I,): how many of ``rows`` are above 0."""
+        out = (self.main[rows] > 0).sum(axis=0)
+        if len(self.columns):
+            out[self.columns] = (self.extra[rows] > 0).sum(axis=0)
+        return out
+
+    def in_order(self, order: np.ndarray) -> "_Pairs":
+        return _Pairs(_in_order(self.main, order), _in_order(self.extra, order), self.columns)
+
+
+def _indicator_pairs(design: Design, qn: Questionnaire) -> _Pairs:
+    """Numerators and denominators (:class:`_Pairs`), filled a column at a time (not 2I columns and then a
+    stacked copy of them)."""
+    I = len(qn.indicators)
+    main, extra, columns = np.zeros((design.n, 2 * I), dtype=np.uint8), [], []
+    for i, ind in enumerate(qn.indicators):
+        for j, values in zip((i, I + i), _parts(design.data, qn, ind)):
+            if np.all((values >= 0) & (values <= 255) & (values == np.round(values))):
+                main[:, j] = values
+            else:
+                extra.append(values)
+                columns.append(j)
+    return _Pairs(main, np.column_stack(extra) if extra else np.zeros((design.n, 0)), np.asarray(columns, dtype=int))
+
+
 def _agree_type(ind: Indicator) -> bool:
     return ind.method != "mean" and tuple(ind.codes or ()) == AGREE
 
@@ -160,12 +205,26 @@ def _domains(design: Design, by: str | None) -> list[tuple[object, np.ndarray]]:
 
 
 def _values(W: np.ndarray, num: np.ndarray, den: np.ndarray, doms) -> np.ndarray:
-    """Indicator values (C, D, I): each domain's own rows, every weight column at once."""
+    """Indicator values (C, D, I): each domain's own rows, every weight column of ``W`` at once."""
     out = np.empty((W.shape[1], len(doms), num.shape[1]))
     for d, (_, rows) in enumerate(doms):
         w = W[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             out[:, d, :] = (w.T @ num[rows]) / (w.T @ den[rows])
+    return out
+
+
+def _sorted_values(W: np.ndarray, pairs: _Pairs, order: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """As :func:`_values`, with numerators and denominators (``pairs``) already in domain order (``order``:
+    each domain d the rows ``bounds[d]:bounds[d + 1]`` of ``pairs``): one product per domain, and only
+    the domain's weights gathered (a NaN weight counts as 0)."""
+    I = pairs.main.shape[1] // 2
+    out = np.empty((W.shape[1], len(bounds) - 1, I))
+    for d in range(len(bounds) - 1):
+        rows = slice(bounds[d], bounds[d + 1])
+        totals = pairs.totals(np.nan_to_num(W[order[rows]], nan=0.0, copy=False), rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, d, :] = totals[:, :I] / totals[:, I:]
     return out
 
 
@@ -220,11 +279,29 @@ def complementary_suppression(counts: np.ndarray, primary: np.ndarray) -> np.nda
     return extra
 
 
-def _statistic(qn: Questionnaire, num, den, doms, hidden, methods, goalposts, weights):
-    """The whole chain as one statistic of the weight matrix: (C, p) values, scores, sub-indices, totals."""
+def _in_order(matrix: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The rows ``order`` of ``matrix``, moved to its first rows in place a column at a time (one column of
+    scratch, not a second matrix); returns that part of ``matrix``."""
+    if np.array_equal(order, np.arange(len(matrix))):
+        return matrix
+    for j in range(matrix.shape[1]):
+        matrix[:len(order), j] = matrix[order, j]
+    return matrix[:len(order)]
+
+
+def _statistic(qn: Questionnaire, pairs: _Pairs, doms, hidden, methods, goalposts, weights):
+    """The whole chain as one statistic of the weight matrix: (C, p) values, scores, sub-indices, totals.
+
+    Each column on its own (the min-max normaliser is fitted per column), so it runs on any block of
+    columns. ``pairs`` (numerators and denominators) are put in domain order once, in place (they belong
+    to the caller's run and are not used after; a copy would be another (n, 2I) matrix).
+    """
+    order = np.concatenate([rows for _, rows in doms])
+    bounds = np.concatenate([[0], np.cumsum([len(rows) for _, rows in doms])])
+    pairs = pairs.in_order(order)
+
     def statistic(W: np.ndarray) -> np.ndarray:
-        W = np.nan_to_num(W, nan=0.0)
-        values = _values(W, num, den, doms)
+        values = _sorted_values(W, pairs, order, bounds)
         scores = _normalise(qn, values, hidden, methods, goalposts)
         scores[np.broadcast_to(hidden[None], scores.shape)] = np.nan
         sub, tot = _aggregate(qn, scores, weights)
@@ -244,17 +321,18 @@ def score(design: Design, qn: Questionnaire, *, by: str | None = None,
         No indicators, an unknown domain variable, or a min-max normalisation with no benchmark set.
     """
     notes: list[Note | str] = []
-    num, den = indicator_matrices(design, qn)
+    pairs = _indicator_pairs(design, qn)
+    I = len(qn.indicators)
     doms = _domains(design, by)
-    D, I = len(doms), len(qn.indicators)
-    counts = np.stack([(den[rows] > 0).sum(axis=0) for _, rows in doms])  # (D, I)
+    D = len(doms)
+    counts = np.stack([pairs.positive(rows)[I:] for _, rows in doms])  # (D, I): respondents in each base
     primary = counts < config.min_n
     extra = complementary_suppression(counts, primary) if by is not None else np.zeros_like(primary)
     hidden = primary | extra
     methods = [ind.normalisation for ind in qn.indicators]
     goalposts = [ind.goalposts for ind in qn.indicators]
     weights = np.array([ind.weight for ind in qn.indicators], dtype=float)
-    statistic = _statistic(qn, num, den, doms, hidden, methods, goalposts, weights)
+    statistic = _statistic(qn, pairs, doms, hidden, methods, goalposts, weights)  # reorders pairs
     if design.repweights is None:
         notes.append(Note("score.no_replicates"))
         est = statistic(design.weights[:, None])[0]

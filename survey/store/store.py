@@ -142,6 +142,17 @@ weightings = Table(
 #: columns added after a table was first released: added to older stores when they are opened
 _ADDED_COLUMNS = {"weightings": ("diagnostics", "steps"),
                   "loads": ("corrected", "removed_at", "removed_by", "removed_reason", "replaced_by")}
+#: rows of weights written by one INSERT, and read by one fetch, of the weights table
+_WEIGHT_ROWS_PER_INSERT = 20_000
+
+
+def _row_bytes(matrix: np.ndarray) -> list[bytes]:
+    """Each row of a block of replicate weights as float64 bytes (``<f8``), from one conversion of the block."""
+    block = np.ascontiguousarray(matrix, dtype="<f8")
+    data, width = block.tobytes(), block.shape[1] * 8
+    return [data[i * width:(i + 1) * width] for i in range(block.shape[0])]
+
+
 weights_table = Table(
     "weights", metadata,
     Column("weighting_id", Integer, ForeignKey("weightings.id"), primary_key=True),
@@ -675,10 +686,13 @@ class Store:
             wid = res.inserted_primary_key[0]
             wave_ids = dict(conn.execute(select(waves.c.period, waves.c.id)
                                          .where(waves.c.survey_id == survey_id)).all())
-            rows = [{"weighting_id": wid, "wave_id": wave_ids[p], "response_key": k, "weight": float(w),
-                     "replicates": None if repweights is None else repweights[i].astype("<f8").tobytes()}
-                    for i, (p, k, w) in enumerate(zip(keys["period"], keys["response_key"], weights))]
-            conn.execute(weights_table.insert(), rows)
+            periods, response_keys = keys["period"].tolist(), keys["response_key"].tolist()
+            for first in range(0, len(weights), _WEIGHT_ROWS_PER_INSERT):  # a chunk at a time: no 1M dicts
+                last = min(first + _WEIGHT_ROWS_PER_INSERT, len(weights))
+                blobs = [None] * (last - first) if repweights is None else _row_bytes(repweights[first:last])
+                conn.execute(weights_table.insert(), [
+                    {"weighting_id": wid, "wave_id": wave_ids[periods[i]], "response_key": response_keys[i],
+                     "weight": float(weights[i]), "replicates": blobs[i - first]} for i in range(first, last)])
         return wid
 
     def latest_weighting(self, survey_id: str, period_from: str, period_to: str) -> dict[str, Any] | None:
@@ -694,16 +708,55 @@ class Store:
             out[key] = json.loads(out[key]) if out[key] else None
         return out
 
-    def read_weights(self, weighting_id: int) -> pd.DataFrame:
-        """Weights of one weighting: period, response_key, weight, replicates (array or None)."""
-        query = (select(waves.c.period, weights_table.c.response_key, weights_table.c.weight,
-                        weights_table.c.replicates)
+    def read_weights(self, weighting_id: int, *, replicates: bool = True) -> pd.DataFrame:
+        """Weights of one weighting: period, response_key, weight, and (``replicates``) replicates, an array
+        per row or None, in the store's order (wave, response key).
+
+        ``replicates=False`` leaves them out: :meth:`read_replicates` reads them as one matrix, in that order.
+        """
+        query = (select(waves.c.period, weights_table.c.response_key, weights_table.c.weight)
                  .join(waves, weights_table.c.wave_id == waves.c.id)
-                 .where(weights_table.c.weighting_id == weighting_id))
+                 .where(weights_table.c.weighting_id == weighting_id)
+                 .order_by(weights_table.c.wave_id, weights_table.c.response_key))
         with self.read() as conn:
-            frame = pd.DataFrame(conn.execute(query).all(), columns=["period", "response_key", "weight", "replicates"])
-        frame["replicates"] = frame["replicates"].map(lambda b: None if b is None else np.frombuffer(b, dtype="<f8"))
+            frame = pd.DataFrame(conn.execute(query).all(), columns=["period", "response_key", "weight"])
+        if replicates:
+            matrix = self.read_replicates(weighting_id)
+            frame["replicates"] = [None] * len(frame) if matrix is None else list(matrix)
         return frame
+
+    def read_replicates(self, weighting_id: int, rows: np.ndarray | None = None,
+                        dtype: str | np.dtype = np.float64) -> np.ndarray | None:
+        """Replicate weights of one weighting as one (n, R) matrix (Fortran order), or None without them.
+
+        Row i of the store's order (that of :meth:`read_weights`) goes to row ``rows[i]`` (default i; -1:
+        left out, the matrix then has a row per ``rows`` at or above 0). The rows are read a chunk at a
+        time, each chunk's bytes joined and read by one ``np.frombuffer``: no array per row, and only the
+        matrix and one chunk in memory (issue 18). Stored as float64 bytes (``<f8``, as ever, so stores
+        written before read the same); ``dtype`` float32 halves the matrix.
+        """
+        query = (select(weights_table.c.replicates).where(weights_table.c.weighting_id == weighting_id)
+                 .order_by(weights_table.c.wave_id, weights_table.c.response_key))
+        out, done = None, 0
+        with self.read() as conn:
+            n = int(np.sum(rows >= 0)) if rows is not None else conn.execute(
+                select(func.count()).select_from(weights_table)
+                .where(weights_table.c.weighting_id == weighting_id)).scalar_one()
+            result = conn.execution_options(yield_per=_WEIGHT_ROWS_PER_INSERT).execute(query)
+            for part in result.partitions():
+                blobs = [r[0] for r in part]
+                if blobs[0] is None:
+                    return None
+                chunk = np.frombuffer(b"".join(blobs), dtype="<f8").reshape(len(blobs), -1)
+                if out is None:
+                    out = np.empty((n, chunk.shape[1]), dtype=dtype, order="F")
+                if rows is None:
+                    out[done:done + len(blobs)] = chunk
+                else:
+                    to = rows[done:done + len(blobs)]
+                    out[to[to >= 0]] = chunk[to >= 0]
+                done += len(blobs)
+        return out
 
     def find_weighting(self, survey_id: str, period_from: str, period_to: str) -> dict[str, Any] | None:
         """The newest weighting of the survey whose periods lie within ``period_from``..``period_to``."""

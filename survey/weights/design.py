@@ -19,7 +19,52 @@ import pandas as pd
 from ..errors import WeightingError
 from .notes import Note
 
-__all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU"]
+__all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU",
+           "replicate_dtype", "replicate_matrix", "replicates_finite", "row_blocks", "FLOAT32_ABOVE_BYTES",
+           "BLOCK_BYTES"]
+
+#: Replicate weights are held as float64 unless, as float64, they would take more than this many bytes; then as
+#: float32 (issue 18). Why: a million responses with 200 replicates is 1.6 GB in float64, and an adjustment
+#: needs the old matrix and the new one at once (a design is never changed in place), which cannot fit in
+#: 2 GiB with the responses. float32 keeps 7 significant digits of each replicate weight; every sum over
+#: them is accumulated in float64 (a block of rows or columns is upcast at a time, never the whole matrix),
+#: so a replicate estimate moves by about 1e-7 of its value divided by sqrt(n), far below any standard
+#: error (tests/weights/test_memory.py bounds the effect). Small designs, and so every golden test against
+#: R, stay in float64; ``replicate_design(..., dtype="float64")`` keeps float64 at any size.
+FLOAT32_ABOVE_BYTES = 256 * 2 ** 20
+
+#: bytes of float64 a block of rows or columns takes in the loops that sweep the replicate matrix
+BLOCK_BYTES = 64 * 2 ** 20
+
+
+def replicate_dtype(n: int, replicates: int, dtype: str | np.dtype | None = None) -> np.dtype:
+    """The dtype replicate weights are held in: ``dtype`` when given (float64 or float32), else float64 up
+    to :data:`FLOAT32_ABOVE_BYTES` and float32 above.
+
+    Raises
+    ------
+    WeightingError
+        A dtype other than float64 or float32.
+    """
+    if dtype is None:
+        return np.dtype(np.float32 if 8 * n * replicates > FLOAT32_ABOVE_BYTES else np.float64)
+    chosen = np.dtype(dtype)
+    if chosen not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise WeightingError(f"replicate weights are float64 or float32, not {chosen}",
+                             code="weighting.replicate_dtype", params={"dtype": str(chosen)})
+    return chosen
+
+
+def replicate_matrix(n: int, replicates: int, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised (n, R) matrix for replicate weights, each replicate's column contiguous (Fortran
+    order), so that a block of replicates is one contiguous piece."""
+    return np.empty((n, replicates), dtype=dtype, order="F")
+
+
+def row_blocks(n: int, columns: int) -> list[slice]:
+    """Slices of rows such that a block of ``columns`` float64 values per row takes about :data:`BLOCK_BYTES`."""
+    step = max(16, BLOCK_BYTES // (8 * max(columns, 1)))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 #: what to do with a stratum that has a single primary unit, as R's ``survey.lonely.psu``
 from ..options import LONELY_PSU  # noqa: E402,F401  (one definition, light for the CLI)
@@ -119,24 +164,62 @@ class Design:
         """Replicates left out: a weighting that did not converge (or left a category empty) on them."""
         if self.repweights is None:
             return 0
-        return int(np.sum(~np.all(np.isfinite(self.repweights), axis=0)))
+        return int(np.sum(~replicates_finite(self.repweights)))
 
     @property
     def has_replicates(self) -> bool:
         return self.repweights is not None
 
     def all_weights(self) -> np.ndarray:
-        """Weights and replicate weights side by side: (n, 1 + R)."""
-        if self.repweights is None:
-            return self.weights[:, None]
-        return np.column_stack([self.weights, self.repweights])
+        """Weights and replicate weights side by side: a new (n, 1 + R) float64 matrix.
 
-    def with_all_weights(self, matrix: np.ndarray, step: Step | None = None, note: Note | None = None) -> "Design":
-        """A new design with weights (column 0) and replicates (the rest) replaced."""
-        return replace(self, weights=matrix[:, 0].copy(),
-                       repweights=None if self.repweights is None else matrix[:, 1:].copy(),
+        A whole copy of the replicates (1.6 GB at a million responses and 200 replicates): for small
+        designs and tests. Estimators and adjustments go through :meth:`weight_blocks` and
+        :meth:`with_weights` instead.
+        """
+        if self.repweights is None:
+            return self.weights[:, None].astype(float)
+        return np.column_stack([self.weights, self.repweights]).astype(float, copy=False)
+
+    def weight_blocks(self, max_bytes: int | None = None):
+        """The weight matrix [weights | replicates] as float64 blocks of whole columns, in order.
+
+        Yields ``(first, block)``: columns ``first .. first + k - 1`` of the (n, 1 + R) matrix, together at
+        most ``max_bytes`` (default :data:`BLOCK_BYTES`; at least one column). Block 0 starts with the
+        analysis weights. Blocks are read-only views of float64 replicates, or float64 copies of float32
+        ones: the whole matrix is never copied at once; a caller that lets go of each block before asking
+        for the next holds one block at a time.
+        """
+        per_block = max(1, (max_bytes or BLOCK_BYTES) // (8 * max(self.n, 1)))
+        reps = 0 if self.repweights is None else self.repweights.shape[1]
+        if reps == 0 or per_block > reps:  # everything in one block, as all_weights
+            yield 0, self.all_weights()
+            return
+        yield 0, np.column_stack([self.weights, self.repweights[:, :per_block - 1]]).astype(float, copy=False)
+        for first in range(per_block - 1, reps, per_block):
+            block = self.repweights[:, first:first + per_block]
+            if block.dtype == np.float64:
+                block = block.view()
+                block.flags.writeable = False
+            else:
+                block = block.astype(np.float64)
+            yield first + 1, block
+            del block  # not kept while the next is made (the caller drops its own reference too)
+
+    def with_weights(self, weights: np.ndarray, repweights: np.ndarray | None, step: Step | None = None,
+                     note: Note | None = None) -> "Design":
+        """A new design owning ``weights`` and ``repweights`` (not copied: the caller made them new)."""
+        return replace(self, weights=weights, repweights=repweights,
                        steps=self.steps + ((step,) if step else ()),
                        log=self.log + ((note,) if note else ()))
+
+    def with_all_weights(self, matrix: np.ndarray, step: Step | None = None, note: Note | None = None) -> "Design":
+        """A new design with weights (column 0) and replicates (the rest) replaced; replicates keep their dtype."""
+        reps = None
+        if self.repweights is not None:
+            reps = replicate_matrix(self.n, matrix.shape[1] - 1, self.repweights.dtype)
+            reps[...] = matrix[:, 1:]
+        return self.with_weights(matrix[:, 0].astype(float, copy=True), reps, step, note)
 
 
 def _columns_of(data: pd.DataFrame, spec, what: str) -> np.ndarray | None:
@@ -279,8 +362,22 @@ def subset(design: Design, rows: str | np.ndarray | pd.Series) -> Design:
     if keep.shape != (design.n,) or keep.dtype != bool:
         raise WeightingError("a subset needs one true or false per response", code="weighting.subset_shape")
     mask = keep.astype(float)
-    return replace(design, weights=design.weights * mask,
-                   repweights=None if design.repweights is None else design.repweights * mask[:, None])
+    reps = None
+    if design.repweights is not None:  # same dtype and layout, a block of columns at a time (no float64 copy)
+        reps = replicate_matrix(design.n, design.repweights.shape[1], design.repweights.dtype)
+        step = max(1, BLOCK_BYTES // (8 * max(design.n, 1)))
+        for first in range(0, reps.shape[1], step):
+            cols = slice(first, first + step)
+            np.multiply(design.repweights[:, cols], mask[:, None], out=reps[:, cols], casting="same_kind")
+    return replace(design, weights=design.weights * mask, repweights=reps)
+
+
+def replicates_finite(repweights: np.ndarray) -> np.ndarray:
+    """Whether each replicate column (R,) is finite throughout, a block of columns at a time (no (n, R)
+    boolean copy)."""
+    step = max(1, BLOCK_BYTES // max(repweights.shape[0], 1))
+    return np.concatenate([np.isfinite(repweights[:, first:first + step]).all(axis=0)
+                           for first in range(0, repweights.shape[1], step)] or [np.zeros(0, dtype=bool)])
 
 
 def steps_to_arrays(steps: tuple[Step, ...]) -> dict[str, np.ndarray]:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..lazy_import import lazy_module
 from ..errors import EstimationError
-from .design import Design
+from .design import BLOCK_BYTES, Design, replicates_finite, row_blocks
 from .profile import likelihood_interval
 from .replicates import with_replicates
 from .variance import linearised_covariance, linearised_variance
@@ -45,10 +45,30 @@ def degrees_of_freedom(design: Design) -> int:
     """Design degrees of freedom, as R's ``degf``: primary units minus strata (among responses with a
     non-zero weight), or for replicate designs the rank of the replicate weights minus 1."""
     if design.repweights is not None:
-        finite = design.repweights[:, np.all(np.isfinite(design.repweights), axis=0)]
-        return max(int(np.linalg.matrix_rank(finite)) - 1, 1)
+        return max(_replicate_rank(design.repweights) - 1, 1)
     inset = design.weights != 0
     return max(len(np.unique(design.psu()[inset])) - len(np.unique(design.stratum()[inset])), 1)
+
+
+def _replicate_rank(repweights: np.ndarray) -> int:
+    """Rank of the finite replicate columns, as ``numpy.linalg.matrix_rank`` (tolerance: the largest singular
+    value times max(n, R) times the machine epsilon of the stored dtype).
+
+    A matrix larger than one block (:data:`~survey.weights.design.BLOCK_BYTES`) is reduced a block of rows
+    at a time to the R factor of its QR decomposition (R x R, same singular values), so the whole matrix is
+    never copied (a million rows: 200 x 200 instead of an SVD of 1M x 200).
+    """
+    finite = np.flatnonzero(replicates_finite(repweights))
+    n, k = repweights.shape[0], len(finite)
+    if k == 0:
+        return 0
+    if 8 * n * k <= BLOCK_BYTES:
+        return int(np.linalg.matrix_rank(repweights[:, finite]))
+    factor = np.zeros((0, k))
+    for rows in row_blocks(n, k):
+        factor = np.linalg.qr(np.vstack([factor, repweights[rows][:, finite].astype(float)]), mode="r")
+    values = np.linalg.svd(factor, compute_uv=False)
+    return int(np.sum(values > values.max() * max(n, k) * np.finfo(repweights.dtype).eps))
 
 
 # ------------------------------------------------------------------ one variance engine

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WeightingError
-from .design import Design
+from .design import BLOCK_BYTES, Design, replicate_dtype, replicate_matrix
 from .notes import Note
 
 __all__ = ["replicate_design", "with_replicates", "replicate_variance", "replicate_covariance", "ReplicateResult",
@@ -92,43 +92,65 @@ def _jkn(strata: np.ndarray, popsize: np.ndarray | None, lonely: str) -> tuple[n
     return np.column_stack(cols), scale, np.asarray(rscales)
 
 
-def _draws(units: np.ndarray, size: int, replicates: int, rng: np.random.Generator,
-           popsize: float | None = None) -> np.ndarray:
-    """How often each unit is drawn in each replicate: (units, R). With ``popsize``, ``size`` draws without
-    replacement from the units repeated to the population size (R's ``bootstratum``)."""
-    mh = len(units)
+def _counts(mh: int, size: int, replicates: int, rng: np.random.Generator,
+            popsize: float | None = None) -> np.ndarray:
+    """How often each of a stratum's ``mh`` units is drawn in each replicate: (mh, replicates). With
+    ``popsize``, ``size`` draws without replacement from the units repeated to the population size (R's
+    ``bootstratum``). The generator's stream is continuous across calls, so drawing a stratum's replicates a
+    block at a time gives the same draws as all at once."""
     if popsize is None:
         draws = rng.integers(0, mh, size=(replicates, size))
     else:
         pool = np.resize(np.arange(mh), int(round(popsize)))
         draws = np.array([rng.choice(pool, size, replace=False) for _ in range(replicates)])
-    return np.apply_along_axis(np.bincount, 1, draws, minlength=mh).T
+    flat = (draws + mh * np.arange(replicates)[:, None]).ravel()  # one bincount for every replicate
+    return np.bincount(flat, minlength=mh * replicates).reshape(replicates, mh).T
 
 
-def _bootstrap(strata: np.ndarray, replicates: int, rng: np.random.Generator, convention: str,
-               popsize: np.ndarray | None) -> tuple[np.ndarray, float, np.ndarray]:
-    """Bootstrap multipliers per primary unit (m, R), drawn within strata.
+def _bootstrap(design: Design, strata: np.ndarray, psu_of_row: np.ndarray, out: np.ndarray,
+               rng: np.random.Generator, convention: str, popsize: np.ndarray | None) -> tuple[float, np.ndarray]:
+    """Bootstrap replicate weights, drawn on primary units within strata, written into ``out`` (n, R).
 
     ``rao-wu``/``subbootstrap``: m_h - 1 draws, rescaled by m_h / (m_h - 1), scale 1/(R-1) (Rao & Wu 1988,
     R's ``subbootweights``). ``bootstrap``: m_h draws (from the population with ``fpc``), scale
     mbar / ((mbar - 1)(R - 1)) with mbar the harmonic mean of units per stratum (R's ``bootweights``).
+
+    Strata in order of appearance, and in each stratum the replicates a block at a time (the draws of a
+    block are (block, m_h) integers, not (R, m_h)), each block's weights written straight into ``out``.
     """
-    if replicates < 2:
-        raise WeightingError("the bootstrap needs at least 2 replicates", code="weighting.bootstrap_size")
-    mult = np.empty((len(strata), replicates))
+    replicates = out.shape[1]
     sizes = []
-    for s in dict.fromkeys(strata):
-        units = np.flatnonzero(strata == s)
+    per_block = max(1, BLOCK_BYTES // (8 * max(len(strata), 1)))
+    codes, names = pd.factorize(strata)  # strata in order of appearance
+    units_of, local = _groups(codes, len(names))
+    rows_of, _ = _groups(codes[psu_of_row], len(names))
+    for h, s in enumerate(names):
+        units = units_of[h]
         mh = len(units)
         sizes.append(mh)
         if mh < 2:
             raise WeightingError(f"stratum {s!r} has a single response: the bootstrap needs at least 2",
                                  code="weighting.bootstrap_single", params={"stratum": repr(s)})
-        if convention == "bootstrap":
-            mult[units] = _draws(units, mh, replicates, rng, None if popsize is None else popsize[units[0]])
-        else:
-            mult[units] = _draws(units, mh - 1, replicates, rng) * mh / (mh - 1)
-    return mult, _bootstrap_scale(convention, replicates, np.asarray(sizes)), np.ones(replicates)
+        rows = rows_of[h]
+        unit_of_row = local[psu_of_row[rows]]  # each row's unit, numbered within the stratum
+        for first in range(0, replicates, per_block):
+            block = min(per_block, replicates - first)
+            if convention == "bootstrap":
+                mult = _counts(mh, mh, block, rng, None if popsize is None else popsize[units[0]])
+            else:
+                mult = _counts(mh, mh - 1, block, rng) * mh / (mh - 1)
+            out[rows, first:first + block] = design.weights[rows, None] * mult[unit_of_row]
+    return _bootstrap_scale(convention, replicates, np.asarray(sizes)), np.ones(replicates)
+
+
+def _groups(codes: np.ndarray, k: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The positions of each code 0..k-1 (increasing), and each position's rank among those of its code:
+    one sort, not a scan of every position per code."""
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(k + 1))
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[order] = np.arange(len(codes)) - bounds[codes[order]]
+    return [order[bounds[h]:bounds[h + 1]] for h in range(k)], rank
 
 
 def _bootstrap_scale(convention: str | float, replicates: int, sizes: np.ndarray) -> float:
@@ -178,7 +200,8 @@ def _brr(strata: np.ndarray, hadamard_matrix: np.ndarray | None) -> tuple[np.nda
 
 def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int = 200,
                      seed: int | None = None, multipliers: np.ndarray | None = None,
-                     scale: str | float = "rao-wu", hadamard_matrix: np.ndarray | None = None) -> Design:
+                     scale: str | float = "rao-wu", hadamard_matrix: np.ndarray | None = None,
+                     dtype: str | None = None) -> Design:
     """Add replicate weights to a design that has not been adjusted yet, as R's ``as.svrepdesign``.
 
     Replicates are formed on the primary sampling units (clusters when the design has
@@ -204,11 +227,15 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
         ``bootweights``, scale mbar/((mbar - 1)(R - 1)); a number sets the scale itself.
     hadamard_matrix : ndarray, optional
         For BRR: the Hadamard matrix (default Sylvester's, at least strata + 1 rows).
+    dtype : {"float64", "float32"}, optional
+        How the replicate weights are held: by default float64, and float32 when in float64 they would
+        take more than :data:`~survey.weights.design.FLOAT32_ABOVE_BYTES` (256 MiB: e.g. 200 replicates
+        of more than 167,772 responses). Sums over them are always taken in float64. Adjustments keep it.
 
     Raises
     ------
     WeightingError
-        Unknown type, a design already adjusted, or strata too small for the type.
+        Unknown type or dtype, a design already adjusted, or strata too small for the type.
     """
     if design.steps:
         raise WeightingError("make replicates before adjusting the weights, so that every adjustment is redone "
@@ -221,8 +248,18 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
         raise WeightingError(f"{type} replicates need strata", code="weighting.jkn_strata", params={"type": type})
     _, strata, psu_of_row = _units(design)
     if multipliers is not None:
-        return _given(design, np.asarray(multipliers, dtype=float), type, scale, strata, psu_of_row)
+        return _given(design, np.asarray(multipliers, dtype=float), type, scale, strata, psu_of_row, dtype)
     popsize = _first_stage_popsize(design, np.unique(psu_of_row, return_index=True)[1])
+    if type in ("bootstrap", "subbootstrap"):
+        if replicates < 2:
+            raise WeightingError("the bootstrap needs at least 2 replicates", code="weighting.bootstrap_size")
+        out = replicate_matrix(design.n, replicates, replicate_dtype(design.n, replicates, dtype))
+        convention = scale if type == "bootstrap" and isinstance(scale, str) else "rao-wu"
+        rep_scale, rscales = _bootstrap(design, strata, psu_of_row, out, np.random.default_rng(seed), convention,
+                                        popsize)
+        if not isinstance(scale, str):
+            rep_scale = float(scale)  # a scale given as a number is used as given
+        return _with_replicates(design, out, type, rep_scale, rscales, seed)
     if type == "JK1":
         if popsize is not None and len(np.unique(popsize)) > 1:
             raise WeightingError("JK1 takes one population size; use JKn for a stratified design",
@@ -230,19 +267,25 @@ def replicate_design(design: Design, type: str = "bootstrap", *, replicates: int
         m, rep_scale, rscales = _jk1(len(strata), None if popsize is None else float(popsize[0]))
     elif type == "JKn":
         m, rep_scale, rscales = _jkn(strata, popsize, design.lonely_psu)
-    elif type == "BRR":
-        m, rep_scale, rscales = _brr(strata, hadamard_matrix)
     else:
-        convention = scale if type == "bootstrap" and isinstance(scale, str) else "rao-wu"
-        m, rep_scale, rscales = _bootstrap(strata, replicates, np.random.default_rng(seed), convention, popsize)
-        if not isinstance(scale, str):
-            rep_scale = float(scale)  # a scale given as a number is used as given
-    seeded = type in ("bootstrap", "subbootstrap") and seed is not None
-    return _with_replicates(design, m[psu_of_row], type, rep_scale, rscales, seed if seeded else None)
+        m, rep_scale, rscales = _brr(strata, hadamard_matrix)
+    return _with_replicates(design, _weights_times(design, m, psu_of_row, dtype), type, rep_scale, rscales, None)
+
+
+def _weights_times(design: Design, mult: np.ndarray, psu_of_row: np.ndarray | None, dtype) -> np.ndarray:
+    """Replicate weights ``weights * mult`` (n, R) from multipliers per primary unit (``psu_of_row`` maps rows
+    to them) or per response (``psu_of_row`` None), a block of replicates at a time into one matrix."""
+    out = replicate_matrix(design.n, mult.shape[1], replicate_dtype(design.n, mult.shape[1], dtype))
+    per_block = max(1, BLOCK_BYTES // (8 * max(design.n, 1)))
+    for first in range(0, out.shape[1], per_block):
+        cols = slice(first, first + per_block)
+        rows_mult = mult[:, cols] if psu_of_row is None else mult[psu_of_row, cols]
+        out[:, cols] = design.weights[:, None] * rows_mult
+    return out
 
 
 def _given(design: Design, m: np.ndarray, type: str, scale: str | float, strata: np.ndarray,
-           psu_of_row: np.ndarray) -> Design:
+           psu_of_row: np.ndarray, dtype) -> Design:
     """Replicates from multipliers made elsewhere (per response or per primary unit), bootstrap or BRR."""
     per_row = m.shape[0] == design.n
     if not per_row and m.shape[0] != len(strata):
@@ -253,28 +296,32 @@ def _given(design: Design, m: np.ndarray, type: str, scale: str | float, strata:
                              code="weighting.multipliers_type", params={"type": type})
     sizes = np.bincount(pd.factorize(strata)[0])
     rep_scale = 1.0 / m.shape[1] if type == "BRR" else _bootstrap_scale(scale, m.shape[1], sizes)
-    return _with_replicates(design, m if per_row else m[psu_of_row], type, rep_scale, np.ones(m.shape[1]), None)
+    reps = _weights_times(design, m, None if per_row else psu_of_row, dtype)
+    return _with_replicates(design, reps, type, rep_scale, np.ones(m.shape[1]), None)
 
 
-def _with_replicates(design: Design, mult: np.ndarray, type: str, scale: float, rscales: np.ndarray,
+def _with_replicates(design: Design, reps: np.ndarray, type: str, scale: float, rscales: np.ndarray,
                      seed: int | None) -> Design:
-    note = (Note("replicates_seeded", {"type": type, "count": int(mult.shape[1]), "seed": int(seed)})
-            if seed is not None else Note("replicates", {"type": type, "count": int(mult.shape[1])}))
-    return replace(design, repweights=design.weights[:, None] * mult, rep_type=type, scale=float(scale),
+    """The design with its replicate weights ``reps`` (n, R), already multiplied by the weights."""
+    note = (Note("replicates_seeded", {"type": type, "count": int(reps.shape[1]), "seed": int(seed)})
+            if seed is not None else Note("replicates", {"type": type, "count": int(reps.shape[1])}))
+    return replace(design, repweights=reps, rep_type=type, scale=float(scale),
                    rscales=np.asarray(rscales, dtype=float), log=design.log + (note,))
 
 
 def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray],
                     covariance: bool = False) -> ReplicateResult:
-    """Run a statistic on the weights and on every replicate at once, and form its replicate variance.
+    """Run a statistic on the weights and on every replicate, and form its replicate variance.
 
-    ``statistic(W)`` takes the weight matrix W (n, 1 + R): column 0 the analysis weights,
-    the others the replicate weights, and returns the estimates (1 + R, p) (or (1 + R,)),
-    one row per column of W; a matrix product ``W.T @ Y`` does every variable at once. Any
-    statistic, however composite (a sub-index, the index total), gets its uncertainty
-    through this hook, and the replicate variance is formed here only
-    (:func:`replicate_variance`, and :func:`replicate_covariance` when ``covariance``;
-    otherwise the result's ``covariance`` is None).
+    ``statistic(W)`` takes a block of columns of the weight matrix [weights | replicates] (n, 1 + R), as
+    float64: the first block starts with the analysis weights, the others hold the next replicates (all of
+    them in one block when the matrix takes at most :data:`~survey.weights.design.BLOCK_BYTES`). It returns
+    the estimates (k, p) (or (k,)), one row per column of its block, and must treat each column on its own
+    (as any statistic computed on each replicate does); a matrix product ``W.T @ Y`` does every variable at
+    once. The blocks keep a million responses with 200 replicates from being copied whole (issue 18). Any
+    statistic, however composite (a sub-index, the index total), gets its uncertainty through this hook,
+    and the replicate variance is formed here only (:func:`replicate_variance`, and
+    :func:`replicate_covariance` when ``covariance``; otherwise the result's ``covariance`` is None).
 
     Raises
     ------
@@ -284,13 +331,18 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
     if design.repweights is None:
         raise WeightingError("the design has no replicate weights", code="weighting.no_replicates",
                              hint="use replicate_design first")
-    W = design.all_weights()
-    thetas = np.asarray(statistic(W), dtype=float)
-    thetas = thetas.reshape(len(thetas), -1) if thetas.ndim else thetas.reshape(1, 1)
-    if thetas.shape[0] != W.shape[1]:
-        raise WeightingError("the statistic must give one row of estimates per weight column",
-                             code="weighting.statistic_shape",
-                             params={"rows": int(thetas.shape[0]), "columns": int(W.shape[1])})
+    thetas = None
+    for first, W in design.weight_blocks():
+        block = np.asarray(statistic(W), dtype=float)
+        block = block.reshape(len(block), -1) if block.ndim else block.reshape(1, 1)
+        if block.shape[0] != W.shape[1]:
+            raise WeightingError("the statistic must give one row of estimates per weight column",
+                                 code="weighting.statistic_shape",
+                                 params={"rows": int(block.shape[0]), "columns": int(W.shape[1])})
+        if thetas is None:  # filled block by block: no list of blocks beside their concatenation
+            thetas = np.empty((1 + design.repweights.shape[1], block.shape[1]))
+        thetas[first:first + len(block)] = block
+        del W  # one block of weights at a time
     reps = thetas[1:]
     cov = replicate_covariance(design, reps) if covariance else None
     return ReplicateResult(thetas[0], reps, cov, replicate_variance(design, reps), (~np.isfinite(reps)).sum(axis=0))
@@ -307,6 +359,10 @@ def _kept_scale(design: Design, kept: np.ndarray) -> float:
     return design.scale * total / used if used else np.nan
 
 
+#: estimates whose replicate variance is formed at a time (R x this many values per temporary)
+_VARIANCE_COLUMNS = 4096
+
+
 def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
     """Variances (p,) from replicate estimates (R, p): ``scale * sum(rscales * (theta_r - mean)^2)``.
 
@@ -317,15 +373,22 @@ def replicate_variance(design: Design, thetas: np.ndarray) -> np.ndarray:
     thetas = np.asarray(thetas, dtype=float).reshape(len(thetas), -1)
     ok = np.isfinite(thetas)
     out = np.full(thetas.shape[1], np.nan)
-    groups: dict[bytes, list[int]] = {}
-    for j in range(thetas.shape[1]):
+    everywhere = ok.all(axis=0)
+    groups: dict[bytes, np.ndarray] = {}
+    for j in np.flatnonzero(~everywhere):  # the few estimates not finite on every replicate, by pattern
         groups.setdefault(ok[:, j].tobytes(), []).append(j)
+    groups[b"everywhere"] = np.flatnonzero(everywhere)
     for cols in groups.values():  # estimates finite on the same replicates share one computation
+        if len(cols) == 0:
+            continue
         keep = ok[:, cols[0]]
         if keep.any():
-            t, rs = thetas[keep][:, cols], design.rscales[keep]
-            dev = t - t[rs > 0].mean(axis=0)
-            out[cols] = _kept_scale(design, keep) * np.sum(rs[:, None] * dev ** 2, axis=0)
+            rs = design.rscales[keep]
+            for first in range(0, len(cols), _VARIANCE_COLUMNS):  # a chunk of estimates at a time
+                t = thetas[np.ix_(keep, np.asarray(cols[first:first + _VARIANCE_COLUMNS]))]
+                dev = t - t[rs > 0].mean(axis=0)
+                out[cols[first:first + _VARIANCE_COLUMNS]] = (_kept_scale(design, keep)
+                                                              * np.sum(rs[:, None] * dev ** 2, axis=0))
     return out
 
 

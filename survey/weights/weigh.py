@@ -122,14 +122,16 @@ class WeightingResult:
 
 
 def _adjust(design: Design, margins: PopulationMargins, config: RakingConfig) -> Design:
+    """The adjustment of ``config`` on a design made for it and not used again: its replicate matrix is
+    reused for the adjusted replicates (one (n, R) matrix alive, not two: issue 18)."""
     if config.method == "rake":
-        return rake(design, margins, trim_limits=config.trim_limits)
+        return rake(design, margins, trim_limits=config.trim_limits, reuse_replicates=True)
     if config.method in ("linear", "logit"):
-        return calibrate(design, margins, calfun=config.method, bounds=config.bounds)
+        return calibrate(design, margins, calfun=config.method, bounds=config.bounds, reuse_replicates=True)
     if len(margins.margins) != 1:
         raise WeightingError("post-stratification uses one margin; name it with use=[...]",
                              code="weighting.poststratify_one")
-    return poststratify(design, margins.margins[0])
+    return poststratify(design, margins.margins[0], reuse_replicates=True)
 
 
 def weigh(data: pd.DataFrame, config: RakingConfig) -> WeightingResult:

@@ -1,0 +1,38 @@
+"""The score by domain on replicate weights held as float32 and read in blocks of a few columns (issue 18)
+gives the plain per-domain weighted ratios and their replicate standard errors, written out here in numpy."""
+from __future__ import annotations
+
+import sys
+import numpy as np
+import pytest
+
+from survey.scoring import ScoringConfig, indicator_matrices, score
+from survey.weights import default_margins_path, load_margins, make_design, prepare_margins, rake, replicate_design
+from tests.fixtures import make_answers
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    for module in ("design", "replicates", "calibrate", "estimate"):  # modules: survey.weights.calibrate is a function
+        monkeypatch.setattr(sys.modules[f"survey.weights.{module}"], "BLOCK_BYTES", 4096)
+
+
+def test_domain_values_and_ses_in_blocks_equal_plain_ratios(pgi, small_blocks):
+    data = make_answers(pgi, 600, seed=5)
+    data["district"] = np.random.default_rng(1).integers(0, 4, len(data))
+    m = load_margins(default_margins_path("bac_giang", 2024)).select(["size_class", "ownership"])
+    design = rake(replicate_design(make_design(data, population=m.total), "bootstrap", replicates=20, seed=3,
+                                   dtype="float32"), prepare_margins(m, data))
+    table = score(design, pgi, by="district", config=ScoringConfig(sensitivity=False, min_n=1)).table
+    num, den = indicator_matrices(design, pgi)
+    W = np.nan_to_num(np.column_stack([design.weights, design.repweights.astype(float)]))
+    for ind in ("i1_env_quality", "i1_hazard_loss"):  # a share (0/1) and a mean of amounts (20.5, 99.5 ...)
+        j = [i.id for i in pgi.indicators].index(ind)
+        for district in range(4):
+            rows = data["district"].to_numpy() == district
+            v = (W[rows].T @ num[rows, j]) / (W[rows].T @ den[rows, j])
+            se = np.sqrt(design.scale * np.sum((v[1:] - v[1:].mean()) ** 2))
+            got = table[(table["id"] == ind) & (table["district"] == district)].iloc[0]
+            assert got["value"] == pytest.approx(v[0], rel=1e-12)
+            assert got["value_se"] == pytest.approx(se, rel=1e-9)
+    assert np.any(num[:, [i.id for i in pgi.indicators].index("i1_hazard_loss")] % 1 != 0)  # not whole numbers
