@@ -726,7 +726,7 @@ class Store:
         return frame
 
     def read_replicates(self, weighting_id: int, rows: np.ndarray | None = None,
-                        dtype: str | np.dtype = np.float64) -> np.ndarray | None:
+                        dtype: str | np.dtype = "float64") -> np.ndarray | None:
         """Replicate weights of one weighting as one (n, R) matrix (Fortran order), or None without them.
 
         Row i of the store's order (that of :meth:`read_weights`) goes to row ``rows[i]`` (default i; -1:
