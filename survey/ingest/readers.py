@@ -484,6 +484,7 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
     are looked at cell by cell, so the scan costs about as much as reading.
     """
     flagged, size = False, 0
+    record: list[str] = []  # the lines of the record being read (the last one's, after the loop)
 
     def lines(fh) -> Iterator[str]:
         nonlocal flagged, size
@@ -491,6 +492,7 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
             size += len(line)  # a quoted cell may span lines: the record's length is what counts
             if size > MAX_CELL_CHARS or "\x00" in line:
                 flagged = True
+            record.append(line)
             yield line
 
     csv.field_size_limit(max(info.size, 1 << 20))
@@ -506,7 +508,15 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
             names = check_header(header, info)
             width = len(header)
             flagged, size = False, 0
+            last: list[str] = []
             for row in reader:
+                # a record with an odd number of quotes may end inside a quoted text (see below); most
+                # records are one line with an even number, checked by one count
+                if len(record) != 1 or record[0].count('"') % 2:
+                    last = list(record) if sum(line.count('"') for line in record) % 2 else []
+                elif last:
+                    last = []
+                record.clear()
                 if not row:  # a blank line, skipped as pandas skips it
                     continue
                 number += 1
@@ -529,7 +539,21 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
                               params={"row": number, "reason": str(exc)}) from None
     if bad:
         raise _ragged(info, width, bad, number, extra_empty)
+    if last and _ends_inside_quotes(last, info.separator):
+        raise IngestError("the file seems cut off: a quoted text at its end is never closed",
+                          file=str(info.path), hint="export or download the file again",
+                          code="ingest.unclosed_quote")
     return RawMeta(info, names, rows=number - 1, cell_problems=problems)
+
+
+def _ends_inside_quotes(record: list[str], separator: str) -> bool:
+    """Whether the file's last record ends inside a quoted text (the csv module, lenient, reads such a
+    record to the end of the file; read strictly, it says "unexpected end of data")."""
+    try:
+        list(csv.reader(record, delimiter=separator, quotechar='"', doublequote=True, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _too_many_rows(info: FileInfo, max_rows: int) -> IngestError:
@@ -538,30 +562,60 @@ def _too_many_rows(info: FileInfo, max_rows: int) -> IngestError:
                        params={"limit": max_rows})
 
 
-def _csv_chunks(info: FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
-    fh = open(info.path, "r", encoding=info.encoding, errors="strict", newline="")
+def _csv_chunks(info: FileInfo, chunksize: int, width: int) -> Iterator[pd.DataFrame]:
+    """The data rows of a CSV (already scanned: every row has the header's ``width`` fields), about
+    ``chunksize`` at a time, every cell a text or missing (an empty field).
+
+    Parsed by Arrow's CSV reader, which makes Arrow strings (pandas' string dtype) straight from
+    the bytes in its own threads, beside the caller's work: pandas' parser made a Python string
+    per cell and then converted it, holding the interpreter lock (issue 18). Files Arrow cannot
+    decode itself (UTF-16, Windows code pages) are transcoded by Python's codecs on the way.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [f"c{i}" for i in range(width)]  # the header was checked by the scan; names are set by the caller
+    encoding = codecs.lookup(info.encoding).name
+    read = pcsv.ReadOptions(skip_rows=1, column_names=names, block_size=4 << 20,
+                            encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else info.encoding)
+    parse = pcsv.ParseOptions(delimiter=info.separator, quote_char='"', double_quote=True, escape_char=False,
+                              newlines_in_values=True, ignore_empty_lines=True)
+    convert = pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
+                                  strings_can_be_null=True, quoted_strings_can_be_null=True)
+    dtype = pd.StringDtype("pyarrow", na_value=float("nan"))
     try:
-        # index_col=False: never take the first column as row names when a row has an extra field
-        reader = pd.read_csv(fh, sep=info.separator, dtype=str, keep_default_na=False, na_values=[""],
-                             chunksize=chunksize, engine="c", skip_blank_lines=True, index_col=False)
-        yield from reader
+        reader = pcsv.open_csv(info.path, read_options=read, parse_options=parse, convert_options=convert)
+        pending: list = []
+        held = 0
+        for batch in reader:
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= chunksize:
+                table = pa.Table.from_batches(pending)
+                yield _arrow_frame(table.slice(0, chunksize), dtype)
+                rest = table.slice(chunksize)
+                pending, held = rest.to_batches(), rest.num_rows
+        if held:
+            yield _arrow_frame(pa.Table.from_batches(pending), dtype)
     except UnicodeDecodeError:
         raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
                           hint="the file mixes encodings; save it again as 'CSV UTF-8'",
                           code="ingest.mixed_encoding", params={"encoding": info.encoding}) from None
-    except pd.errors.EmptyDataError:
-        raise IngestError("the file has no columns", file=str(info.path), code="ingest.no_columns") from None
-    except pd.errors.ParserError as exc:
-        if "EOF inside string" in str(exc):
-            raise IngestError("the file seems cut off: a quoted text at its end is never closed",
-                              file=str(info.path), hint="export or download the file again",
-                              code="ingest.unclosed_quote") from None
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+            raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
+                              hint="the file mixes encodings; save it again as 'CSV UTF-8'",
+                              code="ingest.mixed_encoding", params={"encoding": info.encoding}) from None
         raise IngestError(f"the rows do not line up with the header ({exc})".replace("\n", " "),
                           file=str(info.path), hint="a row has more separators than the header; "
                           "check quotes around texts that contain the separator", code="ingest.misaligned",
                           params={"reason": str(exc).replace("\n", " ")}) from None
-    finally:
-        fh.close()
+
+
+def _arrow_frame(table, dtype) -> pd.DataFrame:
+    """A chunk of Arrow string columns as a frame of pandas' string dtype (missing as NaN)."""
+    return pd.DataFrame({i: pd.Series(dtype.__from_arrow__(table.column(i)), copy=False)
+                         for i in range(table.num_columns)}, copy=False)
 
 
 # ------------------------------------------------------------------ SPSS and Excel
@@ -883,7 +937,7 @@ def iter_chunks(path: str | Path | FileInfo, *, format: str | None = None, encod
     if info.format == "csv" and format is None and KOBO_MARKERS & set(meta.columns):
         meta.info = replace(info, format="kobo_csv")
     offset = 0
-    for frame in _csv_chunks(info, chunksize):
+    for frame in _csv_chunks(info, chunksize, len(meta.columns)):
         frame = _nfc_cells(frame)
         frame.columns = meta.columns
         frame.index = pd.RangeIndex(offset + 2, offset + 2 + len(frame))  # row 1 is the header
