@@ -394,7 +394,10 @@ def _main_and_cost(d: Design, qn: Questionnaire, lang: str, min_n: int) -> Secti
     order = sorted(range(len(rows)), key=lambda i: -(values[i][1]))
     main = Table(_("rpt.digest.table.main", lang), (_("rpt.digest.column.area", lang),
                  _("rpt.digest.column.firms", lang), _("rpt.digest.column.share_difficulty", lang)),
-                 tuple(rows[i] for i in order), _("digest.note.hidden", lang, min_n=min_n),
+                 tuple(rows[i] for i in order),
+                 # the shares are of all firms naming a main difficulty: that base is what min_n checks
+                 _("rpt.digest.note.main" if shown else "rpt.digest.note.main_hidden", lang,
+                   base=int(base.sum()), min_n=min_n),
                  tuple(values[i] for i in order), ("", "#,##0", "0.0"), (False, True, True), key="main")
     paragraphs = [_cost_line(d, lang, min_n)]
     dialogue = _share(d, "wants_dialogue")

@@ -157,3 +157,28 @@ def test_the_official_record_completes_a_total_from_its_sub_indices_and_marks_it
     assert rows[("2024", "Bắc Ninh")][6] == "27,78"              # published as such
     assert rows[("2022 (thí điểm)", "Bắc Giang")][6] == "16,43"
     assert "* : tổng của bốn chỉ số thành phần" in table.note
+
+
+@pytest.mark.parametrize("firms, shown", [([3] * 9 + [7] * 3, True), ([3] * 6 + [7] * 2, False)])
+def test_the_main_difficulty_note_names_the_base_its_threshold_checks(firms, shown):
+    """The shares are of every firm naming a main difficulty, so that base (not each row) is what must
+    reach min_n: a difficulty named by 3 of 12 firms keeps its share (25%); with 8 firms all shares go."""
+    import pandas as pd
+
+    from survey.reports.digest import _main_and_cost
+    from survey.weights import make_design
+
+    qn = load_questionnaire("monthly_difficulties")
+    data = pd.DataFrame({"main": [float(f) for f in firms], "cost_estimate": np.nan, "wants_dialogue": np.nan,
+                         "w": 1.0})
+    section = _main_and_cost(make_design(data, "w"), qn, "vi", 10)
+    [table] = section.tables
+    rows = {r[0]: r[1:] for r in table.rows}
+    counts = {"Xử lý nước thải": str(firms.count(3)), "Chi phí bảo vệ môi trường": str(firms.count(7))}
+    assert {k: v[0] for k, v in rows.items()} == counts
+    if shown:
+        assert rows["Chi phí bảo vệ môi trường"][1] == "25,0" and rows["Xử lý nước thải"][1] == "75,0"
+        assert table.note.startswith("Tỷ lệ tính trên 12 doanh nghiệp có nêu khó khăn lớn nhất")
+    else:
+        assert {v[1] for v in rows.values()} == {"—"}
+        assert table.note.startswith("Chỉ 8 doanh nghiệp nêu khó khăn lớn nhất (dưới 10)")
