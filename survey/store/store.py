@@ -892,12 +892,16 @@ def _driver_batches(conn: Connection, query) -> Iterator[list[tuple]]:
 
     Past SQLAlchemy's result rows: a row object and a type conversion per cell were most of reading
     a large wave. Dates therefore come as the driver stores them (ISO text in SQLite): see
-    :func:`_batch`.
+    :func:`_batch`. SQLite's cursor steps through the rows as they are fetched; on PostgreSQL a
+    server-side cursor (psycopg's named cursor, inside the read's transaction) sends them a batch at
+    a time, instead of the whole result held by the client first.
     """
     compiled = query.compile(dialect=conn.dialect)
     params = compiled.construct_params()
     args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
-    cursor = conn.connection.cursor()
+    driver = conn.connection.driver_connection
+    named = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+    cursor = driver.cursor(name="pgi_read_batches") if named else conn.connection.cursor()
     try:
         cursor.execute(str(compiled), args)
         while rows := cursor.fetchmany(READ_BATCH):
