@@ -11,6 +11,9 @@ One command generates the data and prints the scaling table (issue 18):
 - ingest Kobo CSV (``monthly_difficulties``, 46 columns, labels, multiple choices split in 0/1
   columns, texts) against a bare ``pandas.read_csv`` of the same file (goal: 1.5x the time, plus a
   start-up under 1 s, reported apart);
+- the 300-column ``.sav`` and the Kobo CSV again, against the same read followed by the leanest honest
+  storing (``bench_ingest.lean_store``: one SQLite table, a unique id index, one ``executemany`` in one
+  transaction), no goal: what the checks cost beyond the floor of writing the rows;
 - weights: raking to 3 margins with 200 bootstrap replicates (no lean baseline: goal 2 GiB at most);
 - score by domain (200 firms x 3 years each, n / 600 domains) with 200 replicates against the lean
   per-domain weighted ratios of ``bench_national.bare_ratio`` (goal: 1.5x);
