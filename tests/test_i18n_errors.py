@@ -112,6 +112,24 @@ def missing_fields(where: str, code: str, names: set[str] | None, lang: str) -> 
     return out
 
 
+def code_problems(where: str, code: str, names: set[str] | None, *, hint: bool = False,
+                  check=None) -> list[str]:
+    """What ``error.<code>`` lacks in each language: its words, its hint (``hint``: the call gives one),
+    the fields the call passes; ``check(lang)`` may add a family's own rule (a list of problems).
+    The one per-code check of the i18n tests (errors, questionnaire, statistics)."""
+    out = []
+    for lang in i18n.LANGS:
+        if not i18n.has_message(f"error.{code}", lang):
+            out.append(f"{where}: no error.{code} in {lang}")
+            continue
+        if check is not None:
+            out += check(lang)
+        if hint and not i18n.has_message(f"error.{code}.hint", lang):
+            out.append(f"{where}: no error.{code}.hint in {lang}")
+        out += missing_fields(where, code, names, lang)
+    return out
+
+
 def test_every_code_has_its_words_in_both_catalogues_and_its_fields_in_its_params():
     problems = []
     codes = set()
@@ -127,11 +145,7 @@ def test_every_code_has_its_words_in_both_catalogues_and_its_fields_in_its_param
         names = _param_names(call)
         for code in found:
             codes.add(code)
-            for lang in i18n.LANGS:
-                if not i18n.has_message(f"error.{code}", lang):
-                    problems.append(f"{path.name}:{call.lineno}: no error.{code} in {lang}")
-                    continue
-                problems += missing_fields(f"{path.name}:{call.lineno}", code, names, lang)
+            problems += code_problems(f"{path.name}:{call.lineno}", code, names)
     assert problems == []
     assert len(codes) >= 60
 

@@ -19,7 +19,7 @@ from survey import cli, i18n
 from survey.errors import Problem
 from survey.questionnaire.load import iter_problems
 from tests.conftest import edit_text, line_of
-from tests.test_i18n_errors import ERROR_NAMES, _codes_of, missing_fields, _name, _param_names
+from tests.test_i18n_errors import ERROR_NAMES, _codes_of, _name, _param_names, code_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "survey" / "questionnaire").glob("*.py"))
@@ -79,19 +79,12 @@ def test_every_code_has_its_words_in_both_catalogues_and_its_fields_in_its_param
         if not found:
             problems.append(f"{path.name}:{call.lineno}: code is not written out")
         names = _param_names(call)
+        hinted = any(k.arg == "hint" for k in call.keywords) or (
+            _name(call.func) == "problem" and len(call.args) > 2) or (
+            _name(call.func) == "Problem" and len(call.args) > 5)
         for code in found:
             codes.add(code)
-            for lang in i18n.LANGS:
-                if not i18n.has_message(f"error.{code}", lang):
-                    problems.append(f"{path.name}:{call.lineno}: no error.{code} in {lang}")
-                    continue
-                problems += missing_fields(f"{path.name}:{call.lineno}", code, names, lang)
-            hinted = any(k.arg == "hint" for k in call.keywords) or (
-                _name(call.func) == "problem" and len(call.args) > 2) or (
-                _name(call.func) == "Problem" and len(call.args) > 5)
-            for lang in i18n.LANGS:
-                if hinted and not i18n.has_message(f"error.{code}.hint", lang):
-                    problems.append(f"{path.name}:{call.lineno}: no error.{code}.hint in {lang}")
+            problems += code_problems(f"{path.name}:{call.lineno}", code, names, hint=hinted)
     assert problems == []
     assert len(codes) >= 100
     assert all(c.startswith(("questionnaire.", "expression.")) or c in ("language", "missing_column") for c in codes)

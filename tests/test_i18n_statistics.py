@@ -13,7 +13,7 @@ import pytest
 
 from survey import i18n
 from survey.errors import SurveyError
-from tests.test_i18n_errors import FIELD, ROOT, _codes_of, missing_fields, _constructions, _name, _param_names
+from tests.test_i18n_errors import FIELD, ROOT, _codes_of, _constructions, _name, _param_names, code_problems
 
 STAT_FILES = sorted(
     [p for folder in ("weights", "scoring", "forecast") for p in (ROOT / "survey" / folder).glob("*.py")]
@@ -64,17 +64,15 @@ def test_every_code_has_its_words_in_both_catalogues_with_its_params_and_hint():
         if not found:
             continue
         names = _param_names(call)
+        where, hinted = f"{path.name}:{call.lineno}", any(k.arg == "hint" for k in call.keywords)
         for code in found:
             codes.add(code)
-            for lang in i18n.LANGS:
-                if not i18n.has_message(f"error.{code}", lang):
-                    problems.append(f"{path.name}:{call.lineno}: no error.{code} in {lang}")
-                    continue
-                if code not in SHARED and f"error.{code}" not in _statistics_ids(lang):
-                    problems.append(f"{path.name}:{call.lineno}: error.{code} is not in statistics.po ({lang})")
-                if any(k.arg == "hint" for k in call.keywords) and not i18n.has_message(f"error.{code}.hint", lang):
-                    problems.append(f"{path.name}:{call.lineno}: no error.{code}.hint in {lang}")
-                problems += missing_fields(f"{path.name}:{call.lineno}", code, names, lang)
+
+            def in_statistics(lang: str, code=code, where=where) -> list[str]:
+                if code in SHARED or f"error.{code}" in _statistics_ids(lang):
+                    return []
+                return [f"{where}: error.{code} is not in statistics.po ({lang})"]
+            problems += code_problems(where, code, names, hint=hinted, check=in_statistics)
     assert problems == []
     assert len(codes) >= 60
 
