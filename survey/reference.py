@@ -43,7 +43,7 @@ from .resources import ReferenceDataError, data_path  # noqa: F401  (importable 
 import yaml
 
 from .errors import SurveyError
-from .vocabulary import MEASURES, MERGER_YEAR
+from .vocabulary import MEASURES, MERGER_YEAR, SUBINDICES
 
 __all__ = ["data_path", "questionnaires_path", "margins_path", "targets_folder", "ReferenceDataError",
            "load_provinces", "crosswalk", "provinces_of", "province_names", "province_key", "match_province",
@@ -192,6 +192,34 @@ def official_panel(imported: pd.DataFrame | None = None) -> pd.DataFrame:
     both = pd.concat([shipped.assign(_order=0), imported.assign(_order=1)])
     both = both.sort_values("_order").drop_duplicates(["year", "province", "measure"], keep="last")
     return both.drop(columns="_order").sort_values(["year", "province", "measure"]).reset_index(drop=True)
+
+
+def complete_totals(panel: pd.DataFrame) -> pd.DataFrame:
+    """The official record (long: ``year, province, measure, score``, and ``rank``, ``source`` when
+    there) with a ``derived`` column, and a total added for each (year, province) that has all four
+    sub-indices but no published total: their sum, rounded to 2 decimals as published, its sources
+    joined, no rank (``derived`` True). The one rule for completing totals: the score's official
+    record, the forecast's history and the annual report's table and chart all come through here.
+    """
+    out = panel.assign(derived=False)
+    subs = panel[panel["measure"].isin(SUBINDICES)]
+    if subs.empty:
+        return out
+    has_total = set(map(tuple, panel.loc[panel["measure"] == "total", ["year", "province"]].to_numpy().tolist()))
+    groups = subs.groupby(["year", "province"], sort=True)
+    whole = groups["measure"].nunique() == len(SUBINDICES)
+    sums = groups["score"].sum()[whole]
+    keys = [k for k in sums.index if tuple(k) not in has_total]
+    if not keys:
+        return out
+    added = pd.DataFrame({"year": [k[0] for k in keys], "province": [k[1] for k in keys], "measure": "total",
+                          "score": [round(float(sums[k]), 2) for k in keys], "derived": True})
+    if "rank" in panel.columns:
+        added["rank"] = float("nan")
+    if "source" in panel.columns:
+        sources = groups["source"].agg(lambda v: " + ".join(sorted(set(v))))
+        added["source"] = [sources[k] for k in keys]
+    return pd.concat([out, added[[c for c in out.columns if c in added.columns]]], ignore_index=True)
 
 
 def last_official(panel: pd.DataFrame, province: str, measure: str, before: int | None = None) -> tuple[float, int] | None:

@@ -220,3 +220,24 @@ def test_the_store_and_questionnaires_import_without_the_data_libraries():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_complete_totals_adds_a_sum_only_where_all_four_sub_indices_and_no_total_are_published():
+    """The one rule for derived totals (score's record, forecast history, annual report)."""
+    import pandas as pd
+
+    from survey.reference import complete_totals
+
+    rows = [(2023, "A", m, v, "T1" if m != "sub4" else "T2") for m, v in
+            zip(("sub1", "sub2", "sub3", "sub4"), (1.11, 2.22, 3.33, 4.449))]
+    rows += [(2023, "B", m, 5.0, "T1") for m in ("sub1", "sub2", "sub3", "sub4")] + [(2023, "B", "total", 21.0, "T1")]
+    rows += [(2023, "C", m, 5.0, "T1") for m in ("sub1", "sub2", "sub3")]  # one sub-index missing
+    rows += [(2024, "A", m, 6.0, "T3") for m in ("sub1", "sub2", "sub3", "sub4")]  # another year: its own
+    panel = pd.DataFrame(rows, columns=["year", "province", "measure", "score", "source"]).assign(rank=float("nan"))
+    out = complete_totals(panel)
+    added = out[out["derived"]].set_index(["year", "province"])
+    assert sorted(added.index) == [(2023, "A"), (2024, "A")]
+    assert added.loc[(2023, "A"), "score"] == 11.11  # 1.11 + 2.22 + 3.33 + 4.449, to 2 decimals
+    assert added.loc[(2024, "A"), "score"] == 24.0 and added.loc[(2023, "A"), "source"] == "T1 + T2"
+    assert added["measure"].eq("total").all() and added["rank"].isna().all()
+    assert len(out) == len(panel) + 2 and not out.loc[: len(panel) - 1, "derived"].any()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..reference import national_means
-from ..vocabulary import MEASURES, MERGER_YEAR, SUBINDICES
+from ..reference import complete_totals, national_means
+from ..vocabulary import MEASURES, MERGER_YEAR
 from .record import wide_record
 
 __all__ = ["wide_panel", "MERGER_YEAR", "MEASURES", "national_means"]
@@ -18,9 +18,10 @@ __all__ = ["wide_panel", "MERGER_YEAR", "MEASURES", "national_means"]
 
 def wide_panel(panel: pd.DataFrame) -> pd.DataFrame:
     """One row per (year, province), one column per measure (and the total's rank); totals completed from
-    sub-indices, ``total_derived`` saying where."""
-    wide = wide_record(panel)
-    derived = wide[list(SUBINDICES)].sum(axis=1, min_count=len(SUBINDICES))
-    wide["total_derived"] = wide["total"].isna() & derived.notna()
-    wide["total"] = wide["total"].fillna(derived)
+    sub-indices (:func:`survey.reference.complete_totals`), ``total_derived`` saying where."""
+    full = complete_totals(panel)
+    wide = wide_record(full.drop(columns="derived"))
+    derived = full.loc[full["derived"], ["year", "province"]].assign(total_derived=True)
+    wide = wide.merge(derived, on=["year", "province"], how="left")
+    wide["total_derived"] = wide["total_derived"].fillna(False).astype(bool)
     return wide

@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..i18n import _
 from ..notes import note_text
-from ..vocabulary import MEASURES, SUBINDICES, unofficial
+from ..reference import complete_totals
+from ..vocabulary import MEASURES, unofficial
 from .score import ScoreResult
 
 __all__ = ["official_record", "summary_text", "association_estimates"]
@@ -28,13 +29,7 @@ def official_record(panel: pd.DataFrame, province: str | None, targets=None, bef
     rows = panel[panel["province"] == province]
     if before is not None:
         rows = rows[rows["year"] < before]
-    out = rows.reindex(columns=["year", "measure", "score", "rank", "source"]).assign(derived=False)
-    for year, part in rows.groupby("year"):
-        subs = part[part["measure"].isin(SUBINDICES)]
-        if "total" not in set(part["measure"]) and subs["measure"].nunique() == len(SUBINDICES):
-            out = pd.concat([out, pd.DataFrame([{"year": year, "measure": "total", "score": round(subs["score"].sum(), 2),
-                                                 "rank": np.nan, "source": " + ".join(sorted(set(subs["source"]))),
-                                                 "derived": True}])], ignore_index=True)
+    out = complete_totals(rows.reindex(columns=["year", "province", "measure", "score", "rank", "source"]))
     plan = {} if targets is None else dict(targets.years.get(max(targets.years), {})) if targets.years else {}
     out["target"] = out["measure"].map(plan).astype(float)
     out["scale_year"] = getattr(targets, "scale_year", None) if targets is not None else None
