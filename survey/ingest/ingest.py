@@ -137,6 +137,8 @@ class LoadResult:
     replaced: dict | None = None
     #: the column the response ids were read from (None: rows keyed by their answers)
     id_column: str | None = None
+    #: the load whose quarantined row this one-row load corrected and stored (``ingest_file(release=...)``)
+    released: int | None = None
 
     def summary(self, lang: str = "vi") -> str:
         """The five counts in one line, in ``lang``."""
@@ -432,7 +434,8 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
                 sheet: str | int | None = None, chunksize: int = 20_000, max_bytes: int = DEFAULT_MAX_BYTES,
                 max_rows: int = DEFAULT_MAX_ROWS, province: str | None = None, user: str | None = None,
                 progress: bool | None = False, today: dt.date | None = None, id_column: str | None = None,
-                replace: int | None = None, reason: str | None = None, strict: bool = False) -> LoadResult:
+                replace: int | None = None, reason: str | None = None, strict: bool = False,
+                release: int | None = None) -> LoadResult:
     """Load a survey export into the store.
 
     Parameters
@@ -450,6 +453,9 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     reason : why (kept in the audit log with the replaced load).
     strict : refuse the file when more than :data:`OUTSIDE_SHARE` of its submissions are dated
         outside ``period`` (otherwise a :class:`PeriodWarning`, also in ``LoadResult.warnings``).
+    release : the number of a quarantined row this one-row file corrects: in the same transaction
+        as the row is stored, it leaves the quarantine (:meth:`Store.release_quarantined`); a file
+        whose row is still refused stores nothing.
 
     Returns
     -------
@@ -483,7 +489,7 @@ def ingest_file(path: str | Path, survey: str | Questionnaire, period: str, *, d
     identity = _identity(info.path)
     options = dict(format=format, sheet=sheet, chunksize=chunksize, max_bytes=max_bytes, max_rows=max_rows)
     load = _Load(info, qn, period, store, mapping, options, user, today or dt.date.today(), progress, identity,
-                 id_column=id_column, replace=replace, reason=reason, strict=strict)
+                 id_column=id_column, replace=replace, reason=reason, strict=strict, release=release)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgi-archive") as pool, \
             tempfile.TemporaryDirectory(prefix="pgi-load-") as folder:
         archive = pool.submit(_compress, info.path)
@@ -510,6 +516,7 @@ class _Load:
     replace: int | None = None
     reason: str | None = None
     strict: bool = False
+    release: int | None = None
 
     def prepare(self, conn, folder: Path) -> _State:
         """Read and check every row; look keys up through ``conn``; keep the result in ``folder``."""
@@ -599,7 +606,12 @@ class _Load:
             if self.replace is not None:  # out first: the same responses come back under the new load
                 state.result.replaced = self.store_.remove_load(conn, self.replace, user=self.user,
                                                                 reason=self.reason)
+            if self.release is not None and (state.result.quarantined or state.result.rows_read != 1):
+                raise IngestError("the corrected row is still refused; nothing was saved", file=str(self.info.path),
+                                  hint="correct the values named in the report", code="ingest.release_refused")
             _write(state, conn, self.user)
+            if self.release is not None:
+                state.result.released = self.store_.release_quarantined(conn, self.release, state.result.load_id)
             if self.replace is not None:
                 self.store_.mark_replaced(conn, self.replace, state.result.load_id)
             info = state.info

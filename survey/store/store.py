@@ -87,6 +87,9 @@ loads = Table(
     Column("removed_by", String(128)),
     Column("removed_reason", Text),
     Column("replaced_by", Integer),
+    # a one-row load made of a quarantined row of load ``release_of``, corrected and accepted: that row is
+    # counted once in a wave's totals (read by the first load, stored by this one)
+    Column("release_of", Integer),
 )
 quarantine = Table(
     "quarantine", metadata,
@@ -141,7 +144,7 @@ weightings = Table(
 )
 #: columns added after a table was first released: added to older stores when they are opened
 _ADDED_COLUMNS = {"weightings": ("diagnostics", "steps"),
-                  "loads": ("corrected", "removed_at", "removed_by", "removed_reason", "replaced_by")}
+                  "loads": ("corrected", "removed_at", "removed_by", "removed_reason", "replaced_by", "release_of")}
 #: rows of weights written by one INSERT, and read by one fetch, of the weights table
 _WEIGHT_ROWS_PER_INSERT = 20_000
 
@@ -565,15 +568,38 @@ class Store:
         For the digest and the load reports: ``read == accepted + corrected + quarantined +
         already_present`` always holds. A wave never loaded gives zeros.
         """
+        live = (waves.c.survey_id == survey_id, waves.c.period == period, loads.c.removed_at.is_(None))
         query = (select(func.count(loads.c.id), func.sum(loads.c.rows_read), func.sum(loads.c.accepted),
                         func.sum(func.coalesce(loads.c.corrected, 0)), func.sum(loads.c.quarantined),
                         func.sum(loads.c.already_present))
-                 .join(waves, loads.c.wave_id == waves.c.id)
-                 .where(waves.c.survey_id == survey_id, waves.c.period == period, loads.c.removed_at.is_(None)))
+                 .join(waves, loads.c.wave_id == waves.c.id).where(*live))
+        # a released row (a quarantined row corrected and accepted as a load of its own) was read by its
+        # first load and is stored by the second: counted once, as stored, while both loads stand
+        first = loads.alias("first")
+        released = (select(func.count(loads.c.id)).join(waves, loads.c.wave_id == waves.c.id)
+                    .join(first, first.c.id == loads.c.release_of).where(*live, first.c.removed_at.is_(None)))
         with self.read() as conn:
             row = conn.execute(query).first()
-        values = [int(v or 0) for v in row]
-        return LoadCounts(survey_id, period, *values)
+            twice = int(conn.execute(released).scalar() or 0)
+        count, read, accepted, corrected, quarantined, present = [int(v or 0) for v in row]
+        return LoadCounts(survey_id, period, count, read - twice, accepted, corrected, quarantined - twice, present)
+
+    def release_quarantined(self, conn: Connection, quarantine_id: int, load_id: int) -> int:
+        """Inside the transaction that stored load ``load_id`` (one corrected row): take quarantined row
+        ``quarantine_id`` out of the quarantine and mark the load as its release; return the row's load.
+
+        Raises
+        ------
+        StoreError
+            ``web.no_quarantined_row`` when the row is no longer quarantined (released or removed meanwhile).
+        """
+        found = conn.execute(select(quarantine.c.load_id).where(quarantine.c.id == int(quarantine_id))).first()
+        if found is None:
+            raise StoreError(f"there is no quarantined row #{quarantine_id}", code="web.no_quarantined_row",
+                             params={"row": int(quarantine_id)})
+        conn.execute(delete(quarantine).where(quarantine.c.id == int(quarantine_id)))
+        conn.execute(update(loads).where(loads.c.id == int(load_id)).values(release_of=int(found[0])))
+        return int(found[0])
 
     def stored_keys(self, conn: Connection, table: Table | None, wave_id: int | None,
                     keys: Sequence[str], exclude_load: int | None = None) -> dict[str, tuple[str, int]]:

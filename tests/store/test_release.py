@@ -1,0 +1,54 @@
+"""A quarantined row corrected and accepted (the web's "fix" button, jobs.accept_quarantined) is stored
+as a one-row load and leaves the quarantine in the same transaction; the wave's counts then count it
+once, as stored, not once as quarantined and again as read and stored."""
+from __future__ import annotations
+
+import pytest
+
+from survey import jobs
+from survey.errors import StoreError
+from survey.store import Store
+from tests.web.helpers import PERIOD, kobo_export, monthly_answers
+
+
+def _fix(store: Store) -> tuple[int, dict[str, str]]:
+    row = store.read_quarantine().iloc[0]
+    real = str(int(monthly_answers(20).loc[3, "had_difficulty"]))  # the firm's real answer
+    return int(row["id"]), {"difficulties/had_difficulty": real}
+
+
+def test_an_accepted_quarantined_row_is_counted_once(any_store, tmp_path):
+    jobs.load_export(any_store, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3, 7)), "monthly_difficulties",
+                     PERIOD)
+    before = any_store.load_counts("monthly_difficulties", PERIOD)
+    assert (before.read, before.accepted, before.quarantined) == (20, 18, 2)
+    row_id, values = _fix(any_store)
+    outcome = jobs.accept_quarantined(any_store, row_id, values, user="lan")
+    assert outcome.used["stored"] and outcome.value.released == 1
+    after = any_store.load_counts("monthly_difficulties", PERIOD)
+    # 20 rows read, one more stored, one fewer refused: the sum still adds up
+    assert (after.loads, after.read, after.accepted, after.quarantined) == (2, 20, 19, 1)
+    assert after.read == after.accepted + after.corrected + after.quarantined + after.already_present
+    # the web's overview of waves shows the same counts (it adds nothing up itself)
+    overview = jobs.wave_counts(any_store).value.iloc[0]
+    assert (overview["rows_read"], overview["accepted"], overview["quarantined"]) == (20, 19, 1)
+    assert len(any_store.read_quarantine()) == 1 and row_id not in set(any_store.read_quarantine()["id"])
+    # the first load's own record is as it was made; removing it takes the release out of the count too
+    jobs.remove_load(any_store, 1, reason="sai tệp")
+    alone = any_store.load_counts("monthly_difficulties", PERIOD)
+    assert (alone.loads, alone.read, alone.accepted, alone.quarantined) == (1, 1, 1, 0)
+
+
+def test_a_release_that_fails_stores_nothing(any_store, tmp_path, monkeypatch):
+    jobs.load_export(any_store, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3,)), "monthly_difficulties",
+                     PERIOD)
+    row_id, values = _fix(any_store)
+
+    def gone(self, conn, quarantine_id, load_id):  # the row was released by a colleague meanwhile
+        raise StoreError("gone", code="web.no_quarantined_row", params={"row": quarantine_id})
+    monkeypatch.setattr(Store, "release_quarantined", gone)
+    with pytest.raises(StoreError):
+        jobs.accept_quarantined(any_store, row_id, values)
+    counts = any_store.load_counts("monthly_difficulties", PERIOD)
+    assert (counts.loads, counts.read, counts.accepted, counts.quarantined) == (1, 20, 19, 1)
+    assert len(any_store.list_loads()) == 1 and row_id in set(any_store.read_quarantine()["id"])
