@@ -46,6 +46,7 @@ __all__ = [
     "import_official", "forecast_year", "forecast_table", "backtest_forecast", "simulate_forecast",
     "monthly_digest", "annual_report", "demo_year", "demo_store", "run_record", "TABLE_SUFFIXES", "MONTHLY",
     "FEEDBACK", "review_cases", "edit_case", "approve_case", "follow_up_case", "remove_load", "load_counts",
+    "wave_counts",
     "preview_export", "list_loads", "quarantined_rows", "margins_files", "add_user", "verify_user", "audit",
     "audit_log", "accept_quarantined", "pull_kobo", "user_role",
 ]
@@ -178,7 +179,7 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
                 options: IngestOptions = IngestOptions(), *, report: str | Path | None = None,
                 lang: str = "vi", force: bool = False, user: str | None = None,
                 progress: bool | None = False, replace: int | None = None,
-                reason: str | None = None) -> Outcome[LoadResult]:
+                reason: str | None = None, release: int | None = None) -> Outcome[LoadResult]:
     """Load one survey export into the store, and write its problem report if asked.
 
     The report path is checked before the load (never the input file; never an
@@ -203,7 +204,7 @@ def load_export(store: Store, path: str | Path, survey: str | Questionnaire, per
                          format=options.format, encoding=options.encoding, sep=options.sep, sheet=options.sheet,
                          chunksize=options.chunksize, max_bytes=options.max_bytes, max_rows=options.max_rows,
                          user=user, progress=progress, id_column=options.id_column, replace=replace,
-                         reason=reason, strict=options.strict)
+                         reason=reason, strict=options.strict, release=release)
     outcome = Outcome(result, used={"questionnaire": f"{qn.id} v{qn.version}", "file": str(path),
                                     "sha256": result.sha256, "load": result.load_id})
     if target is not None:
@@ -237,6 +238,21 @@ def load_counts(store: Store, survey: str | Questionnaire, period: str | Period)
     month = _period(period)
     counts = store.load_counts(survey_id, str(month))
     return Outcome(counts, used={"survey": survey_id, "period": str(month), "loads": counts.loads})
+
+
+def wave_counts(store: Store, limit: int = 12) -> Outcome[pd.DataFrame]:
+    """The ``limit`` latest waves with loads still standing, newest period first, each with its counts
+    from :meth:`Store.load_counts` (``survey, period, rows_read, accepted, corrected, quarantined``): the
+    web's overview adds nothing up itself, so a released quarantined row counts once there too."""
+    columns = ["survey", "period", "rows_read", "accepted", "corrected", "quarantined"]
+    loads = store.list_loads()
+    active = loads[loads["removed_at"].isna()] if len(loads) else loads
+    waves = active[["survey", "period"]].drop_duplicates().sort_values("period", ascending=False, kind="stable")
+    rows = []
+    for survey_id, period in waves.head(limit).itertuples(index=False):
+        c = store.load_counts(survey_id, period)
+        rows.append((survey_id, period, c.read, c.accepted, c.corrected, c.quarantined))
+    return Outcome(pd.DataFrame(rows, columns=columns), used={"waves": len(rows)})
 
 
 def _write_load_report(result: LoadResult, target: Path, lang: str) -> Path:
@@ -657,7 +673,7 @@ def monthly_digest(store: Store, period: str | Period, *, out: str | Path | None
         notes.append(_("job.digest.no_previous", lang, previous=str(month.previous())))
     reviews = _month_reviews(store, qn, str(month), current.design.data)
     context = DigestContext(
-        province=_province_words(qn, lang), issuer=issuer or "", loads=_month_loads(store, qn.id, str(month)),
+        province=_province_words(qn, lang), issuer=issuer or "", counts=store.load_counts(qn.id, str(month)),
         excluded_reasons=_excluded_reasons(store, qn.id, str(month)),
         cases=reviews[reviews["status"] == "approved"], pending=int((reviews["status"] == "pending").sum()),
         margins_source=_margins_source(current.margins_file), margins_illustrative=current.diagnostics.illustrative,
@@ -1019,7 +1035,8 @@ def accept_quarantined(store: Store, quarantine_id: int, values: dict[str, str],
     one-row export and checked like any file (:func:`preview_export`). Still refused: nothing
     is stored, and the result says why (``used["stored"]`` is False). Accepted: it is loaded as
     a load of its own (its file named after the load and row it comes from, so the audit log
-    tells where it came from) and only then leaves the quarantine.
+    tells where it came from) and leaves the quarantine in the same transaction; the wave's counts
+    (:meth:`Store.load_counts`) then count the row once, as stored.
 
     Raises
     ------
@@ -1029,10 +1046,7 @@ def accept_quarantined(store: Store, quarantine_id: int, values: dict[str, str],
     import csv
     import tempfile
 
-    from sqlalchemy import delete
-
     from .errors import StoreError
-    from .store.store import quarantine
 
     rows = store.read_quarantine()
     found = rows[rows["id"] == int(quarantine_id)]
@@ -1052,9 +1066,8 @@ def accept_quarantined(store: Store, quarantine_id: int, values: dict[str, str],
         checked = preview_export(store, path, str(load["survey"]), str(load["period"]))
         if checked.value.quarantined:
             return Outcome(checked.value, used={"stored": False, "row": int(quarantine_id)})
-        outcome = load_export(store, path, str(load["survey"]), str(load["period"]), user=user)
-    with store.begin() as conn:
-        conn.execute(delete(quarantine).where(quarantine.c.id == int(quarantine_id)))
+        outcome = load_export(store, path, str(load["survey"]), str(load["period"]), user=user,
+                              release=int(quarantine_id))
     outcome.used.update(stored=True, row=int(quarantine_id), from_load=int(row["load_id"]))
     return outcome
 

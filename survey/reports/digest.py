@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,8 @@ class DigestContext:
     province : the province as written for readers, with its diacritics ("Bắc Giang").
     issuer : who issues the digest.
     issued : the date of issue.
-    loads : the month's load records (``Store.list_loads`` rows of the wave).
+    counts : what the month's loads did (:meth:`Store.load_counts`: read, accepted, with corrections,
+        quarantined, already present; a quarantined row later corrected and accepted counted once).
     excluded_reasons : reason code -> number of rows excluded for it.
     cases : the approved cases (reference, response_key, description, proposal, follow_up), masked.
     pending : the number of cases still waiting for review.
@@ -70,7 +71,7 @@ class DigestContext:
     province: str = ""
     issuer: str = ""
     issued: dt.date = field(default_factory=dt.date.today)
-    loads: pd.DataFrame | None = None
+    counts: Any = None  # a survey.store.LoadCounts (not imported here: reports do not read the store)
     excluded_reasons: Mapping[str, int] = field(default_factory=dict)
     cases: pd.DataFrame | None = None
     pending: int = 0
@@ -187,12 +188,10 @@ def _key_messages(d: Design, p: Design | None, qn: Questionnaire, ctx: DigestCon
 
 
 def _responses(d: Design, ctx: DigestContext, lang: str, represented: float) -> Section:
-    loads = ctx.loads if ctx.loads is not None else pd.DataFrame()
-    received = int(loads["rows_read"].sum()) if len(loads) else d.n
-    accepted = int(loads["accepted"].sum()) if len(loads) else d.n
-    corrected = int(loads["corrected"].sum()) if "corrected" in loads and len(loads) else 0
-    excluded = int(loads["quarantined"].sum()) if len(loads) else 0
-    repeated = int(loads["already_present"].sum()) if len(loads) else 0
+    c = ctx.counts
+    known = c is not None and c.loads > 0
+    received, accepted = (c.read, c.accepted) if known else (d.n, d.n)
+    corrected, excluded, repeated = (c.corrected, c.quarantined, c.already_present) if known else (0, 0, 0)
     rows = [(_("rpt.digest.responses.received", lang), received), (_("rpt.digest.responses.accepted", lang),
             accepted), (_("rpt.digest.responses.corrected", lang), corrected),
             (_("rpt.digest.responses.excluded", lang), excluded),

@@ -134,10 +134,8 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
     async def dashboard(request: Request):
         session = need(request, "viewer")
         loads = (await in_worker(jobs.list_loads, web.store)).value
-        active = loads[loads["removed_at"].isna()] if len(loads) else loads
-        waves = (active.groupby(["survey", "period"])[["rows_read", "accepted", "corrected", "quarantined"]]
-                 .sum().reset_index().sort_values("period", ascending=False).head(12) if len(active) else None)
-        return web.render(request, "dashboard.html", loads=loads.head(8), waves=waves,
+        waves = (await in_worker(jobs.wave_counts, web.store)).value
+        return web.render(request, "dashboard.html", loads=loads.head(8), waves=waves if len(waves) else None,
                           tasks=web.tasks.of_user(session.user)[:5])
 
     # ------------------------------------------------------------ upload, preview, confirm

@@ -57,11 +57,13 @@ def test_the_response_rate_is_given_when_staff_say_how_many_firms_were_invited()
     from survey.reports.digest import DigestContext, _responses
 
     d = Design(pd.DataFrame({"x": range(40)}), np.ones(40))
-    loads = pd.DataFrame({"rows_read": [50], "accepted": [38], "corrected": [2], "quarantined": [10],
-                          "already_present": [0]})
-    told = _responses(d, DigestContext(loads=loads, invited=200), "vi", 40.0)
+    from survey.store import LoadCounts
+
+    loads = LoadCounts("monthly_difficulties", "2025-12", loads=1, read=50, accepted=38, corrected=2,
+                       quarantined=10, already_present=0)
+    told = _responses(d, DigestContext(counts=loads, invited=200), "vi", 40.0)
     assert "Tỷ lệ phản hồi: 50 phiếu trên 200 doanh nghiệp được mời (25,0%)." in told.paragraphs
-    unknown = _responses(d, DigestContext(loads=loads), "vi", 40.0)
+    unknown = _responses(d, DigestContext(counts=loads), "vi", 40.0)
     assert any(p.startswith("Tỷ lệ phản hồi chưa tính được") for p in unknown.paragraphs)
     counts = dict(next(iter(told.tables)).rows)
     assert counts["Nhận, có sửa một trường không bắt buộc"] == "2"
