@@ -637,6 +637,8 @@ def _sav_chunks(info: FileInfo, chunksize: int) -> Iterator[tuple[pd.DataFrame, 
             encoding=info.encoding, disable_datetime_conversion=False)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
         raise _sav_error(info, exc) from None
+    except OverflowError as exc:  # a date or time value no calendar holds: a damaged value in the file
+        raise _sav_error(info, exc) from None
 
 
 def _codec(name: str | None) -> str | None:
