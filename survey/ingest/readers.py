@@ -508,14 +508,12 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
             names = check_header(header, info)
             width = len(header)
             flagged, size = False, 0
-            last: list[str] = []
+            last: list[str] | None = None
             for row in reader:
                 # a record with an odd number of quotes may end inside a quoted text (see below); most
                 # records are one line with an even number, checked by one count
-                if len(record) != 1 or record[0].count('"') % 2:
-                    last = list(record) if sum(line.count('"') for line in record) % 2 else []
-                elif last:
-                    last = []
+                odd = (len(record) != 1 or record[0].count('"') % 2) and sum(line.count('"') for line in record) % 2
+                last = list(record) if odd else None
                 record.clear()
                 if not row:  # a blank line, skipped as pandas skips it
                     continue
@@ -530,9 +528,7 @@ def _scan_csv(info: FileInfo, max_rows: int) -> RawMeta:
                     flagged = False
                 size = 0
         except UnicodeDecodeError:
-            raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
-                              hint="the file mixes encodings; save it again as 'CSV UTF-8'",
-                              code="ingest.mixed_encoding", params={"encoding": info.encoding}) from None
+            raise _mixed_encoding(info) from None
         except csv.Error as exc:
             raise IngestError(f"the file cannot be read as CSV after row {number} ({exc})", file=str(info.path),
                               line=number + 1, hint="export the file again", code="ingest.csv_error",
@@ -554,6 +550,13 @@ def _ends_inside_quotes(record: list[str], separator: str) -> bool:
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
     return False
+
+
+def _mixed_encoding(info: FileInfo) -> IngestError:
+    """Part of a CSV does not decode in the encoding found for it (the scan's and the reader's error)."""
+    return IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
+                       hint="the file mixes encodings; save it again as 'CSV UTF-8'",
+                       code="ingest.mixed_encoding", params={"encoding": info.encoding})
 
 
 def _too_many_rows(info: FileInfo, max_rows: int) -> IngestError:
@@ -598,14 +601,10 @@ def _csv_chunks(info: FileInfo, chunksize: int, width: int) -> Iterator[pd.DataF
         if held:
             yield _arrow_frame(pa.Table.from_batches(pending), dtype)
     except UnicodeDecodeError:
-        raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
-                          hint="the file mixes encodings; save it again as 'CSV UTF-8'",
-                          code="ingest.mixed_encoding", params={"encoding": info.encoding}) from None
+        raise _mixed_encoding(info) from None
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) or "utf8" in str(exc).lower():
-            raise IngestError(f"part of the file is not {info.encoding} text", file=str(info.path),
-                              hint="the file mixes encodings; save it again as 'CSV UTF-8'",
-                              code="ingest.mixed_encoding", params={"encoding": info.encoding}) from None
+            raise _mixed_encoding(info) from None
         raise IngestError(f"the rows do not line up with the header ({exc})".replace("\n", " "),
                           file=str(info.path), hint="a row has more separators than the header; "
                           "check quotes around texts that contain the separator", code="ingest.misaligned",
