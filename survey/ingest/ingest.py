@@ -191,10 +191,10 @@ def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    # NFC, trimmed, NUL made visible: in Arrow's kernels over the column (pandas' normalize is a
-    # Python call per cell); utf8_trim_whitespace trims what str.strip() does
+    # trimmed, NUL made visible, in Arrow's kernels over the column (utf8_trim_whitespace trims what
+    # str.strip() does); already in NFC, as the readers yield every text (see coerce_answers(nfc=True))
     text = pa.array(_texts(raw[cmap.key]).astype("string[pyarrow]"))
-    text = pc.replace_substring(pc.utf8_trim_whitespace(pc.utf8_normalize(text, "NFC")), "\x00", "\ufffd")
+    text = pc.replace_substring(pc.utf8_trim_whitespace(text), "\x00", "\ufffd")
     keys = pd.Series(text.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
     return keys.where(keys != "", "h:" + hashes), hashes
 
