@@ -16,11 +16,12 @@ NUMBERS = [1.5, float("nan"), 0.0, 1e9, -2.25, 3.0]
 DATES = [dt.date(2025, 11, 30), None, dt.date(2024, 2, 29), dt.date(2025, 1, 1), None, dt.date(2025, 7, 1)]
 
 
-def _insert(store, qn, frame_of) -> None:
+def _insert(store, qn, frame_of, period: str = "2025-11") -> None:
+    """One load of the wave ``period`` holding ``frame_of(wave id, load id)``, written as ingest writes."""
     with store.begin() as conn:
-        wave = store.wave_id(conn, qn, "2025-11")
+        wave = store.wave_id(conn, qn, period)
         table = store.response_table(conn, qn)
-        load = store.start_load(conn, wave, file_name="f.csv", sha256="0" * 64, size=1, format="csv",
+        load = store.start_load(conn, wave, file_name=f"{period}.csv", sha256="0" * 64, size=1, format="csv",
                                 encoding="utf-8", user="test")
         store.insert_responses(conn, table, frame_of(wave, load))
 
@@ -55,14 +56,9 @@ def test_responses_come_back_by_period_then_as_stored(any_store, monkeypatch):
     qn_nov = load_questionnaire("monthly_difficulties", period="2025-11")
 
     def load(period: str, keys: list[str], costs: list[float]) -> None:
-        with any_store.begin() as conn:
-            wave = any_store.wave_id(conn, qn_nov, period)
-            table = any_store.response_table(conn, qn_nov)
-            lid = any_store.start_load(conn, wave, file_name=f"{period}.csv", sha256=period.ljust(64, "0"),
-                                       size=1, format="csv", encoding="utf-8", user="test")
-            any_store.insert_responses(conn, table, pd.DataFrame({
-                "_wave_id": wave, "_load_id": lid, "_row": range(2, len(keys) + 2), "_key": keys,
-                "_hash": [f"{i:016x}" for i in range(len(keys))], "cost_estimate": costs}))
+        _insert(any_store, qn_nov, lambda wave, lid: pd.DataFrame({
+            "_wave_id": wave, "_load_id": lid, "_row": range(2, len(keys) + 2), "_key": keys,
+            "_hash": [f"{i:016x}" for i in range(len(keys))], "cost_estimate": costs}), period)
 
     load("2025-12", ["d2", "d1", "d3"], [12.0, 11.0, 13.0])
     load("2025-10", ["o2", "o1"], [2.0, 1.0])
