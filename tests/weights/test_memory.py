@@ -20,7 +20,6 @@ from survey.weights import (
 )
 from survey.weights import design as design_module
 from survey.weights.design import replicate_dtype
-from tests.conftest import postgres_store
 
 POP = {"a": {1: 1500.0, 2: 1500.0, 3: 1000.0}, "b": {1: 2500.0, 2: 1500.0}, "c": {1: 1000.0, 2: 1800.0, 3: 1200.0}}
 
@@ -156,18 +155,12 @@ def test_subset_keeps_the_dtype_and_zeroes_the_rows_outside(small_blocks):
     np.testing.assert_array_equal(sub.repweights, np.where(inside[:, None], design.repweights, 0.0))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def wave_store(request, tmp_path, monthly) -> Store:
+@pytest.fixture()
+def wave_store(any_store, monthly) -> Store:
     """A store (SQLite, and PostgreSQL with a server) holding one empty wave, 2025-10."""
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    else:
-        gen = postgres_store(request.node.name)
-        store = next(gen)
-        request.addfinalizer(lambda: next(gen, None))
-    with store.begin() as conn:
-        store.wave_id(conn, monthly, "2025-10")
-    return store
+    with any_store.begin() as conn:
+        any_store.wave_id(conn, monthly, "2025-10")
+    return any_store
 
 
 def test_stored_replicates_come_back_as_one_matrix(wave_store, monthly):

@@ -8,22 +8,16 @@ from survey import jobs
 from survey.cli import main
 from survey.errors import WeightingError
 from survey.ingest import ingest_file
-from survey.store import Store, load_responses
+from survey.store import load_responses
 from survey.weights import RakingConfig, default_margins_path, load_margins, margin_check, mean, weigh
-from tests.conftest import postgres_store
 from tests.fixtures import make_answers, to_kobo_csv
 
 MARGINS = default_margins_path("bac_giang", 2024)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def loaded(request, tmp_path, monthly):
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    else:
-        gen = postgres_store(request.node.name)
-        store = next(gen)
-        request.addfinalizer(lambda: next(gen, None))
+@pytest.fixture()
+def loaded(any_store, tmp_path, monthly):
+    store = any_store
     for month, seed in (("2025-10", 1), ("2025-11", 2)):
         answers = make_answers(monthly, 250, seed=seed)
         ingest_file(to_kobo_csv(answers, monthly, tmp_path / f"{month}.csv", uuids=[f"{month}-{i}" for i in range(250)]),
