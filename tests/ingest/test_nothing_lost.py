@@ -27,7 +27,6 @@ from survey.errors import IngestError
 from survey.ingest import ingest_file, iter_chunks, read_file
 from survey.ingest.readers import MAX_CELL_CHARS
 from survey.store import Store, load_responses
-from tests.conftest import postgres_store
 from tests.fixtures import make_answers, to_kobo_csv, to_sav
 
 # ------------------------------------------------------------------ every row, every format, every chunk size
@@ -176,14 +175,8 @@ def test_a_huge_cell_quarantines_its_row_and_the_rest_is_stored(tmp_path, monthl
     assert f"{MAX_CELL_CHARS:,}" in result.messages("en")[row.index[0]]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_nul_character_is_refused_with_a_clear_reason_on_both_stores(tmp_path, monthly, backend, request):
-    if backend == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    else:
-        gen = postgres_store(request.node.name)
-        store = next(gen)
-        request.addfinalizer(lambda: next(gen, None))
+def test_a_nul_character_is_refused_with_a_clear_reason_on_both_stores(tmp_path, monthly, any_store):
+    store = any_store
     answers = make_answers(monthly, 20, seed=6)
     answers["description"] = answers["description"].astype(object)
     answers.loc[4, "description"] = "nước\x00thải"

@@ -7,17 +7,12 @@ import pytest
 
 from survey.errors import StoreError
 from survey.reports.redact import mask_text
-from survey.store import Store
 from survey.store.reviews import approve_review, edit_review, read_reviews, set_follow_up, sync_cases
-from tests.conftest import postgres_store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        yield Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    else:
-        yield from postgres_store(request.node.name)
+@pytest.fixture()
+def store(any_store):
+    return any_store
 
 
 def test_reviews_round_trip(store):
