@@ -240,12 +240,13 @@ def load_counts(store: Store, survey: str | Questionnaire, period: str | Period)
     return Outcome(counts, used={"survey": survey_id, "period": str(month), "loads": counts.loads})
 
 
-def wave_counts(store: Store, limit: int = 12) -> Outcome[pd.DataFrame]:
+def wave_counts(store: Store, limit: int = 12, loads: pd.DataFrame | None = None) -> Outcome[pd.DataFrame]:
     """The ``limit`` latest waves with loads still standing, newest period first, each with its counts
     from :meth:`Store.load_counts` (``survey, period, rows_read, accepted, corrected, quarantined``): the
-    web's overview adds nothing up itself, so a released quarantined row counts once there too."""
+    web's overview adds nothing up itself, so a released quarantined row counts once there too.
+    ``loads``: the audit log (:meth:`Store.list_loads`) when the caller has read it already."""
     columns = ["survey", "period", "rows_read", "accepted", "corrected", "quarantined"]
-    loads = store.list_loads()
+    loads = store.list_loads() if loads is None else loads
     active = loads[loads["removed_at"].isna()] if len(loads) else loads
     waves = active[["survey", "period"]].drop_duplicates().sort_values("period", ascending=False, kind="stable")
     rows = []

@@ -134,7 +134,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
     async def dashboard(request: Request):
         session = need(request, "viewer")
         loads = (await in_worker(jobs.list_loads, web.store)).value
-        waves = (await in_worker(jobs.wave_counts, web.store)).value
+        waves = (await in_worker(jobs.wave_counts, web.store, loads=loads)).value  # the log read once
         return web.render(request, "dashboard.html", loads=loads.head(8), waves=waves if len(waves) else None,
                           tasks=web.tasks.of_user(session.user)[:5])
 
