@@ -54,6 +54,7 @@ from ..period import Period
 from ..places import check_wave_locality
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
+from ..store.staging import StagedRows
 from .coerce import cell_text, coerce_answers
 from .mapping import ID_COLUMNS, ColumnMap, map_columns, read_mapping
 from .messages import render
@@ -161,7 +162,7 @@ class _State:
     conn: Any  # for look-ups: a read connection, or the write transaction when redone under the lock
     table: Any  # the responses table, or None before the questionnaire's first load
     wave_id: int | None
-    folder: Path  # prepared chunks, one pickle each
+    folder: Path  # prepared chunks, one pickle each (their rows in ``staged`` when the store stages)
     cmap: ColumnMap | None = None
     seen: dict[str, int] = field(default_factory=dict)  # response key -> first row in the file
     result: LoadResult | None = None
@@ -173,6 +174,7 @@ class _State:
     exclude_load: int | None = None  # the load being replaced: its rows do not count as stored
     submitted: Counter = field(default_factory=Counter)  # month (YYYY-MM) -> submissions dated in it
     submission_column: str | None = None
+    staged: StagedRows | None = None  # the accepted rows, on SQLite stores (see survey.store.staging)
 
 
 def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series]:
@@ -393,6 +395,10 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
 
 
 def _keep(state: _State, frame: pd.DataFrame, quarantined: list[dict], corrections: list[dict]) -> None:
+    """Keep a prepared chunk until the store step: its rows staged (SQLite) or pickled, the rest pickled."""
+    if state.staged is not None:
+        state.staged.add(frame)
+        frame = None
     path = state.folder / f"chunk{len(state.chunks):06d}.pickle"
     with path.open("wb") as fh:
         pickle.dump((frame, quarantined, corrections), fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -518,8 +524,9 @@ class _Load:
     strict: bool = False
     release: int | None = None
 
-    def prepare(self, conn, folder: Path) -> _State:
-        """Read and check every row; look keys up through ``conn``; keep the result in ``folder``."""
+    def prepare(self, conn, folder: Path, *, stage: bool = True) -> _State:
+        """Read and check every row; look keys up through ``conn``; keep the result in ``folder``
+        (the accepted rows in a staging file there when ``stage`` and the store stages)."""
         folder.mkdir()
         replaced = self._check_replace(conn)
         self._check_not_loaded_as_other_period(conn)
@@ -527,6 +534,20 @@ class _Load:
                        self.store_.find_wave(conn, self.qn.id, self.period), folder,
                        critical=critical_questions(self.qn), exclude_load=self.replace)
         state.mark = self.store_.last_load_id(conn)
+        if stage and self.store_.stages:
+            state.staged = StagedRows(folder / "rows.sqlite", self.store_.response_types(self.qn))
+        try:
+            self._read(state, replaced)
+        except BaseException:
+            if state.staged is not None:
+                state.staged.abandon()
+            raise
+        if state.staged is not None:
+            state.staged.close()
+        return state
+
+    def _read(self, state: _State, replaced: dict | None) -> None:
+        """Read, check and keep every chunk of the file."""
         chunks = prefetch(iter_chunks(self.info, **self.options))
         first = next(chunks, None)
         if first is None:
@@ -544,7 +565,6 @@ class _Load:
             state.result.replaced = {"load": replaced["id"], "period": replaced["period"]}
         _run(first, chunks, state, self.today, self.progress)
         self._check_submissions(state)
-        return state
 
     def _check_replace(self, conn) -> dict | None:
         """The load to replace: it must exist, not be removed, and be a load of this questionnaire."""
@@ -594,12 +614,14 @@ class _Load:
                               "downloaded or copied); nothing was saved", file=str(self.info.path),
                               hint="wait until the download or copy has finished, then load it again",
                               code="ingest.changed")
-        with self.store_.begin() as conn:
+        staged = state.staged.path if state.staged is not None and state.staged.rows else None
+        with self.store_.begin(staged=staged) as conn:
             if self.store_.loaded_since(conn, self.qn.id, self.period, state.mark) or (
                     self.replace is not None and self.store_.last_load_id(conn) != state.mark):
                 # another load of this wave (or any, when replacing) was committed while this one
                 # prepared: its rows may now be "already present" or conflicts; look again, under the lock
-                state = self.prepare(conn, again)
+                # (rows pickled, not staged: the staging file is attached before the transaction begins)
+                state = self.prepare(conn, again, stage=False)
             else:
                 self._check_replace(conn)
                 self._check_not_loaded_as_other_period(conn)
@@ -645,11 +667,17 @@ def _write(state: _State, conn, user: str | None) -> None:
     for path in state.chunks:
         with path.open("rb") as fh:
             frame, quarantined, corrections = pickle.load(fh)
-        frame.insert(0, "_load_id", load_id)
-        frame.insert(0, "_wave_id", wave_id)
-        store.insert_responses(conn, table, frame)
+        if frame is not None:
+            frame.insert(0, "_load_id", load_id)
+            frame.insert(0, "_wave_id", wave_id)
+            store.insert_responses(conn, table, frame)
         store.insert_quarantine(conn, [{**r, "load_id": load_id, "wave_id": wave_id} for r in quarantined])
         store.insert_corrections(conn, [{**r, "load_id": load_id, "wave_id": wave_id} for r in corrections])
+    if state.staged is not None and state.staged.rows:
+        copied = store.insert_staged(conn, table, state.staged.columns, wave_id, load_id)
+        if copied != state.staged.rows:
+            raise IngestError(f"internal error: {copied:,} of {state.staged.rows:,} prepared rows were stored; "
+                              "nothing was saved", code="ingest.rows_unaccounted")
     if state.table is None:  # a new table: give the planner its size before the next load looks keys up
         store.analyse(conn, table)
     store.finish_load(conn, load_id, rows_read=result.rows_read, accepted=result.accepted,

@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..lazy_import import lazy_module
 from ..questionnaire import Questionnaire
+from .staging import STAGING_SCHEMA, STAGING_TABLE
 
 # imported at first use: `pgi-survey loads` and the web's lists need neither (issue 18)
 np = lazy_module("numpy")
@@ -359,18 +360,30 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") else self.url
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self, *, staged: Path | None = None) -> Iterator[Connection]:
         """One transaction: committed at the end, rolled back on any error.
 
         Writers are serialised, so two staff loading at once both succeed, one after the
         other: SQLite's ``BEGIN IMMEDIATE`` takes the write lock at the start; on
         PostgreSQL a transaction-scoped advisory lock does the same (it guards the
         creation of waves and tables, which two first loads could otherwise race for).
+
+        ``staged``: a closed staging file (:class:`~survey.store.staging.StagedRows`, SQLite
+        stores only) attached for the transaction, for :meth:`insert_staged` (SQLite attaches
+        only outside a transaction, so before it begins; detached after it ends).
         """
-        with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202511)")
-            yield conn
+        with self.engine.connect().execution_options(**{_WRITE: True}) as conn:
+            driver = conn.connection.driver_connection if staged is not None else None
+            if driver is not None:
+                driver.execute(f"ATTACH DATABASE ? AS {STAGING_SCHEMA}", (str(staged),))
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202511)")
+                    yield conn
+            finally:
+                if driver is not None:
+                    driver.execute(f"DETACH DATABASE {STAGING_SCHEMA}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -450,6 +463,18 @@ class Store:
                 col_type = typ().compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN "{qid}" {col_type}')
         return Table(name, MetaData(), autoload_with=conn)
+
+    @property
+    def stages(self) -> bool:
+        """Whether loads stage their rows in a file of their own (:mod:`survey.store.staging`): SQLite
+        stores; a server has its own bulk path (``COPY``)."""
+        return self.engine.dialect.name == "sqlite"
+
+    @staticmethod
+    def response_types(qn: Questionnaire) -> dict[str, Any]:
+        """Column -> SQLAlchemy type of a questionnaire's responses table (fixed columns and questions)."""
+        return {"_id": Integer, "_wave_id": Integer, "_load_id": Integer, "_row": Integer, "_key": Text,
+                "_hash": String, **{q.id: _sql_type(q.type) for q in qn.questions}}
 
     # ------------------------------------------------------------ loads
 
@@ -636,6 +661,18 @@ class Store:
                                    zip(*values))
         finally:
             cursor.close()
+
+    def insert_staged(self, conn: Connection, table: Table, columns: Sequence[str], wave_id: int,
+                      load_id: int) -> int:
+        """Copy the rows of the attached staging file (see :meth:`begin`) into ``table``, in the order
+        they were staged, under ``wave_id`` and ``load_id``: one ``INSERT ... SELECT``, no value passing
+        through Python. ``columns``: the staged columns. Returns the rows copied."""
+        names = ", ".join(f'"{c}"' for c in columns if c in table.c and c not in ("_wave_id", "_load_id"))
+        result = conn.exec_driver_sql(
+            f'INSERT INTO main."{table.name}" ("_wave_id", "_load_id", {names}) '
+            f'SELECT ?, ?, {names} FROM {STAGING_SCHEMA}."{STAGING_TABLE}" ORDER BY rowid',
+            (int(wave_id), int(load_id)))
+        return int(result.rowcount)
 
     def same_answers(self, conn: Connection, table: Table | None, wave_id: int | None, hashes: Sequence[str],
                      keyed: bool, exclude_load: int | None = None) -> dict[str, str]:

@@ -12,7 +12,7 @@ from survey.questionnaire import load_questionnaire
 
 #: texts COPY's text format must escape (tab, newline, backslash, its own NULL marker), and Vietnamese
 TEXTS = ["a\tb", "dòng 1\ndòng 2", "C:\\thư mục\\", "\\N", "Khó khăn về thủ tục môi trường", None]
-NUMBERS = [1.5, float("nan"), 0.0, 1e9, -2.25, 3.0]
+NUMBERS = [1.5, float("nan"), 0.0, 1e9, -2.25, 0.1]  # 0.1: not a float32
 DATES = [dt.date(2025, 11, 30), None, dt.date(2024, 2, 29), dt.date(2025, 1, 1), None, dt.date(2025, 7, 1)]
 
 

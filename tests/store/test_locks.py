@@ -92,8 +92,8 @@ def test_a_wave_changed_while_preparing_is_looked_up_again_under_the_lock(tmp_pa
     real = ingest_module._Load.prepare
     calls = []
 
-    def prepare_then_a_colleague_loads(self, conn, folder):
-        state = real(self, conn, folder)
+    def prepare_then_a_colleague_loads(self, conn, folder, **options):
+        state = real(self, conn, folder, **options)
         calls.append(folder.name)
         if len(calls) == 1:  # between this load's two steps, a colleague loads the same file
             monkeypatch.setattr(ingest_module._Load, "prepare", real)
