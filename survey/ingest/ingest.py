@@ -59,7 +59,7 @@ from .coerce import cell_text, coerce_answers
 from .mapping import ID_COLUMNS, ColumnMap, map_columns, read_mapping
 from .messages import render
 from .readers import (
-    DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, MAX_CELL_CHARS, FileInfo, RawMeta, iter_chunks, prefetch, prepare,
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, MAX_CELL_CHARS, FileInfo, RawMeta, prepare, read_ahead,
 )
 from .validate import validate_answers
 
@@ -548,7 +548,7 @@ class _Load:
 
     def _read(self, state: _State, replaced: dict | None) -> None:
         """Read, check and keep every chunk of the file."""
-        chunks = prefetch(iter_chunks(self.info, **self.options))
+        chunks = read_ahead(self.info, **self.options)
         first = next(chunks, None)
         if first is None:
             raise IngestError("the file has column names but no data rows", file=str(self.info.path),

@@ -951,6 +951,25 @@ def iter_chunks(path: str | Path | FileInfo, *, format: str | None = None, encod
                           params={"read": offset, "rows": meta.rows})
 
 
+#: a ``.sav`` or ``.xlsx`` file at least this large (bytes) is read in a process of its own, beside the checks
+#: (:mod:`survey.ingest.read_worker`): their readers hold the interpreter lock, so in a thread reading and
+#: checking took turns. Smaller files are read in a thread: starting the child (~0.5 s) would cost more
+#: than it saves.
+PROCESS_READ_BYTES = 128 * 2**20
+_PROCESS_FORMATS = frozenset({"sav", "xlsx"})
+
+
+def read_ahead(info: FileInfo, **options) -> Iterator[tuple[pd.DataFrame, RawMeta]]:
+    """:func:`iter_chunks`, the next chunk read while the caller works on the current one: in a child
+    process for a large ``.sav`` or ``.xlsx`` (:data:`PROCESS_READ_BYTES`), else in a thread
+    (:func:`prefetch`). Same chunks, same errors, either way."""
+    if info.format in _PROCESS_FORMATS and info.size >= PROCESS_READ_BYTES:
+        from .read_worker import read_in_process
+
+        return read_in_process(info, options)
+    return prefetch(iter_chunks(info, **options))
+
+
 def prefetch(chunks: Iterator, depth: int = 1) -> Iterator:
     """Read the next chunk in a background thread while the caller works on the current one.
 

@@ -1,0 +1,109 @@
+"""Reading a large file in a process of its own, beside the checks of the chunks already read (issue 18).
+
+``pyreadstat`` (SPSS) and ``openpyxl`` (Excel) hold the interpreter lock while they read: in a thread
+they only took turns with the coercion, validation and staging of the chunks before, so a 100,000 x 300
+``.sav`` took its read time *plus* its check time. In a child process the two run on two cores.
+
+The child is a plain ``python -m survey.ingest.read_worker`` (not :mod:`multiprocessing`, whose
+"spawn" start re-imports the caller's main script: a user's script without an ``if __name__`` guard
+would load itself again). It receives ``(path or FileInfo, options)`` pickled on stdin, runs
+:func:`~survey.ingest.readers.iter_chunks` and writes each ``(frame, meta)`` pickled, with its length,
+to a pipe of its own (never stdout, which a library might print to). An error of the reader is
+pickled too and raised in the caller, as it would have been in-process. The pipe holds one message at a
+time, so the child reads at most a chunk ahead, as :func:`~survey.ingest.readers.prefetch` did.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+__all__ = ["read_in_process"]
+
+_LENGTH = struct.Struct("<Q")
+
+
+def read_in_process(info: Any, options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """:func:`~survey.ingest.readers.iter_chunks` ``(info, **options)`` run in a child process.
+
+    Yields what it yields; raises what it raises (a :class:`~survey.errors.SurveyError` as raised in
+    the child). Closing the iterator early stops the child.
+
+    Raises
+    ------
+    IngestError
+        ``ingest.reader_failed`` when the child stops without a word (killed, out of memory).
+    """
+    read_fd, write_fd = os.pipe()
+    # the child imports from where this process does (a checkout, a test run's path, an installed package)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "survey.ingest.read_worker", str(write_fd)],
+                                 stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
+    finally:
+        os.close(write_fd)
+    source = os.fdopen(read_fd, "rb", buffering=1 << 20)
+    try:
+        child.stdin.write(pickle.dumps((info, options), protocol=pickle.HIGHEST_PROTOCOL))
+        child.stdin.close()
+        while True:
+            kind, value = _receive(source, info)
+            if kind == "chunk":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                break
+    finally:
+        source.close()
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+
+
+def _receive(source: BinaryIO, info: Any) -> tuple[str, Any]:
+    head = source.read(_LENGTH.size)
+    length = _LENGTH.unpack(head)[0] if len(head) == _LENGTH.size else 0
+    body = source.read(length) if length else b""
+    if not length or len(body) != length:  # the pipe closed before a whole message: the child died
+        from ..errors import IngestError
+
+        name = getattr(info, "name", None) or Path(str(info)).name
+        raise IngestError("the file's reader stopped before the end (out of memory, or stopped from outside); "
+                          "nothing was saved", file=str(getattr(info, "path", info)),
+                          hint="load the file again; if this repeats, free memory or split the file",
+                          code="ingest.reader_failed", params={"file": name})
+    return pickle.loads(body)
+
+
+def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_LENGTH.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def main(fd: int) -> None:
+    """The child: read what stdin names, send every chunk, then ``done`` (or the error)."""
+    info, options = pickle.load(sys.stdin.buffer)
+    with os.fdopen(fd, "wb", buffering=1 << 20) as out:
+        try:
+            from .readers import iter_chunks
+
+            for item in iter_chunks(info, **options):
+                _send(out, ("chunk", item))
+        except Exception as exc:  # noqa: BLE001 - every reader error goes to the caller, raised there
+            try:
+                _send(out, ("error", exc))
+            except Exception:  # noqa: BLE001 - an error that does not pickle: its words
+                _send(out, ("error", RuntimeError(f"{exc.__class__.__name__}: {exc}")))
+            return
+        _send(out, ("done", None))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

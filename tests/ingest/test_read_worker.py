@@ -1,0 +1,103 @@
+"""A large .sav or .xlsx is read in a child process beside the checks (issue 18): the same chunks, the
+same stored rows and the same errors as reading in a thread, and a child that dies is an error, not a
+smaller file."""
+from __future__ import annotations
+
+import os
+import signal
+
+import pandas as pd
+import pytest
+
+from survey.errors import IngestError
+from survey.ingest import ingest_file, readers
+from survey.ingest import read_worker
+from survey.ingest.readers import iter_chunks, prepare, read_ahead
+from survey.store import Store, load_responses
+from tests.fixtures import make_answers, to_sav, to_xlsx
+from tests.ingest.test_ingest import snapshot
+
+
+def _in_process(monkeypatch) -> list:
+    """From now on every .sav and .xlsx is read in a child, whatever its size; the list of children started."""
+    started = []
+    real = read_worker.read_in_process
+    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", 0)
+    monkeypatch.setattr(read_worker, "read_in_process", lambda *a: started.append(a) or real(*a))
+    return started
+
+
+@pytest.fixture
+def in_process(monkeypatch):
+    return _in_process(monkeypatch)
+
+
+@pytest.mark.parametrize("write", [to_sav, to_xlsx])
+def test_a_child_yields_the_chunks_a_thread_yields(tmp_path, monthly, write, in_process):
+    path = write(make_answers(monthly, 130, seed=5), monthly, tmp_path / f"f.{write.__name__[3:]}")
+    info = prepare(path)
+    expected = list(iter_chunks(info, chunksize=50))
+    got = list(read_ahead(info, chunksize=50))
+    assert len(in_process) == 1
+    assert [len(f) for f, _m in got] == [50, 50, 30]
+    for (f, m), (g, n) in zip(expected, got):
+        pd.testing.assert_frame_equal(f, g)
+        assert (m.columns, m.rows, m.value_labels, m.cell_problems) == (n.columns, n.rows, n.value_labels,
+                                                                        n.cell_problems)
+
+
+def test_a_load_read_in_a_child_stores_what_a_load_read_in_a_thread_stores(tmp_path, monthly, monkeypatch):
+    path = to_sav(make_answers(monthly, 240, seed=6), monthly, tmp_path / "f.sav")
+    thread = ingest_file(path, monthly, "2025-06", db=f"sqlite:///{tmp_path / 'a.sqlite'}", chunksize=100)
+    started = _in_process(monkeypatch)
+    child = ingest_file(path, monthly, "2025-06", db=f"sqlite:///{tmp_path / 'b.sqlite'}", chunksize=100)
+    assert len(started) == 1
+    assert (child.rows_read, child.accepted, child.corrected, child.quarantined) == (
+        thread.rows_read, thread.accepted, thread.corrected, thread.quarantined)
+    a = load_responses(monthly, db=f"sqlite:///{tmp_path / 'a.sqlite'}")
+    b = load_responses(monthly, db=f"sqlite:///{tmp_path / 'b.sqlite'}")
+    assert len(a) == 240
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_reader_error_in_the_child_is_raised_as_in_a_thread(tmp_path, monthly, in_process):
+    path = to_sav(make_answers(monthly, 60, seed=7), monthly, tmp_path / "t.sav")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(IngestError) as thread:
+        list(iter_chunks(prepare(path)))
+    with pytest.raises(IngestError) as child:
+        list(read_ahead(prepare(path)))
+    assert len(in_process) == 1
+    assert (child.value.code, str(child.value)) == (thread.value.code, str(thread.value))
+
+
+def test_a_child_that_dies_stops_the_load_and_changes_nothing(tmp_path, monthly, monkeypatch):
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    ingest_file(to_sav(make_answers(monthly, 20, seed=1), monthly, tmp_path / "a.sav"), monthly, "2025-05",
+                store=store)
+    before = snapshot(store)
+    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", 0)
+    real = read_worker._receive
+    received = []
+
+    def receive_then_kill(source, info):  # the child is killed (out of memory...) after its first chunk
+        message = real(source, info)
+        received.append(message[0])
+        if len(received) == 1:
+            os.kill(int(next(p for p in os.listdir("/proc") if p.isdigit() and _is_worker(p))), signal.SIGKILL)
+        return message
+    monkeypatch.setattr(read_worker, "_receive", receive_then_kill)
+    # many chunks, more than the pipe holds: the child is still writing when it is killed
+    path = to_sav(make_answers(monthly, 4000, seed=2), monthly, tmp_path / "b.sav")
+    with pytest.raises(IngestError) as caught:
+        ingest_file(path, monthly, "2025-06", store=store, chunksize=50)
+    assert caught.value.code == "ingest.reader_failed"
+    assert snapshot(store) == before
+
+
+def _is_worker(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"survey.ingest.read_worker" in fh.read() and int(pid) != os.getpid()
+    except OSError:
+        return False
