@@ -381,7 +381,9 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
                     "value": p["value"], "reason": p["reason"],
                     "params": json.dumps(p["params"], ensure_ascii=False, default=str)}
                    for r in sorted(corrected_rows) for p in by_row[r]]
-    frame = answers.loc[accept].copy()
+    # every row accepted (the usual case): the chunk's own answers, not a copy of them
+    frame = answers if len(accept) == len(answers) and answers.index.equals(pd.Index(accept)) \
+        else answers.loc[accept].copy()
     frame.insert(0, "_hash", hashes[accept])
     frame.insert(0, "_key", keys[accept])
     frame.insert(0, "_row", list(accept))

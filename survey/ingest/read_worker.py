@@ -25,6 +25,8 @@ from typing import Any, BinaryIO, Iterator
 __all__ = ["read_in_process"]
 
 _LENGTH = struct.Struct("<Q")
+#: the length that ends a message (after its pickle and buffers)
+_END = 2**64 - 1
 
 
 def read_in_process(info: Any, options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
@@ -66,10 +68,19 @@ def read_in_process(info: Any, options: dict[str, Any]) -> Iterator[tuple[Any, A
 
 
 def _receive(source: BinaryIO, info: Any) -> tuple[str, Any]:
-    head = source.read(_LENGTH.size)
-    length = _LENGTH.unpack(head)[0] if len(head) == _LENGTH.size else 0
-    body = source.read(length) if length else b""
-    if not length or len(body) != length:  # the pipe closed before a whole message: the child died
+    """One message: its pickle, then the out-of-band buffers (the columns' data), each after its length."""
+    parts: list[bytearray] = []
+    while True:
+        head = source.read(_LENGTH.size)
+        length = _LENGTH.unpack(head)[0] if len(head) == _LENGTH.size else None
+        if length is None or length == _END:
+            break
+        part = bytearray(length)  # read straight into the memory the arrays will use (no second copy)
+        if source.readinto(part) != length:
+            length = None
+            break
+        parts.append(part)
+    if length is None or not parts:  # the pipe closed before a whole message: the child died
         from ..errors import IngestError
 
         name = getattr(info, "name", None) or Path(str(info)).name
@@ -77,13 +88,18 @@ def _receive(source: BinaryIO, info: Any) -> tuple[str, Any]:
                           "nothing was saved", file=str(getattr(info, "path", info)),
                           hint="load the file again; if this repeats, free memory or split the file",
                           code="ingest.reader_failed", params={"file": name})
-    return pickle.loads(body)
+    return pickle.loads(parts[0], buffers=parts[1:])
 
 
 def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_LENGTH.pack(len(data)))
-    out.write(data)
+    """``message`` pickled with its large buffers out of band (protocol 5): the arrays' bytes go to the
+    pipe as they are, instead of copied into the pickle and out of it again."""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    for part in [data, *(b.raw() for b in buffers)]:
+        out.write(_LENGTH.pack(part.nbytes if isinstance(part, memoryview) else len(part)))
+        out.write(part)
+    out.write(_LENGTH.pack(_END))
     out.flush()
 
 

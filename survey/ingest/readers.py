@@ -244,6 +244,8 @@ def _nfc_arrow(series: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     text = pa.array(series)
+    if pc.all(pc.string_is_ascii(text)).as_py() is not False:  # ASCII is NFC: codes, numbers, ids, dates
+        return series
     normal = pc.utf8_normalize(text, "NFC")
     if pc.all(pc.equal(normal, text)).as_py() is not False:  # True, or None when every cell is missing
         return series
