@@ -132,6 +132,8 @@ def _cmd_loads(args: argparse.Namespace) -> int:
             return 2
         removed = jobs.remove_load(_store(args, create=False), args.load, reason=args.reason).value
         print(_("cli.loads.removed", args.lang, **removed))
+        if removed.get("restored") is not None:
+            print(_("cli.loads.restored", args.lang, load=removed["restored"]))
         return 0
     try:
         store = _store(args, create=False)  # listing never creates an empty store somewhere

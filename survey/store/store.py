@@ -91,6 +91,8 @@ loads = Table(
     # a one-row load made of a quarantined row of load ``release_of``, corrected and accepted: that row is
     # counted once in a wave's totals (read by the first load, stored by this one)
     Column("release_of", Integer),
+    # that quarantined row as it was (JSON), put back in the quarantine if this load is removed
+    Column("released_row", Text),
 )
 quarantine = Table(
     "quarantine", metadata,
@@ -145,7 +147,8 @@ weightings = Table(
 )
 #: columns added after a table was first released: added to older stores when they are opened
 _ADDED_COLUMNS = {"weightings": ("diagnostics", "steps"),
-                  "loads": ("corrected", "removed_at", "removed_by", "removed_reason", "replaced_by", "release_of")}
+                  "loads": ("corrected", "removed_at", "removed_by", "removed_reason", "replaced_by", "release_of",
+                            "released_row")}
 #: rows of weights written by one INSERT, and read by one fetch, of the weights table
 _WEIGHT_ROWS_PER_INSERT = 20_000
 
@@ -556,7 +559,8 @@ class Store:
 
         The file's bytes stay archived, so the load can be made again (the same file may then be
         loaded as if new). Returns what was removed: ``load``, ``survey``, ``period``, ``responses``,
-        ``quarantined``, ``corrections``.
+        ``quarantined``, ``corrections``; and ``restored``: when the load was a corrected quarantined row
+        (:meth:`release_quarantined`), the number of the load whose quarantine it is back in, else None.
 
         Raises
         ------
@@ -576,11 +580,29 @@ class Store:
             responses = conn.execute(delete(table).where(table.c._load_id == int(load_id))).rowcount
         quarantined = conn.execute(delete(quarantine).where(quarantine.c.load_id == int(load_id))).rowcount
         corrected = conn.execute(delete(corrections).where(corrections.c.load_id == int(load_id))).rowcount
+        restored = self._restore_released(conn, load_id)
         conn.execute(update(loads).where(loads.c.id == int(load_id)).values(
             removed_at=dt.datetime.now(), removed_by=user or _user(), removed_reason=reason or "",
             replaced_by=replaced_by))
         return {"load": int(load_id), "survey": info["survey"], "period": info["period"], "responses": responses,
-                "quarantined": quarantined, "corrections": corrected}
+                "quarantined": quarantined, "corrections": corrected, "restored": restored}
+
+    def _restore_released(self, conn: Connection, load_id: int) -> int | None:
+        """When ``load_id`` released a quarantined row (:meth:`release_quarantined`) whose own load still
+        stands, put that row back in the quarantine, as it was (under its number when that is free):
+        removing the correction must not lose the row. Returns that load's number, or None."""
+        released = conn.execute(select(loads.c.release_of, loads.c.released_row)
+                                .where(loads.c.id == int(load_id))).first()
+        if released is None or released[0] is None or not released[1]:
+            return None
+        first = conn.execute(select(loads.c.removed_at).where(loads.c.id == int(released[0]))).first()
+        if first is None or first[0] is not None:  # its own load was removed: its quarantine went with it
+            return None
+        row = json.loads(released[1])
+        if conn.execute(select(quarantine.c.id).where(quarantine.c.id == row["id"])).first() is not None:
+            row.pop("id")
+        conn.execute(quarantine.insert().values(**{k: v for k, v in row.items() if k in quarantine.c}))
+        return int(released[0])
 
     def mark_replaced(self, conn: Connection, load_id: int, by: int) -> None:
         """Note in the audit log that removed load ``load_id`` was replaced by load ``by``."""
@@ -618,13 +640,15 @@ class Store:
         StoreError
             ``web.no_quarantined_row`` when the row is no longer quarantined (released or removed meanwhile).
         """
-        found = conn.execute(select(quarantine.c.load_id).where(quarantine.c.id == int(quarantine_id))).first()
+        found = conn.execute(select(quarantine).where(quarantine.c.id == int(quarantine_id))).mappings().first()
         if found is None:
             raise StoreError(f"there is no quarantined row #{quarantine_id}", code="web.no_quarantined_row",
                              params={"row": int(quarantine_id)})
         conn.execute(delete(quarantine).where(quarantine.c.id == int(quarantine_id)))
-        conn.execute(update(loads).where(loads.c.id == int(load_id)).values(release_of=int(found[0])))
-        return int(found[0])
+        # the row as it was goes with the load that released it: removing that load puts it back
+        conn.execute(update(loads).where(loads.c.id == int(load_id)).values(
+            release_of=int(found["load_id"]), released_row=json.dumps(dict(found), ensure_ascii=False)))
+        return int(found["load_id"])
 
     def stored_keys(self, conn: Connection, table: Table | None, wave_id: int | None,
                     keys: Sequence[str], exclude_load: int | None = None) -> dict[str, tuple[str, int]]:

@@ -52,3 +52,66 @@ def test_a_release_that_fails_stores_nothing(any_store, tmp_path, monkeypatch):
     counts = any_store.load_counts("monthly_difficulties", PERIOD)
     assert (counts.loads, counts.read, counts.accepted, counts.quarantined) == (1, 20, 19, 1)
     assert len(any_store.list_loads()) == 1 and row_id in set(any_store.read_quarantine()["id"])
+
+
+def test_removing_the_correction_puts_the_row_back_in_the_quarantine(any_store, tmp_path):
+    """A released row is not lost when its correction is removed: it goes back to its own load's
+    quarantine, as it was, and the wave's counts are those before the release."""
+    jobs.load_export(any_store, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3, 7)), "monthly_difficulties",
+                     PERIOD)
+    quarantined = any_store.read_quarantine().sort_values("id").reset_index(drop=True)
+    before = any_store.load_counts("monthly_difficulties", PERIOD)
+    row_id, values = _fix(any_store)
+    release = jobs.accept_quarantined(any_store, row_id, values, user="lan").value.load_id
+    assert len(any_store.read_quarantine()) == 1
+    removed = jobs.remove_load(any_store, release, reason="sửa nhầm").value
+    assert (removed["responses"], removed["restored"]) == (1, 1)
+    back = any_store.read_quarantine().sort_values("id").reset_index(drop=True)
+    columns = ["id", "load_id", "wave_id", "row_number", "response_key", "raw_hash", "raw", "reasons"]
+    assert back[columns].to_dict("records") == quarantined[columns].to_dict("records")
+    after = any_store.load_counts("monthly_difficulties", PERIOD)
+    assert (after.read, after.accepted, after.quarantined) == (before.read, before.accepted, before.quarantined)
+    # and it can be corrected again
+    assert jobs.accept_quarantined(any_store, row_id, values, user="lan").value.released == 1
+
+
+def test_a_row_whose_own_load_was_removed_does_not_come_back(any_store, tmp_path):
+    jobs.load_export(any_store, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3,)), "monthly_difficulties",
+                     PERIOD)
+    row_id, values = _fix(any_store)
+    release = jobs.accept_quarantined(any_store, row_id, values, user="lan").value.load_id
+    jobs.remove_load(any_store, 1, reason="sai tệp")
+    assert jobs.remove_load(any_store, release, reason="sửa nhầm").value["restored"] is None
+    assert any_store.read_quarantine().empty
+
+
+def test_a_row_put_back_whose_number_was_taken_meanwhile_gets_another(any_store, tmp_path):
+    """SQLite gives a freed largest row number to the next row: the released row comes back under a new
+    number then, beside the row that took its old one."""
+    jobs.load_export(any_store, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3,)), "monthly_difficulties",
+                     PERIOD)
+    row_id, values = _fix(any_store)
+    raw = any_store.read_quarantine().iloc[0]["raw"]
+    release = jobs.accept_quarantined(any_store, row_id, values, user="lan").value.load_id
+    jobs.load_export(any_store, kobo_export(tmp_path / "n.csv", n=20, bad_rows=(5,), prefix="other"),
+                     "monthly_difficulties", PERIOD)
+    taken = set(any_store.read_quarantine()["id"])
+    assert len(taken) == 1
+    jobs.remove_load(any_store, release, reason="sửa nhầm")
+    back = any_store.read_quarantine()
+    assert len(back) == 2 and taken < set(back["id"]) and raw in list(back["raw"])
+
+
+def test_the_command_line_says_the_row_is_back(tmp_path, capsys):
+    from survey.cli import main
+
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    store = Store(db)
+    jobs.load_export(store, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3,)), "monthly_difficulties", PERIOD)
+    row_id, values = _fix(store)
+    release = jobs.accept_quarantined(store, row_id, values, user="lan").value.load_id
+    capsys.readouterr()
+    assert main(["loads", "remove", str(release), "--reason", "sửa nhầm", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert f"Đã gỡ lần nạp #{release}" in out
+    assert "được đưa trở lại vùng cách ly của lần nạp #1" in out
