@@ -23,8 +23,9 @@ One command generates the data and prints the scaling table (issue 18):
 Each measurement runs in a fresh interpreter, so that its peak memory (VmHWM) is its own, ``--repeat``
 times (default 3), ours and the baseline in turn; the table quotes MEDIANS. Start-up (imports and
 set-up) is timed apart from the work. ``peak MiB`` is the whole process's peak (VmHWM), set-up included,
-plus the peak of any child process the work started (a large ``.sav`` is read in one); the JSON also has
-``child_peak_mb`` and ``work_peak_mb``, the peak while the timed work ran (VmHWM reset after the set-up): for
+or, when larger, the largest resident memory of the process and its children together (sampled every 20 ms
+by this script: a large ``.sav`` is read in a child); the JSON also has ``child_peak_mb`` (the children's
+largest sampled sum) and ``work_peak_mb``, the peak while the timed work ran (VmHWM reset after the set-up): for
 the score, whose set-up weights a design in the same process, the set-up's raking (old and new replicate
 matrices at once) can be the larger. ``growth`` is how much the time grew from the size before, divided by
 how much the rows grew (1.0 is linear).
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -74,13 +76,8 @@ STAGE = textwrap.dedent("""
     {work}
     seconds = time.perf_counter() - start
     work_peak = hwm()
-    # a child process the work started (a large .sav read beside the checks) counts too: its peak is
-    # added to ours (an upper bound of what both held at once)
-    import resource
-    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({{"seconds": seconds, "startup": start - begin,
-                      "peak_mb": max(setup_peak, work_peak) + child_peak, "work_peak_mb": work_peak + child_peak,
-                      "child_peak_mb": child_peak, "extra": extra}}))
+    print(json.dumps({{"seconds": seconds, "startup": start - begin, "peak_mb": max(setup_peak, work_peak),
+                      "work_peak_mb": work_peak, "extra": extra}}))
 """)
 
 #: what a load imports on first use (lazily, so that the CLI starts fast): imported in the set-up, as the
@@ -144,14 +141,56 @@ KOBO_STARTUP = 1.0
 
 
 def run(body: str, **args) -> dict:
-    """One measurement of ``body`` in a fresh interpreter."""
+    """One measurement of ``body`` in a fresh interpreter.
+
+    Its peak is its own VmHWM or, when larger, the largest resident memory of it and its child processes
+    together (a large ``.sav`` is read in a child), sampled from here every 20 ms (from this process, not
+    a thread of the measured one, whose interpreter lock a sampler would contend for)."""
     setup, work = BODIES[body]
     code = STAGE.format(root=str(ROOT), here=str(HERE), setup=setup, work=work)
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise SystemExit(f"{body} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], stdout=out, stderr=err, text=True,
+                                env=env)
+        tree = children = 0.0
+        while proc.poll() is None:
+            kids = sum(_rss_mb(k) for k in _descendants(proc.pid))
+            children, tree = max(children, kids), max(tree, _rss_mb(proc.pid) + kids)
+            time.sleep(0.02)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{body} failed:\n{err.read()[-3000:]}")
+        result = json.loads(out.read().strip().splitlines()[-1])
+    result["child_peak_mb"] = children
+    result["peak_mb"] = max(result["peak_mb"], tree)
+    return result
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return int(next(line for line in fh if line.startswith("VmRSS")).split()[1]) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (children of each of its threads, then theirs)."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                kids = [int(k) for k in fh.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *_descendants(kid)]
+    return found
 
 
 def medians(runs: list[dict]) -> dict:
