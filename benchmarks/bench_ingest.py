@@ -137,28 +137,24 @@ if __name__ == "__main__":
 
 
 def lean_store(frame: pd.DataFrame, db: str, key: str | None = None) -> int:
-    """The leanest honest storing of a read file: one SQLite table of its columns (typed as read), a
-    unique index on the response id when the file has one, every row inserted by one prepared
-    ``executemany`` in one transaction (the default journal, synchronous writes, like the store).
+    """The leanest honest storing of a read file: one SQLite table of its columns (typed as read), filled
+    from Arrow by the ADBC SQLite driver (values bound in C, as ingest stages its rows) in one
+    transaction, then a unique index on the response id when the file has one (built once, after the rows).
 
     No mapping, coercion, checks, fingerprints, audit log or archive: what ingest does beyond this is
-    the cost of those. Returns the rows stored.
+    the cost of those. Returns the rows stored. (Until ingest staged its rows through ADBC, this baseline
+    used ``executemany``, as ingest did: 100,000 x 300 took 1.2x ingest's whole time.)
     """
-    import sqlite3
+    import adbc_driver_sqlite.dbapi as adbc
+    import pyarrow as pa
 
     path = db.removeprefix("sqlite:///")
-    columns = [str(c) for c in frame.columns]
-    con = sqlite3.connect(path)
-    try:
-        names = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-        con.execute(f"CREATE TABLE responses ({names})")
-        if key is not None:
-            con.execute(f'CREATE UNIQUE INDEX responses_key ON responses ("{key}")')
-        # column-wise lists, missing as None, zipped into rows for the driver (as the store does)
-        values = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
-        with con:
-            con.executemany(f"INSERT INTO responses ({names}) VALUES ({', '.join('?' * len(columns))})",
-                            zip(*values))
-        return con.execute("SELECT count(*) FROM responses").fetchone()[0]
-    finally:
-        con.close()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with adbc.connect(path) as con:
+        with con.cursor() as cursor:
+            cursor.adbc_ingest("responses", table, mode="create")
+            if key is not None:
+                cursor.execute(f'CREATE UNIQUE INDEX responses_key ON responses ("{key}")')
+            con.commit()
+            cursor.execute("SELECT count(*) FROM responses")
+            return int(cursor.fetchone()[0])
