@@ -53,7 +53,7 @@ def read_in_process(info: Any, options: dict[str, Any]) -> Iterator[tuple[Any, A
         child.stdin.write(pickle.dumps((info, options), protocol=pickle.HIGHEST_PROTOCOL))
         child.stdin.close()
         while True:
-            kind, value = _receive(source, info)
+            kind, value = _receive(source, info, child)
             if kind == "chunk":
                 yield value
             elif kind == "error":
@@ -67,7 +67,7 @@ def read_in_process(info: Any, options: dict[str, Any]) -> Iterator[tuple[Any, A
         child.wait()
 
 
-def _receive(source: BinaryIO, info: Any) -> tuple[str, Any]:
+def _receive(source: BinaryIO, info: Any, child: subprocess.Popen | None = None) -> tuple[str, Any]:
     """One message: its pickle, then the out-of-band buffers (the columns' data), each after its length."""
     parts: list[bytearray] = []
     while True:
@@ -83,12 +83,37 @@ def _receive(source: BinaryIO, info: Any) -> tuple[str, Any]:
     if length is None or not parts:  # the pipe closed before a whole message: the child died
         from ..errors import IngestError
 
+        crashed = _crash_signal(child)
+        if crashed and getattr(info, "format", None) == "sav":
+            # ReadStat (C) crashed on the file, as on some damaged dictionaries: the "damaged file" error
+            from dataclasses import replace
+
+            from .readers import _sav_error
+
+            raise _sav_error(replace(info, encoding=None), RuntimeError("reading it crashed the SPSS reader"))
+
         name = getattr(info, "name", None) or Path(str(info)).name
         raise IngestError("the file's reader stopped before the end (out of memory, or stopped from outside); "
                           "nothing was saved", file=str(getattr(info, "path", info)),
                           hint="load the file again; if this repeats, free memory or split the file",
                           code="ingest.reader_failed", params={"file": name})
     return pickle.loads(parts[0], buffers=parts[1:])
+
+
+def _crash_signal(child: subprocess.Popen | None) -> int | None:
+    """The signal that ended ``child`` when it crashed (SIGSEGV, SIGBUS, SIGABRT...), not when it was killed
+    from outside or by the system for memory (SIGKILL, SIGTERM); None when it did not crash."""
+    import signal
+
+    if child is None:
+        return None
+    try:
+        code = child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        return None
+    if code >= 0 or -code in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+        return None
+    return -code
 
 
 def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
@@ -106,6 +131,9 @@ def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
 def main(fd: int) -> None:
     """The child: read what stdin names, send every chunk, then ``done`` (or the error)."""
     info, options = pickle.load(sys.stdin.buffer)
+    from . import readers
+
+    readers.SAV_PROBE = False  # this process is the probe: if ReadStat crashes, the caller says "damaged"
     with os.fdopen(fd, "wb", buffering=1 << 20) as out:
         try:
             from .readers import iter_chunks

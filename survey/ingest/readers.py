@@ -678,6 +678,11 @@ def _check_sav_encoding(info: FileInfo) -> None:
 _SAV_PROBE = "import pyreadstat, sys; pyreadstat.read_sav(sys.argv[1], metadataonly=True, user_missing=True)"
 
 
+#: whether a .sav's dictionary is first read in a child process (False in a reading child of its own,
+#: :mod:`survey.ingest.read_worker`, which is that child already)
+SAV_PROBE = True
+
+
 def _check_sav_survives(info: FileInfo) -> None:
     """Read the file's dictionary in a child process first: ReadStat, the C library under
     pyreadstat, crashes the whole process (a segmentation fault) on some damaged files, which no
@@ -686,6 +691,8 @@ def _check_sav_survives(info: FileInfo) -> None:
     Found by fuzzing: one flipped byte in the dictionary of a small .sav crashed the reader in about
     3% of the cases; a file whose dictionary reads was never seen to crash while its rows were read.
     """
+    if not SAV_PROBE:
+        return
     try:
         child = subprocess.run([sys.executable, "-c", _SAV_PROBE, str(info.path)], capture_output=True,
                                timeout=120, stdin=subprocess.DEVNULL)
@@ -953,19 +960,19 @@ def iter_chunks(path: str | Path | FileInfo, *, format: str | None = None, encod
                           params={"read": offset, "rows": meta.rows})
 
 
-#: a ``.sav`` or ``.xlsx`` file at least this large (bytes) is read in a process of its own, beside the checks
-#: (:mod:`survey.ingest.read_worker`): their readers hold the interpreter lock, so in a thread reading and
-#: checking took turns. Smaller files are read in a thread: starting the child (~0.5 s) would cost more
-#: than it saves.
+#: an ``.xlsx`` file at least this large (bytes) is read in a process of its own, beside the checks
+#: (:mod:`survey.ingest.read_worker`): openpyxl holds the interpreter lock, so in a thread reading and
+#: checking took turns. Smaller workbooks are read in a thread: starting the child (~0.4 s) would cost
+#: more than it saves. Every ``.sav`` is read in a child: its dictionary was already read in one first
+#: (a damaged file can crash ReadStat), which the reading child does instead.
 PROCESS_READ_BYTES = 128 * 2**20
-_PROCESS_FORMATS = frozenset({"sav", "xlsx"})
 
 
 def read_ahead(info: FileInfo, **options) -> Iterator[tuple[pd.DataFrame, RawMeta]]:
     """:func:`iter_chunks`, the next chunk read while the caller works on the current one: in a child
-    process for a large ``.sav`` or ``.xlsx`` (:data:`PROCESS_READ_BYTES`), else in a thread
+    process for a ``.sav`` or a large ``.xlsx`` (:data:`PROCESS_READ_BYTES`), else in a thread
     (:func:`prefetch`). Same chunks, same errors, either way."""
-    if info.format in _PROCESS_FORMATS and info.size >= PROCESS_READ_BYTES:
+    if info.format == "sav" or (info.format == "xlsx" and info.size >= PROCESS_READ_BYTES):
         from .read_worker import read_in_process
 
         return read_in_process(info, options)

@@ -80,8 +80,8 @@ def test_a_child_that_dies_stops_the_load_and_changes_nothing(tmp_path, monthly,
     real = read_worker._receive
     received = []
 
-    def receive_then_kill(source, info):  # the child is killed (out of memory...) after its first chunk
-        message = real(source, info)
+    def receive_then_kill(source, info, child=None):  # the child is killed (out of memory...) after a chunk
+        message = real(source, info, child)
         received.append(message[0])
         if len(received) == 1:
             os.kill(int(next(p for p in os.listdir("/proc") if p.isdigit() and _is_worker(p))), signal.SIGKILL)
@@ -101,3 +101,17 @@ def _is_worker(pid: str) -> bool:
             return b"survey.ingest.read_worker" in fh.read() and int(pid) != os.getpid()
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("offset", [553, 749])
+def test_a_file_that_crashes_the_reading_child_is_a_damaged_file(tmp_path, monthly, offset):
+    """The flipped dictionary bytes that crash ReadStat (tests/ingest/test_nothing_lost.py) crash the reading
+    child, not the load: the load says the file is damaged, as the in-process probe does."""
+    data = bytearray(to_sav(make_answers(monthly, 30, seed=5), monthly, tmp_path / "m.sav").read_bytes())
+    data[offset] ^= 0xFF
+    (tmp_path / "d.sav").write_bytes(bytes(data))
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    with pytest.raises(IngestError, match="damaged") as caught:
+        ingest_file(tmp_path / "d.sav", monthly, "2025-06", store=store)
+    assert caught.value.code != "ingest.reader_failed"
+    assert store.list_loads().empty
