@@ -1013,6 +1013,21 @@ def user_role(store: Store, name: str) -> Outcome[str | None]:
     return Outcome(_role(store, name))
 
 
+def end_session(store: Store, token: str, keep: float) -> Outcome[None]:
+    """Log a web session out for good, in the store: a copy of its cookie is refused, also after a restart."""
+    from .store.accounts import end_session as _end
+
+    _end(store, token, keep)
+    return Outcome(None, used={"keep": keep})
+
+
+def session_ended(store: Store, token: str) -> Outcome[bool]:
+    """Whether a web session was logged out (see :func:`end_session`)."""
+    from .store.accounts import session_ended as _ended
+
+    return Outcome(_ended(store, token))
+
+
 def audit(store: Store, user: str, action: str, target: str = "", **detail) -> Outcome[None]:
     """Append who did what (loaded, removed, approved, downloaded...) to the web audit log."""
     from .store.accounts import record

@@ -42,13 +42,19 @@ audit = Table("web_audit", metadata,
               Column("action", String(40), nullable=False),
               Column("target", String(200), nullable=False, default=""),
               Column("detail", Text, nullable=False, default="{}"))
+#: sessions logged out (their CSRF token, which each session cookie carries): kept in the store, so a
+#: copy of a logged-out cookie stays refused after the web page restarts with the same secret
+ended_sessions = Table("web_ended_sessions", metadata,
+                       Column("token", String(64), primary_key=True),
+                       Column("ended_at", DateTime, nullable=False))
+_TABLES = ("web_users", "web_audit", "web_ended_sessions")
 
 
 def _ensure(store: Store) -> None:
-    """Create the two tables when the store does not have them yet (under the write lock)."""
+    """Create the web's tables when the store does not have them yet (under the write lock)."""
     with store.read() as conn:
-        have = {t for t in ("web_users", "web_audit") if inspect(conn).has_table(t)}
-    if len(have) < 2:
+        have = {t for t in _TABLES if inspect(conn).has_table(t)}
+    if len(have) < len(_TABLES):
         with store.begin() as conn:
             metadata.create_all(conn)
 
@@ -116,3 +122,21 @@ def read_audit(store: Store, limit: int = 200) -> pd.DataFrame:
         rows = conn.execute(select(audit.c.id, audit.c.at, audit.c.user_name, audit.c.action, audit.c.target,
                                    audit.c.detail).order_by(audit.c.id.desc()).limit(limit)).all()
     return pd.DataFrame(rows, columns=["id", "at", "user_name", "action", "target", "detail"])
+
+
+def end_session(store: Store, token: str, keep: float) -> None:
+    """Record that the session with CSRF token ``token`` was logged out; forget those ended more than
+    ``keep`` seconds ago (their cookies have expired anyway)."""
+    _ensure(store)
+    now = dt.datetime.now()
+    with store.begin() as conn:
+        conn.execute(ended_sessions.delete().where(ended_sessions.c.ended_at < now - dt.timedelta(seconds=keep)))
+        conn.execute(ended_sessions.delete().where(ended_sessions.c.token == token))
+        conn.execute(ended_sessions.insert().values(token=token, ended_at=now))
+
+
+def session_ended(store: Store, token: str) -> bool:
+    """Whether the session with CSRF token ``token`` was logged out."""
+    _ensure(store)
+    with store.read() as conn:
+        return conn.execute(select(ended_sessions.c.token).where(ended_sessions.c.token == token)).first() is not None

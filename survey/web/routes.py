@@ -57,7 +57,8 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
 
     def need(request: Request, role: str):
         session = web.sessions.read(request.cookies.get(SESSION_COOKIE))
-        if session is None:
+        # a logged-out session stays out, also after the page restarts with the same secret
+        if session is None or jobs.session_ended(web.store, session.csrf).value:
             raise Denied(401)
         now = jobs.user_role(web.store, session.user).value  # a role changed or an account removed counts now
         if now is None:
@@ -124,6 +125,7 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
     async def logout(request: Request):
         session, _form = await form_of(request, "viewer")
         web.sessions.end(session)
+        await in_worker(jobs.end_session, web.store, session.csrf, web.sessions.max_age)
         response = redirect("/login")
         response.delete_cookie(SESSION_COOKIE)
         return response

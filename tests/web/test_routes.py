@@ -534,3 +534,37 @@ def test_a_changed_role_counts_at_once(client, web):
     assert client.get("/upload").status_code == 200
     jobs.add_user(Store(web[1]), "staff", "viewer", PASSWORD)  # the admin makes the account a viewer
     assert client.get("/upload").status_code == 403
+
+
+def test_a_logged_out_cookie_stays_refused_after_a_restart(client, web, tmp_path):
+    """Logouts are kept in the store: the page restarted with the same secret (PGI_WEB_SECRET) still refuses
+    a copy of a logged-out cookie, while a session that did not log out still opens pages."""
+    from fastapi.testclient import TestClient
+
+    from survey.web import WebConfig, create_app
+
+    login(client, "staff")
+    kept = client.cookies.get("pgi_session")
+    client.post("/logout", data={"csrf": token_of(client)})
+    other = TestClient(web[0])
+    login(other, "viewer")
+    live = other.cookies.get("pgi_session")
+    other.close()
+    restarted = create_app(WebConfig(db=web[1], folder=tmp_path / "web2", secret="test-secret"))
+    with TestClient(restarted) as again:
+        again.cookies.set("pgi_session", kept)
+        assert again.get("/upload", follow_redirects=False).status_code == 303
+        again.cookies.set("pgi_session", live)
+        assert again.get("/", follow_redirects=False).status_code == 200
+
+
+def test_logouts_older_than_a_cookie_can_live_are_forgotten(tmp_path):
+    from survey import jobs
+    from survey.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    jobs.end_session(store, "early", keep=3600)
+    jobs.end_session(store, "later", keep=3600)
+    assert jobs.session_ended(store, "early").value and jobs.session_ended(store, "later").value
+    jobs.end_session(store, "now", keep=0)  # with cookies living 0 s, every earlier logout can go
+    assert [jobs.session_ended(store, t).value for t in ("early", "later", "now")] == [False, False, True]
