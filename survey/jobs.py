@@ -1064,14 +1064,11 @@ def accept_quarantined(store: Store, quarantine_id: int, values: dict[str, str],
 
     from .errors import StoreError
 
-    rows = store.read_quarantine()
-    found = rows[rows["id"] == int(quarantine_id)]
-    if found.empty:
+    row = store.quarantined_row(quarantine_id)  # one look-up: not the whole quarantine and audit log
+    if row is None:
         raise StoreError(f"there is no quarantined row #{quarantine_id}", code="web.no_quarantined_row",
                          params={"row": int(quarantine_id)})
-    row = found.iloc[0]
-    loads = store.list_loads()
-    load = loads[loads["load"] == int(row["load_id"])].iloc[0]
+    load = {"survey": row["survey"], "period": row["period"]}
     raw = {**row["raw"], **{k: str(v) for k, v in values.items() if k in row["raw"]}}
     with tempfile.TemporaryDirectory(prefix="pgi-fix-") as folder:
         path = Path(folder) / f"load{int(row['load_id'])}_row{int(row['row_number'])}.csv"

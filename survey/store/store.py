@@ -896,6 +896,19 @@ class Store:
         """Quarantined rows (raw and reasons as parsed JSON), optionally of one load."""
         return self._read_of_load(quarantine, load_id, ("raw", "reasons"))
 
+    def quarantined_row(self, quarantine_id: int) -> dict[str, Any] | None:
+        """One quarantined row (raw and reasons parsed), with its load's ``survey`` and ``period``; None when
+        there is no such row (released or removed). One indexed look-up, whatever the quarantine holds."""
+        query = (select(quarantine, waves.c.survey_id.label("survey"), waves.c.period)
+                 .join(waves, quarantine.c.wave_id == waves.c.id).where(quarantine.c.id == int(quarantine_id)))
+        with self.read() as conn:
+            found = conn.execute(query).mappings().first()
+        if found is None:
+            return None
+        row = dict(found)
+        row["raw"], row["reasons"] = json.loads(row["raw"]), json.loads(row["reasons"])
+        return row
+
     def read_responses(self, qn: Questionnaire, period_from: str | None = None,
                        period_to: str | None = None) -> pd.DataFrame:
         """Stored answers of a questionnaire, with ``period`` and ``response_key`` first."""

@@ -115,3 +115,25 @@ def test_the_command_line_says_the_row_is_back(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"Đã gỡ lần nạp #{release}" in out
     assert "được đưa trở lại vùng cách ly của lần nạp #1" in out
+
+
+def test_a_fix_looks_up_its_one_row_not_the_whole_quarantine(any_store, tmp_path, monkeypatch):
+    """Fixing a row reads that row (and its wave) only: the quarantine of a large wave and the audit log are
+    not read for each fix."""
+    jobs.load_export(any_store, kobo_export(tmp_path / "m.csv", n=20, bad_rows=(3, 7)), "monthly_difficulties",
+                     PERIOD)
+    row_id, values = _fix(any_store)
+    expected = any_store.read_quarantine().set_index("id").loc[row_id]
+
+    def whole(*_a, **_k):
+        raise AssertionError("the whole table was read")
+    monkeypatch.setattr(Store, "read_quarantine", whole)
+    monkeypatch.setattr(Store, "list_loads", whole)
+    row = any_store.quarantined_row(row_id)
+    assert (row["raw"], row["reasons"], row["load_id"]) == (expected["raw"], expected["reasons"], 1)
+    assert (row["survey"], row["period"]) == ("monthly_difficulties", PERIOD)
+    assert any_store.quarantined_row(10_000) is None
+    assert jobs.accept_quarantined(any_store, row_id, values, user="lan").used["stored"]
+    with pytest.raises(StoreError) as gone:
+        jobs.accept_quarantined(any_store, row_id, values, user="lan")
+    assert gone.value.code == "web.no_quarantined_row"
