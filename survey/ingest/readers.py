@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -972,7 +973,8 @@ def read_ahead(info: FileInfo, **options) -> Iterator[tuple[pd.DataFrame, RawMet
     """:func:`iter_chunks`, the next chunk read while the caller works on the current one: in a child
     process for a ``.sav`` or a large ``.xlsx`` (:data:`PROCESS_READ_BYTES`), else in a thread
     (:func:`prefetch`). Same chunks, same errors, either way."""
-    if info.format == "sav" or (info.format == "xlsx" and info.size >= PROCESS_READ_BYTES):
+    # (POSIX only: the child's pipe is passed to it by descriptor; on Windows, a thread as before)
+    if os.name == "posix" and (info.format == "sav" or (info.format == "xlsx" and info.size >= PROCESS_READ_BYTES)):
         from .read_worker import read_in_process
 
         return read_in_process(info, options)

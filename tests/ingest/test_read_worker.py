@@ -115,3 +115,17 @@ def test_a_file_that_crashes_the_reading_child_is_a_damaged_file(tmp_path, month
         ingest_file(tmp_path / "d.sav", monthly, "2025-06", store=store)
     assert caught.value.code != "ingest.reader_failed"
     assert store.list_loads().empty
+
+
+def test_where_a_pipe_cannot_be_handed_to_a_child_a_thread_reads(tmp_path, monthly, monkeypatch):
+    """On Windows (no descriptors passed to a child) a .sav is read in a thread, as before: same chunks."""
+    import types
+
+    started = _in_process(monkeypatch)
+    monkeypatch.setattr(readers, "os", types.SimpleNamespace(name="nt"))
+    path = to_sav(make_answers(monthly, 70, seed=8), monthly, tmp_path / "w.sav")
+    info = prepare(path)
+    got = list(read_ahead(info, chunksize=50))
+    assert started == [] and [len(f) for f, _m in got] == [50, 20]
+    for (f, _m), (g, _n) in zip(iter_chunks(info, chunksize=50), got):
+        pd.testing.assert_frame_equal(f, g)
