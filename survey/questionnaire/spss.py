@@ -106,9 +106,13 @@ def _frame(layout: SavLayout, data: pd.DataFrame | None) -> pd.DataFrame:
         raw = data[qid] if data is not None and qid in data.columns else pd.Series([None] * n, dtype=object)
         raw = raw.reset_index(drop=True)
         if code is not None:
-            text = raw.astype("string")
-            chosen = text.str.contains(rf"(?:^|\s){code}(?:\s|$)", regex=True)
-            cols[var] = chosen.astype("Float64").astype(float)  # NA (not asked) stays missing
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            # one RE2 search over the column (pandas sent this pattern to Python's re, a call per row)
+            text = pa.array(raw.astype("string[pyarrow]"))
+            chosen = pc.match_substring_regex(text, rf"(?:^|\s){code}(?:\s|$)")
+            cols[var] = pc.cast(chosen, pa.float64()).to_numpy(zero_copy_only=False)  # not asked stays missing
         elif layout.kinds[var] == "text":
             cols[var] = raw.astype(object).where(raw.notna(), "")
         elif layout.kinds[var] == "date":
