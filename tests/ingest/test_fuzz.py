@@ -30,7 +30,8 @@ def _ingest(path: Path):
         return None
     finally:
         store.dispose()
-    assert result.rows_read == result.accepted + result.quarantined + result.already_present
+    # every row read is stored (as it was, or with corrections), quarantined, or already there
+    assert result.rows_read == result.accepted + result.corrected + result.quarantined + result.already_present
     return result
 
 
@@ -80,6 +81,11 @@ def csv_files(draw):
 
 @FUZZ
 @given(data=csv_files())
+# found by a fresh clone's run: a row accepted with corrections (optional answers missing) was left out of
+# the test's sum, not of the load's
+@example(data=b'"locality","sector","size_class","ownership","site","had_difficulty","difficulty_types","severity",'
+              b'"description","reported","reported_to","forward_consent","firm_name"\n' + b'"",' * 12 + b'""\n'
+              + b'"",' * 12 + b'""\n' + b'"1",' * 8 + b'"","","","",""\n')
 def test_random_csv_shapes_encodings_codes_and_labels(data):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.csv"
