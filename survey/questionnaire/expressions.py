@@ -353,9 +353,16 @@ class _Env:
         return _search(col, pattern)
 
 
-def _token_pattern(code) -> str:
-    """RE2 pattern of ``code`` as a whole space-separated token ("3" is in "1 3", not in "13")."""
-    return r"(?:^|\s)" + re2.escape(_code_text(code)) + r"(?:\s|$)"
+def _token_pattern(*codes) -> str:
+    """RE2 pattern of any of ``codes`` as a whole space-separated token ("3" is in "1 3", not in "13")."""
+    return r"(?:^|\s)(?:" + "|".join(re2.escape(_code_text(c)) for c in codes) + r")(?:\s|$)"
+
+
+def holds_codes(col: pd.Series, codes) -> np.ndarray:
+    """Per cell, whether a space-separated multiple-choice answer holds any of ``codes`` as a whole token
+    (False when missing): the rule of ``selected()``, one RE2 search over the column (scoring and the
+    SPSS export's 0/1 columns use it too)."""
+    return _search(col, _token_pattern(*codes)).to_numpy()
 
 
 def _texts(col: pd.Series) -> tuple[np.ndarray, Any]:

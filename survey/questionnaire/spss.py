@@ -18,9 +18,11 @@ from pathlib import Path
 
 from ..errors import ExportError
 from ..lazy_import import lazy_module
+from .expressions import holds_codes
 from .model import Question, Questionnaire
 
 # imported at first use: commands that only list or read definitions need neither (issue 18)
+np = lazy_module("numpy")
 pd = lazy_module("pandas")
 pyreadstat = lazy_module("pyreadstat")
 
@@ -106,13 +108,8 @@ def _frame(layout: SavLayout, data: pd.DataFrame | None) -> pd.DataFrame:
         raw = data[qid] if data is not None and qid in data.columns else pd.Series([None] * n, dtype=object)
         raw = raw.reset_index(drop=True)
         if code is not None:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            # one RE2 search over the column (pandas sent this pattern to Python's re, a call per row)
-            text = pa.array(raw.astype("string[pyarrow]"))
-            chosen = pc.match_substring_regex(text, rf"(?:^|\s){code}(?:\s|$)")
-            cols[var] = pc.cast(chosen, pa.float64()).to_numpy(zero_copy_only=False)  # not asked stays missing
+            # selected()'s rule over the column; not asked stays missing, not "not selected"
+            cols[var] = np.where(raw.notna().to_numpy(), holds_codes(raw, (code,)), np.nan)
         elif layout.kinds[var] == "text":
             cols[var] = raw.astype(object).where(raw.notna(), "")
         elif layout.kinds[var] == "date":

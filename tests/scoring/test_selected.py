@@ -1,12 +1,13 @@
 """A multiple-choice indicator counts a firm when its answer holds one of the indicator's codes as a whole
-space-separated token (issue 18: one RE2 search over the column, no Python call per row)."""
+space-separated token, the rule of selected() (issue 18: one RE2 search over the column, no Python call
+per row); the SPSS export's 0/1 columns use it too."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from survey.scoring.score import _selected
+from survey.questionnaire.expressions import holds_codes as _selected  # what scoring calls
 
 ANSWERS = ["1 3", "13", "31 2", "3", None, "", " 3 ", "2\t3", "10 30"]
 
