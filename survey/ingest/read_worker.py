@@ -6,7 +6,7 @@ they only took turns with the coercion, validation and staging of the chunks bef
 
 The child is a plain ``python -m survey.ingest.read_worker`` (not :mod:`multiprocessing`, whose
 "spawn" start re-imports the caller's main script: a user's script without an ``if __name__`` guard
-would load itself again). It receives ``(path or FileInfo, options)`` pickled on stdin, runs
+would load itself again). It receives ``(FileInfo, options)`` pickled on stdin, runs
 :func:`~survey.ingest.readers.iter_chunks` and writes each ``(frame, meta)`` pickled, with its length,
 to a pipe of its own (never stdout, which a library might print to). An error of the reader is
 pickled too and raised in the caller, as it would have been in-process. The pipe holds one message at a
@@ -19,8 +19,10 @@ import pickle
 import struct
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+
+if TYPE_CHECKING:
+    from .readers import FileInfo
 
 __all__ = ["read_in_process"]
 
@@ -29,7 +31,7 @@ _LENGTH = struct.Struct("<Q")
 _END = 2**64 - 1
 
 
-def read_in_process(info: Any, options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+def read_in_process(info: FileInfo, options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     """:func:`~survey.ingest.readers.iter_chunks` ``(info, **options)`` run in a child process.
 
     Yields what it yields; raises what it raises (a :class:`~survey.errors.SurveyError` as raised in
@@ -67,7 +69,7 @@ def read_in_process(info: Any, options: dict[str, Any]) -> Iterator[tuple[Any, A
         child.wait()
 
 
-def _receive(source: BinaryIO, info: Any, child: subprocess.Popen | None = None) -> tuple[str, Any]:
+def _receive(source: BinaryIO, info: FileInfo, child: subprocess.Popen) -> tuple[str, Any]:
     """One message: its pickle, then the out-of-band buffers (the columns' data), each after its length."""
     parts: list[bytearray] = []
     while True:
@@ -82,38 +84,27 @@ def _receive(source: BinaryIO, info: Any, child: subprocess.Popen | None = None)
         parts.append(part)
     if length is None or not parts:  # the pipe closed before a whole message: the child died
         from ..errors import IngestError
+        from .readers import sav_crashed
 
-        crashed = _crash_signal(child)
-        if crashed and getattr(info, "format", None) == "sav":
-            # ReadStat (C) crashed on the file, as on some damaged dictionaries: the "damaged file" error
-            from dataclasses import replace
-
-            from .readers import _sav_error
-
-            raise _sav_error(replace(info, encoding=None), RuntimeError("reading it crashed the SPSS reader"))
-
-        name = getattr(info, "name", None) or Path(str(info)).name
+        if info.format == "sav" and _crashed(child):  # ReadStat (C) crashed, as on some damaged dictionaries
+            raise sav_crashed(info)
         raise IngestError("the file's reader stopped before the end (out of memory, or stopped from outside); "
-                          "nothing was saved", file=str(getattr(info, "path", info)),
+                          "nothing was saved", file=str(info.path),
                           hint="load the file again; if this repeats, free memory or split the file",
-                          code="ingest.reader_failed", params={"file": name})
+                          code="ingest.reader_failed", params={"file": info.name})
     return pickle.loads(parts[0], buffers=parts[1:])
 
 
-def _crash_signal(child: subprocess.Popen | None) -> int | None:
-    """The signal that ended ``child`` when it crashed (SIGSEGV, SIGBUS, SIGABRT...), not when it was killed
-    from outside or by the system for memory (SIGKILL, SIGTERM); None when it did not crash."""
+def _crashed(child: subprocess.Popen) -> bool:
+    """Whether ``child`` ended by crashing (SIGSEGV, SIGBUS, SIGABRT...), not killed from outside or by the
+    system for memory (SIGKILL, SIGTERM, SIGINT), nor still running."""
     import signal
 
-    if child is None:
-        return None
     try:
         code = child.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        return None
-    if code >= 0 or -code in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
-        return None
-    return -code
+        return False
+    return code < 0 and -code not in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
 
 
 def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
@@ -122,7 +113,7 @@ def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
     buffers: list[pickle.PickleBuffer] = []
     data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
     for part in [data, *(b.raw() for b in buffers)]:
-        out.write(_LENGTH.pack(part.nbytes if isinstance(part, memoryview) else len(part)))
+        out.write(_LENGTH.pack(len(part)))  # raw(): a flat memoryview of bytes, so len() is its size
         out.write(part)
     out.write(_LENGTH.pack(_END))
     out.flush()

@@ -700,7 +700,13 @@ def _check_sav_survives(info: FileInfo) -> None:
     except subprocess.TimeoutExpired:
         raise _sav_error(replace(info, encoding=None), TimeoutError("reading its dictionary did not end")) from None
     if child.returncode < 0:  # killed by a signal: the reader crashed
-        raise _sav_error(replace(info, encoding=None), RuntimeError("reading it crashed the SPSS reader")) from None
+        raise sav_crashed(info) from None
+
+
+def sav_crashed(info: FileInfo) -> IngestError:
+    """ReadStat (C) crashed on the file in a child process (the probe, or the reading child of
+    :mod:`survey.ingest.read_worker`): the "damaged file" error."""
+    return _sav_error(replace(info, encoding=None), RuntimeError("reading it crashed the SPSS reader"))
 
 
 def _sav_meta(info: FileInfo, max_rows: int) -> RawMeta:

@@ -131,6 +131,11 @@ class StagedRows:
             cursor.adbc_ingest(STAGING_TABLE, table, mode=mode)
 
 
+def iso_dates(series: pd.Series) -> list[str | None]:
+    """A date column as the responses table keeps it on every store: ISO text, missing as None."""
+    return [d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else None for d in series]
+
+
 def _arrow_table(frame: pd.DataFrame, types: dict[str, Any]):
     """``frame`` as an Arrow table of fixed types, so that every chunk has the same schema."""
     import pyarrow as pa
@@ -143,8 +148,7 @@ def _arrow_column(series: pd.Series, sql_type: Any, pa):
     """One column as the responses table keeps it: float64 (NaN as NULL), int64, or text (dates as ISO)."""
     kind = sql_type if isinstance(sql_type, type) else type(sql_type)
     if kind is not None and issubclass(kind, Date):
-        return pa.array([d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else None for d in series],
-                        type=pa.string())
+        return pa.array(iso_dates(series), type=pa.string())
     if kind is not None and issubclass(kind, Integer) and series.dtype.kind in "iu":
         return pa.array(series.to_numpy(dtype=np.int64), type=pa.int64())
     if (kind is not None and issubclass(kind, (Float, Integer))) or series.dtype.kind in "fiub":

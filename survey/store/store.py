@@ -42,7 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..lazy_import import lazy_module
 from ..questionnaire import Questionnaire
-from .staging import STAGING_SCHEMA, STAGING_TABLE
+from .staging import STAGING_SCHEMA, STAGING_TABLE, iso_dates
 
 # imported at first use: `pgi-survey loads` and the web's lists need neither (issue 18)
 np = lazy_module("numpy")
@@ -1068,7 +1068,7 @@ def _whole_column(part: list, pa) -> Any:
 def _column_values(series: pd.Series, sql_type: Any, nan_is_null: bool) -> list:
     """One column as Python values for the driver, missing as None (or NaN where it means NULL)."""
     if isinstance(sql_type, Date):
-        return [d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else None for d in series]
+        return iso_dates(series)
     if series.dtype.kind == "f":
         if nan_is_null:
             return series.to_numpy().tolist()

@@ -80,7 +80,7 @@ def test_a_child_that_dies_stops_the_load_and_changes_nothing(tmp_path, monthly,
     real = read_worker._receive
     received = []
 
-    def receive_then_kill(source, info, child=None):  # the child is killed (out of memory...) after a chunk
+    def receive_then_kill(source, info, child):  # the child is killed (out of memory...) after a chunk
         message = real(source, info, child)
         received.append(message[0])
         if len(received) == 1:
