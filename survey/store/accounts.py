@@ -51,12 +51,18 @@ _TABLES = ("web_users", "web_audit", "web_ended_sessions")
 
 
 def _ensure(store: Store) -> None:
-    """Create the web's tables when the store does not have them yet (under the write lock)."""
+    """Create the web's tables when the store does not have them yet (under the write lock).
+
+    Looked at once per :class:`Store` object: the web calls this on every request (the session and
+    the role are checked each time), where inspecting the schema cost three queries a page."""
+    if getattr(store, "_web_tables_ready", False):
+        return
     with store.read() as conn:
         have = {t for t in _TABLES if inspect(conn).has_table(t)}
     if len(have) < len(_TABLES):
         with store.begin() as conn:
             metadata.create_all(conn)
+    store._web_tables_ready = True
 
 
 def add_user(store: Store, name: str, role: str, password: str) -> None:
