@@ -34,7 +34,8 @@ from typing import Any, Iterator, Sequence
 
 from sqlalchemy import (
     Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, delete, event, func, inspect, literal_column, select, true, update,
+    UniqueConstraint, any_, bindparam, create_engine, delete, event, func, inspect, literal_column, select, true,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -659,8 +660,8 @@ class Store:
         if table is None or wave_id is None:
             return {}
         other = table.c._load_id != exclude_load if exclude_load is not None else true()
-        rows = _in_batches(conn, keys, lambda part: select(table.c._key, table.c._hash, table.c._load_id)
-                           .where(table.c._wave_id == wave_id, table.c._key.in_(part), other))
+        rows = _in_batches(conn, keys, lambda one_of: select(table.c._key, table.c._hash, table.c._load_id)
+                           .where(table.c._wave_id == wave_id, one_of(table.c._key), other))
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def insert_responses(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
@@ -710,13 +711,14 @@ class Store:
             return {}
         other = table.c._load_id != exclude_load if exclude_load is not None else true()
 
-        def query(part: list[str]):
-            if keyed:
-                return select(table.c._hash, table.c._key).where(
-                    table.c._wave_id == wave_id, table.c._key.in_(["h:" + h for h in part]), other)
-            return select(table.c._hash, table.c._key).where(
-                table.c._wave_id == wave_id, table.c._hash.in_(part), _real_id_keys(table), other)
-        return {r[0]: r[1] for r in _in_batches(conn, hashes, query)}
+        if keyed:  # the content key of each fingerprint, looked up as a key (a content-keyed row's _hash is
+            # the same fingerprint, so the key decides)
+            rows = _in_batches(conn, ["h:" + h for h in hashes], lambda one_of: select(table.c._hash, table.c._key)
+                               .where(table.c._wave_id == wave_id, one_of(table.c._key), other))
+        else:
+            rows = _in_batches(conn, hashes, lambda one_of: select(table.c._hash, table.c._key).where(
+                table.c._wave_id == wave_id, one_of(table.c._hash), _real_id_keys(table), other))
+        return {r[0]: r[1] for r in rows}
 
     def quarantined_hashes(self, conn: Connection, wave_id: int | None, hashes: Sequence[str],
                            exclude_load: int | None = None) -> set[str]:
@@ -724,8 +726,8 @@ class Store:
         if wave_id is None:
             return set()
         other = quarantine.c.load_id != exclude_load if exclude_load is not None else true()
-        rows = _in_batches(conn, hashes, lambda part: select(quarantine.c.raw_hash).where(
-            quarantine.c.wave_id == wave_id, quarantine.c.raw_hash.in_(part), other))
+        rows = _in_batches(conn, hashes, lambda one_of: select(quarantine.c.raw_hash).where(
+            quarantine.c.wave_id == wave_id, one_of(quarantine.c.raw_hash), other))
         return {r[0] for r in rows}
 
     def insert_quarantine(self, conn: Connection, records: list[dict[str, Any]]) -> None:
@@ -978,13 +980,36 @@ def _real_id_keys(table: Table):
     return table.c._key.not_like(literal_column("'h:%'"))
 
 
-def _in_batches(conn: Connection, values: Sequence[str], query, size: int = 500) -> list:
-    """Rows of ``query(part)`` over the distinct values, ``size`` at a time (SQL parameter limits)."""
+def _in_batches(conn: Connection, values: Sequence[str], query, size: int = 100_000) -> list:
+    """Rows of ``query(one_of)`` over the distinct ``values``, ``size`` at a time, where ``one_of(column)``
+    is the condition "``column`` is one of this batch".
+
+    The batch is ONE bound parameter (SQLite: a JSON array read by ``json_each``; PostgreSQL: a text
+    array, ``= ANY``), so a load's chunk of 20,000 keys is one statement that still searches the
+    column's index, instead of 40 statements of 500 placeholders each (SQL's limit on parameters),
+    each built, sent and stepped through apart (issue 18). Other databases get the placeholders.
+    """
     unique = list(dict.fromkeys(values))
+    dialect = conn.dialect.name
+    step = size if dialect in ("sqlite", "postgresql") else 500
     rows: list = []
-    for i in range(0, len(unique), size):
-        rows += conn.execute(query(unique[i:i + size])).all()
+    for i in range(0, len(unique), step):
+        part = unique[i:i + step]
+        rows += conn.execute(query(lambda column: _one_of(dialect, column, part))).all()
     return rows
+
+
+def _one_of(dialect: str, column, values: list[str]):
+    """``column`` is one of ``values``, the values bound as one parameter where the database allows."""
+    if dialect == "sqlite":
+        listed = func.json_each(bindparam(None, json.dumps(values, ensure_ascii=False), type_=Text)) \
+            .table_valued("value")
+        return column.in_(select(listed.c.value))
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, values, type_=ARRAY(Text)))
+    return column.in_(values)
 
 
 def _driver_batches(conn: Connection, query) -> Iterator[list[tuple]]:
