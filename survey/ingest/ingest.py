@@ -183,7 +183,7 @@ def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd
     The key is Kobo's ``_uuid`` or the declared response id; without one, the
     fingerprint of the answers (so an identical row loaded twice is found).
     """
-    raw_hashes = pd.util.hash_pandas_object(answers, index=False).to_numpy()
+    raw_hashes = fingerprints(answers)
     # 16 hex digits per row, from one hex string of the big-endian bytes (no format call per row)
     text = raw_hashes.astype(">u8").tobytes().hex()
     hashes = pd.Series(np.array([text]).view("<U16").tolist() if len(raw_hashes) else [], index=answers.index,
@@ -199,6 +199,28 @@ def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd
     text = pc.replace_substring(pc.utf8_trim_whitespace(text), "\x00", "\ufffd")
     keys = pd.Series(text.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
     return keys.where(keys != "", "h:" + hashes), hashes
+
+
+def fingerprints(answers: pd.DataFrame) -> np.ndarray:
+    """Each row's answer fingerprint: exactly ``pandas.util.hash_pandas_object(answers, index=False)``
+    (uint64), the values every store already holds in ``_hash``, computed faster.
+
+    pandas hashes a column of texts by first finding its distinct values ("categorize"), which costs two
+    hash tables and a copy through Arrow strings, and gains nothing on free texts, where nearly every
+    answer is distinct (most of the hashing time of a Kobo load, issue 18). Its result is the texts'
+    own hashes with a missing cell as the largest uint64, which is what is computed here, from the
+    texts directly; other columns are hashed as pandas hashes them, and combined by pandas' own rule.
+    """
+    from pandas.core.util.hashing import combine_hash_arrays
+
+    def column_hashes(col: pd.Series) -> np.ndarray:
+        if isinstance(col.dtype, np.dtype) and col.dtype == object:
+            values = col.to_numpy()
+            hashed = pd.util.hash_array(values, categorize=False)
+            hashed[pd.isna(values)] = np.iinfo(np.uint64).max
+            return hashed
+        return pd.util.hash_pandas_object(col, index=False).to_numpy()
+    return combine_hash_arrays((column_hashes(col) for _, col in answers.items()), answers.shape[1], len(answers))
 
 
 def _texts(column: pd.Series) -> pd.Series:

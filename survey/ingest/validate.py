@@ -194,10 +194,15 @@ def _rule_problems(answers: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, to
             out.append({"row": int(row), "column": _file_column(cmap, q.id), "question": q.id, "value": value,
                         "reason": reason, "params": {"question": q.id, "value": value, **params}})
 
+    always = pd.Series(True, index=answers.index)
+    shown_when: dict[str, pd.Series] = {}  # many questions share a condition ("had_difficulty == 1"): once each
     for q in qn.questions:
         answered = _answered(answers, q.id)
-        shown = evaluate(q.relevant, answers, today=today) if q.relevant else pd.Series(True, index=answers.index)
+        shown = always
         if q.relevant is not None:
+            if q.relevant.source not in shown_when:
+                shown_when[q.relevant.source] = evaluate(q.relevant, answers, today=today)
+            shown = shown_when[q.relevant.source]
             add(answered & ~shown, q, "not_relevant", condition=q.relevant.source)
         if q.required:
             add(shown & ~answered, q, "required_missing")

@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import survey.ingest.coerce as coerce
 from survey.ingest.coerce import cell_text, coerce_answers, parse_date, parse_number
+from survey.ingest.ingest import fingerprints
 from survey.ingest.mapping import ColumnMap
 
 N = 6_000
@@ -117,3 +120,30 @@ def test_clean_columns_skip_the_schema_and_a_broken_one_is_still_named(monthly, 
     found = {(p["row"], p["question"], p["reason"]) for p in validate_answers(answers, monthly, cmap, today)}
     assert (5, "severity", "unknown_code") in found and (9, "year_established", "out_of_range") in found
     assert sorted(checked[-1]) == ["severity", "year_established"]  # only the broken columns went to pandera
+
+
+# ---------------------------------------------------------------- answer fingerprints
+
+_CELLS = st.one_of(st.none(), st.just(pd.NA), st.just(np.nan), st.just(""),
+                   st.sampled_from(["Có", "Không", "1 3", "Phiếu số 7", "e\u0301", "a\x00b"]), st.text(max_size=12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.lists(_CELLS, min_size=5, max_size=5), min_size=1, max_size=4),
+       numbers=st.lists(st.floats(allow_nan=True, allow_infinity=False), min_size=5, max_size=5))
+def test_fingerprints_are_pandas_own_row_hashes(texts, numbers):
+    """The stored ``_hash`` of every response ever loaded is ``hash_pandas_object(answers, index=False)``:
+    the faster fingerprints must give exactly those values (else a file loaded again would conflict
+    with its own rows), missing cells of every kind included."""
+    frame = pd.DataFrame({f"t{i}": pd.Series(col, dtype=object) for i, col in enumerate(texts)})
+    frame.insert(1, "n", numbers)
+    frame["d"] = pd.Series([pd.Timestamp("2025-11-30").date(), None, pd.NA, "x", 3.5], dtype=object)
+    expected = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    assert (fingerprints(frame) == expected).all()
+
+
+def test_fingerprints_of_a_real_chunk_and_of_no_columns(raw, monthly):
+    answers, _ = coerce_answers(raw, monthly, ColumnMap(single={c: c for c in raw.columns}))
+    assert (fingerprints(answers) == pd.util.hash_pandas_object(answers, index=False).to_numpy()).all()
+    empty = answers[[]]
+    assert (fingerprints(empty) == pd.util.hash_pandas_object(empty, index=False).to_numpy()).all()

@@ -172,6 +172,20 @@ def test_required_when_shown_and_skipped_when_hidden(monthly):
     assert text == "had_difficulty == 1"
 
 
+def test_each_question_is_shown_by_its_own_condition(monthly):
+    """Questions share conditions ("had_difficulty == 1" shows eight of them): each is still judged by its
+    own. Row 2 had a difficulty but did not report it, so where it was reported to is skipped; row 3
+    reported it, so the place is required."""
+    found, problems = _validate(monthly, **_rows(2, had_difficulty=[1, 1], severity=[2, 3], difficulty_types=["1", "2"],
+                                                  description=["x", "y"], reported=[0, 1], reported_to=["1", None],
+                                                  forward_consent=[1, 1]))
+    assert (2, "reported_to", "not_relevant") in found
+    assert (3, "reported_to", "required_missing") in found
+    assert not any(q == "severity" for _r, q, _why in found)  # shown by had_difficulty == 1, answered
+    skipped = next(p for p in problems if p["question"] == "reported_to" and p["reason"] == "not_relevant")
+    assert skipped["params"]["condition"] == "reported == 1"
+
+
 def test_constraints(monthly, pgi):
     found, _ = _validate(monthly, **_rows(2, had_difficulty=[1, 1], difficulty_types=["1 3", "1 3"],
                                           main_difficulty=[3, 2], severity=[1, 1], description=["a", "b"],
