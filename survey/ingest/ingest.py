@@ -205,21 +205,22 @@ def fingerprints(answers: pd.DataFrame) -> np.ndarray:
     """Each row's answer fingerprint: exactly ``pandas.util.hash_pandas_object(answers, index=False)``
     (uint64), the values every store already holds in ``_hash``, computed faster.
 
-    pandas hashes a column of texts by first finding its distinct values ("categorize"), which costs two
-    hash tables and a copy through Arrow strings, and gains nothing on free texts, where nearly every
-    answer is distinct (most of the hashing time of a Kobo load, issue 18). Its result is the texts'
-    own hashes with a missing cell as the largest uint64, which is what is computed here, from the
-    texts directly; other columns are hashed as pandas hashes them, and combined by pandas' own rule.
+    pandas hashes a column of objects (texts, dates) through a Categorical of its distinct values, whose
+    construction checks them again in a second hash table and copies them through Arrow strings (most of
+    the hashing time of a Kobo load, issue 18). Its result is each distinct value's hash, taken for every
+    cell, and the largest uint64 for a missing cell: that is what is computed here, from pandas' own
+    factorize and hash of the distinct values. Other columns are hashed as pandas hashes them, and the
+    columns combined by pandas' own rule.
     """
     from pandas.core.util.hashing import combine_hash_arrays
 
     def column_hashes(col: pd.Series) -> np.ndarray:
-        if isinstance(col.dtype, np.dtype) and col.dtype == object:
-            values = col.to_numpy()
-            hashed = pd.util.hash_array(values, categorize=False)
-            hashed[pd.isna(values)] = np.iinfo(np.uint64).max
-            return hashed
-        return pd.util.hash_pandas_object(col, index=False).to_numpy()
+        if not (isinstance(col.dtype, np.dtype) and col.dtype == object):
+            return pd.util.hash_pandas_object(col, index=False).to_numpy()
+        codes, distinct = pd.factorize(col.to_numpy(), use_na_sentinel=True)
+        hashed = np.append(pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False),
+                           np.iinfo(np.uint64).max)  # the last entry: code -1, a missing cell
+        return hashed[codes]
     return combine_hash_arrays((column_hashes(col) for _, col in answers.items()), answers.shape[1], len(answers))
 
 
