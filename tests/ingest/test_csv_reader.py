@@ -74,3 +74,21 @@ def _cp1258(text: str) -> bytes:
             except UnicodeEncodeError:
                 continue
     return out
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1258"])
+def test_a_record_longer_than_the_parsers_blocks_is_read_whole(tmp_path, encoding):
+    """Arrow's parser refuses a record that spans more than two of its blocks ("straddles two block
+    boundaries"), so the blocks must fit the file's longest record: here 11 MB (over twice the 4 MiB
+    blocks of before, which refused it as misaligned), in a cell the load refuses as too long; the rows
+    around it are read as they are."""
+    long = "Khó khăn đư " * 700_000  # 8.4 million characters, 11 MB in UTF-8
+    path = tmp_path / "long.csv"
+    path.write_bytes(f'a;b;c\n1;x;y\n2;"{long}";w\n3;"{long[:40_000]}";r\n4;q;s\n'.encode(encoding))
+    chunks = list(iter_chunks(path, sep=";", encoding=encoding, chunksize=2))
+    frame = pd.concat([f for f, _meta in chunks])
+    assert frame.index.tolist() == [2, 3, 4, 5]
+    assert frame["b"].tolist() == ["x", long, long[:40_000], "q"]
+    assert frame["c"].tolist() == ["y", "w", "r", "s"]
+    problems = chunks[-1][1].cell_problems  # both long cells are named, for the load to refuse those rows
+    assert sorted(problems) == [3, 4] and problems[3][0][:2] == ("b", "cell_too_long")
