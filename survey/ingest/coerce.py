@@ -115,7 +115,7 @@ def _distinct(raw: pd.Series, func: Callable[[Any], Any], *, blank_missing: bool
     Returns ``codes`` (for each cell, the position of its value in ``results``; -1 when the cell is
     missing, or blank with ``blank_missing``) and ``results``.
     """
-    codes, uniques = _factorize(raw)
+    codes, uniques = factorize(raw)
     keep = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry maps code -1 to -1
     blank = blank_values(uniques) if blank_missing else np.zeros(len(uniques), dtype=bool)
     results: list = []
@@ -127,22 +127,26 @@ def _distinct(raw: pd.Series, func: Callable[[Any], Any], *, blank_missing: bool
     return keep[codes], results
 
 
-def _factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
+def factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
     """``pandas.factorize(raw)`` (codes, -1 for missing; distinct values in order of appearance); a column
     of Arrow strings (a CSV's) by Arrow's dictionary encoding directly, its distinct values as Python
     texts (pandas' own route through it cost more than the encoding, a CSV load calls it 170 times per
     chunk, issue 18)."""
     if isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow":
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        text = pa.array(raw)
-        if isinstance(text, pa.ChunkedArray):
-            text = text.combine_chunks()
-        encoded = pc.dictionary_encode(text)
+        encoded = pc.dictionary_encode(_arrow_text(raw))
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
         return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
     return pd.factorize(raw, use_na_sentinel=True)
+
+
+def _arrow_text(raw: pd.Series):
+    """A column of texts (or missing) as one Arrow string array."""
+    import pyarrow as pa
+
+    arr = pa.array(raw.astype("string[pyarrow]"))
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _is_text(values: Any) -> bool:
@@ -365,10 +369,12 @@ def _coerce_text(raw: pd.Series, nfc: bool = False) -> pd.Series:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        arr = pa.array(present.astype("string[pyarrow]"))
+        # The answers stay Arrow strings (pandas' "string[pyarrow]", missing as pd.NA): no Python
+        # object per cell, and the staging, fingerprints and rules read them without converting
+        arr = _arrow_text(raw)
         arr = pc.utf8_trim_whitespace(arr if nfc else pc.utf8_normalize(arr, "NFC"))
-        text = pd.Series(arr.to_numpy(zero_copy_only=False), index=present.index, dtype=object)
-        return text.where(text != "").reindex(raw.index).where(lambda t: t.notna(), pd.NA)
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)  # blank: not answered
+        return pd.Series(pd.arrays.ArrowStringArray(arr), index=raw.index, name=raw.name)
 
     def one(value: Any) -> Any:
         text = unicodedata.normalize("NFC", cell_text(value)).strip()
@@ -400,7 +406,9 @@ def coerce_answers(raw: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, *,
     Returns
     -------
     answers : DataFrame
-        Indexed like ``raw`` (file row numbers), one column per question id.
+        Indexed like ``raw`` (file row numbers), one column per question id: numbers and codes as floats
+        (NaN missing); text answers as pandas' Arrow strings (``string[pyarrow]``, pd.NA missing),
+        trimmed, a blank one missing; multiple choices ("1 3") and dates as objects.
     problems : list of dict
         ``row``, ``column`` (as in the file), ``question``, ``value``, ``reason``, ``params``.
     """

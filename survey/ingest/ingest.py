@@ -55,7 +55,7 @@ from ..places import check_wave_locality
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
 from ..store.staging import StagedRows
-from .coerce import cell_text, coerce_answers
+from .coerce import cell_text, coerce_answers, factorize
 from .mapping import ID_COLUMNS, ColumnMap, map_columns, read_mapping
 from .messages import render
 from .readers import (
@@ -209,15 +209,20 @@ def fingerprints(answers: pd.DataFrame) -> np.ndarray:
     construction checks them again in a second hash table and copies them through Arrow strings (most of
     the hashing time of a Kobo load, issue 18). Its result is each distinct value's hash, taken for every
     cell, and the largest uint64 for a missing cell: that is what is computed here, from pandas' own
-    factorize and hash of the distinct values. Other columns are hashed as pandas hashes them, and the
-    columns combined by pandas' own rule.
+    factorize and hash of the distinct values. Text answers held as Arrow strings (as coercion yields
+    them) hash exactly as the same texts held as Python objects, the form the stored fingerprints were
+    made from. Other columns are hashed as pandas hashes them, and the columns combined by pandas'
+    own rule.
     """
     from pandas.core.util.hashing import combine_hash_arrays
 
     def column_hashes(col: pd.Series) -> np.ndarray:
-        if not (isinstance(col.dtype, np.dtype) and col.dtype == object):
+        if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":  # texts (coerce_answers)
+            codes, distinct = factorize(col)  # hashed as the same texts held as objects are
+        elif isinstance(col.dtype, np.dtype) and col.dtype == object:
+            codes, distinct = pd.factorize(col.to_numpy(), use_na_sentinel=True)
+        else:
             return pd.util.hash_pandas_object(col, index=False).to_numpy()
-        codes, distinct = pd.factorize(col.to_numpy(), use_na_sentinel=True)
         hashed = np.append(pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False),
                            np.iinfo(np.uint64).max)  # the last entry: code -1, a missing cell
         return hashed[codes]

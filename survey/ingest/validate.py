@@ -178,6 +178,8 @@ def _answered(answers: pd.DataFrame, qid: str) -> pd.Series:
     col = answers[qid]
     if pd.api.types.is_numeric_dtype(col):  # numbers and codes: answered means present
         return col.notna()
+    if isinstance(col.dtype, pd.StringDtype):  # texts: something other than spaces, in pandas' string kernels
+        return (col.str.strip().str.len() > 0).fillna(False).astype(bool)
     answered = col.notna().to_numpy().copy()
     # only the present values are looked at, with pandas' string methods when they are texts
     # (a conversion of the whole column to the string dtype was most of validating texts, issue 18)

@@ -142,8 +142,22 @@ def test_fingerprints_are_pandas_own_row_hashes(texts, numbers):
     assert (fingerprints(frame) == expected).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=12)), min_size=1, max_size=30))
+def test_texts_held_as_arrow_strings_keep_their_fingerprints(texts):
+    """Coercion now yields text answers as Arrow strings; the fingerprints stored before were made from the
+    same texts held as Python objects (missing as pd.NA), and must stay what they were."""
+    arrow = pd.DataFrame({"t": pd.Series(texts, dtype="string[pyarrow]"), "n": np.arange(len(texts), dtype=float)})
+    objects = pd.DataFrame({"t": pd.Series([pd.NA if t is None else t for t in texts], dtype=object),
+                            "n": arrow["n"]})
+    assert (fingerprints(arrow) == pd.util.hash_pandas_object(objects, index=False).to_numpy()).all()
+
+
 def test_fingerprints_of_a_real_chunk_and_of_no_columns(raw, monthly):
     answers, _ = coerce_answers(raw, monthly, ColumnMap(single={c: c for c in raw.columns}))
-    assert (fingerprints(answers) == pd.util.hash_pandas_object(answers, index=False).to_numpy()).all()
+    assert isinstance(answers["difficulty_other"].dtype, pd.StringDtype)  # a text answer, as Arrow strings
+    as_before = answers.astype({c: object for c in answers.columns if isinstance(answers[c].dtype, pd.StringDtype)})
+    as_before = as_before.where(as_before.notna(), pd.NA)
+    assert (fingerprints(answers) == pd.util.hash_pandas_object(as_before, index=False).to_numpy()).all()
     empty = answers[[]]
     assert (fingerprints(empty) == pd.util.hash_pandas_object(empty, index=False).to_numpy()).all()

@@ -195,3 +195,20 @@ def test_constraints(monthly, pgi):
     assert (3, "contact_phone", "constraint") in found and (2, "contact_phone", "constraint") not in found
     found, _ = _validate(pgi, **_rows(2, supports_received=["7", "1 7"]))
     assert (3, "supports_received", "constraint") in found and (2, "supports_received", "constraint") not in found
+
+
+@pytest.mark.parametrize("texts", [object, "string[pyarrow]"])  # texts as objects, or Arrow strings (coercion's)
+def test_a_text_of_spaces_is_not_an_answer(monthly, texts):
+    """Checked on answers as given (not trimmed by coercion first): a required text holding only spaces
+    (or nothing) is missing; one holding a word is answered, and so is not reported."""
+    from survey.ingest.mapping import ColumnMap
+
+    raw = _raw(**_rows(4, had_difficulty=[1, 1, 1, 1], severity=[2, 2, 2, 2], difficulty_types=["1"] * 4,
+                       reported=[0] * 4, forward_consent=[1] * 4))
+    cmap = ColumnMap(single={c: c for c in raw.columns})
+    answers, _ = coerce_answers(raw, monthly, cmap)
+    answers["description"] = pd.Series(["  ", " ý kiến ", None, "\t"], index=answers.index, dtype=texts)
+    found = {(p["row"], p["question"], p["reason"]) for p in validate_answers(answers, monthly, cmap,
+                                                                             today=dt.date(2026, 11, 28))}
+    assert {(r, q) for r, q, why in found if why == "required_missing" and q == "description"} == \
+        {(2, "description"), (4, "description"), (5, "description")}

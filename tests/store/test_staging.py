@@ -57,11 +57,12 @@ def test_a_staged_load_stores_what_the_plain_path_stores(tmp_path, monthly_nov, 
     assert rows == sorted(rows)
 
 
-def test_staged_rows_round_trip_texts_numbers_and_dates(tmp_path, monthly_nov):
+@pytest.mark.parametrize("texts", [object, "string[pyarrow]"])  # as Python objects, or Arrow strings (coercion's)
+def test_staged_rows_round_trip_texts_numbers_and_dates(tmp_path, monthly_nov, texts):
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     n = len(TEXTS)
     frame = pd.DataFrame({"_row": range(2, n + 2), "_key": [f"k{i}" for i in range(n)],
-                          "_hash": [f"{i:016x}" for i in range(n)], "description": pd.Series(TEXTS, dtype=object),
+                          "_hash": [f"{i:016x}" for i in range(n)], "description": pd.Series(TEXTS, dtype=texts),
                           "cost_estimate": NUMBERS, "reported_date": pd.Series(DATES, dtype=object)})
     staged = StagedRows(tmp_path / "rows.sqlite", store.response_types(monthly_nov))
     staged.add(frame.iloc[:3])
