@@ -179,6 +179,16 @@ def _spread(codes: np.ndarray, results: list, missing: Any, index: pd.Index, dty
     return pd.Series(table[codes], index=index, dtype=object).astype(dtype)
 
 
+def _arrow_spread(codes: np.ndarray, texts: list, index: pd.Index) -> pd.Series:
+    """Like :func:`_spread` for texts (a missing one: None or pd.NA), as Arrow strings: one Arrow take,
+    no Python object per cell (multiple choices, "1 3", stay Arrow strings like text answers)."""
+    import pyarrow as pa
+
+    table = pa.array([None if t is None or t is pd.NA else t for t in texts] + [None], type=pa.string())
+    taken = table.take(np.where(codes < 0, len(texts), codes))
+    return pd.Series(pd.arrays.ArrowStringArray(taken), index=index)
+
+
 def _by_unique(raw: pd.Series, func: Callable[[Any], Any], missing: Any = np.nan, dtype: Any = object,
                *, blank_missing: bool = True) -> tuple[pd.Series, np.ndarray]:
     """``func`` of every cell, computed once per distinct value, indexed like ``raw`` (``missing`` where
@@ -294,7 +304,7 @@ def _coerce_multiple(raw: pd.Series, qn: Questionnaire, q: Question, column: str
     unknown = _spread(cells, [u for _c, u in parsed], "", raw.index)
     bad = (unknown != "").to_numpy()
     out.add(raw.index[bad], column, q.id, unknown[bad], "unknown_code")
-    return _spread(cells, [c for c, _u in parsed], pd.NA, raw.index)
+    return _arrow_spread(cells, [c for c, _u in parsed], raw.index)
 
 
 def _truthy(value: Any, labels: set[str]) -> float:
@@ -331,9 +341,8 @@ def _coerce_split(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: 
         sets = [[(int(bits) >> k) & 1 for k in range(len(names))] for bits in sets]
     else:
         sets, rows = np.unique(chosen, axis=0, return_inverse=True)
-    texts = np.array([" ".join(n for n, on in zip(names, row) if on) for row in sets] + [""], dtype=object)
-    out = texts[rows.reshape(-1)]
-    return pd.Series(out, index=frame.index, dtype=object).where(answered, pd.NA)
+    texts = [" ".join(n for n, on in zip(names, row) if on) for row in sets]
+    return _arrow_spread(np.where(answered, rows.reshape(-1), -1), texts, frame.index)
 
 
 def _coerce_number(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd.Series:
@@ -388,7 +397,7 @@ def _cross_check(whole: pd.Series, raw: pd.DataFrame, qn: Questionnaire, q: Ques
     answer as exported, so neither is taken over the other; the row is refused with both shown."""
     split = _coerce_split(raw, qn, q, options, _Problems())  # unreadable flags are reported by no one else
     a, b = whole.fillna(""), split.fillna("")
-    for row in raw.index[(a != b).to_numpy()]:
+    for row in raw.index[(a != b).to_numpy(dtype=bool)]:
         out.append({"row": int(row), "column": column, "question": q.id, "value": cell_text(raw.at[row, column]),
                     "reason": "options_disagree",
                     "params": {"question": q.id, "value": a[row] or "-", "options": b[row] or "-"}})
