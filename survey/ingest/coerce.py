@@ -416,8 +416,8 @@ def coerce_answers(raw: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, *,
     -------
     answers : DataFrame
         Indexed like ``raw`` (file row numbers), one column per question id: numbers and codes as floats
-        (NaN missing); text answers as pandas' Arrow strings (``string[pyarrow]``, pd.NA missing),
-        trimmed, a blank one missing; multiple choices ("1 3") and dates as objects.
+        (NaN missing); text answers (trimmed, a blank one missing) and multiple choices ("1 3") as
+        pandas' Arrow strings (``string[pyarrow]``, pd.NA missing); dates as objects.
     problems : list of dict
         ``row``, ``column`` (as in the file), ``question``, ``value``, ``reason``, ``params``.
     """
