@@ -6,11 +6,14 @@ they only took turns with the coercion, validation and staging of the chunks bef
 
 The child is a plain ``python -m survey.ingest.read_worker`` (not :mod:`multiprocessing`, whose
 "spawn" start re-imports the caller's main script: a user's script without an ``if __name__`` guard
-would load itself again). It receives ``(FileInfo, options)`` pickled on stdin, runs
+would load itself again). It receives ``("chunks", FileInfo, options)`` pickled on stdin, runs
 :func:`~survey.ingest.readers.iter_chunks` and writes each ``(frame, meta)`` pickled, with its length,
 to a pipe of its own (never stdout, which a library might print to). An error of the reader is
 pickled too and raised in the caller, as it would have been in-process. The pipe holds one message at a
 time, so the child reads at most a chunk ahead, as :func:`~survey.ingest.readers.prefetch` did.
+
+The same child scans a large CSV (``("scan", FileInfo, {"max_rows": n})``, :class:`ScanBeside`) while
+the caller reads its rows with Arrow.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 if TYPE_CHECKING:
     from .readers import FileInfo
 
-__all__ = ["read_in_process"]
+__all__ = ["read_in_process", "ScanBeside"]
 
 _LENGTH = struct.Struct("<Q")
 #: the length that ends a message (after its pickle and buffers)
@@ -42,18 +45,8 @@ def read_in_process(info: FileInfo, options: dict[str, Any]) -> Iterator[tuple[A
     IngestError
         ``ingest.reader_failed`` when the child stops without a word (killed, out of memory).
     """
-    read_fd, write_fd = os.pipe()
-    # the child imports from where this process does (a checkout, a test run's path, an installed package)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    child, source = _start("chunks", info, options)
     try:
-        child = subprocess.Popen([sys.executable, "-m", "survey.ingest.read_worker", str(write_fd)],
-                                 stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
-    finally:
-        os.close(write_fd)
-    source = os.fdopen(read_fd, "rb", buffering=1 << 20)
-    try:
-        child.stdin.write(pickle.dumps((info, options), protocol=pickle.HIGHEST_PROTOCOL))
-        child.stdin.close()
         while True:
             kind, value = _receive(source, info, child)
             if kind == "chunk":
@@ -67,6 +60,58 @@ def read_in_process(info: FileInfo, options: dict[str, Any]) -> Iterator[tuple[A
         if child.poll() is None:
             child.kill()
         child.wait()
+
+
+class ScanBeside:
+    """The scan of a CSV (:func:`~survey.ingest.readers.scan_csv`: every record counted and lined up with
+    the header, long and NUL cells noted) run in a child process while this one reads and checks the
+    rows: the scan is Python's csv module holding the interpreter lock, so in a thread it only took
+    turns with the checks, and before the reading it delayed the first row by its whole length (issue 18).
+
+    :meth:`result` waits for it: ``(RawMeta, longest record)``, or raises the scan's error (the one a
+    scan run first would have raised). :meth:`close` stops it when the reading ends early.
+    """
+
+    def __init__(self, info: FileInfo, max_rows: int) -> None:
+        self.info = info
+        self._child, self._source = _start("scan", info, {"max_rows": max_rows})
+        self._outcome: tuple[str, Any] | None = None
+
+    def result(self) -> Any:
+        if self._outcome is None:
+            self._outcome = _receive(self._source, self.info, self._child)
+        kind, value = self._outcome
+        if kind == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        self._source.close()
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.wait()
+
+
+def _start(task: str, info: FileInfo, options: dict[str, Any]) -> tuple[subprocess.Popen, BinaryIO]:
+    """A child running ``task`` ("chunks" or "scan") on ``info``, and the pipe its messages come through."""
+    read_fd, write_fd = os.pipe()
+    # the child imports from where this process does (a checkout, a test run's path, an installed package)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "survey.ingest.read_worker", str(write_fd)],
+                                 stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
+    finally:
+        os.close(write_fd)
+    source = os.fdopen(read_fd, "rb", buffering=1 << 20)
+    try:
+        child.stdin.write(pickle.dumps((task, info, options), protocol=pickle.HIGHEST_PROTOCOL))
+        child.stdin.close()
+    except BaseException:
+        source.close()
+        child.kill()
+        child.wait()
+        raise
+    return child, source
 
 
 def _receive(source: BinaryIO, info: FileInfo, child: subprocess.Popen) -> tuple[str, Any]:
@@ -120,17 +165,19 @@ def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
 
 
 def main(fd: int) -> None:
-    """The child: read what stdin names, send every chunk, then ``done`` (or the error)."""
-    info, options = pickle.load(sys.stdin.buffer)
+    """The child: do what stdin asks (read every chunk of a file, or scan a CSV), send each chunk or the
+    scan's result, then ``done`` (or the error)."""
+    task, info, options = pickle.load(sys.stdin.buffer)
     from . import readers
 
     readers.SAV_PROBE = False  # this process is the probe: if ReadStat crashes, the caller says "damaged"
     with os.fdopen(fd, "wb", buffering=1 << 20) as out:
         try:
-            from .readers import iter_chunks
-
-            for item in iter_chunks(info, **options):
-                _send(out, ("chunk", item))
+            if task == "scan":
+                _send(out, ("scan", readers.scan_csv(info, options["max_rows"])))
+            else:
+                for item in readers.iter_chunks(info, **options):
+                    _send(out, ("chunk", item))
         except Exception as exc:  # noqa: BLE001 - every reader error goes to the caller, raised there
             try:
                 _send(out, ("error", exc))
