@@ -345,11 +345,11 @@ def _count_submissions(raw: pd.DataFrame, state: _State) -> None:
     text = _texts(raw[column]).str.strip()
     text = text[text != ""]
     # ISO times (Kobo, ODK, Qualtrics) give their month as written, in the time zone they were made in
-    iso = text.str.match(r"\d{4}-(0[1-9]|1[0-2])-\d{2}")
-    state.submitted.update(text[iso].str[:7].tolist())
+    iso = text.str.match(r"\d{4}-(0[1-9]|1[0-2])-\d{2}").fillna(False).astype(bool)
+    state.submitted.update(text[iso].str[:7].value_counts().to_dict())  # one count per month, not per row
     # others (Google Forms, spreadsheets): read day first, as Vietnamese dates are written
     dates = pd.to_datetime(text[~iso], errors="coerce", format="mixed", dayfirst=True)
-    state.submitted.update(d.strftime("%Y-%m") for d in dates.dropna())
+    state.submitted.update(dates.dropna().dt.strftime("%Y-%m").value_counts().to_dict())
 
 
 def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.date) -> None:
