@@ -318,21 +318,48 @@ def _truthy(value: Any, labels: set[str]) -> float:
     return -1.0  # not understood
 
 
+def _split_flags(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: dict[int, str],
+                 out: _Problems) -> np.ndarray:
+    """Each option column read as chosen (1), not chosen (0) or blank (NaN): rows by options, in the order
+    of ``columns``. A value not understood is reported and taken as blank.
+
+    Option columns of Arrow strings (a CSV's) are read together: one dictionary encoding of them all,
+    each distinct value judged once per option (a Kobo chunk has 20 option columns, each read on its own
+    was most of coercing it, issue 18); other columns one by one, each distinct value once.
+    """
+    items = list(columns.items())
+    labels = []
+    for code, _column in items:
+        choice = next(c for c in qn.choices(q) if c.code == code)
+        labels.append({fold(choice.label.vi), fold(choice.label.en)})
+    flags = np.empty((len(frame), len(items)))
+    if all(isinstance(frame[c].dtype, pd.StringDtype) and frame[c].dtype.storage == "pyarrow" for _, c in items):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        joint = pc.dictionary_encode(pa.concat_arrays([_arrow_text(frame[c]) for _, c in items]))
+        codes = joint.indices.fill_null(-1).to_numpy(zero_copy_only=False).reshape(len(items), len(frame))
+        distinct = joint.dictionary.to_pylist()
+        for i, option_labels in enumerate(labels):  # the last entry: code -1, a missing cell
+            flags[:, i] = np.array([_truthy(v, option_labels) for v in distinct] + [np.nan])[codes[i]]
+    else:
+        for i, (_code, column) in enumerate(items):
+            flags[:, i] = _by_unique(frame[column], lambda v, lb=labels[i]: _truthy(v, lb), dtype=float,
+                                     blank_missing=False)[0].to_numpy()
+    for i, (_code, column) in enumerate(items):
+        bad = flags[:, i] == -1.0
+        if bad.any():
+            out.add(frame.index[bad], column, q.id, frame[column][bad], "unknown_label")
+            flags[bad, i] = np.nan
+    return flags
+
+
 def _coerce_split(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: dict[int, str],
                   out: _Problems) -> pd.Series:
-    flags = {}
-    for code, column in columns.items():
-        choice = next(c for c in qn.choices(q) if c.code == code)
-        labels = {fold(choice.label.vi), fold(choice.label.en)}
-        flag, _filled = _by_unique(frame[column], lambda v, lb=labels: _truthy(v, lb), dtype=float,
-                                   blank_missing=False)
-        bad = flag == -1.0
-        out.add(frame.index[bad], column, q.id, frame[column][bad], "unknown_label")
-        flags[code] = flag.where(~bad)
-    table = pd.DataFrame(flags)
-    answered = table.notna().any(axis=1).to_numpy()
-    chosen = table.fillna(0).to_numpy(dtype=bool)
-    names = [str(c) for c in table.columns]
+    flags = _split_flags(frame, qn, q, columns, out)
+    answered = ~np.isnan(flags).all(axis=1)
+    chosen = np.nan_to_num(flags, nan=0.0).astype(bool)
+    names = [str(code) for code in columns]
     # rows choose few distinct sets: the text is joined once per set, not once per row (issue 18);
     # a set is found by the bits of its choices (rows of more than 62 options: by the rows themselves)
     if chosen.shape[1] <= 62:

@@ -114,15 +114,20 @@ def test_labels_codes_and_yes_no_words(monthly):
                      (5, "difficulty_types", "unknown_code", "77")}
 
 
-def test_split_columns_become_one_answer(monthly):
+@pytest.mark.parametrize("texts", [object, "string[pyarrow]"])  # cells as objects (.xlsx), or Arrow strings (CSV)
+def test_split_columns_become_one_answer(monthly, texts):
     from survey.ingest.mapping import ColumnMap
-    raw = _raw(a=["1", "0", None, "x"], b=["0", "1", None, "Thanh tra, kiểm tra"], c=["1", "0", None, "?"])
+    raw = _raw(a=["1", "0", None, "x", "?", "0"], b=["0", "1", None, "Thanh tra, kiểm tra", None, "0"],
+               c=["1", "0", None, "?", None, "xử lý NƯỚC THẢI"]).astype(texts)
     cmap = ColumnMap(split={"difficulty_types": {1: "a", 2: "b", 3: "c"}})
     answers, problems = coerce_answers(raw, monthly, cmap)
     assert answers["difficulty_types"].tolist()[:2] == ["1 3", "2"]
     assert pd.isna(answers.loc[4, "difficulty_types"])  # not asked
-    assert answers.loc[5, "difficulty_types"] == "1 2"
-    assert [(p["row"], p["column"], p["reason"]) for p in problems] == [(5, "c", "unknown_label")]
+    assert answers.loc[5, "difficulty_types"] == "1 2"  # "x" marks a choice, and so does the option's label
+    assert pd.isna(answers.loc[6, "difficulty_types"])  # only a mark not understood: not an answer of none
+    assert answers.loc[7, "difficulty_types"] == "3"  # option 3's own label (any case), in its column
+    assert sorted((p["row"], p["column"], p["reason"]) for p in problems) == [(5, "c", "unknown_label"),
+                                                                              (6, "a", "unknown_label")]
 
 
 # ----------------------------------------------------------------- validation rules
