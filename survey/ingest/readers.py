@@ -248,10 +248,26 @@ def _nfc_arrow(series: pd.Series) -> pd.Series:
     text = pa.array(series)
     if pc.all(pc.string_is_ascii(text)).as_py() is not False:  # ASCII is NFC: codes, numbers, ids, dates
         return series
-    normal = pc.utf8_normalize(text, "NFC")
-    if pc.all(pc.equal(normal, text)).as_py() is not False:  # True, or None when every cell is missing
+    if _all_nfc(text):
         return series
+    normal = pc.utf8_normalize(text, "NFC")
     return pd.Series(series.dtype.__from_arrow__(normal), index=series.index, name=series.name)
+
+
+def _all_nfc(text) -> bool:
+    """Whether every cell of an Arrow string array is in NFC, checked on one text: the cells joined by line
+    breaks, by Python's exact test (its quick check, then normalising only where that is unsure), six
+    times faster than normalising every cell in Arrow to compare (issue 18). Joined by "\n", the cells
+    cannot change one another: a line break composes with nothing, and a mark after it starts afresh."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    filled = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    filled = filled.fill_null("")
+    lists = pa.LargeListArray if pa.types.is_large_string(filled.type) else pa.ListArray
+    offsets = pa.array([0, len(filled)], pa.int64() if lists is pa.LargeListArray else pa.int32())
+    joined = pc.binary_join(lists.from_arrays(offsets, filled), pa.scalar("\n", filled.type))[0].as_py()
+    return unicodedata.is_normalized("NFC", joined or "")
 
 
 # ------------------------------------------------------------------ CSV

@@ -92,3 +92,21 @@ def test_a_record_longer_than_the_parsers_blocks_is_read_whole(tmp_path, encodin
     assert frame["c"].tolist() == ["y", "w", "r", "s"]
     problems = chunks[-1][1].cell_problems  # both long cells are named, for the load to refuse those rows
     assert sorted(problems) == [3, 4] and problems[3][0][:2] == ("b", "cell_too_long")
+
+
+@settings(max_examples=80, deadline=None)
+@given(cells=st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(
+    list("aeouAđ\n \u0301\u0300\u0303\u0309\u0323\u0302\u0306\u031b\u1100\u1161\u00e9\u1ebf\u0344")), max_size=6)),
+    max_size=12))
+def test_a_column_is_found_in_nfc_exactly_when_each_of_its_cells_is(cells):
+    """The one-text check (cells joined by line breaks) against Python's test of each cell alone: base
+    letters and combining marks that would compose across two cells, Hangul jamo, marks out of order."""
+    import pyarrow as pa
+
+    from survey.ingest.readers import _all_nfc, _nfc_arrow
+
+    expected = all(unicodedata.is_normalized("NFC", c) for c in cells if c is not None)
+    series = pd.Series(cells, dtype="string[pyarrow]")
+    assert _all_nfc(pa.array(series)) == expected
+    assert [None if pd.isna(v) else v for v in _nfc_arrow(series)] == \
+        [None if c is None else unicodedata.normalize("NFC", c) for c in cells]
