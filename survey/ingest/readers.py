@@ -1065,16 +1065,16 @@ def _csv_scanned_beside(info: FileInfo, format: str | None, chunksize: int,
     _kobo(meta, format)
     scan = ScanBeside(info, max_rows)
     try:
-        chunks, offset = _csv_chunks(info, chunksize, len(names)), 0
+        chunks, offset, larger = _csv_chunks(info, chunksize, len(names)), 0, False
         while True:
             try:
                 frame = next(chunks, None)
             except IngestError as exc:  # Arrow could not parse a record: what did the scan find?
                 scanned, longest = scan.result()  # raises the scan's error, if it found one
-                if "straddl" not in str(exc.params.get("reason", "")):
+                if "straddl" not in str(exc.params.get("reason", "")) or larger:
                     raise
-                # a record longer than the blocks: read on with blocks that hold it
-                chunks = _csv_chunks(info, chunksize, len(names), longest, skip=offset)
+                # a record longer than the blocks: read on with blocks that hold it (once)
+                chunks, larger = _csv_chunks(info, chunksize, len(names), longest, skip=offset), True
                 continue
             if frame is None:
                 break
