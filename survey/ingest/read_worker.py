@@ -100,6 +100,9 @@ def _start(task: str, info: FileInfo, options: dict[str, Any]) -> tuple[subproce
     try:
         child = subprocess.Popen([sys.executable, "-m", "survey.ingest.read_worker", str(write_fd)],
                                  stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
+    except BaseException:
+        os.close(read_fd)
+        raise
     finally:
         os.close(write_fd)
     source = os.fdopen(read_fd, "rb", buffering=1 << 20)

@@ -1061,9 +1061,13 @@ def _csv_scanned_beside(info: FileInfo, format: str | None, chunksize: int,
     if names is None:
         yield from _csv_scanned_first(info, format, chunksize, max_rows)
         return
+    try:
+        scan = ScanBeside(info, max_rows)
+    except OSError:  # no process could be started (limits, a frozen interpreter): scan first, as before
+        yield from _csv_scanned_first(info, format, chunksize, max_rows)
+        return
     meta = RawMeta(info, names)
     _kobo(meta, format)
-    scan = ScanBeside(info, max_rows)
     try:
         chunks, offset, larger = _csv_chunks(info, chunksize, len(names)), 0, False
         while True:

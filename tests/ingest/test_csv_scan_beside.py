@@ -120,3 +120,16 @@ def _cmdline(pid: int) -> bytes:
             return fh.read()
     except OSError:
         return b""
+
+
+def test_without_a_second_process_the_file_is_scanned_first(tmp_path, monkeypatch):
+    import subprocess
+
+    path = tmp_path / "k.csv"
+    path.write_text("a;b\n" + "".join(f"{i};ô\n" for i in range(300)), encoding="utf-8")
+    first = _read(path, False, monkeypatch, chunksize=100)
+
+    def refused(*args, **kwargs):
+        raise OSError("Resource temporarily unavailable")
+    monkeypatch.setattr(subprocess, "Popen", refused)
+    _same_chunks(first, _read(path, True, monkeypatch, chunksize=100))
