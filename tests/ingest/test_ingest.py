@@ -108,6 +108,17 @@ def test_duplicate_uuid_in_file(tmp_path, store, monthly):
     assert q["raw"][0]["_uuid"] == "a"  # the raw row is kept as it was
 
 
+@pytest.mark.parametrize("chunksize", [2, 3, 100])
+def test_a_uuid_seen_in_an_earlier_chunk_is_a_duplicate_too(tmp_path, store, monthly, chunksize):
+    answers = make_answers(monthly, 7, seed=4)
+    to_kobo_csv(answers, monthly, tmp_path / "d.csv", uuids=["a", "b", "c", "a", "b", "d", "d"])
+    result = ingest_file(tmp_path / "d.csv", monthly, "2025-11", store=store, chunksize=chunksize)
+    assert (result.accepted, result.quarantined) == (4, 3)
+    q = store.read_quarantine(result.load_id)
+    firsts = {r: reasons[0]["params"]["first_row"] for r, reasons in zip(q["row_number"], q["reasons"])}
+    assert firsts == {5: 2, 6: 3, 8: 7}  # each repeat names the first row of its id, in any chunk
+
+
 def test_quarantine_keeps_raw_row_and_every_reason(tmp_path, store, monthly):
     answers = make_answers(monthly, 3, seed=5).astype({"locality": object, "sector": object})
     answers.loc[1, "locality"] = 99.0
