@@ -380,13 +380,16 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
         p["action"] = "quarantined"
     problems += duplicates
     bad |= {p["row"] for p in duplicates}
-    clean = [r for r in raw.index if r not in bad]
+    rows = raw.index.tolist()
+    clean = [r for r in rows if r not in bad] if bad else rows
     # plain dicts for the row loops below: a Series look-up per row cost more than the work
-    key_of, hash_of = dict(zip(keys.index, keys.tolist())), dict(zip(hashes.index, hashes.tolist()))
-    stored = state.store.stored_keys(state.conn, state.table, state.wave_id, [key_of[r] for r in clean],
+    key_of, hash_of = dict(zip(rows, keys.tolist())), dict(zip(rows, hashes.tolist()))
+    stored = state.store.stored_keys(state.conn, state.table, state.wave_id,
+                                     [key_of[r] for r in clean] if bad else keys.tolist(),
                                      exclude_load=state.exclude_load)
-    present, accept = [], []
-    for row in clean:
+    # the usual chunk has no row refused and no key stored: its rows are accepted without a step per row
+    present, accept = [], ([] if stored else list(clean))
+    for row in (clean if stored else ()):
         key = key_of[row]
         if key not in stored:
             accept.append(row)
@@ -409,11 +412,13 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
                                            exclude_load=state.exclude_load)
     fresh = [r for r in records if r["raw_hash"] not in known]
     present += [r["row_number"] for r in records if r["raw_hash"] in known]
-    twins = state.store.same_answers(state.conn, state.table, state.wave_id, [hash_of[r] for r in accept],
+    twins = state.store.same_answers(state.conn, state.table, state.wave_id,
+                                     hashes.tolist() if len(accept) == len(rows) else [hash_of[r] for r in accept],
                                      keyed=state.cmap.key is not None, exclude_load=state.exclude_load)
-    result.same_as_stored += [(int(r), key_of[r], twins[hash_of[r]]) for r in accept
-                              if hash_of[r] in twins and twins[hash_of[r]] != key_of[r]]
-    corrected_rows = {r for r in accept if r in by_row}
+    if twins:
+        result.same_as_stored += [(int(r), key_of[r], twins[hash_of[r]]) for r in accept
+                                  if hash_of[r] in twins and twins[hash_of[r]] != key_of[r]]
+    corrected_rows = {r for r in accept if r in by_row} if by_row else set()
     corrections = [{"row_number": int(p["row"]), "response_key": key_of[p["row"]], "question": p["question"],
                     "value": p["value"], "reason": p["reason"],
                     "params": json.dumps(p["params"], ensure_ascii=False, default=str)}
