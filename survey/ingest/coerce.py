@@ -132,13 +132,18 @@ def factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
     of Arrow strings (a CSV's) by Arrow's dictionary encoding directly, its distinct values as Python
     texts (pandas' own route through it cost more than the encoding, a CSV load calls it 170 times per
     chunk, issue 18)."""
-    if isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow":
+    if is_arrow_text(raw):
         import pyarrow.compute as pc
 
         encoded = pc.dictionary_encode(_arrow_text(raw))
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
         return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
     return pd.factorize(raw, use_na_sentinel=True)
+
+
+def is_arrow_text(column: pd.Series) -> bool:
+    """Whether pandas holds ``column`` as Arrow strings (a CSV's cells; coercion's text answers)."""
+    return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
 
 
 def _arrow_text(raw: pd.Series):
@@ -333,7 +338,7 @@ def _split_flags(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: d
         choice = next(c for c in qn.choices(q) if c.code == code)
         labels.append({fold(choice.label.vi), fold(choice.label.en)})
     flags = np.empty((len(frame), len(items)))
-    if all(isinstance(frame[c].dtype, pd.StringDtype) and frame[c].dtype.storage == "pyarrow" for _, c in items):
+    if all(is_arrow_text(frame[c]) for _, c in items):
         import pyarrow as pa
         import pyarrow.compute as pc
 
