@@ -55,7 +55,7 @@ from ..places import check_wave_locality
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
 from ..store.staging import StagedRows
-from .coerce import cell_text, coerce_answers, factorize
+from .coerce import cell_text, coerce_answers, factorize, is_arrow_text
 from .mapping import ID_COLUMNS, ColumnMap, map_columns, read_mapping
 from .messages import render
 from .readers import (
@@ -217,7 +217,7 @@ def fingerprints(answers: pd.DataFrame) -> np.ndarray:
     from pandas.core.util.hashing import combine_hash_arrays
 
     def column_hashes(col: pd.Series) -> np.ndarray:
-        if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":  # texts (coerce_answers)
+        if is_arrow_text(col):  # texts (coerce_answers)
             codes, distinct = factorize(col)  # hashed as the same texts held as objects are
         elif isinstance(col.dtype, np.dtype) and col.dtype == object:
             codes, distinct = pd.factorize(col.to_numpy(), use_na_sentinel=True)
@@ -245,10 +245,10 @@ def _all_text(column: pd.Series) -> bool:
     return pd.api.types.infer_dtype(column, skipna=False) in ("string", "empty")
 
 
-def _duplicates(keys: pd.Series, state: _State) -> list[dict]:
-    """Rows whose key an earlier row of the file had (in this chunk or an earlier one): refused, naming
-    that first row. Keys seen are remembered in ``state.seen`` (key -> first row)."""
-    values, rows = keys.tolist(), keys.index.tolist()
+def _duplicates(rows: list[int], values: list[str], state: _State) -> list[dict]:
+    """Rows (file row numbers) whose key (``values``, row for row) an earlier row of the file had, in this
+    chunk or an earlier one: refused, naming that first row. Keys seen are remembered in ``state.seen``
+    (key -> first row)."""
     # the usual chunk: no key repeats, none was seen before; checked and remembered by dict and set
     # operations in C rather than a Python step per row (0.4 s of a 1,000,000-row load, issue 18)
     first_rows = dict(zip(reversed(values), reversed(rows)))  # key -> its first row in the chunk
@@ -375,17 +375,17 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     bad = _correct(answers, problems, state, today)
     _typed_values(raw, problems, state.cmap)
     keys, hashes = _keys(raw, answers, state.cmap)
-    duplicates = _duplicates(keys, state)
+    # plain lists and dicts for the row steps below: a Series look-up per row cost more than the work
+    rows, key_list, hash_list = raw.index.tolist(), keys.tolist(), hashes.tolist()
+    duplicates = _duplicates(rows, key_list, state)
     for p in duplicates:
         p["action"] = "quarantined"
     problems += duplicates
     bad |= {p["row"] for p in duplicates}
-    rows = raw.index.tolist()
     clean = [r for r in rows if r not in bad] if bad else rows
-    # plain dicts for the row loops below: a Series look-up per row cost more than the work
-    key_of, hash_of = dict(zip(rows, keys.tolist())), dict(zip(rows, hashes.tolist()))
+    key_of, hash_of = dict(zip(rows, key_list)), dict(zip(rows, hash_list))
     stored = state.store.stored_keys(state.conn, state.table, state.wave_id,
-                                     [key_of[r] for r in clean] if bad else keys.tolist(),
+                                     [key_of[r] for r in clean] if bad else key_list,
                                      exclude_load=state.exclude_load)
     # the usual chunk has no row refused and no key stored: its rows are accepted without a step per row
     present, accept = [], ([] if stored else list(clean))
@@ -413,7 +413,7 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
     fresh = [r for r in records if r["raw_hash"] not in known]
     present += [r["row_number"] for r in records if r["raw_hash"] in known]
     twins = state.store.same_answers(state.conn, state.table, state.wave_id,
-                                     hashes.tolist() if len(accept) == len(rows) else [hash_of[r] for r in accept],
+                                     hash_list if len(accept) == len(rows) else [hash_of[r] for r in accept],
                                      keyed=state.cmap.key is not None, exclude_load=state.exclude_load)
     if twins:
         result.same_as_stored += [(int(r), key_of[r], twins[hash_of[r]]) for r in accept
