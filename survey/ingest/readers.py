@@ -516,13 +516,12 @@ def scan_csv(info: FileInfo, max_rows: int) -> tuple[RawMeta, int]:
             record.append(line)
             yield line
 
-    csv.field_size_limit(max(info.size, 1 << 20))
     problems: dict[int, list] = {}
     bad: list[tuple[int, int]] = []
     extra_empty, number, longest = 0, 1, 0
     with open(info.path, "r", encoding=info.encoding, errors="strict", newline="") as fh:
         try:
-            reader = csv.reader(lines(fh), delimiter=info.separator, quotechar='"', doublequote=True)
+            reader = _csv_records(lines(fh), info.separator, info.size)
             header = next(reader, None)
             if not header:
                 raise IngestError("the file has no columns", file=str(info.path), code="ingest.no_columns")
@@ -565,11 +564,22 @@ def scan_csv(info: FileInfo, max_rows: int) -> tuple[RawMeta, int]:
     return RawMeta(info, names, rows=number - 1, cell_problems=problems), longest
 
 
+def _csv_records(lines: Iterator[str], separator: str, size: int, strict: bool = False):
+    """Python's csv reader of the records in ``lines`` (``size`` characters at most: no cell is refused
+    as too large, long cells are :func:`scan_csv`'s to note), in the one dialect every CSV is read with:
+    quotes ``"``, doubled inside a quoted text (the scan, its header read first, and the check for a
+    text left open at the end). The csv module's limit is one for the whole process, so it is only ever
+    raised: a smaller file read at the same time must not lower it under a larger one's scan."""
+    if csv.field_size_limit() < size:
+        csv.field_size_limit(max(size, 1 << 20))
+    return csv.reader(lines, delimiter=separator, quotechar='"', doublequote=True, strict=strict)
+
+
 def _ends_inside_quotes(record: list[str], separator: str) -> bool:
     """Whether the file's last record ends inside a quoted text (the csv module, lenient, reads such a
     record to the end of the file; read strictly, it says "unexpected end of data")."""
     try:
-        list(csv.reader(record, delimiter=separator, quotechar='"', doublequote=True, strict=True))
+        list(_csv_records(record, separator, sum(map(len, record)), strict=True))
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
     return False
@@ -1101,9 +1111,8 @@ def _csv_scanned_beside(info: FileInfo, format: str | None, chunksize: int,
 
 def _csv_header(info: FileInfo) -> list[str] | None:
     """The CSV's first record (its column names), read as :func:`scan_csv` reads it; None when empty."""
-    csv.field_size_limit(max(info.size, 1 << 20))
     with open(info.path, "r", encoding=info.encoding, errors="strict", newline="") as fh:
-        return next(csv.reader(fh, delimiter=info.separator, quotechar='"', doublequote=True), None)
+        return next(_csv_records(fh, info.separator, info.size), None)
 
 
 def _long_or_nul_cells(frame: pd.DataFrame, names: list[str], first_row: int, out: dict) -> None:
