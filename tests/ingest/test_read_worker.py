@@ -22,7 +22,7 @@ def _in_process(monkeypatch) -> list:
     """From now on every .sav and .xlsx is read in a child, whatever its size; the list of children started."""
     started = []
     real = read_worker.read_in_process
-    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", 0)
+    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", {"sav": 0, "xlsx": 0})
     monkeypatch.setattr(read_worker, "read_in_process", lambda *a: started.append(a) or real(*a))
     return started
 
@@ -76,7 +76,7 @@ def test_a_child_that_dies_stops_the_load_and_changes_nothing(tmp_path, monthly,
     ingest_file(to_sav(make_answers(monthly, 20, seed=1), monthly, tmp_path / "a.sav"), monthly, "2025-05",
                 store=store)
     before = snapshot(store)
-    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", 0)
+    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", {"sav": 0, "xlsx": 0})
     real = read_worker._receive
     received = []
 
@@ -104,7 +104,7 @@ def _is_worker(pid: str) -> bool:
 
 
 @pytest.mark.parametrize("offset", [553, 749])
-def test_a_file_that_crashes_the_reading_child_is_a_damaged_file(tmp_path, monthly, offset):
+def test_a_file_that_crashes_the_reading_child_is_a_damaged_file(tmp_path, monthly, offset, in_process):
     """The flipped dictionary bytes that crash ReadStat (tests/ingest/test_nothing_lost.py) crash the reading
     child, not the load: the load says the file is damaged, as the in-process probe does."""
     data = bytearray(to_sav(make_answers(monthly, 30, seed=5), monthly, tmp_path / "m.sav").read_bytes())
@@ -114,7 +114,26 @@ def test_a_file_that_crashes_the_reading_child_is_a_damaged_file(tmp_path, month
     with pytest.raises(IngestError, match="damaged") as caught:
         ingest_file(tmp_path / "d.sav", monthly, "2025-06", store=store)
     assert caught.value.code != "ingest.reader_failed"
-    assert store.list_loads().empty
+    assert store.list_loads().empty and len(in_process) == 1
+
+
+@pytest.mark.parametrize("write", [to_sav, to_xlsx])
+def test_a_file_is_read_in_a_child_from_its_format_s_size_on(tmp_path, monthly, write, monkeypatch):
+    """Below its format's size a file is read in a thread (the child's start would cost more than it saves);
+    from that size on, in a child. The same chunks either way."""
+    started = []
+    real = read_worker.read_in_process
+    monkeypatch.setattr(read_worker, "read_in_process", lambda *a: started.append(a) or real(*a))
+    info = prepare(write(make_answers(monthly, 70, seed=8), monthly, tmp_path / f"f.{write.__name__[3:]}"))
+    other = "xlsx" if info.format == "sav" else "sav"
+    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", {info.format: info.size + 1, other: 0})
+    thread = list(read_ahead(info, chunksize=50))
+    assert started == []
+    monkeypatch.setattr(readers, "PROCESS_READ_BYTES", {info.format: info.size, other: 2**60})
+    child = list(read_ahead(info, chunksize=50))
+    assert len(started) == 1 and [len(f) for f, _m in child] == [50, 20]
+    for (f, _m), (g, _n) in zip(thread, child):
+        pd.testing.assert_frame_equal(f, g)
 
 
 def test_where_a_pipe_cannot_be_handed_to_a_child_a_thread_reads(tmp_path, monthly, monkeypatch):
