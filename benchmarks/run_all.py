@@ -31,7 +31,9 @@ matrices at once) can be the larger. ``growth`` is how much the time grew from t
 how much the rows grew (1.0 is linear).
 
 Exit status: 0 when every stage is within its goal plus 30% (noise is not a regression), 1 when a
-stage's time ratio, memory ratio, memory cap or growth exceeds it by more than 30%.
+stage's time ratio, memory ratio, memory cap or growth exceeds it by more than 30%, or when a baseline's
+timed work imports a module the project's had imported in its set-up (``imported`` in the JSON: the
+modules each timed work imported; a baseline that pays an import the project does not is unequal work).
 
 Usage: ``.venv/bin/python benchmarks/run_all.py --sizes 1e4,1e5,1e6 [--repeat 3] [--json out/benchmarks.json]``
 """
@@ -72,22 +74,26 @@ STAGE = textwrap.dedent("""
         open("/proc/self/clear_refs", "w").write("5")
     except OSError:
         pass
+    warm = set(sys.modules)
     start = time.perf_counter()
     {work}
     seconds = time.perf_counter() - start
     work_peak = hwm()
+    imported = sorted(set(sys.modules) - warm)  # the modules the timed work imported
     print(json.dumps({{"seconds": seconds, "startup": start - begin, "peak_mb": max(setup_peak, work_peak),
-                      "work_peak_mb": work_peak, "extra": extra}}))
+                      "work_peak_mb": work_peak, "extra": extra, "imported": imported}}))
 """)
 
 #: what a load imports on first use (lazily, so that the CLI starts fast): imported in the set-up, as the
 #: baselines import pandas or pyreadstat there, so both are warm-started alike and imports count as start-up
-INGEST_IMPORTS = "import pandera, pyarrow.compute, tqdm, zstandard; "
+INGEST_IMPORTS = "import pandera, pyarrow.compute, tqdm, zstandard, adbc_driver_sqlite.dbapi; "
 
 #: body -> (setup: imports and inputs, not in "seconds"; work: timed)
 BODIES = {
-    # pandas too: pyreadstat imports it on its first read (0.2 s), which the project has imported already
-    "read_sav": ("import pyreadstat, pandas",
+    # a baseline's set-up makes its first call on the file's first rows: its reader imports what it needs on
+    # that call (pyreadstat: pandas, 0.2 s, and narwhals; read_csv: pyarrow's pandas layer), which the
+    # project's set-up has imported already; the suite flags a baseline whose timed work imports anything
+    "read_sav": ("import pyreadstat, pandas; pyreadstat.read_sav(args['file'], user_missing=True, row_limit=5)",
                  "frame, _ = pyreadstat.read_sav(args['file'], user_missing=True); extra = len(frame)"),
     "ingest_sav": (INGEST_IMPORTS + "from pathlib import Path; from survey.ingest import ingest_file; "
                    "from survey.questionnaire import load_questionnaire; "
@@ -98,17 +104,21 @@ BODIES = {
                         "qn = load_questionnaire('pgi_feedback'); "
                         "ingest_file(args['preload'], qn, '2024-12', db=args['db'], progress=False)",
                         "extra = ingest_file(args['file'], qn, '2024-12', db=args['db'], progress=False).accepted"),
-    "read_csv": ("import pandas as pd",
+    "read_csv": ("import pandas as pd; pd.read_csv(args['file'], sep=';', nrows=5)",
                  "frame = pd.read_csv(args['file'], sep=';'); extra = len(frame)"),
     "ingest_kobo": (INGEST_IMPORTS + "from survey.ingest import ingest_file; "
                     "from survey.questionnaire import load_questionnaire; "
                     "qn = load_questionnaire('monthly_difficulties', period='2025-11')",
                     "extra = ingest_file(args['file'], qn, '2025-11', db=args['db'], progress=False).accepted"),
     # the same reads, then stored as leanly as honest code would (bench_ingest.lean_store)
-    "store_sav": ("import pyreadstat; from bench_ingest import lean_store",
+    "store_sav": ("import pyreadstat, tempfile; from bench_ingest import lean_store; "
+                  "lean_store(pyreadstat.read_sav(args['file'], user_missing=True, row_limit=5)[0], "
+                  "'sqlite:///' + tempfile.mkdtemp() + '/warm.sqlite')",
                   "frame, _ = pyreadstat.read_sav(args['file'], user_missing=True); "
                   "extra = lean_store(frame, args['db'])"),
-    "store_csv": ("import pandas as pd; from bench_ingest import lean_store",
+    "store_csv": ("import pandas as pd, tempfile; from bench_ingest import lean_store; "
+                  "lean_store(pd.read_csv(args['file'], sep=';', nrows=5), "
+                  "'sqlite:///' + tempfile.mkdtemp() + '/warm.sqlite', '_uuid')",
                   "frame = pd.read_csv(args['file'], sep=';'); extra = lean_store(frame, args['db'], '_uuid')"),
     "weights": ("from bench_weights import make_data, to_margins, run_python; "
                 "data, table = make_data(args['rows']); m = to_margins(table)",
@@ -195,8 +205,17 @@ def _descendants(pid: int) -> list[int]:
 
 
 def medians(runs: list[dict]) -> dict:
-    return {k: statistics.median(r[k] for r in runs)
-            for k in ("seconds", "startup", "peak_mb", "work_peak_mb", "child_peak_mb")}
+    out = {k: statistics.median(r[k] for r in runs)
+           for k in ("seconds", "startup", "peak_mb", "work_peak_mb", "child_peak_mb")}
+    out["imported"] = sorted(set().union(*(r["imported"] for r in runs)))
+    return out
+
+
+def unequal_start(ours: dict, base: dict | None) -> list[str]:
+    """Modules the baseline's timed work imported and ours did not (ours had them from its set-up): their
+    import time counted against the baseline only, unequal work in the project's favour. Both set-ups must
+    import them (empty: warm-started alike)."""
+    return sorted(set(base["imported"]) - set(ours["imported"])) if base else []
 
 
 def measure(name: str, repeat: int, fresh: callable, **args) -> tuple[dict, dict | None]:
@@ -267,6 +286,10 @@ def verdicts(name: str, n: int, ours: dict, base: dict | None, before: dict | No
         over.append(f"memory {ours['peak_mb'] / base['peak_mb']:.2f}x > {m_goal}x")
     if cap and ours["peak_mb"] > cap * (1 + TOLERANCE):
         over.append(f"peak {ours['peak_mb']:.0f} MiB > {cap:.0f} MiB")
+    if unequal_start(ours, base):
+        late = unequal_start(ours, base)
+        over.append(f"baseline's timed work imports {', '.join(late[:4])}{' ...' if len(late) > 4 else ''}: "
+                    "warm both set-ups alike")
     if name == "ingest Kobo CSV" and base and ours["startup"] - base["startup"] > KOBO_STARTUP * (1 + TOLERANCE):
         over.append(f"start-up +{ours['startup'] - base['startup']:.2f} s > {KOBO_STARTUP} s")
     if before and n_before and n >= 100_000:  # below, fixed costs hide the growth
