@@ -56,10 +56,7 @@ def read_in_process(info: FileInfo, options: dict[str, Any]) -> Iterator[tuple[A
             else:
                 break
     finally:
-        source.close()
-        if child.poll() is None:
-            child.kill()
-        child.wait()
+        _stop(child, source)
 
 
 class ScanBeside:
@@ -86,10 +83,7 @@ class ScanBeside:
         return value
 
     def close(self) -> None:
-        self._source.close()
-        if self._child.poll() is None:
-            self._child.kill()
-        self._child.wait()
+        _stop(self._child, self._source)
 
 
 def _start(task: str, info: FileInfo, options: dict[str, Any]) -> tuple[subprocess.Popen, BinaryIO]:
@@ -110,11 +104,17 @@ def _start(task: str, info: FileInfo, options: dict[str, Any]) -> tuple[subproce
         child.stdin.write(pickle.dumps((task, info, options), protocol=pickle.HIGHEST_PROTOCOL))
         child.stdin.close()
     except BaseException:
-        source.close()
-        child.kill()
-        child.wait()
+        _stop(child, source)
         raise
     return child, source
+
+
+def _stop(child: subprocess.Popen, source: BinaryIO) -> None:
+    """Close the pipe and end the child: killed if it is still at work (the reading stopped early)."""
+    source.close()
+    if child.poll() is None:
+        child.kill()
+    child.wait()
 
 
 def _receive(source: BinaryIO, info: FileInfo, child: subprocess.Popen) -> tuple[str, Any]:
