@@ -27,6 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from ..arrow_text import arrow_strings, is_arrow_text
 from ..questionnaire import Question, Questionnaire
 from .mapping import ColumnMap, fold
 
@@ -135,23 +136,10 @@ def factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
     if is_arrow_text(raw):
         import pyarrow.compute as pc
 
-        encoded = pc.dictionary_encode(_arrow_text(raw))
+        encoded = pc.dictionary_encode(arrow_strings(raw))
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
         return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
     return pd.factorize(raw, use_na_sentinel=True)
-
-
-def is_arrow_text(column: pd.Series) -> bool:
-    """Whether pandas holds ``column`` as Arrow strings (a CSV's cells; coercion's text answers)."""
-    return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
-
-
-def _arrow_text(raw: pd.Series):
-    """A column of texts (or missing) as one Arrow string array."""
-    import pyarrow as pa
-
-    arr = pa.array(raw.astype("string[pyarrow]"))
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _is_text(values: Any) -> bool:
@@ -342,7 +330,7 @@ def _split_flags(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: d
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        joint = pc.dictionary_encode(pa.concat_arrays([_arrow_text(frame[c]) for _, c in items]))
+        joint = pc.dictionary_encode(pa.concat_arrays([arrow_strings(frame[c]) for _, c in items]))
         codes = joint.indices.fill_null(-1).to_numpy(zero_copy_only=False).reshape(len(items), len(frame))
         distinct = joint.dictionary.to_pylist()
         for i, option_labels in enumerate(labels):  # the last entry: code -1, a missing cell
@@ -412,7 +400,7 @@ def _coerce_text(raw: pd.Series, nfc: bool = False) -> pd.Series:
 
         # The answers stay Arrow strings (pandas' "string[pyarrow]", missing as pd.NA): no Python
         # object per cell, and the staging, fingerprints and rules read them without converting
-        arr = _arrow_text(raw)
+        arr = arrow_strings(raw)
         arr = pc.utf8_trim_whitespace(arr if nfc else pc.utf8_normalize(arr, "NFC"))
         arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)  # blank: not answered
         return pd.Series(pd.arrays.ArrowStringArray(arr), index=raw.index, name=raw.name)

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..arrow_text import is_arrow_text
 from ..errors import IngestError, StoreError, SurveyError, SurveyWarning
 from ..i18n import _
 from ..period import Period
@@ -55,7 +56,7 @@ from ..places import check_wave_locality
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..store import Store
 from ..store.staging import StagedRows
-from .coerce import cell_text, coerce_answers, factorize, is_arrow_text
+from .coerce import cell_text, coerce_answers, factorize
 from .mapping import ID_COLUMNS, ColumnMap, map_columns, read_mapping
 from .messages import render
 from .readers import (

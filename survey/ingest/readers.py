@@ -28,6 +28,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
+from ..arrow_text import one_chunk
 from ..lazy_import import lazy_module
 from ..errors import IngestError
 
@@ -262,8 +263,7 @@ def _all_nfc(text) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    filled = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    filled = filled.fill_null("")
+    filled = one_chunk(text).fill_null("")
     lists = pa.LargeListArray if pa.types.is_large_string(filled.type) else pa.ListArray
     offsets = pa.array([0, len(filled)], pa.int64() if lists is pa.LargeListArray else pa.int32())
     joined = pc.binary_join(lists.from_arrays(offsets, filled), pa.scalar("\n", filled.type))[0].as_py()

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Date, Float, Integer
 
+from ..arrow_text import arrow_strings, is_arrow_text
 from ..errors import StoreError
 from ..lazy_import import lazy_module
 
@@ -153,9 +154,7 @@ def _arrow_column(series: pd.Series, sql_type: Any, pa):
         return pa.array(series.to_numpy(dtype=np.int64), type=pa.int64())
     if (kind is not None and issubclass(kind, (Float, Integer))) or series.dtype.kind in "fiub":
         return pa.array(series.to_numpy(dtype=np.float64, na_value=np.nan), type=pa.float64(), from_pandas=True)
-    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":  # Arrow texts as they are
-        text = pa.array(series)
-        text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-        return text.cast(pa.string())  # one schema for every chunk (pandas may hold large_string)
+    if is_arrow_text(series):  # Arrow texts as they are
+        return arrow_strings(series).cast(pa.string())  # one schema for every chunk (pandas may hold large_string)
     # texts and codes ("1 3"): every kind of missing (None, NaN, pd.NA) as NULL
     return pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
