@@ -42,7 +42,6 @@ import pandas as pd
 from .resources import ReferenceDataError, data_path  # noqa: F401  (importable from here as before)
 import yaml
 
-from .errors import SurveyError
 from .vocabulary import MEASURES, MERGER_YEAR, SUBINDICES
 
 __all__ = ["data_path", "questionnaires_path", "margins_path", "targets_folder", "ReferenceDataError",

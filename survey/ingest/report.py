@@ -11,7 +11,6 @@ cannot hold are dropped.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any

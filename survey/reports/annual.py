@@ -23,11 +23,11 @@ from ..forecast import round_probability
 from ..forecast.panel import wide_panel
 from ..i18n import _, format_date, format_number, format_percent
 from ..notes import Note, notes_text
-from ..reference import data_path, load_provinces, pgi_indicator_benchmarks, pilot_years, province_name
+from ..reference import data_path, load_provinces, pgi_indicator_benchmarks, pilot_years
 from ..scoring import ScoreResult
 from ..scoring.run import hidden_text
 from ..scoring import province_key
-from ..vocabulary import ESTIMATE_NOTICE, FORECAST_NOTICE, MERGER_YEAR, MEASURES
+from ..vocabulary import ESTIMATE_NOTICE, FORECAST_NOTICE, MEASURES
 from .blocks import Document, Section, Table
 from .common import plt
 from .digest import labels
