@@ -48,7 +48,7 @@ __all__ = [
     "FEEDBACK", "review_cases", "edit_case", "approve_case", "follow_up_case", "remove_load", "load_counts",
     "wave_counts",
     "preview_export", "list_loads", "quarantined_rows", "margins_files", "add_user", "verify_user", "audit",
-    "audit_log", "accept_quarantined", "pull_kobo", "user_role",
+    "audit_log", "accept_quarantined", "pull_kobo", "user_role", "session_role", "end_session", "session_ended",
 ]
 
 T = TypeVar("T")
@@ -1011,6 +1011,14 @@ def user_role(store: Store, name: str) -> Outcome[str | None]:
     from .store.accounts import user_role as _role
 
     return Outcome(_role(store, name))
+
+
+def session_role(store: Store, user: str, token: str) -> Outcome[str | None]:
+    """The role now of a web session's account; None when the account is gone or the session was logged
+    out (see :func:`end_session`): what the web page checks on every request, in one read."""
+    from .store.accounts import session_role as _role
+
+    return Outcome(_role(store, user, token))
 
 
 def end_session(store: Store, token: str, keep: float) -> Outcome[None]:

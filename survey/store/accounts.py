@@ -15,12 +15,13 @@ from typing import Any
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select
 
 from ..errors import StoreError
 from .store import Store
 
-__all__ = ["ROLES", "add_user", "verify_user", "user_role", "list_users", "record", "read_audit"]
+__all__ = ["ROLES", "add_user", "verify_user", "user_role", "session_role", "list_users", "record", "read_audit",
+           "end_session", "session_ended"]
 
 #: roles, weakest first: each role may do what the ones before it may
 ROLES = ("viewer", "analyst", "staff", "admin")
@@ -47,22 +48,11 @@ audit = Table("web_audit", metadata,
 ended_sessions = Table("web_ended_sessions", metadata,
                        Column("token", String(64), primary_key=True),
                        Column("ended_at", DateTime, nullable=False))
-_TABLES = ("web_users", "web_audit", "web_ended_sessions")
 
 
 def _ensure(store: Store) -> None:
-    """Create the web's tables when the store does not have them yet (under the write lock).
-
-    Looked at once per :class:`Store` object: the web calls this on every request (the session and
-    the role are checked each time), where inspecting the schema cost three queries a page."""
-    if getattr(store, "_web_tables_ready", False):
-        return
-    with store.read() as conn:
-        have = {t for t in _TABLES if inspect(conn).has_table(t)}
-    if len(have) < len(_TABLES):
-        with store.begin() as conn:
-            metadata.create_all(conn)
-    store._web_tables_ready = True
+    """The web's tables, created when the store does not have them yet (once per Store object)."""
+    store.ensure_tables(metadata)
 
 
 def add_user(store: Store, name: str, role: str, password: str) -> None:
@@ -103,6 +93,15 @@ def user_role(store: Store, name: str) -> str | None:
     _ensure(store)
     with store.read() as conn:
         return conn.execute(select(users.c.role).where(users.c.name == name)).scalar()
+
+
+def session_role(store: Store, name: str, token: str) -> str | None:
+    """The role now of the account a web session belongs to; None when there is no such account or the
+    session (CSRF token ``token``) was logged out. One query: the web page asks on every request."""
+    _ensure(store)
+    ended = select(ended_sessions.c.token).where(ended_sessions.c.token == token).exists()
+    with store.read() as conn:
+        return conn.execute(select(users.c.role).where(users.c.name == name, ~ended)).scalar()
 
 
 def list_users(store: Store) -> pd.DataFrame:

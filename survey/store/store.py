@@ -312,6 +312,7 @@ class Store:
 
     def __init__(self, url: str | None = None, *, create: bool = True) -> None:
         self.url = url or default_url()
+        self._ensured: set[frozenset[str]] = set()  # other modules' tables known present (ensure_tables)
         if "://" not in self.url:  # a file path: a SQLite store
             self.url = f"sqlite:///{Path(self.url).expanduser().absolute()}"
         try:
@@ -345,6 +346,22 @@ class Store:
             raise StoreError(f"the database driver for {self.safe_url} is not installed ({exc.name})",
                              hint="for PostgreSQL: pip install 'psycopg[binary]'", code="store.driver",
                              params={"url": self.safe_url, "module": exc.name}) from None
+
+    def ensure_tables(self, tables: MetaData) -> None:
+        """Create those of ``tables`` (a module's own, e.g. the web page's accounts) the store does not
+        have yet, under the write lock, so a store made before them gains them without touching the others.
+
+        Looked at once per Store object: the web page asks on every request, where inspecting the schema
+        cost three queries a page."""
+        names = frozenset(tables.tables)
+        if names in self._ensured:
+            return
+        with self.read() as conn:
+            missing = [t for t in tables.sorted_tables if not inspect(conn).has_table(t.name)]
+        if missing:
+            with self.begin() as conn:
+                tables.create_all(conn)
+        self._ensured.add(names)
 
     @property
     def file(self) -> Path | None:

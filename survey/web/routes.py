@@ -57,10 +57,9 @@ def install(app: FastAPI, web: WebApp) -> None:  # noqa: C901 - one place lists 
 
     def need(request: Request, role: str):
         session = web.sessions.read(request.cookies.get(SESSION_COOKIE))
-        # a logged-out session stays out, also after the page restarts with the same secret
-        if session is None or jobs.session_ended(web.store, session.csrf).value:
-            raise Denied(401)
-        now = jobs.user_role(web.store, session.user).value  # a role changed or an account removed counts now
+        # a logged-out session stays out, also after the page restarts with the same secret; a role
+        # changed or an account removed counts now
+        now = jobs.session_role(web.store, session.user, session.csrf).value if session is not None else None
         if now is None:
             raise Denied(401)
         session = replace(session, role=now)

@@ -568,3 +568,25 @@ def test_logouts_older_than_a_cookie_can_live_are_forgotten(tmp_path):
     assert jobs.session_ended(store, "early").value and jobs.session_ended(store, "later").value
     jobs.end_session(store, "now", keep=0)  # with cookies living 0 s, every earlier logout can go
     assert [jobs.session_ended(store, t).value for t in ("early", "later", "now")] == [False, False, True]
+
+
+def test_a_request_s_session_is_checked_in_one_read_and_the_web_tables_looked_for_once(tmp_path):
+    """The account's role now and the session's logout are one query; the tables are looked for once per store."""
+    from sqlalchemy import event
+
+    from survey import jobs
+    from survey.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    jobs.add_user(store, "lan", "staff", "mat-khau-dai")
+    sent = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    assert jobs.session_role(store, "lan", "tok-1").value == "staff"
+    assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1, sent
+    jobs.add_user(store, "lan", "viewer", "mat-khau-dai")  # a role changed counts at once
+    assert jobs.session_role(store, "lan", "tok-1").value == "viewer"
+    jobs.end_session(store, "tok-1", keep=3600)
+    assert jobs.session_role(store, "lan", "tok-1").value is None  # logged out
+    assert jobs.session_role(store, "lan", "tok-2").value == "viewer"  # another session of the account
+    assert jobs.session_role(store, "binh", "tok-2").value is None  # no such account
+    assert not any("sqlite_master" in s or "table_info" in s.lower() for s in sent), "tables looked for again"
