@@ -259,6 +259,17 @@ def _sql_type(qtype: str):
     return {"text": Text, "multiple": Text, "date": Date}.get(qtype, Float)
 
 
+def _fixed_columns() -> list[Column]:
+    """The columns every responses table has before its questions' (new objects: a Column belongs to one
+    table): the row's id, its wave and load, its row in the file, its key and its answers' fingerprint."""
+    return [Column("_id", Integer, primary_key=True),
+            Column("_wave_id", Integer, ForeignKey(waves.c.id), nullable=False),
+            Column("_load_id", Integer, ForeignKey(loads.c.id), nullable=False),
+            Column("_row", Integer, nullable=False),
+            Column("_key", Text, nullable=False),
+            Column("_hash", String(32), nullable=False)]
+
+
 #: How long a load waits for another load's commit before giving up, in seconds
 #: (``$PGI_BUSY_TIMEOUT``). Loads hold the write lock only to store what they
 #: prepared, so a wait is that part of the other load, not the whole of it.
@@ -462,13 +473,7 @@ class Store:
         inspector = inspect(conn)
         wanted = [(q.id, _sql_type(q.type)) for q in qn.questions]
         if not inspector.has_table(name):
-            table = Table(name, MetaData(),
-                          Column("_id", Integer, primary_key=True),
-                          Column("_wave_id", Integer, ForeignKey(waves.c.id), nullable=False),
-                          Column("_load_id", Integer, ForeignKey(loads.c.id), nullable=False),
-                          Column("_row", Integer, nullable=False),
-                          Column("_key", Text, nullable=False),
-                          Column("_hash", String(32), nullable=False),
+            table = Table(name, MetaData(), *_fixed_columns(),
                           *[Column(qid, typ()) for qid, typ in wanted],
                           UniqueConstraint("_wave_id", "_key", name=f"uq_{name}_key"))
             table.create(conn)
@@ -494,8 +499,7 @@ class Store:
     @staticmethod
     def response_types(qn: Questionnaire) -> dict[str, Any]:
         """Column -> SQLAlchemy type of a questionnaire's responses table (fixed columns and questions)."""
-        return {"_id": Integer, "_wave_id": Integer, "_load_id": Integer, "_row": Integer, "_key": Text,
-                "_hash": String, **{q.id: _sql_type(q.type) for q in qn.questions}}
+        return {**{c.name: c.type for c in _fixed_columns()}, **{q.id: _sql_type(q.type) for q in qn.questions}}
 
     # ------------------------------------------------------------ loads
 
