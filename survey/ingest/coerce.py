@@ -349,6 +349,10 @@ def _split_flags(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: d
 
 def _coerce_split(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: dict[int, str],
                   out: _Problems) -> pd.Series:
+    """A multiple choice from its option columns (one per code, 0/1 or a label): the chosen codes in code
+    order ("1 10"), whatever the order of the columns in the file (a form's choices, and so its
+    export's columns, may be out of code order); missing when every option column is blank."""
+    columns = dict(sorted(columns.items()))
     flags = _split_flags(frame, qn, q, columns, out)
     answered = ~np.isnan(flags).all(axis=1)
     chosen = np.nan_to_num(flags, nan=0.0).astype(bool)

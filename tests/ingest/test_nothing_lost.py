@@ -441,3 +441,29 @@ def test_an_spss_file_that_crashes_the_reader_is_a_clear_error(tmp_path, monthly
     (tmp_path / "d.sav").write_bytes(bytes(data))
     with pytest.raises(IngestError, match="damaged"):
         read_file(tmp_path / "d.sav")
+
+
+@pytest.mark.parametrize("whole_column", [True, False], ids=["with the whole column", "option columns only"])
+def test_option_columns_in_another_order_than_their_codes_give_the_answers_in_code_order(tmp_path, monthly,
+                                                                                        whole_column):
+    """A form may list its choices out of code order (e.g. "0 = none" last), and its export then has the
+    option columns in that order. The answer is the chosen codes in code order either way ("1 10", not
+    "10 1"); with the whole column beside them, the two agree and no row is refused for it."""
+    answers = make_answers(monthly, 60, seed=6)
+    path = to_kobo_csv(answers, monthly, tmp_path / "k.csv", uuids=[f"u-{i}" for i in range(60)])
+    frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    whole = "difficulties/difficulty_types"
+    options = [c for c in frame.columns if c.startswith(whole + "/")]
+    columns = list(frame.columns)
+    for place, column in zip([columns.index(c) for c in options], reversed(options)):
+        columns[place] = column  # the option columns from code 10 down to code 1
+    frame = frame[columns] if whole_column else frame[columns].drop(columns=[whole])
+    frame.to_csv(path, sep=";", index=False)
+    result = ingest_file(path, monthly, "2025-11", db=f"sqlite:///{tmp_path / 's.sqlite'}")
+    assert result.quarantined == 0 and "options_disagree" not in set(result.problems.get("reason", []))
+    stored = load_responses(monthly, "2025-11", "2025-11", store=Store(f"sqlite:///{tmp_path / 's.sqlite'}"))
+    got = stored.set_index("response_key")["difficulty_types"].reindex([f"u-{i}" for i in range(60)])
+    expected = answers["difficulty_types"]  # the fixture's answers: codes ascending, space-separated
+    assert [g if isinstance(g, str) else None for g in got] == [e if isinstance(e, str) and e else None
+                                                                for e in expected]
+    assert any(" " in e for e in expected if isinstance(e, str))  # answers of several codes are in the test
