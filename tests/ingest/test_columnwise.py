@@ -161,3 +161,32 @@ def test_fingerprints_of_a_real_chunk_and_of_no_columns(raw, monthly):
     assert (fingerprints(answers) == pd.util.hash_pandas_object(as_before, index=False).to_numpy()).all()
     empty = answers[[]]
     assert (fingerprints(empty) == pd.util.hash_pandas_object(empty, index=False).to_numpy()).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from(["1", "0", "", None, " 1", "x", "Có", "không", "2", "TRUE"]),
+                              min_size=3, max_size=3), min_size=1, max_size=40),
+       plain_only=st.booleans())
+def test_option_columns_are_read_as_each_cell_alone_is(rows, plain_only, monthly):
+    """Option columns (1 chosen, 0 not, blank, a label): read together, each distinct value once, they
+    give what each cell read alone gives (``_truthy``; -1, a value not understood, becomes blank and is
+    reported)."""
+    q = next(x for x in monthly.questions if x.id == "difficulty_types")
+    codes = [1, 2, 10]
+    if plain_only:
+        rows = [[v if v in ("1", "0", "", None) else "1" for v in row] for row in rows]
+    index = pd.RangeIndex(2, len(rows) + 2)  # rows as numbered in the file
+    frame = pd.DataFrame({f"o{c}": pd.Series([r[i] for r in rows], dtype="string[pyarrow]", index=index)
+                          for i, c in enumerate(codes)})
+    labels = []
+    for c in codes:
+        choice = next(ch for ch in monthly.choices(q) if ch.code == c)
+        labels.append({coerce.fold(choice.label.vi), coerce.fold(choice.label.en)})
+    expected = np.array([[np.nan if v is None else coerce._truthy(v, labels[i]) for i, v in enumerate(r)]
+                         for r in rows], dtype=float)
+    unknown = int((expected == -1.0).sum())
+    expected[expected == -1.0] = np.nan
+    out = coerce._Problems()
+    got = coerce._split_flags(frame, monthly, q, {c: f"o{c}" for c in codes}, out)
+    np.testing.assert_array_equal(got, expected)
+    assert len(out) == unknown
