@@ -1129,6 +1129,8 @@ def _long_or_nul_cells(frame: pd.DataFrame, names: list[str], first_row: int, ou
     found = []
     for i, name in enumerate(names):
         text = pa.array(frame.iloc[:, i])
+        if not _may_be_long_or_nul(text):
+            continue
         lengths = pc.utf8_length(text)
         long = pc.greater(lengths, MAX_CELL_CHARS).fill_null(False)
         nul = pc.match_substring(text, "\x00").fill_null(False)
@@ -1140,6 +1142,28 @@ def _long_or_nul_cells(frame: pd.DataFrame, names: list[str], first_row: int, ou
                   for j in np.flatnonzero(long | nul)]
     for row, _column, problem in sorted(found, key=lambda f: (f[0], f[1])):
         out.setdefault(row, []).append(problem)
+
+
+def _may_be_long_or_nul(text) -> bool:
+    """Whether a cell of an Arrow string array may be too long or hold a NUL, judged from its bytes in
+    numpy: a cell has at least as many bytes as characters, and a NUL is the byte 0 in UTF-8. The exact
+    kernels (characters counted, NUL searched) then run only on a column where one may be: run on every
+    column, they were a third of the reading thread's work on a Kobo CSV (issue 18)."""
+    import pyarrow as pa
+
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        if len(chunk) == 0:
+            continue
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True  # another layout: the exact kernels judge
+        _validity, offsets, data = chunk.buffers()
+        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        ends = np.frombuffer(offsets, dtype=kind)[chunk.offset:chunk.offset + len(chunk) + 1]
+        if np.diff(ends).max() > MAX_CELL_CHARS:
+            return True
+        if data is not None and ends[-1] > ends[0] and not np.frombuffer(data, dtype=np.uint8)[ends[0]:ends[-1]].all():
+            return True
+    return False
 
 
 #: a file at least this large (bytes) is read in a process of its own, beside the checks

@@ -152,3 +152,22 @@ def test_the_scanning_child_starts_without_pandas_or_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert out.stdout.strip() == "[]"
+
+
+def test_a_column_s_bytes_tell_whether_a_cell_may_be_too_long_or_hold_a_nul():
+    """The screen before the exact per-cell kernels: only the bytes of the array's own cells count (an
+    Arrow slice shares its buffers with cells outside it), in every chunk, in both string layouts."""
+    import pyarrow as pa
+
+    from survey.ingest.readers import _may_be_long_or_nul
+
+    long = "x" * (MAX_CELL_CHARS + 1)
+    for kind in (pa.string(), pa.large_string()):
+        assert _may_be_long_or_nul(pa.array(["a", "b\x00c"], kind))
+        assert not _may_be_long_or_nul(pa.array(["a", "b\x00c"], kind).slice(0, 1))  # the NUL is outside
+        assert not _may_be_long_or_nul(pa.array(["d\x00", "a", None], kind).slice(1))
+        assert _may_be_long_or_nul(pa.array([long, "a"], kind))
+        assert not _may_be_long_or_nul(pa.array([long, "a"], kind).slice(1))
+        assert not _may_be_long_or_nul(pa.array(["x" * MAX_CELL_CHARS, None, ""], kind))  # at the limit: allowed
+        assert _may_be_long_or_nul(pa.chunked_array([pa.array(["a"], kind), pa.array(["b", "\x00"], kind)]))
+        assert not _may_be_long_or_nul(pa.chunked_array([pa.array(["a"], kind), pa.array([], kind)]))
