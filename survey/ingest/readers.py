@@ -1148,7 +1148,7 @@ def _may_be_long_or_nul(text) -> bool:
     """Whether a cell of an Arrow string array may be too long or hold a NUL, judged from its bytes in
     numpy: a cell has at least as many bytes as characters, and a NUL is the byte 0 in UTF-8. The exact
     kernels (characters counted, NUL searched) then run only on a column where one may be: run on every
-    column, they were a third of the reading thread's work on a Kobo CSV (issue 18)."""
+    column, they were about a third of the reading thread's profile samples on a Kobo CSV (issue 18)."""
     import pyarrow as pa
 
     for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
