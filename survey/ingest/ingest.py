@@ -289,6 +289,8 @@ def _cell_problems(raw: pd.DataFrame, meta: RawMeta, cmap: ColumnMap) -> list[di
 def _quarantine_records(raw: pd.DataFrame, rows: list[int], by_row: dict[int, list[dict]],
                         keys: pd.Series) -> list[dict]:
     """Refused rows, raw, with their reasons; the load and wave ids are set when stored."""
+    if not rows:  # the usual chunk (taking no rows out of a frame still costs a frame)
+        return []
     records = []
     names = [str(c) for c in raw.columns]
     # the refused rows taken out at once, not one .loc per row (a load refusing most rows was slow)
@@ -355,8 +357,10 @@ def _count_submissions(raw: pd.DataFrame, state: _State) -> None:
     text = _texts(raw[column]).str.strip()
     text = text[text != ""]
     # ISO times (Kobo, ODK, Qualtrics) give their month as written, in the time zone they were made in
-    iso = text.str.match(r"\d{4}-(0[1-9]|1[0-2])-\d{2}").fillna(False).astype(bool)
+    iso = text.str.match(r"\d{4}-(0[1-9]|1[0-2])-\d{2}").to_numpy(dtype=bool, na_value=False)
     state.submitted.update(text[iso].str[:7].value_counts().to_dict())  # one count per month, not per row
+    if iso.all():  # the usual export: no other date to read (the reading below costs even when empty)
+        return
     # others (Google Forms, spreadsheets): read day first, as Vietnamese dates are written
     dates = pd.to_datetime(text[~iso], errors="coerce", format="mixed", dayfirst=True)
     state.submitted.update(dates.dropna().dt.strftime("%Y-%m").value_counts().to_dict())
