@@ -103,8 +103,12 @@ def parse_date(value: Any) -> dt.date | None:
 class _Problems(list):
     """Problem records: row, column, question, value, reason, params."""
 
-    def add(self, rows, column: str, qid: str, values, reason: str, **params) -> None:
-        for row, value in zip(rows, values):
+    def add(self, bad: np.ndarray, values: pd.Series, column: str, qid: str, reason: str, **params) -> None:
+        """Note the cells of ``values`` where ``bad`` holds. A chunk usually has none: then this costs one
+        test, where taking nothing out of a column cost two pandas selections (issue 18)."""
+        if not bad.any():
+            return
+        for row, value in zip(values.index[bad], values[bad]):
             self.append({"row": int(row), "column": column, "question": qid, "value": cell_text(value),
                          "reason": reason, "params": {"question": qid, "value": cell_text(value), **params}})
 
@@ -215,7 +219,7 @@ def _coerce_select(raw: pd.Series, qn: Questionnaire, q: Question, column: str, 
 
     codes, filled = _by_unique(raw, one, dtype=float)
     bad = filled & codes.isna().to_numpy()
-    out.add(raw.index[bad], column, q.id, raw[bad], "unknown_label")
+    out.add(bad, raw, column, q.id, "unknown_label")
     return codes
 
 
@@ -296,7 +300,7 @@ def _coerce_multiple(raw: pd.Series, qn: Questionnaire, q: Question, column: str
     cells, parsed = _distinct(raw, one)
     unknown = _spread(cells, [u for _c, u in parsed], "", raw.index)
     bad = (unknown != "").to_numpy()
-    out.add(raw.index[bad], column, q.id, unknown[bad], "unknown_code")
+    out.add(bad, unknown, column, q.id, "unknown_code")
     return _arrow_spread(cells, [c for c, _u in parsed], raw.index)
 
 
@@ -342,7 +346,7 @@ def _split_flags(frame: pd.DataFrame, qn: Questionnaire, q: Question, columns: d
     for i, (_code, column) in enumerate(items):
         bad = flags[:, i] == -1.0
         if bad.any():
-            out.add(frame.index[bad], column, q.id, frame[column][bad], "unknown_label")
+            out.add(bad, frame[column], column, q.id, "unknown_label")
             flags[bad, i] = np.nan
     return flags
 
@@ -382,14 +386,14 @@ def _coerce_number(raw: pd.Series, q: Question, column: str, out: _Problems) -> 
 
     values, filled = _by_unique(raw, one, dtype=float)
     bad = filled & values.isna().to_numpy()
-    out.add(raw.index[bad], column, q.id, raw[bad], "not_a_number")
+    out.add(bad, raw, column, q.id, "not_a_number")
     return values
 
 
 def _coerce_date(raw: pd.Series, q: Question, column: str, out: _Problems) -> pd.Series:
     dates, filled = _by_unique(raw, parse_date, missing=None)
     bad = filled & dates.isna().to_numpy()
-    out.add(raw.index[bad], column, q.id, raw[bad], "bad_date")
+    out.add(bad, raw, column, q.id, "bad_date")
     return dates.where(dates.notna(), pd.NA)
 
 
