@@ -21,3 +21,23 @@ def test_a_column_in_several_chunks_becomes_one_array_with_its_missing_cells_nul
     assert out.to_pylist() == ["a", None, "c"]
     assert arrow_strings(pd.Series(["x", None, "z"], dtype=object)).to_pylist() == ["x", None, "z"]
     assert one_chunk(chunked).to_pylist() == ["a", None, "c"] and one_chunk(out) is out
+
+
+def test_a_column_s_codes_and_distinct_texts_are_pandas_factorize_s():
+    from survey.arrow_text import dictionary_codes
+
+    column = pd.Series(["b", None, "a", "b", "", None], dtype="string[pyarrow]")
+    codes, distinct = dictionary_codes(column)
+    expected_codes, expected = pd.factorize(column.astype(object).where(column.notna(), None), use_na_sentinel=True)
+    assert codes.tolist() == expected_codes.tolist() == [0, -1, 1, 0, 2, -1]
+    assert distinct.to_pylist() == list(expected) == ["b", "a", ""]
+
+
+def test_a_slice_s_bytes_are_its_own_texts_in_both_layouts():
+    from survey.arrow_text import string_bytes
+
+    for kind in (pa.string(), pa.large_string()):
+        part = pa.array(["xy", "ệa", None, "b"], kind).slice(1, 2)
+        ends, data = string_bytes(part)
+        assert [bytes(data[ends[i]:ends[i + 1]]).decode() for i in range(len(part))] == ["ệa", ""]
+    assert string_bytes(pa.array([1, 2])) is None

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..arrow_text import arrow_strings, is_arrow_text
+from ..arrow_text import arrow_strings, dictionary_codes, is_arrow_text
 from ..questionnaire import Question, Questionnaire
 from .mapping import ColumnMap, fold
 
@@ -138,11 +138,8 @@ def factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
     texts (pandas' own route through it cost more than the encoding, a CSV load calls it 170 times per
     chunk, issue 18)."""
     if is_arrow_text(raw):
-        import pyarrow.compute as pc
-
-        encoded = pc.dictionary_encode(arrow_strings(raw))
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
-        return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+        codes, distinct = dictionary_codes(raw)
+        return codes, distinct.to_numpy(zero_copy_only=False)
     return pd.factorize(raw, use_na_sentinel=True)
 
 

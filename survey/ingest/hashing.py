@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..arrow_text import string_bytes
+
 __all__ = ["text_hashes"]
 
 _U = np.uint64
@@ -30,17 +32,13 @@ def text_hashes(array: Any, key: bytes = PANDAS_KEY) -> np.ndarray | None:
     Returns None for an array this does not read (another Arrow layout, or missing values): the caller
     hashes it as pandas does.
     """
-    import pyarrow as pa
-
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) or array.null_count:
+    found = string_bytes(array)
+    if found is None or array.null_count:
         return None
     n = len(array)
     if n == 0:
         return np.zeros(0, dtype=_U)
-    _validity, offsets, data = array.buffers()
-    kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    ends = np.frombuffer(offsets, dtype=kind)[array.offset:array.offset + n + 1].astype(np.int64)
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    ends, raw = found
     padded = np.zeros(len(raw) + 16, dtype=np.uint8)  # a word read at a text's end stays inside
     padded[:len(raw)] = raw
     # the little-endian 8-byte word starting at each byte (a strided view, nothing copied)

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..arrow_text import arrow_strings, is_arrow_text
+from ..arrow_text import dictionary_codes, is_arrow_text
 from ..errors import IngestError, StoreError, SurveyError, SurveyWarning
 from ..i18n import _
 from ..period import Period
@@ -224,22 +224,21 @@ def fingerprints(answers: pd.DataFrame) -> np.ndarray:
     """
     from pandas.core.util.hashing import combine_hash_arrays
 
-    def column_hashes(col: pd.Series) -> np.ndarray:
-        hashed = None
-        if is_arrow_text(col):  # texts (coerce_answers)
-            import pyarrow.compute as pc
+    def as_objects(distinct) -> np.ndarray:  # hashed as pandas hashes the same values held as Python objects
+        return pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False)
 
-            encoded = pc.dictionary_encode(arrow_strings(col))
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+    def column_hashes(col: pd.Series) -> np.ndarray:
+        if is_arrow_text(col):  # texts (coerce_answers)
+            codes, distinct = dictionary_codes(col)
             # numpy's passes have a fixed cost (0.2 ms) that pandas' text at a time beats below ~3,000 texts
-            hashed = text_hashes(encoded.dictionary) if len(encoded.dictionary) >= TEXT_HASHES_FROM else None
-            distinct = encoded.dictionary.to_numpy(zero_copy_only=False) if hashed is None else None
+            hashed = text_hashes(distinct) if len(distinct) >= TEXT_HASHES_FROM else None
+            if hashed is None:
+                hashed = as_objects(distinct.to_numpy(zero_copy_only=False))
         elif isinstance(col.dtype, np.dtype) and col.dtype == object:
             codes, distinct = pd.factorize(col.to_numpy(), use_na_sentinel=True)
+            hashed = as_objects(distinct)
         else:
             return pd.util.hash_pandas_object(col, index=False).to_numpy()
-        if hashed is None:  # hashed as pandas hashes the same values held as Python objects
-            hashed = pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False)
         return np.append(hashed, np.iinfo(np.uint64).max)[codes]  # the last entry: code -1, a missing cell
     return combine_hash_arrays((column_hashes(col) for _, col in answers.items()), answers.shape[1], len(answers))
 

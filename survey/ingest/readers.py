@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..arrow_text import one_chunk
+from ..arrow_text import one_chunk, string_bytes
 from ..errors import IngestError
 from ..lazy_import import lazy_module
 
@@ -1154,14 +1154,11 @@ def _may_be_long_or_nul(text) -> bool:
     for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
         if len(chunk) == 0:
             continue
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        found = string_bytes(chunk)
+        if found is None:
             return True  # another layout: the exact kernels judge
-        _validity, offsets, data = chunk.buffers()
-        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        ends = np.frombuffer(offsets, dtype=kind)[chunk.offset:chunk.offset + len(chunk) + 1]
-        if np.diff(ends).max() > MAX_CELL_CHARS:
-            return True
-        if data is not None and ends[-1] > ends[0] and not np.frombuffer(data, dtype=np.uint8)[ends[0]:ends[-1]].all():
+        ends, data = found
+        if np.diff(ends).max() > MAX_CELL_CHARS or not data[ends[0]:ends[-1]].all():
             return True
     return False
 
