@@ -420,8 +420,12 @@ def _cross_check(whole: pd.Series, raw: pd.DataFrame, qn: Questionnaire, q: Ques
                  options: dict[int, str], out: _Problems) -> None:
     """Rows whose option columns (0/1) say other choices than the whole column: both are the firm's
     answer as exported, so neither is taken over the other; the row is refused with both shown."""
+    import pyarrow.compute as pc
+
     split = _coerce_split(raw, qn, q, options, _Problems())  # unreadable flags are reported by no one else
-    differ = _answers_differ(whole, split)
+    # row by row, a missing answer read as empty (both are Arrow strings, as _arrow_spread makes them)
+    differ = pc.not_equal(arrow_strings(whole).fill_null(""), arrow_strings(split).fill_null("")) \
+        .to_numpy(zero_copy_only=False)
     if not differ.any():
         return
     a, b = whole.fillna(""), split.fillna("")
@@ -429,16 +433,6 @@ def _cross_check(whole: pd.Series, raw: pd.DataFrame, qn: Questionnaire, q: Ques
         out.append({"row": int(row), "column": column, "question": q.id, "value": cell_text(raw.at[row, column]),
                     "reason": "options_disagree",
                     "params": {"question": q.id, "value": a[row] or "-", "options": b[row] or "-"}})
-
-
-def _answers_differ(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Row by row, whether two answers differ, a missing one read as empty; in Arrow's kernels when both are
-    Arrow strings, as coercion makes them."""
-    if is_arrow_text(a) and is_arrow_text(b):
-        import pyarrow.compute as pc
-
-        return pc.not_equal(arrow_strings(a).fill_null(""), arrow_strings(b).fill_null("")).to_numpy(zero_copy_only=False)
-    return (a.fillna("") != b.fillna("")).to_numpy(dtype=bool)
 
 
 def coerce_answers(raw: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, *,
