@@ -48,7 +48,7 @@ __all__ = [
     "FEEDBACK", "review_cases", "edit_case", "approve_case", "follow_up_case", "remove_load", "load_counts",
     "wave_counts",
     "preview_export", "list_loads", "quarantined_rows", "margins_files", "add_user", "verify_user", "audit",
-    "audit_log", "accept_quarantined", "pull_kobo", "user_role", "session_role", "end_session", "session_ended",
+    "audit_log", "accept_quarantined", "pull_kobo", "session_role", "end_session", "session_ended",
 ]
 
 T = TypeVar("T")
@@ -1004,13 +1004,6 @@ def verify_user(store: Store, name: str, password: str) -> Outcome[str | None]:
     from .store.accounts import verify_user as _verify
 
     return Outcome(_verify(store, name, password))
-
-
-def user_role(store: Store, name: str) -> Outcome[str | None]:
-    """The account's role as it is now (None: no such account), so a changed role counts at once."""
-    from .store.accounts import user_role as _role
-
-    return Outcome(_role(store, name))
 
 
 def session_role(store: Store, user: str, token: str) -> Outcome[str | None]:

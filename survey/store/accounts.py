@@ -20,7 +20,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 from ..errors import StoreError
 from .store import Store
 
-__all__ = ["ROLES", "add_user", "verify_user", "user_role", "session_role", "list_users", "record", "read_audit",
+__all__ = ["ROLES", "add_user", "verify_user", "session_role", "list_users", "record", "read_audit",
            "end_session", "session_ended"]
 
 #: roles, weakest first: each role may do what the ones before it may
@@ -86,13 +86,6 @@ def verify_user(store: Store, name: str, password: str) -> str | None:
     except (VerificationError, InvalidHashError):
         return None
     return found.role if found else None
-
-
-def user_role(store: Store, name: str) -> str | None:
-    """The account's role now (None when there is no such account)."""
-    _ensure(store)
-    with store.read() as conn:
-        return conn.execute(select(users.c.role).where(users.c.name == name)).scalar()
 
 
 def session_role(store: Store, name: str, token: str) -> str | None:
