@@ -206,7 +206,7 @@ def test_margins_count_each_former_bac_giang_commune_in_its_district_once():
 
 
 def _file(tmp_path, period: str, n: int = 4, seed: int = 1):
-    from tests.fixtures import make_answers, to_kobo_csv
+    from tests.fixtures import make_answers
 
     qn = load_questionnaire("monthly_difficulties", period=period)
     answers = make_answers(qn, n, seed=seed)

@@ -21,7 +21,7 @@ from .notes import Note
 
 __all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU",
            "replicate_dtype", "replicate_matrix", "replicates_finite", "row_blocks", "FLOAT32_ABOVE_BYTES",
-           "BLOCK_BYTES"]
+           "BLOCK_BYTES", "VIEW_COLUMNS"]
 
 #: Replicate weights are held as float64 unless, as float64, they would take more than this many bytes; then as
 #: float32 (issue 18). Why: a million responses with 200 replicates is 1.6 GB in float64, and an adjustment
@@ -35,6 +35,10 @@ FLOAT32_ABOVE_BYTES = 256 * 2 ** 20
 
 #: bytes of float64 a block of rows or columns takes in the loops that sweep the replicate matrix
 BLOCK_BYTES = 64 * 2 ** 20
+
+#: columns of a block given as a view (``weight_blocks(views=True)``): no copy is made, so the bound is
+#: not the block's memory but what a statistic makes from it (its estimates, one row per column)
+VIEW_COLUMNS = 64
 
 
 def replicate_dtype(n: int, replicates: int, dtype: str | np.dtype | None = None) -> np.dtype:
@@ -181,7 +185,7 @@ class Design:
             return self.weights[:, None].astype(float)
         return np.column_stack([self.weights, self.repweights]).astype(float, copy=False)
 
-    def weight_blocks(self, max_bytes: int | None = None):
+    def weight_blocks(self, max_bytes: int | None = None, *, views: bool = False):
         """The weight matrix [weights | replicates] as float64 blocks of whole columns, in order.
 
         Yields ``(first, block)``: columns ``first .. first + k - 1`` of the (n, 1 + R) matrix, together at
@@ -189,7 +193,15 @@ class Design:
         analysis weights. Blocks are read-only views of float64 replicates, or float64 copies of float32
         ones: the whole matrix is never copied at once; a caller that lets go of each block before asking
         for the next holds one block at a time.
+
+        ``views``: every block is a read-only view, nothing copied, in the dtype the design holds (float32
+        replicates at a million responses): the weights alone (n, 1), then :data:`VIEW_COLUMNS` replicates
+        at a time. For a caller that reads a few rows at a time (a domain's) and upcasts those: a float64
+        copy of every row of a block would be made only to read each row once.
         """
+        if views:
+            yield from self._weight_views()
+            return
         per_block = max(1, (max_bytes or BLOCK_BYTES) // (8 * max(self.n, 1)))
         reps = 0 if self.repweights is None else self.repweights.shape[1]
         if reps == 0 or per_block > reps:  # everything in one block, as all_weights
@@ -205,6 +217,17 @@ class Design:
                 block = block.astype(np.float64)
             yield first + 1, block
             del block  # not kept while the next is made (the caller drops its own reference too)
+
+    def _weight_views(self):
+        """:meth:`weight_blocks` as read-only views (``views=True``)."""
+        blocks = [(0, self.weights[:, None])]
+        if self.repweights is not None:
+            blocks += [(first + 1, self.repweights[:, first:first + VIEW_COLUMNS])
+                       for first in range(0, self.repweights.shape[1], VIEW_COLUMNS)]
+        for first, block in blocks:
+            block = block.view()
+            block.flags.writeable = False
+            yield first, block
 
     def with_weights(self, weights: np.ndarray, repweights: np.ndarray | None, step: Step | None = None,
                      note: Note | None = None) -> "Design":

@@ -310,7 +310,7 @@ def _with_replicates(design: Design, reps: np.ndarray, type: str, scale: float, 
 
 
 def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray],
-                    covariance: bool = False) -> ReplicateResult:
+                    covariance: bool = False, *, views: bool = False) -> ReplicateResult:
     """Run a statistic on the weights and on every replicate, and form its replicate variance.
 
     ``statistic(W)`` takes a block of columns of the weight matrix [weights | replicates] (n, 1 + R), as
@@ -323,6 +323,11 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
     and the replicate variance is formed here only (:func:`replicate_variance`, and
     :func:`replicate_covariance` when ``covariance``; otherwise the result's ``covariance`` is None).
 
+    ``views``: the statistic gets read-only views of the design's own matrices instead of float64 blocks
+    (:meth:`Design.weight_blocks` with ``views=True``: float32 replicates at a million responses), and
+    must read them in float64 itself. For a statistic that reads a domain's rows at a time: it gathers
+    them and upcasts those, and no float64 copy of every row is made for it (the score, issue 18).
+
     Raises
     ------
     WeightingError
@@ -332,7 +337,7 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
         raise WeightingError("the design has no replicate weights", code="weighting.no_replicates",
                              hint="use replicate_design first")
     thetas = None
-    for first, W in design.weight_blocks():
+    for first, W in design.weight_blocks(views=views):
         block = np.asarray(statistic(W), dtype=float)
         block = block.reshape(len(block), -1) if block.ndim else block.reshape(1, 1)
         if block.shape[0] != W.shape[1]:

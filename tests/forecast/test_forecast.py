@@ -16,7 +16,7 @@ from survey.forecast import (
     year_record,
 )
 from survey.forecast.record import mean_range
-from survey.reference import TableInfo, crosswalk, load_targets, match_province, official_panel, official_tables
+from survey.reference import crosswalk, load_targets, match_province, official_panel, official_tables
 
 FAST = ForecastConfig(draws=2000)
 

@@ -15,6 +15,7 @@ from tests.fixtures import make_answers
 def small_blocks(monkeypatch):
     for module in ("design", "replicates", "calibrate", "estimate"):  # modules: survey.weights.calibrate is a function
         monkeypatch.setattr(sys.modules[f"survey.weights.{module}"], "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(sys.modules["survey.weights.design"], "VIEW_COLUMNS", 3)  # the score's views
 
 
 def test_domain_values_and_ses_in_blocks_equal_plain_ratios(pgi, small_blocks):
@@ -36,3 +37,22 @@ def test_domain_values_and_ses_in_blocks_equal_plain_ratios(pgi, small_blocks):
             assert got["value"] == pytest.approx(v[0], rel=1e-12)
             assert got["value_se"] == pytest.approx(se, rel=1e-9)
     assert np.any(num[:, [i.id for i in pgi.indicators].index("i1_hazard_loss")] % 1 != 0)  # not whole numbers
+
+
+def test_a_missing_replicate_weight_counts_as_zero(pgi, small_blocks):
+    """A replicate weight that is NaN (a row the replicate's raking could not weight) leaves that row out of
+    that replicate only, in whichever block it falls: the value is the ratio with the weight taken as 0."""
+    data = make_answers(pgi, 300, seed=8)
+    data["district"] = np.arange(len(data)) % 3
+    design = replicate_design(make_design(data), "bootstrap", replicates=12, seed=4)
+    design.repweights[[5, 40], 9] = np.nan           # rows 5 (district 2) and 40 (district 1), replicate 10
+    table = score(design, pgi, by="district", config=ScoringConfig(sensitivity=False, min_n=1)).table
+    num, den = indicator_matrices(design, pgi)
+    j = [i.id for i in pgi.indicators].index("i1_env_quality")
+    W = np.column_stack([design.weights, np.nan_to_num(design.repweights)])
+    for district in range(3):
+        rows = data["district"].to_numpy() == district
+        v = (W[rows].T @ num[rows, j]) / (W[rows].T @ den[rows, j])
+        se = np.sqrt(design.scale * np.sum(design.rscales * (v[1:] - v[1:].mean()) ** 2))
+        got = table[(table["id"] == "i1_env_quality") & (table["district"] == district)].iloc[0]
+        assert got["value_se"] == pytest.approx(se, rel=1e-9)

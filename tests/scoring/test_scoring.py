@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from survey.errors import EstimationError
-from survey.questionnaire import Sensitivity
-from survey.scoring import DistanceToTarget, Goalposts, MinMax, ScoringConfig, score
+from survey.scoring import DistanceToTarget, Goalposts, MinMax, ScoringConfig, complementary_suppression, score
 from survey.weights import (
     Design, default_margins_path, load_margins, make_design, prepare_margins, rake, replicate_design,
     replicate_variance,
@@ -227,3 +226,74 @@ def test_scoring_config_is_checked():
         ScoringConfig(min_n=0)
     with pytest.raises(EstimationError, match="confidence levels"):
         ScoringConfig(level=95)
+
+
+def _table_row_by_row(qn, labels, sizes, shaped, counts, primary, extra, sens, level):
+    """The score table written out one row at a time from its definition: the oracle of the column-wise
+    ``_table`` (each domain: its indicators, its sub-indices, its total)."""
+    from scipy import stats
+    z = stats.norm.ppf(0.5 + level / 2)
+    (val, val_se), (sc, sc_se), (sub, sub_se), (tot, tot_se) = shaped
+
+    def reason(idx, d):
+        if any(primary[d, i] and counts[d, i] == 0 for i in idx):
+            return "not_applicable"
+        if any(primary[d, i] for i in idx):
+            return "min_n"
+        return "complementary" if any(extra[d, i] for i in idx) else None
+
+    def numbers(why, est, se, bound):
+        lo, hi = est - z * se, est + z * se
+        if bound is not None:
+            lo, hi = min(max(lo, 0.0), bound), min(max(hi, 0.0), bound)
+        return [np.nan] * 4 if why else [est, se, lo, hi]
+
+    rows = []
+    for d, label in enumerate(labels):
+        for i, ind in enumerate(qn.indicators):
+            why = reason([i], d)
+            rows.append([label, "indicator", ind.id, ind.subindex, ind.label.vi, ind.label.en, ind.label.vi,
+                         ind.label.en, ind.method, *numbers(why, val[d, i], val_se[d, i], None),
+                         *numbers(why, sc[d, i], sc_se[d, i], 10.0), counts[d, i], why, np.nan, np.nan])
+        for k, s in enumerate(qn.subindices):
+            why = reason([i for i, ind in enumerate(qn.indicators) if ind.subindex == s.number], d)
+            rows.append([label, "subindex", f"sub{s.number}", s.number, s.label.vi, s.label.en, s.short.vi,
+                         s.short.en, "subindex", *[np.nan] * 4, *numbers(why, sub[d, k], sub_se[d, k], 10.0),
+                         sizes[d], why, *([np.nan] * 2 if why else [sens[0][d, k], sens[1][d, k]])])
+        why = reason(range(len(qn.indicators)), d)
+        rows.append([label, "total", "total", np.nan, "Chỉ số của Hiệp hội (tổng, thang 0–40)",
+                     "Association's index (total, 0–40)", "Tổng (0–40)", "Total (0–40)", "total", *[np.nan] * 4,
+                     *numbers(why, tot[d, 0], tot_se[d, 0], 40.0), sizes[d], why,
+                     *([np.nan] * 2 if why else [sens[0][d, -1], sens[1][d, -1]])])
+    return pd.DataFrame(rows, columns=["grp", "kind", "id", "subindex", "name_vi", "name_en", "short_vi", "short_en",
+                                       "method", "value", "value_se", "value_ci_low", "value_ci_high", "estimate",
+                                       "se", "ci_low", "ci_high", "n", "reason", "sens_low", "sens_high"])
+
+
+def test_the_table_is_each_domain_row_by_row(pgi):
+    """The table is made a column at a time over every domain (a million responses are 128,000 rows);
+    it must say, row by row, what the definition says: order, names, hidden rows and why, bounded intervals."""
+    from survey.scoring.score import _table
+    rng = np.random.default_rng(4)
+    I, S, D = len(pgi.indicators), len(pgi.subindices), 7
+    counts = rng.integers(0, 40, (D, I))
+    counts[:2] = rng.integers(100, 200, (2, I))        # two domains shown whole (their totals too)
+    counts[2, :] = 0                                   # a domain where no one answered: not applicable
+    primary = counts < 10
+    extra = complementary_suppression(counts, primary)
+    assert extra.any() and (primary & (counts == 0)).any() and (primary & (counts > 0)).any()
+    assert not (primary[:2] | extra[:2]).any()
+    shaped = [(rng.uniform(0, 1, (D, I)), rng.uniform(0, 0.2, (D, I))),
+              (rng.uniform(0, 10, (D, I)), rng.uniform(0, 3, (D, I))),   # intervals that leave 0-10: clipped
+              (rng.uniform(0, 10, (D, S)), rng.uniform(0, 3, (D, S))),
+              (rng.uniform(0, 40, (D, 1)), rng.uniform(0, 12, (D, 1)))]
+    sens = (rng.uniform(0, 10, (D, S + 1)), rng.uniform(0, 10, (D, S + 1)))
+    doms = [(10.0 + d, np.arange(5 + d)) for d in range(D)]
+    got = _table(pgi, doms, "grp", shaped, counts, primary, extra, sens, ScoringConfig(level=0.9))
+    want = _table_row_by_row(pgi, [10.0 + d for d in range(D)], [5 + d for d in range(D)], shaped, counts,
+                             primary, extra, sens, 0.9)
+    assert got["suppressed"].tolist() == want["reason"].notna().tolist()
+    assert set(want["reason"].dropna()) == {"not_applicable", "min_n", "complementary"}
+    assert (got["level"] == 0.9).all()
+    got = got.drop(columns=["suppressed", "level"])[want.columns]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-13)

@@ -6,7 +6,6 @@ import datetime as dt
 import math
 
 import pandas as pd
-import pytest
 
 from survey.questionnaire import load_questionnaire
 

@@ -125,6 +125,28 @@ def test_statistics_see_read_only_blocks(small_blocks):
     np.testing.assert_array_equal(raked.repweights, before)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_view_blocks_are_the_design_s_own_columns_uncopied(monkeypatch, dtype):
+    """``views=True``: the weights alone, then a few replicates at a time, each a read-only view of the
+    design's own matrix in its own dtype (no copy); together, every column once, in order."""
+    monkeypatch.setattr(design_module, "VIEW_COLUMNS", 4)
+    raked = replicate_design(make_design(_data(), "w0"), "bootstrap", replicates=10, seed=1, dtype=dtype)
+    blocks = list(raked.weight_blocks(views=True))
+    assert [first for first, _ in blocks] == [0, 1, 5, 9] and [b.shape[1] for _, b in blocks] == [1, 4, 4, 2]
+    assert all(not b.flags.writeable for _, b in blocks)
+    assert np.shares_memory(blocks[0][1], raked.weights)
+    assert all(np.shares_memory(b, raked.repweights) and b.dtype == np.dtype(dtype) for _, b in blocks[1:])
+    np.testing.assert_array_equal(np.column_stack([b for _, b in blocks]),
+                                  np.column_stack([raked.weights, raked.repweights]))
+    y = _data()["y"].to_numpy()
+    W = np.column_stack([raked.weights, raked.repweights.astype(float)])
+    res = with_replicates(raked, lambda block: (block.astype(float).T @ y) / block.astype(float).sum(axis=0),
+                          views=True)
+    thetas = (W.T @ y) / W.sum(axis=0)
+    np.testing.assert_allclose(res.replicates[:, 0], thetas[1:], rtol=1e-12)
+    assert abs(res.variance[0] - raked.scale * np.sum((thetas[1:] - thetas[1:].mean()) ** 2)) < 1e-9 * res.variance[0]
+
+
 def test_float32_replicates_give_the_float64_standard_errors():
     data = _data(20_000, seed=8)
     designs = {dtype: rake(replicate_design(make_design(data, "w0"), "bootstrap", replicates=40, seed=4,
