@@ -47,19 +47,24 @@ def score_national(design, qn) -> int:
 
 def bare_ratio(design, qn) -> float:
     """The leanest honest code for the same numbers: each province's own rows (group indices, not masks over
-    every row), weighted ratios of the indicator matrices on the weights and all replicates, and their
-    replicate variance. The weights are put in province order once, as the design holds them (float32
-    replicates at 1M rows), so that each province's are one slice, upcast to float64 there: no (n, 1 + R)
-    float64 copy, and no scattered reads of single rows of a column-ordered matrix."""
+    every row), weighted ratios of the indicator matrices on the weights and all replicates at once, and
+    their replicate variance. Each province's rows of the weights and replicates are gathered from the
+    design's matrices as it holds them (float32 replicates at 1M rows) into one float64 block: no
+    (n, 1 + R) float64 copy, and no reordered copy of the whole replicate matrix (the baseline before this
+    one put the matrix in province order first: 4.5-5.5 s at 1M rows instead of 1.7-2.4 s, and 1.7 times
+    the memory)."""
     num, den = indicator_matrices(design, qn)
     codes = pd.factorize(design.data["province"], sort=True)[0]
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(codes.max() + 2))
-    weights, replicates, num, den = design.weights[order], design.repweights[order], num[order], den[order]
+    replicates = design.repweights.shape[1]
     total = 0.0
     for p in range(codes.max() + 1):
-        rows = slice(bounds[p], bounds[p + 1])
-        w = np.nan_to_num(np.column_stack([weights[rows], replicates[rows]]).astype(float))
+        rows = order[bounds[p]:bounds[p + 1]]
+        w = np.empty((len(rows), 1 + replicates))
+        w[:, 0] = design.weights[rows]
+        w[:, 1:] = design.repweights[rows]
+        np.nan_to_num(w, copy=False)
         ratio = (w.T @ num[rows]) / (w.T @ den[rows])
         total += float(np.nansum(ratio[0]) + np.nansum(ratio[1:].var(axis=0)))
     return total

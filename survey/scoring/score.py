@@ -81,18 +81,49 @@ class ScoringConfig:
                                   code="estimation.levels", params={"levels": str(self.level)})
 
 
-def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator,
+class _Answers:
+    """A scoring run's view of the answers: what several indicators of one question share is worked out
+    once (its valid answers; a multiple choice's distinct answers). At a million responses, six indicators
+    of one multiple-choice question each searched the whole column (0.26 s); now its 128 distinct answers
+    are searched."""
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.data = data
+        self._valid: dict[str, np.ndarray] = {}
+        self._distinct: dict[str, tuple[np.ndarray, pd.Series]] = {}
+
+    def valid(self, q) -> np.ndarray:
+        """Where ``q`` has an answer: given, not blank (a multiple choice), not a declared missing code. A
+        new array (the caller narrows it)."""
+        if q.id not in self._valid:
+            col = self.data[q.id]
+            valid = col.notna().to_numpy().copy()
+            if q.type == "multiple":
+                valid &= (col.astype("string").str.strip() != "").fillna(False).to_numpy(dtype=bool)
+            if q.missing:
+                valid &= ~col.isin([float(m) for m in q.missing]).to_numpy()
+            self._valid[q.id] = valid
+        return self._valid[q.id].copy()
+
+    def holds(self, q, codes: tuple[int, ...]) -> np.ndarray:
+        """Per response, whether its multiple-choice answer to ``q`` holds any of ``codes`` (False when
+        missing): :func:`holds_codes` on each distinct answer, spread to the responses."""
+        if q.id not in self._distinct:
+            index, distinct = pd.factorize(self.data[q.id])  # -1 where missing
+            self._distinct[q.id] = index, pd.Series(distinct)
+        index, distinct = self._distinct[q.id]
+        return (index >= 0) & holds_codes(distinct, codes)[np.maximum(index, 0)]
+
+
+def _parts(answers: _Answers, qn: Questionnaire, ind: Indicator,
            codes: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    data = answers.data
     q = qn.question(ind.question)
     if q.id not in data.columns:
         raise EstimationError(f"indicator '{ind.id}': the responses have no answers to '{q.id}'",
                               code="estimation.no_answers", params={"indicator": ind.id, "question": q.id})
     col = data[q.id]
-    valid = col.notna().to_numpy().copy()
-    if q.type == "multiple":
-        valid &= (col.astype("string").str.strip() != "").fillna(False).to_numpy(dtype=bool)
-    if q.missing:
-        valid &= ~col.isin([float(m) for m in q.missing]).to_numpy()
+    valid = answers.valid(q)
     if ind.among is not None:
         valid &= evaluate(ind.among, data).to_numpy()
     base = valid.astype(float)
@@ -100,8 +131,8 @@ def _parts(data: pd.DataFrame, qn: Questionnaire, ind: Indicator,
         values = pd.to_numeric(col, errors="coerce").fillna(0).to_numpy(dtype=float)
         return base * values, base
     codes = tuple(codes or ind.codes)
-    # a multiple choice: selected()'s rule, one RE2 search over the column
-    hit = holds_codes(col, codes) if q.type == "multiple" else col.isin([float(c) for c in codes]).to_numpy()
+    # a multiple choice: selected()'s rule, one RE2 search over its distinct answers
+    hit = answers.holds(q, codes) if q.type == "multiple" else col.isin([float(c) for c in codes]).to_numpy()
     return base * hit, base
 
 
@@ -114,7 +145,8 @@ def indicator_matrices(design: Design, qn: Questionnaire, *, lenient: bool = Fal
     if not qn.indicators:
         raise EstimationError(f"questionnaire '{qn.id}' has no index indicators", code="estimation.no_indicators",
                               params={"questionnaire": qn.id})
-    parts = [_parts(design.data, qn, ind, AGREE_LENIENT if lenient and _agree_type(ind) else None)
+    answers = _Answers(design.data)
+    parts = [_parts(answers, qn, ind, AGREE_LENIENT if lenient and _agree_type(ind) else None)
              for ind in qn.indicators]
     return np.column_stack([p[0] for p in parts]), np.column_stack([p[1] for p in parts])
 
@@ -153,10 +185,13 @@ def _indicator_pairs(design: Design, qn: Questionnaire) -> _Pairs:
     stacked copy of them)."""
     I = len(qn.indicators)
     main, extra, columns = np.zeros((design.n, 2 * I), dtype=np.uint8), [], []
+    answers = _Answers(design.data)
     for i, ind in enumerate(qn.indicators):
-        for j, values in zip((i, I + i), _parts(design.data, qn, ind)):
-            if np.all((values >= 0) & (values <= 255) & (values == np.round(values))):
-                main[:, j] = values
+        for j, values in zip((i, I + i), _parts(answers, qn, ind)):
+            with np.errstate(invalid="ignore"):  # NaN or outside 0-255 casts to some byte, which then differs
+                small = values.astype(np.uint8)
+            if np.array_equal(small, values):
+                main[:, j] = small
             else:
                 extra.append(values)
                 columns.append(j)
@@ -217,7 +252,10 @@ def _sorted_values(W: np.ndarray, pairs: _Pairs, order: np.ndarray, bounds: np.n
     out = np.empty((W.shape[1], len(bounds) - 1, I))
     for d in range(len(bounds) - 1):
         rows = slice(bounds[d], bounds[d + 1])
-        w = np.nan_to_num(W[order[rows]].astype(np.float64, copy=False), nan=0.0, copy=False)  # a new array
+        w = W[order[rows]].astype(np.float64, copy=False)  # a new array (a gather copies)
+        missing = np.isnan(w)
+        if missing.any():
+            w[missing] = 0.0
         totals = pairs.totals(w, rows)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[:, d, :] = totals[:, :I] / totals[:, I:]

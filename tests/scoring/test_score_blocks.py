@@ -56,3 +56,38 @@ def test_a_missing_replicate_weight_counts_as_zero(pgi, small_blocks):
         se = np.sqrt(design.scale * np.sum(design.rscales * (v[1:] - v[1:].mean()) ** 2))
         got = table[(table["id"] == "i1_env_quality") & (table["district"] == district)].iloc[0]
         assert got["value_se"] == pytest.approx(se, rel=1e-9)
+
+
+def test_a_multiple_choice_is_searched_once_per_distinct_answer(pgi):
+    """The score searches each distinct answer of a multiple-choice question once and spreads the result:
+    the same as searching every response (selected()'s rule), missing and blank answers included."""
+    import pandas as pd
+    from survey.questionnaire.expressions import holds_codes
+    from survey.scoring.score import _Answers
+    rng = np.random.default_rng(2)
+    pool = ["1 3", "3", "7", "", "13", "1 13 7", None, "3 1", "  3  "]
+    col = pd.Series([pool[k] for k in rng.integers(0, len(pool), 500)], dtype="str")
+    col[0], col[1] = None, "1 3"                    # missing first; the first distinct answer holds 1 and 3
+    answers = _Answers(pd.DataFrame({"supports_received": col}))
+    q = pgi.question("supports_received")
+    for codes in ((3,), (1, 7), (13,), (2,)):
+        np.testing.assert_array_equal(answers.holds(q, codes), holds_codes(col, codes))
+    assert answers.holds(q, (3,))[col.isna().to_numpy()].sum() == 0 and answers.holds(q, (3,)).sum() > 0
+
+
+def test_indicators_of_one_question_do_not_narrow_each_other(pgi):
+    """A question's valid answers are worked out once per run: an indicator restricted to a sub-population
+    (``among``) must not restrict the next indicator of the same question."""
+    from dataclasses import replace
+
+    from survey.questionnaire.expressions import parse_expression
+    data = make_answers(pgi, 300, seed=9)
+    plain = next(i for i in pgi.indicators if i.question == "supports_received" and i.among is None)
+    narrowed = replace(plain, id="i4_narrowed", among=parse_expression("size_class == 1"))
+    qn = replace(pgi, indicators=(narrowed, plain))
+    num, den = indicator_matrices(make_design(data), qn)
+    col = data["supports_received"]
+    answered = (col.notna() & (col.astype("string").str.strip() != "")).fillna(False).to_numpy()
+    np.testing.assert_array_equal(den[:, 1], answered.astype(float))
+    np.testing.assert_array_equal(den[:, 0], (answered & (data["size_class"] == 1).to_numpy()).astype(float))
+    assert 0 < den[:, 0].sum() < den[:, 1].sum()
