@@ -36,7 +36,7 @@ from scipy import stats
 
 from ..errors import EstimationError
 from ..notes import Note
-from ..questionnaire import Indicator, Questionnaire, evaluate
+from ..questionnaire import Indicator, Question, Questionnaire, evaluate
 from ..questionnaire.expressions import holds_codes
 from ..vocabulary import SCALE
 from ..weights import Design, with_replicates
@@ -84,15 +84,15 @@ class ScoringConfig:
 class _Answers:
     """A scoring run's view of the answers: what several indicators of one question share is worked out
     once (its valid answers; a multiple choice's distinct answers). At a million responses, six indicators
-    of one multiple-choice question each searched the whole column (0.26 s); now its 128 distinct answers
-    are searched."""
+    of one multiple-choice question each searched the whole column (0.26 s in all); now its distinct
+    answers are searched (128 in the benchmark's data)."""
 
     def __init__(self, data: pd.DataFrame) -> None:
         self.data = data
         self._valid: dict[str, np.ndarray] = {}
         self._distinct: dict[str, tuple[np.ndarray, pd.Series]] = {}
 
-    def valid(self, q) -> np.ndarray:
+    def valid(self, q: Question) -> np.ndarray:
         """Where ``q`` has an answer: given, not blank (a multiple choice), not a declared missing code. A
         new array (the caller narrows it)."""
         if q.id not in self._valid:
@@ -105,7 +105,7 @@ class _Answers:
             self._valid[q.id] = valid
         return self._valid[q.id].copy()
 
-    def holds(self, q, codes: tuple[int, ...]) -> np.ndarray:
+    def holds(self, q: Question, codes: tuple[int, ...]) -> np.ndarray:
         """Per response, whether its multiple-choice answer to ``q`` holds any of ``codes`` (False when
         missing): :func:`holds_codes` on each distinct answer, spread to the responses."""
         if q.id not in self._distinct:
