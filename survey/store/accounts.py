@@ -92,9 +92,8 @@ def session_role(store: Store, name: str, token: str) -> str | None:
     """The role now of the account a web session belongs to; None when there is no such account or the
     session (CSRF token ``token``) was logged out. One query: the web page asks on every request."""
     _ensure(store)
-    ended = select(ended_sessions.c.token).where(ended_sessions.c.token == token).exists()
     with store.read() as conn:
-        return conn.execute(select(users.c.role).where(users.c.name == name, ~ended)).scalar()
+        return conn.execute(select(users.c.role).where(users.c.name == name, ~_ended(token).exists())).scalar()
 
 
 def list_users(store: Store) -> pd.DataFrame:
@@ -137,4 +136,9 @@ def session_ended(store: Store, token: str) -> bool:
     """Whether the session with CSRF token ``token`` was logged out."""
     _ensure(store)
     with store.read() as conn:
-        return conn.execute(select(ended_sessions.c.token).where(ended_sessions.c.token == token)).first() is not None
+        return conn.execute(_ended(token)).first() is not None
+
+
+def _ended(token: str):
+    """The record of the session with CSRF token ``token`` having been logged out (a query)."""
+    return select(ended_sessions.c.token).where(ended_sessions.c.token == token)

@@ -65,6 +65,13 @@ def replicate_matrix(n: int, replicates: int, dtype: np.dtype) -> np.ndarray:
     return np.empty((n, replicates), dtype=dtype, order="F")
 
 
+def _read_only(block: np.ndarray) -> np.ndarray:
+    """A read-only view of ``block`` (a statistic handed the design's own weights cannot change them)."""
+    view = block.view()
+    view.flags.writeable = False
+    return view
+
+
 def row_blocks(n: int, columns: int) -> list[slice]:
     """Slices of rows such that a block of ``columns`` float64 values per row takes about :data:`BLOCK_BYTES`."""
     step = max(16, BLOCK_BYTES // (8 * max(columns, 1)))
@@ -210,11 +217,7 @@ class Design:
         yield 0, np.column_stack([self.weights, self.repweights[:, :per_block - 1]]).astype(float, copy=False)
         for first in range(per_block - 1, reps, per_block):
             block = self.repweights[:, first:first + per_block]
-            if block.dtype == np.float64:
-                block = block.view()
-                block.flags.writeable = False
-            else:
-                block = block.astype(np.float64)
+            block = _read_only(block) if block.dtype == np.float64 else block.astype(np.float64)
             yield first + 1, block
             del block  # not kept while the next is made (the caller drops its own reference too)
 
@@ -225,9 +228,7 @@ class Design:
             blocks += [(first + 1, self.repweights[:, first:first + VIEW_COLUMNS])
                        for first in range(0, self.repweights.shape[1], VIEW_COLUMNS)]
         for first, block in blocks:
-            block = block.view()
-            block.flags.writeable = False
-            yield first, block
+            yield first, _read_only(block)
 
     def with_weights(self, weights: np.ndarray, repweights: np.ndarray | None, step: Step | None = None,
                      note: Note | None = None) -> "Design":
