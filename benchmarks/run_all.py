@@ -267,12 +267,20 @@ def feedback_sav(n: int, path: Path, seed: int = 1) -> Path:
 
 
 def kobo_csv(n: int, path: Path) -> Path:
-    """A Kobo CSV export of ``n`` valid responses to the monthly questionnaire (the wave's own lists)."""
+    """A Kobo CSV export of ``n`` valid responses to the monthly questionnaire (the wave's own lists),
+    each with a random ``_uuid`` as Kobo writes them (version 4, drawn from a fixed seed): numbered ids
+    would arrive in key order and flatter every index on them, the project's and the baseline's."""
+    import uuid
+
+    import numpy as np
+
     from survey.questionnaire import load_questionnaire
     from tests.fixtures import make_answers, to_kobo_csv
 
     qn = load_questionnaire("monthly_difficulties", period="2025-11")
-    return to_kobo_csv(make_answers(qn, n, seed=1), qn, path)
+    drawn = np.random.default_rng(1).integers(0, 256, size=(n, 16), dtype=np.uint8)
+    uuids = [str(uuid.UUID(bytes=row.tobytes(), version=4)) for row in drawn]
+    return to_kobo_csv(make_answers(qn, n, seed=1), qn, path, uuids=uuids)
 
 
 def verdicts(name: str, n: int, ours: dict, base: dict | None, before: dict | None, n_before: int | None) -> list[str]:

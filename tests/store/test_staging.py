@@ -122,3 +122,84 @@ def test_the_staging_file_is_detached_when_the_transaction_ends(tmp_path, monthl
     with store.engine.connect() as conn:  # the pool's connection (one per thread)
         assert STAGING_SCHEMA not in [r[1] for r in conn.exec_driver_sql("PRAGMA database_list")]
     assert len(store.read_responses(monthly_nov)) == (0 if fail else 50)
+
+
+def _indexes(path) -> list[tuple]:
+    """(name, SQL) of every index of the responses table, constraints' too (their SQL is None)."""
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                           "AND tbl_name = 'responses_monthly_difficulties' ORDER BY name").fetchall()
+    finally:
+        con.close()
+
+
+def _statements(store: Store) -> list[str]:
+    """The statements ``store`` sends from now on (appended as they run)."""
+    from sqlalchemy import event
+
+    sent = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    return sent
+
+
+def test_a_large_copy_builds_the_indexes_again_after_its_rows(tmp_path, monthly_nov, monkeypatch):
+    """A copy of many rows into a table holding fewer drops its indexes and builds them after the rows
+    (sorting once is faster than inserting random keys): the store ends with the same indexes and rows as
+    a copy into the indexes; a copy into a table holding more keeps them."""
+    import survey.store.store as store_module
+
+    first = to_kobo_csv(make_answers(monthly_nov, 300, seed=21), monthly_nov, tmp_path / "a.csv")
+    second = to_kobo_csv(make_answers(monthly_nov, 200, seed=22), monthly_nov, tmp_path / "b.csv",
+                         uuids=[f"second-{i}" for i in range(200)])
+    kept_db, rebuilt_db = tmp_path / "kept.sqlite", tmp_path / "rebuilt.sqlite"
+    after_first = {}
+    for db, least in ((kept_db, 10 ** 9), (rebuilt_db, 100)):
+        monkeypatch.setattr(store_module, "REBUILD_MIN_ROWS", least)
+        store = Store(f"sqlite:///{db}")
+        sent = _statements(store)
+        ingest_file(first, monthly_nov, "2025-11", store=store)
+        drops = [s for s in sent if s.startswith("DROP INDEX")]
+        assert len(drops) == (2 if db == rebuilt_db else 0), drops
+        after_first[db] = _indexes(db)  # (a later load would create a missing hash index again)
+        del sent[:]
+        ingest_file(second, monthly_nov, "2025-11", store=store)  # 200 rows into a table of 300: kept
+        assert not [s for s in sent if s.startswith("DROP INDEX")]
+        store.dispose()
+    assert after_first[rebuilt_db] == after_first[kept_db] == _indexes(kept_db) == _indexes(rebuilt_db)
+    assert [name for name, _ in _indexes(kept_db)] == ["ix_responses_monthly_difficulties_hash",
+                                                       "uq_responses_monthly_difficulties_key"]
+    assert _contents(rebuilt_db) == _contents(kept_db)
+
+
+@pytest.mark.parametrize("old_store", [False, True])
+def test_a_key_staged_twice_fails_the_rebuilt_copy_and_changes_nothing(tmp_path, monthly_nov, monkeypatch,
+                                                                       old_store):
+    """Were a duplicated key to pass the load's checks, building the unique index again refuses it and the
+    whole load is rolled back, indexes included; a store made before (its keys unique by a table
+    constraint, which cannot be dropped) keeps that constraint and refuses it the same way."""
+    import survey.ingest.ingest as ingest_module
+    import survey.store.store as store_module
+    from sqlalchemy import Column, MetaData, Table, UniqueConstraint
+    from sqlalchemy.exc import IntegrityError
+
+    monkeypatch.setattr(store_module, "REBUILD_MIN_ROWS", 10)
+    db = tmp_path / "s.sqlite"
+    store = Store(f"sqlite:///{db}")
+    if old_store:  # the responses table as stores made before 29 November 2026 created it
+        name = store_module.response_table_name(monthly_nov.id)
+        with store.begin() as conn:
+            Table(name, MetaData(), *store_module._fixed_columns(),
+                  *[Column(q.id, store_module._sql_type(q.type)()) for q in monthly_nov.questions],
+                  UniqueConstraint("_wave_id", "_key", name=f"uq_{name}_key")).create(conn)
+    ingest_file(to_kobo_csv(make_answers(monthly_nov, 5, seed=1), monthly_nov, tmp_path / "a.csv"),
+                monthly_nov, "2025-10", store=store)
+    before, indexes = snapshot(store), _indexes(db)
+    # the constraint's index has no SQL
+    assert len(indexes) == 2 and any(sql is None for _, sql in indexes) == old_store
+    monkeypatch.setattr(ingest_module, "_duplicates", lambda rows, values, state: [])  # the check defeated
+    twice = to_kobo_csv(make_answers(monthly_nov, 40, seed=2), monthly_nov, tmp_path / "b.csv",
+                        uuids=[f"k{i % 30}" for i in range(40)])
+    with pytest.raises(IntegrityError):
+        ingest_file(twice, monthly_nov, "2025-11", store=store)
+    assert snapshot(store) == before and _indexes(db) == indexes
