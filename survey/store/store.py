@@ -487,8 +487,10 @@ class Store:
             # Only responses with a real id: a content-keyed one ("h:<hash>") is found by its key.
             table = Table(name, MetaData(), autoload_with=conn)
             where = _real_id_keys(table)
+            # the condition for this store's dialect only: naming another's (postgresql_where) makes
+            # SQLAlchemy import that dialect to check the name (27 ms of a first SQLite load)
             Index(f"ix_{name}_hash", table.c._wave_id, table.c._hash,
-                  sqlite_where=where, postgresql_where=where).create(conn)
+                  **{f"{conn.dialect.name}_where": where}).create(conn)
         have = {c["name"] for c in inspector.get_columns(name)}
         for qid, typ in wanted:  # a new questionnaire version may add questions
             if qid not in have:

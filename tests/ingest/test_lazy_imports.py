@@ -38,3 +38,19 @@ def test_the_reading_child_imports_only_what_reading_needs():
     code = "import survey.ingest as i; print(i.ingest_file.__module__, i.read_sav.__module__, 'ingest_file' in dir(i))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["survey.ingest.ingest", "survey.ingest.readers", "True"]
+
+
+def test_a_load_into_sqlite_does_not_import_the_postgresql_dialect(tmp_path):
+    """Naming PostgreSQL's index options on a SQLite store made SQLAlchemy import that dialect (27 ms of a
+    first load, issue 18)."""
+    from survey.questionnaire import load_questionnaire
+    from tests.fixtures import make_answers, to_kobo_csv
+
+    qn = load_questionnaire("monthly_difficulties", period="2025-11")
+    path = to_kobo_csv(make_answers(qn, 30, seed=1), qn, tmp_path / "m.csv")
+    code = ("import sys; from survey.ingest import ingest_file; "
+            f"r = ingest_file({str(path)!r}, 'monthly_difficulties', '2025-11', "
+            f"db={'sqlite:///' + str(tmp_path / 's.sqlite')!r}, progress=False); "
+            "print(r.accepted, 'sqlalchemy.dialects.postgresql' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["30", "False"]
