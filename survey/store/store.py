@@ -277,7 +277,7 @@ BUSY_TIMEOUT = float(os.environ.get("PGI_BUSY_TIMEOUT", 600))
 _WRITE = "pgi_write"
 #: SQLite's page cache per connection, in KiB
 SQLITE_CACHE_KIB = 262_144
-#: a staged copy of at least this many rows (and at least as many as its table holds) rebuilds the
+#: a staged copy of at least this many rows (and at least twice as many as its table holds) rebuilds the
 #: table's indexes after the rows instead of inserting into them (see :meth:`Store.insert_staged`)
 REBUILD_MIN_ROWS = 10_000
 
@@ -722,11 +722,13 @@ class Store:
         they were staged, under ``wave_id`` and ``load_id``: one ``INSERT ... SELECT``, no value passing
         through Python. ``columns``: the staged columns. Returns the rows copied.
 
-        A copy of at least :data:`REBUILD_MIN_ROWS` rows, and at least as many as the table holds,
-        drops the table's indexes and builds them again after the rows, in the same transaction:
+        A copy of at least :data:`REBUILD_MIN_ROWS` rows, and at least twice as many as the table
+        holds, drops the table's indexes and builds them again after the rows, in the same transaction:
         SQLite builds an index by sorting its keys once, where inserting a random key (a Kobo
-        ``_uuid``, an answers' fingerprint) into each index one row at a time costs several times
-        more (1,000,000 rows: 4.3 s with the indexes, 0.9 s without plus 2.0 s to build them). The
+        ``_uuid``, an answers' fingerprint) into each index one row at a time costs more (1,000,000
+        Kobo rows into a new table: 4.3 s with the indexes, 0.9 s without plus 2.0 s to build them).
+        A rebuild sorts the rows held too: 1,000,000 rows into a table of as many took as long either
+        way (3.6-3.8 s kept, 3.9-4.5 s rebuilt), hence twice. The
         keys were checked before the copy; were one duplicated all the same, building the unique
         index fails and the whole load is rolled back, as the copy itself would have failed.
 
@@ -751,11 +753,11 @@ class Store:
     def _indexes_to_rebuild(conn: Connection, table: str) -> list[tuple[str, str]]:
         """(name, SQL that creates it) of each index of ``table`` to drop before the staged copy and
         build after it: every index that can be dropped (not a constraint's) when the staging file
-        holds at least :data:`REBUILD_MIN_ROWS` rows and at least as many as ``table``; else none."""
+        holds at least :data:`REBUILD_MIN_ROWS` rows and at least twice as many as ``table``; else none."""
         staged = conn.exec_driver_sql(f'SELECT max(rowid) FROM {STAGING_SCHEMA}."{STAGING_TABLE}"').scalar() or 0
         # the largest id bounds the rows held from above (ids are distinct), in one look-up, not a count
         held = conn.exec_driver_sql(f'SELECT max("_id") FROM main."{table}"').scalar() or 0
-        if staged < REBUILD_MIN_ROWS or staged < held:
+        if staged < REBUILD_MIN_ROWS or staged < 2 * held:
             return []
         return [tuple(r) for r in conn.exec_driver_sql(
             "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "

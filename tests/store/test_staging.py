@@ -144,14 +144,14 @@ def _statements(store: Store) -> list[str]:
 
 
 def test_a_large_copy_builds_the_indexes_again_after_its_rows(tmp_path, monthly_nov, monkeypatch):
-    """A copy of many rows into a table holding fewer drops its indexes and builds them after the rows
-    (sorting once is faster than inserting random keys): the store ends with the same indexes and rows as
-    a copy into the indexes; a copy into a table holding more keeps them."""
+    """A copy of many rows into a table holding less than half as many drops its indexes and builds them
+    after the rows (sorting once is faster than inserting random keys): the store ends with the same
+    indexes and rows as a copy into the indexes; a copy into a table holding more than half keeps them."""
     import survey.store.store as store_module
 
     first = to_kobo_csv(make_answers(monthly_nov, 300, seed=21), monthly_nov, tmp_path / "a.csv")
-    second = to_kobo_csv(make_answers(monthly_nov, 200, seed=22), monthly_nov, tmp_path / "b.csv",
-                         uuids=[f"second-{i}" for i in range(200)])
+    second = to_kobo_csv(make_answers(monthly_nov, 450, seed=22), monthly_nov, tmp_path / "b.csv",
+                         uuids=[f"second-{i}" for i in range(450)])
     kept_db, rebuilt_db = tmp_path / "kept.sqlite", tmp_path / "rebuilt.sqlite"
     after_first = {}
     for db, least in ((kept_db, 10 ** 9), (rebuilt_db, 100)):
@@ -163,7 +163,7 @@ def test_a_large_copy_builds_the_indexes_again_after_its_rows(tmp_path, monthly_
         assert len(drops) == (2 if db == rebuilt_db else 0), drops
         after_first[db] = _indexes(db)  # (a later load would create a missing hash index again)
         del sent[:]
-        ingest_file(second, monthly_nov, "2025-11", store=store)  # 200 rows into a table of 300: kept
+        ingest_file(second, monthly_nov, "2025-11", store=store)  # 450 rows into a table of 300: kept
         assert not [s for s in sent if s.startswith("DROP INDEX")]
         store.dispose()
     assert after_first[rebuilt_db] == after_first[kept_db] == _indexes(kept_db) == _indexes(rebuilt_db)
