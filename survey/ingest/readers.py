@@ -68,7 +68,9 @@ class FileInfo:
 
     path: Path
     size: int
-    sha256: str
+    #: the file's SHA-256 (hex), or None when the caller hashes it beside the reading (a load hashes it
+    #: as it archives it: see :func:`survey.ingest.ingest_file`)
+    sha256: str | None
     format: str
     encoding: str | None = None
     separator: str | None = None
@@ -127,11 +129,13 @@ def _sniff_format(path: Path, head: bytes) -> str:
     return "csv"
 
 
-def file_info(path: str | Path, *, format: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FileInfo:
+def file_info(path: str | Path, *, format: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+              digest: bool = True) -> FileInfo:
     """Check that a file exists, is not empty or too large, and tell its format.
 
     The format comes from the file's content, not its name: an SPSS file
-    renamed ``.csv`` is reported, not read as garbage.
+    renamed ``.csv`` is reported, not read as garbage. ``digest``: hash the whole file now
+    (``FileInfo.sha256``); False leaves it None, for a caller that hashes it beside other work.
 
     Raises
     ------
@@ -169,7 +173,7 @@ def file_info(path: str | Path, *, format: str | None = None, max_bytes: int = D
                               f"{_FORMAT_NAMES[wanted]}", file=str(path), code="ingest.format_mismatch",
                               params={"found": _FORMAT_NAMES[found], "wanted": _FORMAT_NAMES[wanted]})
         found = format
-    return FileInfo(path, size, _sha256(path), found)
+    return FileInfo(path, size, _sha256(path) if digest else None, found)
 
 
 def _check_extension(path: Path, found: str) -> None:
@@ -939,16 +943,16 @@ def _xlsx_blocks(rows: Iterator[tuple], meta: RawMeta, chunksize: int,
 # ------------------------------------------------------------------ one entry point
 
 def prepare(path: str | Path | FileInfo, *, format: str | None = None, encoding: str | None = None,
-            sep: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FileInfo:
+            sep: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES, digest: bool = True) -> FileInfo:
     """Check a file and tell what it is (format, encoding, separator) before reading its rows.
 
     Every check that needs no row is here (existence, size, format), so a
     caller can refuse a file before reading it, and pass the result to
-    :func:`iter_chunks` to read it without checking it again.
+    :func:`iter_chunks` to read it without checking it again. ``digest``: as for :func:`file_info`.
     """
     if isinstance(path, FileInfo):
         return path
-    info = file_info(path, format=format, max_bytes=max_bytes)
+    info = file_info(path, format=format, max_bytes=max_bytes, digest=digest)
     if info.format in ("csv", "kobo_csv"):
         return _csv_info(info, encoding, sep)
     return replace(info, encoding=encoding)
