@@ -17,7 +17,9 @@ Usage: ``.venv/bin/python benchmarks/bench_ingest.py [--rows 100000] [--json out
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +116,7 @@ def main() -> None:
     parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pgi-bench-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its stores can be gigabytes
     definition = write_definition(tmp / "questionnaires")
     report = {"columns": 300, "runs": []}
     print(f"{'rows':>8} {'step':<10} {'time (s)':>9} {'peak MB':>9} {'time ratio':>11} {'memory ratio':>13}")

@@ -12,6 +12,8 @@ Usage: ``.venv/bin/python benchmarks/bench_questionnaire.py [--rows 100000]``
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import statistics
 import sys
 import tempfile
@@ -65,6 +67,7 @@ def main() -> None:
     files = [root / "pgi_feedback.yaml", root / "monthly_difficulties.yaml", root / "profile.yaml"]
     qn = load_questionnaire("pgi_feedback")
     tmp = Path(tempfile.mkdtemp())
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its stores can be gigabytes
     xlsx = write_xlsform(qn, tmp / "f.xlsx")
     data = answers(qn, args.rows)
     bare = _frame(sav_layout(qn, include_personal=False), data)

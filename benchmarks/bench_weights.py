@@ -15,6 +15,7 @@ Usage: ``.venv/bin/python benchmarks/bench_weights.py [--rows 100000] [--replica
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import shutil
 import subprocess
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pgi-bench-w-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its stores can be gigabytes
     data, table = make_data(args.rows)
     data.to_csv(tmp / "data.csv", index=False)
     table.to_csv(tmp / "margins.csv", index=False)

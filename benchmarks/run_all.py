@@ -316,7 +316,13 @@ def main() -> int:
     args = parser.parse_args()
     sizes = sorted({int(float(s)) for s in args.sizes.split(",")})
     wanted = [s.strip() for s in args.stages.split(",")]
-    tmp = Path(tempfile.mkdtemp(prefix="pgi-bench-all-"))
+    # inputs and stores live in a folder removed at the end (a run at 1,000,000 rows wrote 8 GB there);
+    # each stage's stores as soon as it is measured
+    with tempfile.TemporaryDirectory(prefix="pgi-bench-all-") as folder:
+        return _run(args, sizes, wanted, Path(folder))
+
+
+def _run(args: argparse.Namespace, sizes: list[int], wanted: list[str], tmp: Path) -> int:
     print(f"machine: {platform.machine()} {_cores()} cores, Python {platform.python_version()}; "
           f"medians of {args.repeat} runs; tolerance {TOLERANCE:.0%} over each goal", flush=True)
     header = (f"{'stage':<31}{'rows':>10}{'time s':>8}{'start s':>8}{'peak MiB':>9}  {'baseline':<15}"
@@ -329,6 +335,8 @@ def main() -> int:
                      {"db": f"sqlite:///{tmp / f'store_{_slug(name)}_{who}_{n}_{i}.sqlite'}"}) \
                 if name.startswith("ingest") else (lambda i, who: {})
             ours, base = measure(name, args.repeat, fresh, **stage_args)
+            for store in tmp.glob(f"store_{_slug(name)}_*_{n}_*"):  # with their -wal, -shm and .warm
+                store.unlink()
             before, n_before = last.get(name, (None, None))
             over = verdicts(name, n, ours, base, before, n_before)
             last[name] = (ours, n)
