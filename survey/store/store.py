@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..errors import StoreError
 from ..lazy_import import lazy_module
@@ -282,6 +282,13 @@ SQLITE_CACHE_KIB = 262_144
 REBUILD_MIN_ROWS = 10_000
 
 
+def _disk_full(exc: DBAPIError) -> bool:
+    """Whether a driver's error says the disk (or the database's size limit) is full: SQLite's
+    SQLITE_FULL (13), PostgreSQL's disk_full (SQLSTATE 53100)."""
+    orig = exc.orig
+    return getattr(orig, "sqlite_errorcode", None) == 13 or getattr(orig, "sqlstate", None) == "53100"
+
+
 def _sqlite_transactions(engine: Engine) -> None:
     """Let SQLAlchemy, not the sqlite3 module, open transactions, so DDL is transactional too.
 
@@ -416,6 +423,12 @@ class Store:
                     if conn.dialect.name == "postgresql":
                         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202511)")
                     yield conn
+            except DBAPIError as exc:
+                if _disk_full(exc):  # not a bug: staff are told what to do, and that nothing was saved
+                    raise StoreError(f"the disk holding the store {self.location} is full; nothing was saved",
+                                     code="store.disk_full", params={"location": self.location},
+                                     hint="free space on that disk (or move the store), then do it again") from None
+                raise
             finally:
                 if driver is not None:
                     driver.execute(f"DETACH DATABASE {STAGING_SCHEMA}")

@@ -114,3 +114,59 @@ def test_sigkill_midway_leaves_postgresql_unchanged(tmp_path, monthly, big_file,
     assert snapshot(store) == before
     result = ingest_file(big_file, monthly, "2025-06", store=store)
     assert result.accepted == 12_000
+
+
+def test_a_full_disk_stops_the_load_with_what_to_do_and_changes_nothing(tmp_path, monthly, capsys, monkeypatch):
+    """SQLite's "database or disk is full" (here: the store's size limit reached mid-load) is told as a
+    full disk, in Vietnamese, not as a bug of the program; nothing is stored."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from survey.cli import main
+    from survey.errors import StoreError
+
+    db = tmp_path / "s.sqlite"
+    url = f"sqlite:///{db}"
+    store = Store(url)
+    ingest_file(to_kobo_csv(make_answers(monthly, 5, seed=1), monthly, tmp_path / "a.csv"), monthly, "2025-11",
+                store=store)
+    before = snapshot(store)
+    pages = sqlite3.connect(db).execute("PRAGMA page_count").fetchone()[0]
+    store.dispose()  # new connections from here may grow the file by a few pages only
+    event.listen(store.engine, "connect", lambda con, _r: con.execute(f"PRAGMA max_page_count = {pages + 8}"))
+    big = to_kobo_csv(make_answers(monthly, 3000, seed=2), monthly, tmp_path / "b.csv")
+    with pytest.raises(StoreError) as caught:
+        ingest_file(big, monthly, "2025-11", store=store)
+    assert caught.value.code == "store.disk_full" and caught.value.params["location"] == str(db)
+    assert snapshot(store) == before
+    store.dispose()
+
+    # the same from the command line, as staff see it (the command's store given the same limit)
+    real = Store.__init__
+
+    def limited(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        self.engine.dispose()
+        event.listen(self.engine, "connect", lambda con, _r: con.execute(f"PRAGMA max_page_count = {pages + 8}"))
+    monkeypatch.setattr(Store, "__init__", limited)
+    status = main(["ingest", str(big), "--survey", "monthly_difficulties", "--period", "2025-11", "--db", url])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert status == 1 and "ổ đĩa chứa kho dữ liệu" in err and "đã đầy" in err and "lỗi nội bộ" not in err
+    assert snapshot(Store(url)) == before
+
+
+def test_postgresql_s_disk_full_is_told_the_same_way():
+    """PostgreSQL says a full disk by its SQLSTATE (53100, disk_full); other errors are not a full disk."""
+    from sqlalchemy.exc import OperationalError
+
+    from survey.store.store import _disk_full
+
+    class Full(Exception):
+        sqlstate = "53100"
+
+    class Conflict(Exception):
+        sqlstate = "40001"
+    assert _disk_full(OperationalError("COMMIT", None, Full()))
+    assert not _disk_full(OperationalError("COMMIT", None, Conflict()))
