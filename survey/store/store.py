@@ -741,9 +741,9 @@ class Store:
         ``_uuid``, an answers' fingerprint) into each index one row at a time costs more (1,000,000
         Kobo rows into a new table: 4.3 s with the indexes, 0.9 s without plus 2.0 s to build them).
         A rebuild sorts the rows held too: 1,000,000 rows into a table of as many took as long either
-        way (3.6-3.8 s kept, 3.9-4.5 s rebuilt), hence twice. The
-        keys were checked before the copy; were one duplicated all the same, building the unique
-        index fails and the whole load is rolled back, as the copy itself would have failed.
+        way (3.6-3.8 s kept, 3.9-4.5 s rebuilt), hence twice. The keys were checked before the copy;
+        were one duplicated all the same, building the unique index fails and the whole load is rolled
+        back, as the copy itself would have failed.
 
         Raises
         ------
