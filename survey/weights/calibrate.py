@@ -19,12 +19,16 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import Problem, SurveyWarning, WeightingError
+from ..lazy_import import lazy_module
 from .design import BLOCK_BYTES, Design, Step, replicate_matrix, replicates_finite, row_blocks
 from .margins import Margin, PopulationMargins, margin_categories, margin_values
 from .notes import Note
+
+# imported when a design is first calibrated: scipy.sparse (with scipy's array layer, 0.1 s) is not needed
+# by the commands that only load or list (issue 18)
+sp = lazy_module("scipy.sparse")
 
 __all__ = ["poststratify", "rake", "calibrate", "trim", "group_index", "CALFUNS"]
 

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from ..errors import EstimationError
+from ..lazy_import import lazy_module
 from .design import Design, Step, stage_sizes
+
+# imported when a variance is first linearised (see survey.weights.calibrate: not needed to load or list)
+sp = lazy_module("scipy.sparse")
 
 __all__ = ["linearised_covariance", "linearised_variance", "residualise"]
 

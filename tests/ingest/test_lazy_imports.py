@@ -54,3 +54,13 @@ def test_a_load_into_sqlite_does_not_import_the_postgresql_dialect(tmp_path):
             "print(r.accepted, 'sqlalchemy.dialects.postgresql' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["30", "False"]
+
+
+def test_the_use_case_layer_leaves_scipy_out_until_a_design_is_weighted():
+    """Every command imports ``survey.jobs``; scipy.sparse (with scipy's array layer, 0.1 s) is needed only
+    to calibrate or linearise, not to load or list (issue 18)."""
+    code = ("import sys; import survey.jobs; print('scipy' in sys.modules); "
+            "import importlib; importlib.import_module('survey.weights.calibrate').sp.csr_matrix; "
+            "print('scipy.sparse' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
