@@ -190,3 +190,19 @@ def test_option_columns_are_read_as_each_cell_alone_is(rows, plain_only, monthly
     got = coerce._split_flags(frame, monthly, q, {c: f"o{c}" for c in codes}, out)
     np.testing.assert_array_equal(got, expected)
     assert len(out) == unknown
+
+
+def test_a_check_the_fast_path_does_not_know_goes_to_pandera(monthly, monkeypatch):
+    """The fast path clears a column only when it knows every check of it; a check added to the schema but
+    not to the fast path must send the column to pandera, never pass unchecked."""
+    import datetime as dt
+
+    import survey.ingest.validate as validate
+
+    q, today = monthly.question("year_established"), dt.date(2025, 11, 30)
+    column = pd.Series([1990.0, 2001.0, np.nan])
+    assert validate._check_names(q) == ["out_of_range", "not_whole"]
+    assert validate._cleared(column, monthly, q, today)
+    assert not validate._cleared(pd.Series([1990.5]), monthly, q, today)
+    monkeypatch.setattr(validate, "_check_names", lambda q: ["out_of_range", "a_new_check"])
+    assert not validate._cleared(column, monthly, q, today)
