@@ -230,12 +230,16 @@ def test_a_validation_check_that_fails_to_run_stops_the_load(monkeypatch):
     def broken(series):
         raise ZeroDivisionError("a bug in a check")
 
-    schema = pa.DataFrameSchema({"q": pa.Column(float, pa.Check(broken, error="unknown_code"), nullable=True)})
+    from survey.questionnaire import load_questionnaire
+
+    qn = load_questionnaire("monthly_difficulties", period="2025-11")
+    schema = pa.DataFrameSchema({"size_class": pa.Column(float, pa.Check(broken, error="unknown_code"),
+                                                         nullable=True)})
     monkeypatch.setattr(validate, "answer_schema", lambda qn, today: schema)
-    with pytest.raises(CheckFailedError) as err:
-        validate._column_problems(pd.DataFrame({"q": [1.0, 2.0]}), None, None, dt.date(2025, 11, 30))
+    with pytest.raises(CheckFailedError) as err:  # 99 is no size class: the column goes to the schema
+        validate._column_problems(pd.DataFrame({"size_class": [1.0, 99.0]}), qn, None, dt.date(2025, 11, 30))
     assert isinstance(err.value, RuntimeError) and isinstance(err.value, errors.IngestError)
-    assert err.value.code == "ingest.check_failed" and err.value.params["column"] == "q"
+    assert err.value.code == "ingest.check_failed" and err.value.params["column"] == "size_class"
 
 
 def test_an_error_reads_in_either_language_from_its_code():

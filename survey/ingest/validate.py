@@ -80,19 +80,16 @@ def _check_names(q: Question) -> list[str]:
     return (["out_of_range"] if q.range != (None, None) else []) + (["not_whole"] if q.type == "integer" else [])
 
 
-def _check(name: str, qn: Questionnaire, q: Question, today: dt.date) -> pa.Check:
-    """The pandera check ``name`` (see :func:`_check_names`) of a question's answers."""
-    if name == "unknown_code":
-        return pa.Check.isin([float(c.code) for c in qn.choices(q)], error="unknown_code")
-    if name == "out_of_range":
-        return _range_check(q, today)
-    if name == "not_whole":
-        return pa.Check(lambda s: (s - s.round()).abs() < 1e-9, error="not_whole")
-    raise ValueError(f"no check named {name!r}")
+#: each check of :func:`_check_names`, built for a question: (questionnaire, question, today) -> pandera check
+_CHECKS = {
+    "unknown_code": lambda qn, q, today: pa.Check.isin([float(c.code) for c in qn.choices(q)], error="unknown_code"),
+    "out_of_range": lambda qn, q, today: _range_check(q, today),
+    "not_whole": lambda qn, q, today: pa.Check(lambda s: (s - s.round()).abs() < 1e-9, error="not_whole"),
+}
 
 
 def _column(qn: Questionnaire, q: Question, today: dt.date) -> pa.Column:
-    return pa.Column(float, [_check(name, qn, q, today) for name in _check_names(q)], nullable=True,
+    return pa.Column(float, [_CHECKS[name](qn, q, today) for name in _check_names(q)], nullable=True,
                      required=False)
 
 
