@@ -21,14 +21,11 @@ import warnings
 import numpy as np
 
 from ..errors import Problem, SurveyWarning, WeightingError
-from ..lazy_import import lazy_module
-from .design import BLOCK_BYTES, Design, Step, replicate_matrix, replicates_finite, row_blocks
+from .design import (
+    BLOCK_BYTES, Design, Step, group_indicator, replicate_matrix, replicates_finite, row_blocks,
+)
 from .margins import Margin, PopulationMargins, margin_categories, margin_values
 from .notes import Note
-
-# imported when a design is first calibrated: scipy.sparse (with scipy's array layer, 0.1 s) is not needed
-# by the commands that only load or list (issue 18)
-sp = lazy_module("scipy.sparse")
 
 __all__ = ["poststratify", "rake", "calibrate", "trim", "group_index", "CALFUNS"]
 
@@ -54,11 +51,6 @@ def group_index(design: Design, margin: Margin) -> tuple[np.ndarray, np.ndarray]
                                                                    "margin": margin.name},
                              hint="run prepare_margins first")
     return idx.to_numpy(dtype=int), margin.counts().to_numpy()
-
-
-def _indicator(idx: np.ndarray, k: int) -> sp.csr_matrix:
-    n = len(idx)
-    return sp.csr_matrix((np.ones(n), (idx, np.arange(n))), shape=(k, n))
 
 
 def _check_cells(margin: Margin, totals: np.ndarray, pop: np.ndarray) -> None:
@@ -93,7 +85,7 @@ def _cell_totals(design: Design, cell: np.ndarray, cells: int) -> np.ndarray:
     if design.repweights is not None:
         for rows in row_blocks(design.n, totals.shape[1]):
             block = np.ascontiguousarray(design.repweights[rows], dtype=np.float64)
-            totals[:, 1:] += _indicator(cell[rows], cells) @ block
+            totals[:, 1:] += group_indicator(cell[rows], cells) @ block
             del block  # one block alive, not two
     return totals
 
@@ -137,7 +129,7 @@ def _factors(totals: np.ndarray, pop: np.ndarray) -> np.ndarray:
 
 def _margin_totals(category: np.ndarray, k: int, cell_totals: np.ndarray) -> np.ndarray:
     """Totals (K, C) of a margin's categories from the cells' totals (cells, C)."""
-    return np.asarray(_indicator(category, k) @ cell_totals)
+    return np.asarray(group_indicator(category, k) @ cell_totals)
 
 
 def _column_by_column(design: Design, adjust, reuse: bool = False) -> tuple[np.ndarray, np.ndarray | None]:

@@ -17,11 +17,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WeightingError
+from ..lazy_import import lazy_module
 from .notes import Note
+
+# imported when a design is first calibrated or a variance linearised (group_indicator): scipy.sparse, with
+# scipy's array layer, is 0.1 s that the commands which only load or list need not pay (issue 18)
+sp = lazy_module("scipy.sparse")
 
 __all__ = ["Design", "Step", "make_design", "subset", "steps_to_arrays", "steps_from_arrays", "LONELY_PSU",
            "replicate_dtype", "replicate_matrix", "replicates_finite", "row_blocks", "FLOAT32_ABOVE_BYTES",
-           "BLOCK_BYTES", "VIEW_COLUMNS"]
+           "BLOCK_BYTES", "VIEW_COLUMNS", "group_indicator"]
 
 #: Replicate weights are held as float64 unless, as float64, they would take more than this many bytes; then as
 #: float32 (issue 18). Why: a million responses with 200 replicates is 1.6 GB in float64, and an adjustment
@@ -70,6 +75,13 @@ def _read_only(block: np.ndarray) -> np.ndarray:
     view = block.view()
     view.flags.writeable = False
     return view
+
+
+def group_indicator(idx: np.ndarray, k: int):
+    """The sparse (k, n) matrix with a 1 at (group of row j, j): ``group_indicator(idx, k) @ x`` sums the rows
+    of ``x`` within each of the groups 0 .. k - 1 (``idx``: each row's group)."""
+    n = len(idx)
+    return sp.csr_matrix((np.ones(n), (idx, np.arange(n))), shape=(k, n))
 
 
 def row_blocks(n: int, columns: int) -> list[slice]:

@@ -23,11 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError
-from ..lazy_import import lazy_module
-from .design import Design, Step, stage_sizes
-
-# imported when a variance is first linearised (see survey.weights.calibrate: not needed to load or list)
-sp = lazy_module("scipy.sparse")
+from .design import Design, Step, group_indicator, stage_sizes
 
 __all__ = ["linearised_covariance", "linearised_variance", "residualise"]
 
@@ -35,7 +31,7 @@ __all__ = ["linearised_covariance", "linearised_variance", "residualise"]
 def _group_sums(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Column sums of x within each group 0..max(idx): (groups, p)."""
     k = int(idx.max()) + 1
-    return np.asarray(sp.csr_matrix((np.ones(len(idx)), (idx, np.arange(len(idx)))), shape=(k, len(idx))) @ x)
+    return np.asarray(group_indicator(idx, k) @ x)
 
 
 def _group_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -60,7 +60,8 @@ def test_the_use_case_layer_leaves_scipy_out_until_a_design_is_weighted():
     """Every command imports ``survey.jobs``; scipy.sparse (with scipy's array layer, 0.1 s) is needed only
     to calibrate or linearise, not to load or list (issue 18)."""
     code = ("import sys; import survey.jobs; print('scipy' in sys.modules); "
-            "import importlib; importlib.import_module('survey.weights.calibrate').sp.csr_matrix; "
+            "import numpy; from survey.weights.design import group_indicator; "
+            "group_indicator(numpy.zeros(1, int), 1); "
             "print('scipy.sparse' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "True"]
