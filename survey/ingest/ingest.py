@@ -586,8 +586,8 @@ class _Load:
     reason: str | None = None
     strict: bool = False
     release: int | None = None
-    #: the archiving of the file (a Future of its compressed bytes and SHA-256), when ``info`` came
-    #: without its SHA-256: the load learns it from there once the rows are read
+    #: the archiving of the file (a Future of its compressed bytes and SHA-256): given with an ``info``
+    #: that came without its SHA-256, which the load learns from there once the rows are read
     archive: Any = None
 
     def prepare(self, conn, folder: Path, *, stage: bool = True) -> _State:
@@ -639,11 +639,7 @@ class _Load:
         """The file's SHA-256, from its archiving (which hashed it beside the reading), into the load's
         file information and result. (Whether it was loaded as another period is then checked under the
         write lock, by :meth:`store`, as for every load.)"""
-        if self.archive is not None:
-            _packed, digest = self.archive.result()
-        else:
-            with self.info.path.open("rb") as fh:
-                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        _packed, digest = self.archive.result()
         self.info = with_fields(self.info, sha256=digest)
         state.info = with_fields(state.info, sha256=digest)
         state.result.sha256 = digest
