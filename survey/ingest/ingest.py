@@ -602,7 +602,10 @@ class _Load:
                        critical=critical_questions(self.qn), exclude_load=self.replace)
         state.mark = self.store_.last_load_id(conn)
         if stage and self.store_.stages:
-            state.staged = StagedRows(folder / "rows.sqlite", self.store_.response_types(self.qn))
+            # declared as the responses table, with the ids the rows would get: copied whole if still theirs
+            layout = self.store_.staging_layout(conn, self.qn)
+            state.staged = StagedRows(folder / "rows.sqlite", self.store_.response_types(self.qn), layout,
+                                      self.store_.next_ids(conn, state.table, state.wave_id) if layout else None)
         try:
             self._read(state, replaced)
         except BaseException:
@@ -752,7 +755,8 @@ def _write(state: _State, conn, user: str | None) -> None:
         store.insert_quarantine(conn, [{**r, "load_id": load_id, "wave_id": wave_id} for r in quarantined])
         store.insert_corrections(conn, [{**r, "load_id": load_id, "wave_id": wave_id} for r in corrections])
     if state.staged is not None and state.staged.rows:
-        copied = store.insert_staged(conn, table, state.staged.columns, wave_id, load_id)
+        copied = store.insert_staged(conn, table, state.staged.columns, wave_id, load_id,
+                                     preset=state.staged.preset)
         if copied != state.staged.rows:
             raise IngestError(f"internal error: {copied:,} of {state.staged.rows:,} prepared rows were stored; "
                               "nothing was saved", code="ingest.rows_unaccounted")

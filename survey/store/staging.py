@@ -45,6 +45,11 @@ class StagedRows:
     path : the staging file (must not exist; it lives in the load's temporary folder).
     types : column -> SQLAlchemy type (class or instance) of the responses table: how each
         column is written (numbers as REAL with NULL for missing, dates as ISO text, others as text).
+    layout : the responses table's columns as SQLite declares them (name, type, NOT NULL, primary
+        key; :meth:`~survey.store.Store.staging_layout`), or None. With ``ids``, the staging table is
+        declared so and each row gets its response id (consecutive from the first), wave and load:
+        records the store can copy whole (:meth:`~survey.store.Store.insert_staged`).
+    ids : (first response id, wave id, load id) (:meth:`~survey.store.Store.next_ids`), with ``layout``.
 
     :meth:`add` converts a chunk in the caller's thread and writes it in a background thread
     (one chunk at a time: adding the next waits for the previous, so at most one chunk is held
@@ -58,9 +63,13 @@ class StagedRows:
         is unchanged.
     """
 
-    def __init__(self, path: Path, types: dict[str, Any]) -> None:
+    def __init__(self, path: Path, types: dict[str, Any], layout: list[tuple] | None = None,
+                 ids: tuple[int, int, int] | None = None) -> None:
         self.path = Path(path)
         self.types = types
+        #: the ids the staged rows hold, for :meth:`~survey.store.Store.insert_staged` (None: none)
+        self.preset = tuple(int(i) for i in ids) if layout is not None and ids is not None else None
+        self._ddl = _declaration(layout) if self.preset is not None else None
         self.columns: list[str] | None = None
         self.rows = 0
         self._conn = None
@@ -76,6 +85,8 @@ class StagedRows:
         elif [str(c) for c in frame.columns] != self.columns:
             raise ValueError("every staged chunk must have the same columns")
         table = _arrow_table(frame, self.types)
+        if self.preset is not None:
+            table = _with_ids(table, self.preset[0] + self.rows, *self.preset[1:])
         self._wait()
         self._pending = self._pool.submit(self._write, table)
         self.rows += len(frame)
@@ -125,7 +136,9 @@ class StagedRows:
                 # a scratch file: no journal and no waiting for the disk (it is thrown away on any failure)
                 cursor.execute("PRAGMA journal_mode = OFF")
                 cursor.execute("PRAGMA synchronous = OFF")
-            mode = "create"
+                if self._ddl is not None:  # declared as the responses table is; rows added by name
+                    cursor.execute(self._ddl)
+            mode = "create" if self._ddl is None else "append"
         else:
             mode = "append"
         with self._conn.cursor() as cursor:
@@ -135,6 +148,26 @@ class StagedRows:
 def iso_dates(series: pd.Series) -> list[str | None]:
     """A date column as the responses table keeps it on every store: ISO text, missing as None."""
     return [d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else None for d in series]
+
+
+def _declaration(layout: list[tuple]) -> str:
+    """CREATE TABLE of the staging table, its columns declared as ``layout`` says (see :class:`StagedRows`)."""
+    columns = [f'"{name}" {kind}{" NOT NULL" if not_null else ""}' for name, kind, not_null, _key in layout]
+    keys = [f'"{name}"' for name, _kind, _null, key in layout if key]
+    return (f'CREATE TABLE "{STAGING_TABLE}" ({", ".join(columns)}'
+            f'{", PRIMARY KEY (" + ", ".join(keys) + ")" if keys else ""})')
+
+
+def _with_ids(table, first: int, wave_id: int, load_id: int):
+    """``table`` with each row's response id (``first``, ``first`` + 1, ...), wave and load in front."""
+    import pyarrow as pa
+
+    n = table.num_rows
+    for name, values in (("_load_id", np.full(n, load_id, dtype=np.int64)),
+                         ("_wave_id", np.full(n, wave_id, dtype=np.int64)),
+                         ("_id", np.arange(first, first + n, dtype=np.int64))):
+        table = table.add_column(0, name, pa.array(values))
+    return table
 
 
 def _arrow_table(frame: pd.DataFrame, types: dict[str, Any]):

@@ -259,6 +259,20 @@ def _sql_type(qtype: str):
     return {"text": Text, "multiple": Text, "date": Date}.get(qtype, Float)
 
 
+def _new_response_table(name: str, qn: Questionnaire) -> Table:
+    """The responses table a questionnaire gets when its first rows are stored (not created here)."""
+    # the keys' uniqueness as an index of its own, not a table constraint: SQLite can drop an index and
+    # build it again (see :meth:`Store.insert_staged`), not a constraint (stores made before hold the
+    # constraint, which keeps working)
+    return Table(name, MetaData(), *_fixed_columns(), *[Column(q.id, _sql_type(q.type)()) for q in qn.questions],
+                 Index(f"uq_{name}_key", "_wave_id", "_key", unique=True))
+
+
+def _declared(conn: Connection, schema: str, table: str) -> list[tuple]:
+    """How SQLite declares each column of ``schema.table``: (name, type, NOT NULL, default, primary key)."""
+    return [tuple(r[1:]) for r in conn.exec_driver_sql(f'PRAGMA {schema}.table_info("{table}")')]
+
+
 def _fixed_columns() -> list[Column]:
     """The columns every responses table has before its questions' (new objects: a Column belongs to one
     table): the row's id, its wave and load, its row in the file, its key and its answers' fingerprint."""
@@ -417,7 +431,15 @@ class Store:
         with self.engine.connect().execution_options(**{_WRITE: True}) as conn:
             driver = conn.connection.driver_connection if staged is not None else None
             if driver is not None:
-                driver.execute(f"ATTACH DATABASE ? AS {STAGING_SCHEMA}", (str(staged),))
+                # SQLite moves staged records whole only where foreign keys are not enforced (they can be
+                # switched only outside a transaction, so for the whole load's): its rows' wave and load
+                # are the ids it has just made under the lock (:meth:`insert_staged`); on again after
+                driver.execute("PRAGMA foreign_keys = OFF")
+                try:
+                    driver.execute(f"ATTACH DATABASE ? AS {STAGING_SCHEMA}", (str(staged),))
+                except BaseException:
+                    driver.execute("PRAGMA foreign_keys = ON")
+                    raise
             try:
                 with conn.begin():
                     if conn.dialect.name == "postgresql":
@@ -431,7 +453,10 @@ class Store:
                 raise
             finally:
                 if driver is not None:
-                    driver.execute(f"DETACH DATABASE {STAGING_SCHEMA}")
+                    try:
+                        driver.execute(f"DETACH DATABASE {STAGING_SCHEMA}")
+                    finally:
+                        driver.execute("PRAGMA foreign_keys = ON")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -489,13 +514,7 @@ class Store:
         inspector = inspect(conn)
         wanted = [(q.id, _sql_type(q.type)) for q in qn.questions]
         if not inspector.has_table(name):
-            # the keys' uniqueness as an index of its own, not a table constraint: SQLite can drop an
-            # index and build it again (see :meth:`insert_staged`), not a constraint (stores made
-            # before hold the constraint, which keeps working)
-            table = Table(name, MetaData(), *_fixed_columns(),
-                          *[Column(qid, typ()) for qid, typ in wanted],
-                          Index(f"uq_{name}_key", "_wave_id", "_key", unique=True))
-            table.create(conn)
+            _new_response_table(name, qn).create(conn)
         if f"ix_{name}_hash" not in {i["name"] for i in inspect(conn).get_indexes(name)}:
             # Only responses with a real id: a content-keyed one ("h:<hash>") is found by its key.
             table = Table(name, MetaData(), autoload_with=conn)
@@ -516,6 +535,31 @@ class Store:
         """Whether loads stage their rows in a file of their own (:mod:`survey.store.staging`): SQLite
         stores; a server has its own bulk path (``COPY``)."""
         return self.engine.dialect.name == "sqlite"
+
+    def staging_layout(self, conn: Connection, qn: Questionnaire) -> list[tuple[str, str, bool, bool]] | None:
+        """The columns of a questionnaire's responses table as SQLite declares them, as the table is or as
+        a load will create it: (name, type, NOT NULL, primary key), in the table's order. A staging file's
+        table declared alike lets :meth:`insert_staged` move whole records. None on a server, when the
+        load will add columns to the table (a new questionnaire version), or the table has defaults."""
+        if conn.dialect.name != "sqlite":
+            return None
+        name = response_table_name(qn.id)
+        if not inspect(conn).has_table(name):
+            return [(c.name, c.type.compile(dialect=conn.dialect), not c.nullable, c.primary_key)
+                    for c in _new_response_table(name, qn).columns]
+        declared = _declared(conn, "main", name)
+        if any(d[3] is not None for d in declared) or {q.id for q in qn.questions} - {d[0] for d in declared}:
+            return None
+        return [(d[0], d[1], bool(d[2]), bool(d[4])) for d in declared]
+
+    def next_ids(self, conn: Connection, table: Table | None, wave_id: int | None) -> tuple[int, int, int]:
+        """(first response id, wave id, load id) a load would be given were it stored now: after the largest
+        response id and load id (SQLite gives a new row the largest id plus one), the wave's id or, for a
+        new wave, the next. Seen from ``conn``; another load may take them first (:meth:`insert_staged`
+        looks again under the lock)."""
+        first = conn.exec_driver_sql(f'SELECT max("_id") FROM "{table.name}"').scalar() if table is not None else 0
+        wave = wave_id if wave_id is not None else (conn.execute(select(func.max(waves.c.id))).scalar() or 0) + 1
+        return (first or 0) + 1, wave, self.last_load_id(conn) + 1
 
     @staticmethod
     def response_types(qn: Questionnaire) -> dict[str, Any]:
@@ -730,10 +774,19 @@ class Store:
             cursor.close()
 
     def insert_staged(self, conn: Connection, table: Table, columns: Sequence[str], wave_id: int,
-                      load_id: int) -> int:
+                      load_id: int, *, preset: tuple[int, int, int] | None = None) -> int:
         """Copy the rows of the attached staging file (see :meth:`begin`) into ``table``, in the order
         they were staged, under ``wave_id`` and ``load_id``: one ``INSERT ... SELECT``, no value passing
         through Python. ``columns``: the staged columns. Returns the rows copied.
+
+        ``preset``: (first response id, wave id, load id) the staged rows already hold, in a table
+        declared as ``table`` is (:meth:`staging_layout`, :meth:`next_ids`). When those are still this
+        load's ids, no stored response has an id as large, and the two tables are declared alike, the
+        copy is ``INSERT ... SELECT *``, which SQLite carries out by moving each record whole (its
+        "transfer optimisation": 100,000 rows x 300 answers in 0.06 s instead of 0.8 s decoding and
+        encoding every value) where the table has no index to keep (dropped below, or none) and foreign
+        keys are not enforced (:meth:`begin` with ``staged``); else it copies value by value, as correct.
+        Otherwise (another load took the ids first, the table was widened) the named columns are copied.
 
         A copy of at least :data:`REBUILD_MIN_ROWS` rows, and at least twice as many as the table
         holds, drops the table's indexes and builds them again after the rows, in the same transaction:
@@ -750,24 +803,44 @@ class Store:
         sqlalchemy.exc.IntegrityError
             a staged key already in the wave or staged twice (prevented by the load's checks).
         """
-        names = ", ".join(f'"{c}"' for c in columns if c in table.c and c not in ("_wave_id", "_load_id"))
+        names = ", ".join(f'"{c}"' for c in columns if c in table.c and c not in ("_id", "_wave_id", "_load_id"))
+        whole = preset is not None and self._staged_as_stored(conn, table.name, preset, wave_id, load_id)
         rebuilt = self._indexes_to_rebuild(conn, table.name)
         for index, _sql in rebuilt:
             conn.exec_driver_sql(f'DROP INDEX main."{index}"')
-        result = conn.exec_driver_sql(
-            f'INSERT INTO main."{table.name}" ("_wave_id", "_load_id", {names}) '
-            f'SELECT ?, ?, {names} FROM {STAGING_SCHEMA}."{STAGING_TABLE}" ORDER BY rowid',
-            (int(wave_id), int(load_id)))
+        if whole:  # the staged ids are this load's, and the records are laid out as the table's
+            result = conn.exec_driver_sql(f'INSERT INTO main."{table.name}" SELECT * FROM '
+                                          f'{STAGING_SCHEMA}."{STAGING_TABLE}"')
+        else:
+            result = conn.exec_driver_sql(
+                f'INSERT INTO main."{table.name}" ("_wave_id", "_load_id", {names}) '
+                f'SELECT ?, ?, {names} FROM {STAGING_SCHEMA}."{STAGING_TABLE}" ORDER BY rowid',
+                (int(wave_id), int(load_id)))
         for _index, sql in rebuilt:
             conn.exec_driver_sql(sql)
         return int(result.rowcount)
+
+    @staticmethod
+    def _staged_as_stored(conn: Connection, table: str, preset: tuple[int, int, int], wave_id: int,
+                          load_id: int) -> bool:
+        """Whether the staged rows may be copied whole: they hold this load's wave and load ids, ids after
+        every stored response's, and their table is declared as ``table`` is (see :meth:`insert_staged`)."""
+        first, wave, load = preset
+        if (wave, load) != (wave_id, load_id):
+            return False
+        held = conn.exec_driver_sql(f'SELECT max("_id") FROM main."{table}"').scalar() or 0
+        return held < first and _declared(conn, STAGING_SCHEMA, STAGING_TABLE) == _declared(conn, "main", table)
 
     @staticmethod
     def _indexes_to_rebuild(conn: Connection, table: str) -> list[tuple[str, str]]:
         """(name, SQL that creates it) of each index of ``table`` to drop before the staged copy and
         build after it: every index that can be dropped (not a constraint's) when the staging file
         holds at least :data:`REBUILD_MIN_ROWS` rows and at least twice as many as ``table``; else none."""
-        staged = conn.exec_driver_sql(f'SELECT max(rowid) FROM {STAGING_SCHEMA}."{STAGING_TABLE}"').scalar() or 0
+        # rowids are consecutive (from 1, or from the first preset id): two look-ups, not a count (one
+        # query with both min() and max() would read every row: SQLite looks one up only when it is alone)
+        rows = f'{STAGING_SCHEMA}."{STAGING_TABLE}"'
+        staged = conn.exec_driver_sql(f"SELECT (SELECT max(rowid) FROM {rows}) - (SELECT min(rowid) FROM {rows}) + 1"
+                                      ).scalar() or 0
         # the largest id bounds the rows held from above (ids are distinct), in one look-up, not a count
         held = conn.exec_driver_sql(f'SELECT max("_id") FROM main."{table}"').scalar() or 0
         if staged < REBUILD_MIN_ROWS or staged < 2 * held:

@@ -26,8 +26,8 @@ LOAD = textwrap.dedent("""
     if len(sys.argv) > 4:  # pause inside the write transaction, after the first rows are written
         import time
         def pausing(insert):
-            def paused(self, conn, table, *args):
-                insert(self, conn, table, *args)
+            def paused(self, conn, table, *args, **kwargs):
+                insert(self, conn, table, *args, **kwargs)
                 print("writing", flush=True)
                 time.sleep(float(sys.argv[4]))
             return paused

@@ -41,7 +41,7 @@ def test_a_staged_load_stores_what_the_plain_path_stores(tmp_path, monthly_nov, 
     staged_db, plain_db = tmp_path / "staged.sqlite", tmp_path / "plain.sqlite"
     calls = []
     real = Store.insert_staged
-    monkeypatch.setattr(Store, "insert_staged", lambda self, *a: calls.append(a) or real(self, *a))
+    monkeypatch.setattr(Store, "insert_staged", lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
     staged = ingest_file(path, monthly_nov, "2025-11", db=f"sqlite:///{staged_db}", chunksize=150)
     assert len(calls) == 1  # the rows came through the staging file, in one copy
     monkeypatch.setattr(Store, "stages", property(lambda self: False))
@@ -106,9 +106,9 @@ def test_the_staging_file_is_detached_when_the_transaction_ends(tmp_path, monthl
     attached = []
     real = Store.insert_staged
 
-    def copy(self, conn, *args):
+    def copy(self, conn, *args, **kwargs):
         attached.append([r[1] for r in conn.exec_driver_sql("PRAGMA database_list")])
-        done = real(self, conn, *args)
+        done = real(self, conn, *args, **kwargs)
         if fail:
             raise RuntimeError("after the copy")
         return done
@@ -203,3 +203,142 @@ def test_a_key_staged_twice_fails_the_rebuilt_copy_and_changes_nothing(tmp_path,
     with pytest.raises(IntegrityError):
         ingest_file(twice, monthly_nov, "2025-11", store=store)
     assert snapshot(store) == before and _indexes(db) == indexes
+
+
+def _copies(store: Store) -> list[tuple[str, set]]:
+    """Each staged copy ``store`` runs from now on: (statement, the opcodes of SQLite's plan for it, read
+    just after it ran: whether it moved records whole, ``RowData``, or decoded values, ``Column``)."""
+    from sqlalchemy import event
+
+    found = []
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO main.") and STAGING_SCHEMA in statement:
+            plan = cursor.connection.execute("EXPLAIN " + statement, parameters or ()).fetchall()
+            found.append((statement, {row[1] for row in plan}))
+    event.listen(store.engine, "after_cursor_execute", after)
+    return found
+
+
+def _plain_store(tmp_path, name, files, qn, monkeypatch) -> list[tuple]:
+    """What the plain path (no staging: one executemany per chunk) stores for ``files`` loaded in turn."""
+    with monkeypatch.context() as m:
+        m.setattr(Store, "stages", property(lambda self: False))
+        store = Store(f"sqlite:///{tmp_path / name}")
+        for path, period in files:
+            ingest_file(path, qn, period, store=store)
+        store.dispose()
+    return _contents(tmp_path / name)
+
+
+def test_a_large_copy_moves_whole_records_and_stores_what_the_plain_path_stores(tmp_path, monthly_nov,
+                                                                               monkeypatch):
+    """The staged rows hold their ids and the responses table's layout, so a copy whose table keeps no
+    index (dropped to be built again) moves each record whole (SQLite's plan reads no value); a copy into
+    the indexes decodes them. Either way the store holds, id for id, what the plain path stores; foreign
+    keys (off for the copy) hold and are enforced again after."""
+    import survey.store.store as store_module
+
+    monkeypatch.setattr(store_module, "REBUILD_MIN_ROWS", 100)
+    files = [(to_kobo_csv(make_answers(monthly_nov, 300, seed=31), monthly_nov, tmp_path / "a.csv"), "2025-11"),
+             (to_kobo_csv(make_answers(monthly_nov, 450, seed=32), monthly_nov, tmp_path / "b.csv",
+                          uuids=[f"b-{i}" for i in range(450)]), "2025-11")]
+    db = tmp_path / "staged.sqlite"
+    store = Store(f"sqlite:///{db}")
+    copies = _copies(store)
+    for path, period in files:
+        ingest_file(path, monthly_nov, period, store=store)
+    (first, whole), (second, decoded) = copies
+    assert first.endswith('SELECT * FROM pgi_staging."rows"') and second == first
+    assert "RowData" in whole and not {"Column", "MakeRecord"} & whole  # 300 rows into an empty table
+    assert "Column" in decoded  # 450 rows into a table of 300: its indexes kept, values inserted into them
+    with store.engine.connect() as conn:  # the pool's connection, as the next user gets it
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    store.dispose()
+    stored = _contents(db)
+    assert len(stored) > 700 and stored == _plain_store(tmp_path, "plain.sqlite", files, monthly_nov, monkeypatch)
+
+
+def test_ids_another_load_took_first_are_not_used(tmp_path, monthly_nov, monkeypatch):
+    """A load of another month committed while this one prepared takes the ids its rows were staged with
+    (the next response ids and load id): the rows are copied by their values and given the ids after, as
+    the plain path gives them."""
+    import survey.ingest.ingest as ingest_module
+
+    early = to_kobo_csv(make_answers(monthly_nov, 40, seed=41), monthly_nov, tmp_path / "early.csv")
+    late = to_kobo_csv(make_answers(monthly_nov, 60, seed=42), monthly_nov, tmp_path / "late.csv",
+                       uuids=[f"late-{i}" for i in range(60)])
+    db = tmp_path / "staged.sqlite"
+    store = Store(f"sqlite:///{db}")
+    real, done = ingest_module._Load.store, []
+
+    def store_after_another(self, *args, **kwargs):
+        if not done:  # the other load commits between this one's preparing and storing
+            done.append(True)
+            ingest_file(early, monthly_nov, "2025-10", store=store)
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(ingest_module._Load, "store", store_after_another)
+    copies = _copies(store)
+    result = ingest_file(late, monthly_nov, "2025-11", store=store)
+    assert result.load_id == 2 and len(copies) == 2
+    assert copies[0][0].endswith("SELECT * FROM pgi_staging.\"rows\"")  # the other load's ids were its own
+    assert "SELECT ?, ?" in copies[1][0]  # this one's were taken: copied by value
+    store.dispose()
+    monkeypatch.setattr(ingest_module._Load, "store", real)
+    plain = _plain_store(tmp_path, "plain.sqlite", [(early, "2025-10"), (late, "2025-11")], monthly_nov, monkeypatch)
+    assert _contents(db) == plain
+
+
+def test_the_staging_layout_is_the_responses_tables(tmp_path, monthly_nov):
+    """The layout given to a new table's staging file is the table SQLite then creates, column for column;
+    a table that lacks a question (the load will add it) gives none."""
+    from sqlalchemy import Column, MetaData, Table
+
+    import survey.store.store as store_module
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    name = store_module.response_table_name(monthly_nov.id)
+    with store.begin() as conn:
+        planned = store.staging_layout(conn, monthly_nov)
+        store.response_table(conn, monthly_nov)
+        declared = [(r[1], r[2], bool(r[3]), bool(r[5]))
+                    for r in conn.exec_driver_sql(f'PRAGMA table_info("{name}")')]
+        assert store.staging_layout(conn, monthly_nov) == planned == declared
+        assert len(planned) == 6 + len(monthly_nov.questions) and planned[0] == ("_id", "INTEGER", True, True)
+    narrow = Store(f"sqlite:///{tmp_path / 'n.sqlite'}")
+    with narrow.begin() as conn:
+        Table(name, MetaData(), *store_module._fixed_columns(),
+              *[Column(q.id, store_module._sql_type(q.type)()) for q in monthly_nov.questions[:-1]]).create(conn)
+        assert narrow.staging_layout(conn, monthly_nov) is None
+
+
+@pytest.mark.parametrize("declared_alike", [True, False])
+def test_staged_records_are_moved_whole_only_when_declared_as_the_table(tmp_path, monthly_nov, declared_alike):
+    """Records are moved whole only from a staging table declared as the responses table (a column of
+    another type would keep the staging's storage class): else the values are copied, and converted."""
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    frame = pd.DataFrame({"_row": [2, 3], "_key": ["a", "b"], "_hash": ["0" * 16, "1" * 16],
+                          "cost_estimate": [1.5, 2.0]})
+    with store.read() as conn:
+        layout = store.staging_layout(conn, monthly_nov)
+        ids = store.next_ids(conn, None, None)
+    if not declared_alike:  # the answer kept as text in the staging file
+        layout = [(n, "TEXT" if n == "cost_estimate" else t, nn, pk) for n, t, nn, pk in layout]
+    staged = StagedRows(tmp_path / "rows.sqlite", store.response_types(monthly_nov), layout, ids)
+    staged.add(frame)
+    staged.close()
+    copies = _copies(store)
+    with store.begin(staged=staged.path) as conn:
+        wave = store.wave_id(conn, monthly_nov, "2025-11")
+        table = store.response_table(conn, monthly_nov)
+        load = store.start_load(conn, wave, file_name="x.csv", sha256="0" * 64, size=1, format="csv",
+                                encoding="utf-8", user="test")
+        assert (wave, load) == ids[1:]
+        assert store.insert_staged(conn, table, staged.columns, wave, load, preset=staged.preset) == 2
+    assert ("SELECT ?, ?" not in copies[0][0]) == declared_alike
+    con = sqlite3.connect(tmp_path / "s.sqlite")
+    got = con.execute('SELECT _id, _key, cost_estimate, typeof(cost_estimate) FROM '
+                      '"responses_monthly_difficulties" ORDER BY _id').fetchall()
+    con.close()
+    assert got == [(1, "a", 1.5, "real"), (2, "b", 2.0, "real")]
