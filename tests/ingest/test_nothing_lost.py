@@ -467,3 +467,19 @@ def test_option_columns_in_another_order_than_their_codes_give_the_answers_in_co
     assert [g if isinstance(g, str) else None for g in got] == [e if isinstance(e, str) and e else None
                                                                 for e in expected]
     assert any(" " in e for e in expected if isinstance(e, str))  # answers of several codes are in the test
+
+
+def test_a_wide_sav_is_read_in_chunks_of_a_bounded_number_of_cells(tmp_path, monkeypatch):
+    """A chunk of a .sav holds at most SAV_CHUNK_CELLS cells: fewer rows per chunk for more columns
+    (6 columns, 60 cells: 10 rows), the asked chunk size for narrow files; every row read once, in order."""
+    import survey.ingest.readers as readers
+
+    assert readers.sav_chunk_rows(20_000, 300) == 10_000 and readers.sav_chunk_rows(20_000, 42) == 20_000
+    monkeypatch.setattr(readers, "SAV_CHUNK_CELLS", 60)
+    wide = pd.DataFrame({f"v{j}": np.arange(45) * 10 + j for j in range(6)})
+    path = _write(wide, "sav", tmp_path / "wide.sav")
+    pieces = list(iter_chunks(path, chunksize=20))
+    assert [len(p) for p, _ in pieces] == [10, 10, 10, 10, 5]
+    assert pd.concat([p for p, _ in pieces])["v3"].tolist() == (np.arange(45) * 10 + 3).tolist()
+    narrow = _write(wide[["v0", "v1"]], "sav", tmp_path / "narrow.sav")  # 2 columns: 30 rows would fit
+    assert [len(p) for p, _ in iter_chunks(narrow, chunksize=20)] == [20, 20, 5]
