@@ -177,6 +177,9 @@ class _State:
     submitted: Counter = field(default_factory=Counter)  # month (YYYY-MM) -> submissions dated in it
     submission_column: str | None = None
     staged: StagedRows | None = None  # the accepted rows, on SQLite stores (see survey.store.staging)
+    #: whether the wave holds responses keyed the other way than the file's rows (None: not looked yet);
+    #: when not, no row can have a twin there and the chunks skip that look-up
+    other_keys: bool | None = None
 
 
 def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series]:
@@ -430,9 +433,12 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
                                            exclude_load=state.exclude_load)
     fresh = [r for r in records if r["raw_hash"] not in known]
     present += [r["row_number"] for r in records if r["raw_hash"] in known]
+    keyed = state.cmap.key is not None
+    if state.other_keys is None:  # once per load (a load committed meanwhile has it prepared again)
+        state.other_keys = state.store.holds_other_keys(state.conn, state.table, state.wave_id, keyed)
     twins = state.store.same_answers(state.conn, state.table, state.wave_id,
                                      hash_list if len(accept) == len(rows) else [hash_of[r] for r in accept],
-                                     keyed=state.cmap.key is not None, exclude_load=state.exclude_load)
+                                     keyed=keyed, exclude_load=state.exclude_load) if state.other_keys else {}
     if twins:
         result.same_as_stored += [(int(r), key_of[r], twins[hash_of[r]]) for r in accept
                                   if hash_of[r] in twins and twins[hash_of[r]] != key_of[r]]

@@ -34,7 +34,7 @@ from typing import Any, Iterator, Sequence
 
 from sqlalchemy import (
     Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, any_, bindparam, create_engine, delete, event, func, inspect, literal_column, select, true,
+    UniqueConstraint, and_, any_, bindparam, create_engine, delete, event, func, inspect, literal_column, select, true,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -848,6 +848,26 @@ class Store:
         return [tuple(r) for r in conn.exec_driver_sql(
             "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
             "ORDER BY name", (table,))]
+
+    def holds_other_keys(self, conn: Connection, table: Table | None, wave_id: int | None, keyed: bool) -> bool:
+        """Whether the wave holds any response that :meth:`same_answers` could find for rows keyed so:
+        a content-keyed one (``h:<hash>``) for rows with a real id (``keyed``), one with a real id for rows
+        without. One look-up through an index, so that a load can skip :meth:`same_answers` for every
+        chunk when there is none (the usual wave: every response keyed one way; 0.6 s of a million rows)."""
+        if table is None or wave_id is None:
+            return False
+        # keyed rows look up exactly "h:" + fingerprint: on SQLite a range of the key index (texts compared
+        # byte by byte); elsewhere LIKE, since a server's collation may order "h:..." outside that range (a
+        # case-insensitive LIKE would only find more, never less). The others, responses with a real id,
+        # through the partial fingerprint index (its condition written as it is declared)
+        if not keyed:
+            other = _real_id_keys(table)
+        elif conn.dialect.name == "sqlite":
+            other = and_(table.c._key >= "h:", table.c._key < "h;")
+        else:
+            other = table.c._key.like(literal_column("'h:%'"))
+        # the fingerprint selected, so that the partial index holds all the query reads (SQLite then takes it)
+        return conn.execute(select(table.c._hash).where(table.c._wave_id == wave_id, other).limit(1)).first() is not None
 
     def same_answers(self, conn: Connection, table: Table | None, wave_id: int | None, hashes: Sequence[str],
                      keyed: bool, exclude_load: int | None = None) -> dict[str, str]:

@@ -271,3 +271,29 @@ def test_same_answers_under_another_id_are_stored_but_flagged(tmp_path, store, m
     assert result.accepted == 2  # no id in the .sav: not provably the same responses
     assert [(r, stored) for r, _, stored in result.same_as_stored] == [(1, "uuid-00000"), (2, "uuid-00001")]
     assert "2 rows (1, 2) have exactly the answers of responses already stored" in console_summary(result, "en")
+
+
+def test_twins_are_looked_up_only_in_a_wave_keyed_the_other_way(tmp_path, store, monthly, monkeypatch):
+    """Rows with ids can only have twins among content-keyed responses, rows without among responses with
+    ids: a wave holding none of the other kind is not searched chunk by chunk, and one that does is, both
+    ways (a file with ids whose answers are those of rows stored without)."""
+    from survey.store import Store
+
+    calls = []
+    real = Store.same_answers
+    monkeypatch.setattr(Store, "same_answers", lambda self, *a, **k: calls.append(k["keyed"]) or real(self, *a, **k))
+    answers = make_answers(monthly, 8, seed=15)
+    ingest_file(to_kobo_csv(answers.iloc[:4], monthly, tmp_path / "a.csv"), monthly, "2025-11", store=store,
+                chunksize=2)
+    more = ingest_file(to_kobo_csv(answers.iloc[4:], monthly, tmp_path / "b.csv", uuids=["b1", "b2", "b3", "b4"]),
+                       monthly, "2025-11", store=store, chunksize=2)
+    assert more.accepted == 4 and calls == []  # only responses with ids stored: nothing to search
+    keyless = ingest_file(to_sav(answers.iloc[6:8], monthly, tmp_path / "s.sav"), monthly, "2025-11", store=store)
+    assert calls == [False]
+    assert [(r, stored) for r, _, stored in keyless.same_as_stored] == [(1, "b3"), (2, "b4")]
+    # ids again, with the answers of the two rows stored without: found under their content keys
+    again = ingest_file(to_kobo_csv(answers.iloc[6:8], monthly, tmp_path / "c.csv", uuids=["c1", "c2"]),
+                        monthly, "2025-11", store=store)
+    assert calls == [False, True]
+    assert [(r, key) for r, key, _ in again.same_as_stored] == [(2, "c1"), (3, "c2")]
+    assert all(stored.startswith("h:") for _, _, stored in again.same_as_stored)

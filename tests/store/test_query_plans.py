@@ -69,3 +69,18 @@ def test_the_other_batch_lookups_use_an_index(loaded, monthly):
             _, plan = _plan(store, conn, run)
             assert any("USING INDEX" in step or "USING COVERING INDEX" in step for step in plan), plan
             assert not any(step.startswith("SCAN") and table.name in step for step in plan), plan
+
+
+@pytest.mark.parametrize("keyed", [True, False])
+def test_the_look_for_responses_keyed_the_other_way_searches_an_index(loaded, monthly, keyed):
+    """Once per load: content keys as a range of the key index (rows with ids), responses with ids
+    through the partial fingerprint index (rows without); never a scan of the wave."""
+    store = loaded
+    with store.begin() as conn:
+        table = store.existing_response_table(conn, monthly)
+        wave = store.find_wave(conn, monthly.id, "2025-11")
+        _statement, plan = _plan(store, conn, lambda: store.holds_other_keys(conn, table, wave, keyed))
+        assert store.holds_other_keys(conn, table, wave, keyed) is (not keyed)  # the wave: Kobo ids only
+    index = f"uq_{table.name}_key" if keyed else f"ix_{table.name}_hash"
+    assert any(step.startswith("SEARCH") and index in step for step in plan), plan
+    assert not any(step.startswith("SCAN") and table.name in step for step in plan), plan
