@@ -177,9 +177,9 @@ class _State:
     submitted: Counter = field(default_factory=Counter)  # month (YYYY-MM) -> submissions dated in it
     submission_column: str | None = None
     staged: StagedRows | None = None  # the accepted rows, on SQLite stores (see survey.store.staging)
-    #: whether the wave holds responses keyed the other way than the file's rows (None: not looked yet);
-    #: when not, no row can have a twin there and the chunks skip that look-up
-    other_keys: bool | None = None
+    #: whether the wave holds responses keyed the other way than the file's rows (looked up once the
+    #: columns are mapped); when not, no row can have a twin there and the chunks skip that look-up
+    other_keys: bool = True
 
 
 def _keys(raw: pd.DataFrame, answers: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series]:
@@ -433,12 +433,10 @@ def _prepare_chunk(raw: pd.DataFrame, meta: RawMeta, state: _State, today: dt.da
                                            exclude_load=state.exclude_load)
     fresh = [r for r in records if r["raw_hash"] not in known]
     present += [r["row_number"] for r in records if r["raw_hash"] in known]
-    keyed = state.cmap.key is not None
-    if state.other_keys is None:  # once per load (a load committed meanwhile has it prepared again)
-        state.other_keys = state.store.holds_other_keys(state.conn, state.table, state.wave_id, keyed)
     twins = state.store.same_answers(state.conn, state.table, state.wave_id,
                                      hash_list if len(accept) == len(rows) else [hash_of[r] for r in accept],
-                                     keyed=keyed, exclude_load=state.exclude_load) if state.other_keys else {}
+                                     keyed=state.cmap.key is not None, exclude_load=state.exclude_load) \
+        if state.other_keys else {}
     if twins:
         result.same_as_stored += [(int(r), key_of[r], twins[hash_of[r]]) for r in accept
                                   if hash_of[r] in twins and twins[hash_of[r]] != key_of[r]]
@@ -609,7 +607,7 @@ class _Load:
         state.mark = self.store_.last_load_id(conn)
         if stage and self.store_.stages:
             # declared as the responses table, with the ids the rows would get: copied whole if still theirs
-            layout = self.store_.staging_layout(conn, self.qn)
+            layout = self.store_.staging_layout(conn, self.qn, state.table)
             state.staged = StagedRows(folder / "rows.sqlite", self.store_.response_types(self.qn), layout,
                                       self.store_.next_ids(conn, state.table, state.wave_id) if layout else None)
         try:
@@ -633,6 +631,9 @@ class _Load:
         state.cmap = map_columns(first[1].columns, self.qn, mapping=self.mapping, file=state.info.name,
                                  id_column=self.id_column)
         state.submission_column = _submission_column(first[1].columns)
+        # once per load (a load committed meanwhile into the wave has this one prepared again)
+        state.other_keys = self.store_.holds_other_keys(state.conn, state.table, state.wave_id,
+                                                        keyed=state.cmap.key is not None)
         info = state.info
         state.result = LoadResult(info.name, info.sha256, info.format, info.encoding, self.qn.id, self.period, 0,
                                   personal=self.qn.personal_questions, id_column=state.cmap.key,

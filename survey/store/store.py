@@ -268,6 +268,11 @@ def _new_response_table(name: str, qn: Questionnaire) -> Table:
                  Index(f"uq_{name}_key", "_wave_id", "_key", unique=True))
 
 
+def _largest_id(conn: Connection, table: str, schema: str = "main") -> int:
+    """The largest response id in ``schema.table`` (0 when empty): one look-up of the rowid, not a count."""
+    return conn.exec_driver_sql(f'SELECT max("_id") FROM {schema}."{table}"').scalar() or 0
+
+
 def _declared(conn: Connection, schema: str, table: str) -> list[tuple]:
     """How SQLite declares each column of ``schema.table``: (name, type, NOT NULL, default, primary key)."""
     return [tuple(r[1:]) for r in conn.exec_driver_sql(f'PRAGMA {schema}.table_info("{table}")')]
@@ -536,18 +541,19 @@ class Store:
         stores; a server has its own bulk path (``COPY``)."""
         return self.engine.dialect.name == "sqlite"
 
-    def staging_layout(self, conn: Connection, qn: Questionnaire) -> list[tuple[str, str, bool, bool]] | None:
-        """The columns of a questionnaire's responses table as SQLite declares them, as the table is or as
-        a load will create it: (name, type, NOT NULL, primary key), in the table's order. A staging file's
-        table declared alike lets :meth:`insert_staged` move whole records. None on a server, when the
-        load will add columns to the table (a new questionnaire version), or the table has defaults."""
+    def staging_layout(self, conn: Connection, qn: Questionnaire,
+                       table: Table | None) -> list[tuple[str, str, bool, bool]] | None:
+        """The columns of a questionnaire's responses table as SQLite declares them, as the table is
+        (``table``: :meth:`existing_response_table`) or, when None, as a load will create it: (name, type,
+        NOT NULL, primary key), in the table's order. A staging file's table declared alike lets
+        :meth:`insert_staged` move whole records. None on a server, when the load will add columns to the
+        table (a new questionnaire version), or the table has defaults."""
         if conn.dialect.name != "sqlite":
             return None
-        name = response_table_name(qn.id)
-        if not inspect(conn).has_table(name):
+        if table is None:
             return [(c.name, c.type.compile(dialect=conn.dialect), not c.nullable, c.primary_key)
-                    for c in _new_response_table(name, qn).columns]
-        declared = _declared(conn, "main", name)
+                    for c in _new_response_table(response_table_name(qn.id), qn).columns]
+        declared = _declared(conn, "main", table.name)
         if any(d[3] is not None for d in declared) or {q.id for q in qn.questions} - {d[0] for d in declared}:
             return None
         return [(d[0], d[1], bool(d[2]), bool(d[4])) for d in declared]
@@ -557,9 +563,9 @@ class Store:
         response id and load id (SQLite gives a new row the largest id plus one), the wave's id or, for a
         new wave, the next. Seen from ``conn``; another load may take them first (:meth:`insert_staged`
         looks again under the lock)."""
-        first = conn.exec_driver_sql(f'SELECT max("_id") FROM "{table.name}"').scalar() if table is not None else 0
+        first = _largest_id(conn, table.name) + 1 if table is not None else 1
         wave = wave_id if wave_id is not None else (conn.execute(select(func.max(waves.c.id))).scalar() or 0) + 1
-        return (first or 0) + 1, wave, self.last_load_id(conn) + 1
+        return first, wave, self.last_load_id(conn) + 1
 
     @staticmethod
     def response_types(qn: Questionnaire) -> dict[str, Any]:
@@ -804,8 +810,9 @@ class Store:
             a staged key already in the wave or staged twice (prevented by the load's checks).
         """
         names = ", ".join(f'"{c}"' for c in columns if c in table.c and c not in ("_id", "_wave_id", "_load_id"))
-        whole = preset is not None and self._staged_as_stored(conn, table.name, preset, wave_id, load_id)
-        rebuilt = self._indexes_to_rebuild(conn, table.name)
+        held = _largest_id(conn, table.name)
+        whole = preset is not None and self._staged_as_stored(conn, table.name, held, preset, wave_id, load_id)
+        rebuilt = self._indexes_to_rebuild(conn, table.name, held)
         for index, _sql in rebuilt:
             conn.exec_driver_sql(f'DROP INDEX main."{index}"')
         if whole:  # the staged ids are this load's, and the records are laid out as the table's
@@ -821,28 +828,27 @@ class Store:
         return int(result.rowcount)
 
     @staticmethod
-    def _staged_as_stored(conn: Connection, table: str, preset: tuple[int, int, int], wave_id: int,
+    def _staged_as_stored(conn: Connection, table: str, held: int, preset: tuple[int, int, int], wave_id: int,
                           load_id: int) -> bool:
         """Whether the staged rows may be copied whole: they hold this load's wave and load ids, ids after
-        every stored response's, and their table is declared as ``table`` is (see :meth:`insert_staged`)."""
+        every stored response's (the largest: ``held``), and their table is declared as ``table`` is (see
+        :meth:`insert_staged`)."""
         first, wave, load = preset
         if (wave, load) != (wave_id, load_id):
             return False
-        held = conn.exec_driver_sql(f'SELECT max("_id") FROM main."{table}"').scalar() or 0
         return held < first and _declared(conn, STAGING_SCHEMA, STAGING_TABLE) == _declared(conn, "main", table)
 
     @staticmethod
-    def _indexes_to_rebuild(conn: Connection, table: str) -> list[tuple[str, str]]:
+    def _indexes_to_rebuild(conn: Connection, table: str, held: int) -> list[tuple[str, str]]:
         """(name, SQL that creates it) of each index of ``table`` to drop before the staged copy and
         build after it: every index that can be dropped (not a constraint's) when the staging file
-        holds at least :data:`REBUILD_MIN_ROWS` rows and at least twice as many as ``table``; else none."""
+        holds at least :data:`REBUILD_MIN_ROWS` rows and at least twice as many as ``table``, whose
+        largest id ``held`` bounds its rows from above (ids are distinct); else none."""
         # rowids are consecutive (from 1, or from the first preset id): two look-ups, not a count (one
         # query with both min() and max() would read every row: SQLite looks one up only when it is alone)
         rows = f'{STAGING_SCHEMA}."{STAGING_TABLE}"'
         staged = conn.exec_driver_sql(f"SELECT (SELECT max(rowid) FROM {rows}) - (SELECT min(rowid) FROM {rows}) + 1"
                                       ).scalar() or 0
-        # the largest id bounds the rows held from above (ids are distinct), in one look-up, not a count
-        held = conn.exec_driver_sql(f'SELECT max("_id") FROM main."{table}"').scalar() or 0
         if staged < REBUILD_MIN_ROWS or staged < 2 * held:
             return []
         return [tuple(r) for r in conn.exec_driver_sql(

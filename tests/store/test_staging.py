@@ -300,17 +300,19 @@ def test_the_staging_layout_is_the_responses_tables(tmp_path, monthly_nov):
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     name = store_module.response_table_name(monthly_nov.id)
     with store.begin() as conn:
-        planned = store.staging_layout(conn, monthly_nov)
+        planned = store.staging_layout(conn, monthly_nov, None)
         store.response_table(conn, monthly_nov)
         declared = [(r[1], r[2], bool(r[3]), bool(r[5]))
                     for r in conn.exec_driver_sql(f'PRAGMA table_info("{name}")')]
-        assert store.staging_layout(conn, monthly_nov) == planned == declared
+        existing = store.existing_response_table(conn, monthly_nov)
+        assert store.staging_layout(conn, monthly_nov, existing) == planned == declared
         assert len(planned) == 6 + len(monthly_nov.questions) and planned[0] == ("_id", "INTEGER", True, True)
     narrow = Store(f"sqlite:///{tmp_path / 'n.sqlite'}")
     with narrow.begin() as conn:
         Table(name, MetaData(), *store_module._fixed_columns(),
               *[Column(q.id, store_module._sql_type(q.type)()) for q in monthly_nov.questions[:-1]]).create(conn)
-        assert narrow.staging_layout(conn, monthly_nov) is None
+        existing = narrow.existing_response_table(conn, monthly_nov)
+        assert narrow.staging_layout(conn, monthly_nov, existing) is None
 
 
 @pytest.mark.parametrize("declared_alike", [True, False])
@@ -321,7 +323,7 @@ def test_staged_records_are_moved_whole_only_when_declared_as_the_table(tmp_path
     frame = pd.DataFrame({"_row": [2, 3], "_key": ["a", "b"], "_hash": ["0" * 16, "1" * 16],
                           "cost_estimate": [1.5, 2.0]})
     with store.read() as conn:
-        layout = store.staging_layout(conn, monthly_nov)
+        layout = store.staging_layout(conn, monthly_nov, None)
         ids = store.next_ids(conn, None, None)
     if not declared_alike:  # the answer kept as text in the staging file
         layout = [(n, "TEXT" if n == "cost_estimate" else t, nn, pk) for n, t, nn, pk in layout]
