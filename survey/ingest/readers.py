@@ -714,13 +714,22 @@ def _sav_error(info: FileInfo, exc: Exception) -> IngestError:
 SAV_CHUNK_CELLS = 3_000_000
 
 
-def sav_chunk_rows(chunksize: int, columns: int) -> int:
-    """Rows per chunk of a ``.sav`` of ``columns`` variables: ``chunksize``, or fewer so that a chunk
-    holds at most :data:`SAV_CHUNK_CELLS` cells. After the file's last chunk is read, that chunk is still
-    to be checked and written: the smaller it is, the sooner the load ends (a 100,000 x 300 file in
-    chunks of 10,000 rows rather than 20,000: 4.99 -> 4.69 s, medians of 4; narrower files keep
-    ``chunksize``, 20,000 by default, up to 150 variables)."""
-    return max(1, min(chunksize, SAV_CHUNK_CELLS // max(columns, 1)))
+def sav_chunk_rows(chunksize: int, columns: int, rows: int | None = None) -> int:
+    """Rows per chunk of a ``.sav`` of ``columns`` variables and ``rows`` rows (None: not said in the
+    file): ``chunksize``, or fewer, so that
+
+    - a chunk holds at most :data:`SAV_CHUNK_CELLS` cells: after the file's last chunk is read, that
+      chunk is still to be checked and written, with nothing left to overlap; the smaller it is, the
+      sooner the load ends (a 100,000 x 300 file in chunks of 10,000 rows rather than 20,000: 4.99 ->
+      4.69 s, medians of 4; narrower files keep ``chunksize``, 20,000 by default, up to 150 variables);
+    - a file of more than half that many cells comes in two chunks at least, the second read while the
+      first is checked (10,000 x 300 in two chunks of 5,000 rows, read in a child: 0.78 -> 0.69 s,
+      medians of 5; a file as large in one chunk has nothing to overlap).
+    """
+    largest = SAV_CHUNK_CELLS // max(columns, 1)
+    if rows and rows * columns > SAV_CHUNK_CELLS // 2:
+        largest = min(largest, -(-rows // 2))
+    return max(1, min(chunksize, largest))
 
 
 def _sav_chunks(info: FileInfo, chunksize: int) -> Iterator[tuple[pd.DataFrame, Any]]:
@@ -793,7 +802,7 @@ def _check_sav_survives(info: FileInfo) -> None:
     """
     if not SAV_PROBE:
         return
-    status = _probe_forked(info) if hasattr(os, "fork") and hasattr(os, "waitstatus_to_exitcode") else None
+    status = _probe_forked(info)
     if status is None:
         try:
             status = subprocess.run([sys.executable, "-c", _SAV_PROBE, str(info.path)], capture_output=True,
@@ -807,73 +816,28 @@ def _check_sav_survives(info: FileInfo) -> None:
 
 
 def _probe_forked(info: FileInfo) -> int | str | None:
-    """Read ``info``'s dictionary in a fork of this process: its exit code (negative: the signal that
-    ended it), ``"timeout"`` when it took longer than :data:`SAV_PROBE_TIMEOUT` (then killed), or None
-    when the system would not fork (no memory for it)."""
-    import time
-    import warnings
+    """Read ``info``'s dictionary in a fork of this process (:func:`~survey.ingest.read_worker.fork_call`):
+    its exit code (negative: the signal that ended it), ``"timeout"`` when it took longer than
+    :data:`SAV_PROBE_TIMEOUT` (then killed), or None when the system would not fork."""
+    import subprocess
 
+    from .read_worker import FORK, fork_call
+
+    if not FORK:
+        return None
     path = str(info.path)
-    pyreadstat.read_sav  # imported here, so that the child has nothing to import  # noqa: B018
-    with warnings.catch_warnings():
-        # Python 3.12+ warns of a fork in a process with threads: a lock another thread holds stays held in
-        # the child. The child only reads the file's dictionary in C and leaves by os._exit (no atexit, no
-        # flushing, nothing of the parent's closed or released).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            pid = os.fork()
-        except OSError:
-            return None
-    if pid == 0:  # the child
-        code = 1
-        try:
-            _quiet_crash()
-            pyreadstat.read_sav(path, metadataonly=True, user_missing=True, output_format="dict")
-            code = 0
-        finally:
-            os._exit(code)
-    deadline, done = time.monotonic() + SAV_PROBE_TIMEOUT, 0
+    read = pyreadstat.read_sav  # imported here, so that the child has nothing to import
+    child = fork_call(lambda: read(path, metadataonly=True, user_missing=True, output_format="dict"))
+    if child is None:
+        return None
     try:
-        while not done:
-            _until_ended(pid, deadline)
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if not done and time.monotonic() > deadline:
-                return "timeout"
-        return os.waitstatus_to_exitcode(status)
-    finally:
-        if not done:  # timed out, or interrupted (Ctrl+C): the child must not outlive the load
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-
-
-def _until_ended(pid: int, deadline: float) -> None:
-    """Wait until process ``pid`` (a child) has ended or ``deadline`` (``time.monotonic``) has passed: woken
-    the moment it ends (a Linux process descriptor), or else after at most 20 ms."""
-    import select
-    import time
-
-    left = max(0.0, deadline - time.monotonic())
-    try:
-        handle = os.pidfd_open(pid)
-    except (AttributeError, OSError):  # not Linux 5.3+: look again shortly
-        time.sleep(min(left, 0.02))
-        return
-    try:
-        select.select([handle], [], [], left)
-    finally:
-        os.close(handle)
-
-
-def _quiet_crash() -> None:
-    """In the probe: a crash is an answer, not an incident (no core file, no Python traceback on stderr)."""
-    import faulthandler
-    import resource
-
-    faulthandler.disable()
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ValueError, OSError):
-        pass
+        return child.wait(timeout=SAV_PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    finally:  # timed out, or interrupted (Ctrl+C): the child must not outlive the load
+        if child.returncode is None:
+            child.kill()
+            child.wait()
 
 
 def sav_crashed(info: FileInfo) -> IngestError:
@@ -1112,7 +1076,7 @@ def iter_chunks(path: str | Path | FileInfo, *, format: str | None = None, encod
     if info.format == "sav":
         meta = _sav_meta(info, max_rows)
         offset = 0
-        for frame, _ in _sav_chunks(info, sav_chunk_rows(chunksize, len(meta.columns))):
+        for frame, _ in _sav_chunks(info, sav_chunk_rows(chunksize, len(meta.columns), meta.rows)):
             frame = _nfc_cells(frame)
             frame.columns = meta.columns
             frame.index = pd.RangeIndex(offset + 1, offset + 1 + len(frame))
@@ -1285,13 +1249,14 @@ def _may_be_long_or_nul(text) -> bool:
 
 #: a file at least this large (bytes) is read in a process of its own, beside the checks
 #: (:mod:`survey.ingest.read_worker`): pyreadstat and openpyxl hold the interpreter lock, so in a thread
-#: reading and checking take turns. A smaller file is read in a thread: the child's start (~0.45 s until
-#: its first chunk: Python, pandas and the reader imported) costs more than the turns would. Measured on
-#: 2 cores (issue 18): a .sav of 10,000 rows x 42 questions (4.6 MB) loads in 0.30 s in a thread and
-#: 0.51 s in a child; 10,000 x 300 (28 MB) in 0.97 s and 1.21 s; 100,000 x 42 (46 MB) about as fast
-#: either way (1.55 s and 1.50 s); beyond that the child gains more the larger the file. A ``.sav``
-#: read in a thread has its dictionary read in a child first (:func:`_check_sav_survives`).
-PROCESS_READ_BYTES = {"sav": 32 * 2**20, "xlsx": 128 * 2**20}
+#: reading and checking take turns. A smaller file is read in a thread: the child and the pipe cost more
+#: than the turns would. Measured on 2 cores (issue 18), the child a fork (started in milliseconds): a
+#: .sav of 20,000 rows x 42 questions (8.7 MB, one chunk) loads as fast either way (0.36 s); 40,000 x 42
+#: (17 MB, two chunks) in 0.53 s in a thread and 0.49 s in a child; 10,000 x 300 (28 MB, two chunks of
+#: 5,000 rows, :func:`sav_chunk_rows`) in 0.81 s and 0.69 s. (A new interpreter as the child, importing
+#: Python, pandas and the reader, took ~0.45 s until its first chunk: then the threshold was 32 MiB.)
+#: A ``.sav`` read in a thread has its dictionary read in a child first (:func:`_check_sav_survives`).
+PROCESS_READ_BYTES = {"sav": 12 * 2**20, "xlsx": 128 * 2**20}
 
 
 def read_ahead(info: FileInfo, **options) -> Iterator[tuple[pd.DataFrame, RawMeta]]:

@@ -483,3 +483,21 @@ def test_a_wide_sav_is_read_in_chunks_of_a_bounded_number_of_cells(tmp_path, mon
     assert pd.concat([p for p, _ in pieces])["v3"].tolist() == (np.arange(45) * 10 + 3).tolist()
     narrow = _write(wide[["v0", "v1"]], "sav", tmp_path / "narrow.sav")  # 2 columns: 30 rows would fit
     assert [len(p) for p, _ in iter_chunks(narrow, chunksize=20)] == [20, 20, 5]
+
+
+def test_a_sav_of_more_than_half_a_chunk_s_cells_comes_in_two_chunks_at_least(tmp_path, monkeypatch):
+    """So that the second half is read while the first is checked (10,000 x 300: two chunks of 5,000)."""
+    import survey.ingest.readers as readers
+
+    assert readers.sav_chunk_rows(20_000, 300, 10_000) == 5_000
+    assert readers.sav_chunk_rows(20_000, 300, 9_999) == 5_000  # 2,999,700 cells: halves of 5,000 and 4,999
+    assert readers.sav_chunk_rows(20_000, 300, 100_000) == 10_000  # many chunks already
+    assert readers.sav_chunk_rows(20_000, 42, 20_000) == 20_000  # 840,000 cells: one chunk
+    assert readers.sav_chunk_rows(20_000, 300, None) == 10_000  # rows not said in the file
+    monkeypatch.setattr(readers, "SAV_CHUNK_CELLS", 60)
+    frame = pd.DataFrame({f"v{j}": np.arange(9) * 10 + j for j in range(6)})  # 54 cells of at most 60
+    pieces = list(iter_chunks(_write(frame, "sav", tmp_path / "w.sav"), chunksize=20))
+    assert [len(p) for p, _ in pieces] == [5, 4]
+    assert pd.concat([p for p, _ in pieces])["v5"].tolist() == (np.arange(9) * 10 + 5).tolist()
+    small = _write(frame.iloc[:4], "sav", tmp_path / "s.sav")  # 24 cells: not more than half of 60
+    assert [len(p) for p, _ in iter_chunks(small, chunksize=20)] == [4]

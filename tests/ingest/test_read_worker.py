@@ -84,7 +84,7 @@ def test_a_child_that_dies_stops_the_load_and_changes_nothing(tmp_path, monthly,
         message = real(source, info, child)
         received.append(message[0])
         if len(received) == 1:
-            os.kill(int(next(p for p in os.listdir("/proc") if p.isdigit() and _is_worker(p))), signal.SIGKILL)
+            os.kill(child.pid, signal.SIGKILL)
         return message
     monkeypatch.setattr(read_worker, "_receive", receive_then_kill)
     # many chunks, more than the pipe holds: the child is still writing when it is killed
@@ -93,14 +93,6 @@ def test_a_child_that_dies_stops_the_load_and_changes_nothing(tmp_path, monthly,
         ingest_file(path, monthly, "2025-06", store=store, chunksize=50)
     assert caught.value.code == "ingest.reader_failed"
     assert snapshot(store) == before
-
-
-def _is_worker(pid: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"survey.ingest.read_worker" in fh.read() and int(pid) != os.getpid()
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("offset", [553, 749])
@@ -148,3 +140,93 @@ def test_where_a_pipe_cannot_be_handed_to_a_child_a_thread_reads(tmp_path, month
     assert started == [] and [len(f) for f, _m in got] == [50, 20]
     for (f, _m), (g, _n) in zip(iter_chunks(info, chunksize=50), got):
         pd.testing.assert_frame_equal(f, g)
+
+
+def test_the_reading_child_is_a_fork_and_a_new_interpreter_reads_alike(tmp_path, monthly, monkeypatch, in_process):
+    """A fork starts in milliseconds (a new interpreter importing pandas and the reader took ~0.45 s until
+    its first chunk); where the system will not fork, a new interpreter yields the same chunks."""
+    import subprocess
+
+    info = prepare(to_sav(make_answers(monthly, 130, seed=5), monthly, tmp_path / "f.sav"))
+    spawned = []
+    real = subprocess.Popen
+    monkeypatch.setattr(read_worker.subprocess, "Popen", lambda *a, **k: spawned.append(a) or real(*a, **k))
+    forked = list(read_ahead(info, chunksize=50))
+    assert spawned == []
+    monkeypatch.setattr(read_worker, "fork_call", lambda *a, **k: None)  # the system refused to fork
+    interpreted = list(read_ahead(info, chunksize=50))
+    assert len(spawned) == 1 and [len(f) for f, _m in forked] == [50, 50, 30]
+    for (f, _m), (g, _n) in zip(forked, interpreted, strict=True):
+        pd.testing.assert_frame_equal(f, g)
+
+
+def test_a_forked_child_keeps_only_its_own_pipe(tmp_path):
+    """Another load's pipe, inherited, would keep that pipe open after its own child died: that load would
+    wait for an end that never comes. The child keeps stdin, stdout, stderr and the descriptor it is given."""
+    import time
+
+    other_read, other_write = os.pipe()  # another load's pipe
+    mine_read, mine_write = os.pipe()
+    child = read_worker.fork_call(lambda: time.sleep(30), keep=mine_write)
+    try:
+        deadline = time.monotonic() + 5
+        while True:  # the child closes the others first thing: look until it has
+            kept = {int(fd) for fd in os.listdir(f"/proc/{child.pid}/fd")}
+            if kept == {0, 1, 2, mine_write} or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert kept == {0, 1, 2, mine_write}
+    finally:
+        child.kill()
+        child.wait()
+        for fd in (other_read, other_write, mine_read, mine_write):
+            os.close(fd)
+
+
+def test_a_forked_child_ends_on_sigterm_whatever_the_parent_does_with_it():
+    """A server that handles SIGTERM (to finish its requests) must not make its reading child survive one."""
+    import time
+
+    before = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        child = read_worker.fork_call(lambda: time.sleep(30))
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    time.sleep(0.2)
+    os.kill(child.pid, signal.SIGTERM)
+    try:
+        assert child.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_forked_child_s_exit_code_says_whether_its_work_raised():
+    assert read_worker.fork_call(lambda: None).wait(timeout=10) == 0
+    assert read_worker.fork_call(lambda: 1 / 0).wait(timeout=10) == 1
+
+
+def test_a_forked_child_finalizes_none_of_its_parent_s_garbage(tmp_path):
+    """A cycle of garbage not yet collected when the child was forked (say, one holding a database
+    connection) must not be finalized in the child: it would close or roll back the parent's connection."""
+    import gc
+
+    log = tmp_path / "finalized"
+
+    class Held:
+        def __del__(self):
+            with open(log, "a") as fh:
+                fh.write(f"{os.getpid()}\n")
+
+    gc.disable()
+    try:
+        cycle = Held()
+        cycle.me = cycle
+        del cycle  # garbage, not yet collected
+        child = read_worker.fork_call(gc.collect)
+        assert child.wait(timeout=10) == 0
+        assert not log.exists()  # not finalized in the child
+        gc.collect()
+        assert log.read_text().split() == [str(os.getpid())]  # but here, where it belongs
+    finally:
+        gc.enable()
