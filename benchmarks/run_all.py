@@ -23,9 +23,10 @@ One command generates the data and prints the scaling table (issue 18):
 Each measurement runs in a fresh interpreter, so that its peak memory (VmHWM) is its own, ``--repeat``
 times (default 3), ours and the baseline in turn; the table quotes MEDIANS. Start-up (imports and
 set-up) is timed apart from the work. ``peak MiB`` is the whole process's peak (VmHWM), set-up included,
-or, when larger, the largest memory of the process and its children together (sampled every 20 ms
-by this script: a large ``.sav`` is read in a child, a fork sharing its parent's pages; summed as
-proportional set sizes, each shared page counted once); the JSON also has ``child_peak_mb`` (the children's
+or, when larger, the largest resident memory of the process and its children together (sampled every 20 ms
+by this script: a large ``.sav`` is read in a child; a forked child's pages still shared with its parent
+count in both, so the sum overstates; proportional set sizes would not, but reading them walks the
+measured process's page tables every 20 ms and slowed a 1,000,000-row load by a tenth); the JSON also has ``child_peak_mb`` (the children's
 largest sampled sum) and ``work_peak_mb``, the peak while the timed work ran (VmHWM reset after the set-up): for
 the score, whose set-up weights a design in the same process, the set-up's raking (old and new replicate
 matrices at once) can be the larger. ``growth`` is how much the time grew from the size before, divided by
@@ -155,9 +156,8 @@ KOBO_STARTUP = 1.0
 def run(body: str, **args) -> dict:
     """One measurement of ``body`` in a fresh interpreter.
 
-    Its peak is its own VmHWM or, when larger, the largest memory of it and its child processes together
-    (a large ``.sav`` is read in a child; summed as proportional set sizes, so that a page a forked child
-    shares with its parent counts once), sampled from here every 20 ms (from this process, not
+    Its peak is its own VmHWM or, when larger, the largest resident memory of it and its child processes
+    together (a large ``.sav`` is read in a child), sampled from here every 20 ms (from this process, not
     a thread of the measured one, whose interpreter lock a sampler would contend for)."""
     setup, work = BODIES[body]
     code = STAGE.format(root=str(ROOT), here=str(HERE), setup=setup, work=work)
@@ -167,12 +167,8 @@ def run(body: str, **args) -> dict:
                                 env=env)
         tree = children = 0.0
         while proc.poll() is None:
-            kids = _descendants(proc.pid)
-            if kids:  # shared pages (a forked child's, copied only when written) counted once: PSS
-                mine = sum(_pss_mb(k) for k in kids)
-                children, tree = max(children, mine), max(tree, _pss_mb(proc.pid) + mine)
-            else:
-                tree = max(tree, _rss_mb(proc.pid))
+            kids = sum(_rss_mb(k) for k in _descendants(proc.pid))
+            children, tree = max(children, kids), max(tree, _rss_mb(proc.pid) + kids)
             time.sleep(0.02)
         out.seek(0)
         err.seek(0)
@@ -190,16 +186,6 @@ def _rss_mb(pid: int) -> float:
             return int(next(line for line in fh if line.startswith("VmRSS")).split()[1]) / 1024
     except (OSError, StopIteration):
         return 0.0
-
-
-def _pss_mb(pid: int) -> float:
-    """Proportional set size: the process's resident pages, each shared one divided among its sharers, so
-    that a process and its children summed count a page once (a fork shares its parent's pages)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            return int(next(line for line in fh if line.startswith("Pss:")).split()[1]) / 1024
-    except (OSError, StopIteration):
-        return _rss_mb(pid)
 
 
 def _descendants(pid: int) -> list[int]:
