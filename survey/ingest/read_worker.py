@@ -144,7 +144,11 @@ class Forked:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            done, status = os.waitpid(self.pid, os.WNOHANG)
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): ended, how is not known
+                self.returncode = 0  # as subprocess.Popen says then
+                return self.returncode
             if done:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode

@@ -819,8 +819,6 @@ def _probe_forked(info: FileInfo) -> int | str | None:
     """Read ``info``'s dictionary in a fork of this process (:func:`~survey.ingest.read_worker.fork_call`):
     its exit code (negative: the signal that ended it), ``"timeout"`` when it took longer than
     :data:`SAV_PROBE_TIMEOUT` (then killed), or None when the system would not fork."""
-    import subprocess
-
     from .read_worker import FORK, fork_call
 
     if not FORK:

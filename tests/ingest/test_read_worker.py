@@ -230,3 +230,15 @@ def test_a_forked_child_finalizes_none_of_its_parent_s_garbage(tmp_path):
         assert log.read_text().split() == [str(os.getpid())]  # but here, where it belongs
     finally:
         gc.enable()
+
+
+def test_a_forked_child_reaped_elsewhere_has_ended():
+    """With SIGCHLD ignored (a server may set it so) the system reaps children itself: waiting for one
+    must not fail, as subprocess.Popen's does not."""
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        child = read_worker.fork_call(lambda: None)
+        assert child.wait(timeout=10) == 0
+        child.kill()  # nothing to kill: no error either
+    finally:
+        signal.signal(signal.SIGCHLD, before)
