@@ -590,3 +590,24 @@ def test_a_request_s_session_is_checked_in_one_read_and_the_web_tables_looked_fo
     assert jobs.session_role(store, "lan", "tok-2").value == "viewer"  # another session of the account
     assert jobs.session_role(store, "binh", "tok-2").value is None  # no such account
     assert not any("sqlite_master" in s or "table_info" in s.lower() for s in sent), "tables looked for again"
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["read in a thread", "read in a child"])
+def test_an_spss_export_is_loaded_from_the_page(client, web, tmp_path, monkeypatch, in_child):
+    """A .sav is read beside the server's threads by forked children (the crash guard that reads its
+    dictionary, and for a large file the reader): the upload, its preview and its confirmation work as
+    for a CSV, and every row is stored."""
+    from survey.ingest import readers
+    from survey.questionnaire import load_questionnaire
+    from tests.fixtures import to_sav
+    from tests.web.helpers import monthly_answers
+
+    if in_child:
+        monkeypatch.setattr(readers, "PROCESS_READ_BYTES", {"sav": 0, "xlsx": 0})
+    qn = load_questionnaire("monthly_difficulties", period=PERIOD)
+    path = to_sav(monthly_answers(25, seed=7), qn, tmp_path / "thang11.sav")
+    login(client, "staff")
+    page = upload(client, path).text
+    assert 'id="count-read">25<' in page
+    r = client.post(confirm_url(page), data={"csrf": csrf_of(page)})
+    assert r.url.path == "/loads/1" and count(web[1], "responses_monthly_difficulties") == 25
