@@ -130,8 +130,15 @@ def _spawn(write_fd: int, task: str, info: FileInfo, options: dict[str, Any]) ->
 
 #: one fork at a time (see :func:`fork_call`)
 _FORKING = threading.Lock()
-#: whether children are forks of this process (POSIX); set False to start a new interpreter instead
-FORK = hasattr(os, "fork") and hasattr(os, "waitstatus_to_exitcode")
+def forks_on(platform: str) -> bool:
+    """Whether children are forks of the loading process on ``platform`` (``sys.platform``): on Linux
+    only. macOS has fork too, but its system libraries are not safe in a child forked without exec (Python's
+    multiprocessing no longer forks there either): a new interpreter, as on Windows."""
+    return platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "waitstatus_to_exitcode")
+
+
+#: whether children are forks of this process (Linux); set False to start a new interpreter instead
+FORK = forks_on(sys.platform)
 
 
 class Forked:

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 
 from ..arrow_text import one_chunk, string_bytes
 from ..errors import IngestError
+from .read_worker import FORK as _FORKS
 from ..lazy_import import lazy_module
 
 # imported when first used: the child that only scans a CSV (read_worker) needs neither, and starts in
@@ -796,7 +797,7 @@ def _check_sav_survives(info: FileInfo) -> None:
     Found by fuzzing: one flipped byte in the dictionary of a small .sav crashed the reader in about
     3% of the cases; a file whose dictionary reads was never seen to crash while its rows were read.
 
-    The child is a fork of this process where it can be (POSIX): it has pyreadstat already, so the probe
+    The child is a fork of this process where it can be (Linux): it has pyreadstat already, so the probe
     costs a few milliseconds, not the 0.11 s of a new interpreter importing pyreadstat (numpy, narwhals),
     a third of a 10,000-row load (issue 18). Elsewhere, or when the system refuses a fork, a new one.
     """
@@ -1252,9 +1253,10 @@ def _may_be_long_or_nul(text) -> bool:
 #: .sav of 20,000 rows x 42 questions (8.7 MB, one chunk) loads as fast either way (0.36 s); 40,000 x 42
 #: (17 MB, two chunks) in 0.53 s in a thread and 0.49 s in a child; 10,000 x 300 (28 MB, two chunks of
 #: 5,000 rows, :func:`sav_chunk_rows`) in 0.81 s and 0.69 s. (A new interpreter as the child, importing
-#: Python, pandas and the reader, took ~0.45 s until its first chunk: then the threshold was 32 MiB.)
-#: A ``.sav`` read in a thread has its dictionary read in a child first (:func:`_check_sav_survives`).
-PROCESS_READ_BYTES = {"sav": 12 * 2**20, "xlsx": 128 * 2**20}
+#: Python, pandas and the reader, took ~0.45 s until its first chunk: the threshold is 32 MiB where the
+#: child is a new interpreter, on macOS.) A ``.sav`` read in a thread has its dictionary read in a child
+#: first (:func:`_check_sav_survives`).
+PROCESS_READ_BYTES = {"sav": (12 if _FORKS else 32) * 2**20, "xlsx": 128 * 2**20}
 
 
 def read_ahead(info: FileInfo, **options) -> Iterator[tuple[pd.DataFrame, RawMeta]]:

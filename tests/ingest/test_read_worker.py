@@ -242,3 +242,9 @@ def test_a_forked_child_reaped_elsewhere_has_ended():
         child.kill()  # nothing to kill: no error either
     finally:
         signal.signal(signal.SIGCHLD, before)
+
+
+def test_children_are_forks_on_linux_only():
+    """macOS's system libraries are not safe in a child forked without exec: a new interpreter there."""
+    assert read_worker.forks_on("linux") and not read_worker.forks_on("darwin")
+    assert not read_worker.forks_on("win32") and not read_worker.forks_on("cygwin")
