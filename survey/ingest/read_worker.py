@@ -93,7 +93,7 @@ class ScanBeside:
         _stop(self._child, self._source)
 
 
-def _start(task: str, info: FileInfo, options: dict[str, Any]) -> tuple[Any, BinaryIO]:
+def _start(task: str, info: FileInfo, options: dict[str, Any]) -> tuple[subprocess.Popen | Forked, BinaryIO]:
     """A child running ``task`` ("chunks" or "scan") on ``info``, and the pipe its messages come through.
 
     The child is a fork of this process where it can be (it has Python, pandas and the readers already:
@@ -252,7 +252,7 @@ def _until_ended(pid: int, deadline: float | None) -> None:
         os.close(handle)
 
 
-def _stop(child: Any, source: BinaryIO) -> None:
+def _stop(child: subprocess.Popen | Forked, source: BinaryIO) -> None:
     """Close the pipe and end the child: killed if it is still at work (the reading stopped early)."""
     source.close()
     if child.poll() is None:
@@ -260,7 +260,7 @@ def _stop(child: Any, source: BinaryIO) -> None:
     child.wait()
 
 
-def _receive(source: BinaryIO, info: FileInfo, child: subprocess.Popen) -> tuple[str, Any]:
+def _receive(source: BinaryIO, info: FileInfo, child: subprocess.Popen | Forked) -> tuple[str, Any]:
     """One message: its pickle, then the out-of-band buffers (the columns' data), each after its length."""
     parts: list[bytearray] = []
     while True:
@@ -286,7 +286,7 @@ def _receive(source: BinaryIO, info: FileInfo, child: subprocess.Popen) -> tuple
     return pickle.loads(parts[0], buffers=parts[1:])
 
 
-def _crashed(child: subprocess.Popen) -> bool:
+def _crashed(child: subprocess.Popen | Forked) -> bool:
     """Whether ``child`` ended by crashing (SIGSEGV, SIGBUS, SIGABRT...), not killed from outside or by the
     system for memory (SIGKILL, SIGTERM, SIGINT), nor still running."""
     try:

@@ -27,8 +27,8 @@ from typing import Any, Iterator
 
 from ..arrow_text import one_chunk, string_bytes
 from ..errors import IngestError
-from .read_worker import FORK as _FORKS
 from ..lazy_import import lazy_module
+from . import read_worker  # light (the standard library only): its children, forked or started anew
 
 # imported when first used: the child that only scans a CSV (read_worker) needs neither, and starts in
 # a twentieth of the time without them
@@ -820,13 +820,11 @@ def _probe_forked(info: FileInfo) -> int | str | None:
     """Read ``info``'s dictionary in a fork of this process (:func:`~survey.ingest.read_worker.fork_call`):
     its exit code (negative: the signal that ended it), ``"timeout"`` when it took longer than
     :data:`SAV_PROBE_TIMEOUT` (then killed), or None when the system would not fork."""
-    from .read_worker import FORK, fork_call
-
-    if not FORK:
+    if not read_worker.FORK:
         return None
     path = str(info.path)
     read = pyreadstat.read_sav  # imported here, so that the child has nothing to import
-    child = fork_call(lambda: read(path, metadataonly=True, user_missing=True, output_format="dict"))
+    child = read_worker.fork_call(lambda: read(path, metadataonly=True, user_missing=True, output_format="dict"))
     if child is None:
         return None
     try:
@@ -1149,8 +1147,6 @@ def _csv_scanned_beside(info: FileInfo, format: str | None, chunksize: int,
     as the number of rows must be (else the file was read two ways, an error). ``meta.rows`` is known
     at the end only.
     """
-    from .read_worker import ScanBeside
-
     try:
         header = _csv_header(info)
         names = check_header(header, info) if header else None
@@ -1160,7 +1156,7 @@ def _csv_scanned_beside(info: FileInfo, format: str | None, chunksize: int,
         yield from _csv_scanned_first(info, format, chunksize, max_rows)
         return
     try:
-        scan = ScanBeside(info, max_rows)
+        scan = read_worker.ScanBeside(info, max_rows)
     except OSError:  # no process could be started (limits, a frozen interpreter): scan first, as before
         yield from _csv_scanned_first(info, format, chunksize, max_rows)
         return
@@ -1256,7 +1252,7 @@ def _may_be_long_or_nul(text) -> bool:
 #: Python, pandas and the reader, took ~0.45 s until its first chunk: the threshold is 32 MiB where the
 #: child is a new interpreter, on macOS.) A ``.sav`` read in a thread has its dictionary read in a child
 #: first (:func:`_check_sav_survives`).
-PROCESS_READ_BYTES = {"sav": (12 if _FORKS else 32) * 2**20, "xlsx": 128 * 2**20}
+PROCESS_READ_BYTES = {"sav": (12 if read_worker.FORK else 32) * 2**20, "xlsx": 128 * 2**20}
 
 
 def read_ahead(info: FileInfo, **options) -> Iterator[tuple[pd.DataFrame, RawMeta]]:
@@ -1265,9 +1261,7 @@ def read_ahead(info: FileInfo, **options) -> Iterator[tuple[pd.DataFrame, RawMet
     (:func:`prefetch`). Same chunks, same errors, either way."""
     # (POSIX only: the child's pipe is passed to it by descriptor; on Windows, a thread as before)
     if os.name == "posix" and info.size >= PROCESS_READ_BYTES.get(info.format, float("inf")):
-        from .read_worker import read_in_process
-
-        return read_in_process(info, options)
+        return read_worker.read_in_process(info, options)
     return prefetch(iter_chunks(info, **options))
 
 
