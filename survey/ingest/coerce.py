@@ -158,7 +158,16 @@ def blank_values(values: np.ndarray) -> np.ndarray:
 
         return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))), 0) \
             .to_numpy(zero_copy_only=False)
-    return np.fromiter((cell_text(v).strip() == "" for v in values), dtype=bool, count=len(values))
+    # others (dates, numbers, mixed): each distinct value judged once, not each cell (issue 18)
+    try:
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # a cell that cannot be hashed: cell by cell
+        return np.fromiter((cell_text(v).strip() == "" for v in values), dtype=bool, count=len(values))
+    judged = np.fromiter((cell_text(v).strip() == "" for v in distinct), dtype=bool, count=len(distinct))
+    blank = np.append(judged, True)[codes]  # code -1 takes the last entry, judged again below
+    missing = np.flatnonzero(codes < 0)  # cell by cell: pandas' missing values do not all show alike
+    blank[missing] = [cell_text(v).strip() == "" for v in np.asarray(values, dtype=object)[missing]]
+    return blank
 
 
 def _spread(codes: np.ndarray, results: list, missing: Any, index: pd.Index, dtype: Any = object) -> pd.Series:

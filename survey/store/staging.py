@@ -146,8 +146,22 @@ class StagedRows:
 
 
 def iso_dates(series: pd.Series) -> list[str | None]:
-    """A date column as the responses table keeps it on every store: ISO text, missing as None."""
-    return [d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else None for d in series]
+    """A date column as the responses table keeps it on every store: ISO text, missing (None, NaN,
+    ``pd.NA``, ``NaT``) as None.
+
+    Each distinct date is written once, not once per row (a chunk holds few dates: a Python call per row
+    was a tenth of staging a Kobo chunk, issue 18)."""
+    try:
+        codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # a cell that cannot be hashed: row by row
+        return [None if d is pd.NaT else _iso(d) for d in series]
+    table = np.array([_iso(d) for d in distinct] + [None], dtype=object)
+    return table[codes].tolist()  # code -1 (missing) takes the last entry, None
+
+
+def _iso(value: Any) -> str | None:
+    """A date or time as ISO text; anything else (not a date) as None."""
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else None
 
 
 def _declaration(layout: list[tuple]) -> str:

@@ -7,6 +7,8 @@ per-cell reading the column-wise one must agree with).
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import survey.ingest.coerce as coerce
+import survey.store.staging as staging
 from survey.ingest.coerce import cell_text, coerce_answers, parse_date, parse_number
 from survey.ingest.ingest import fingerprints
 from survey.ingest.mapping import ColumnMap
@@ -206,3 +209,44 @@ def test_a_check_the_fast_path_does_not_know_goes_to_pandera(monthly, monkeypatc
     assert not validate._cleared(pd.Series([1990.5]), monthly, q, today)
     monkeypatch.setattr(validate, "_check_names", lambda q: ["out_of_range", "a_new_check"])
     assert not validate._cleared(column, monthly, q, today)
+
+
+# cells of an object column that is not all texts: dates, times, numbers, texts and every kind of missing
+_MIXED = st.one_of(st.none(), st.just(np.nan), st.just(pd.NA), st.just(pd.NaT), st.dates(), st.datetimes(),
+                   st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False, width=16),
+                   st.sampled_from(["", "  ", "x", " 1 ", "\u00a0"]), st.booleans())
+
+
+@settings(max_examples=80, deadline=None)
+@given(cells=st.lists(_MIXED, min_size=0, max_size=40))
+def test_blank_cells_are_judged_as_each_cell_alone_is(cells):
+    """Blankness read once per distinct value (not once per cell) agrees with the cell-by-cell reading,
+    for dates, numbers, texts and each kind of missing value mixed in one column."""
+    values = np.array(cells + [dt.date(2025, 11, 30)], dtype=object)  # never all texts
+    expected = [cell_text(v).strip() == "" for v in values]
+    assert coerce.blank_values(values).tolist() == expected
+
+
+def test_blank_cells_that_cannot_be_hashed_are_judged_one_by_one():
+    values = np.empty(4, dtype=object)
+    values[:] = [["a"], [], dt.date(2025, 1, 2), "  "]
+    assert coerce.blank_values(values).tolist() == [cell_text(v).strip() == "" for v in values]
+
+
+def test_dates_are_written_once_per_distinct_date(monkeypatch):
+    """A date column is staged as ISO text, missing as None, whatever the kind of missing value; the text
+    of each distinct date is made once, not once per row."""
+    calls = []
+    real = staging._iso
+    monkeypatch.setattr(staging, "_iso", lambda v: calls.append(v) or real(v))
+    days = [dt.date(2025, 11, 1), dt.date(2025, 11, 2), None, pd.NA, dt.datetime(2025, 11, 3, 8, 30), pd.NaT,
+            np.nan]
+    series = pd.Series([days[i % len(days)] for i in range(7_000)], dtype=object)
+    by_hand = ["2025-11-01", "2025-11-02", None, None, "2025-11-03T08:30:00", None, None]
+    assert staging.iso_dates(series) == [by_hand[i % len(days)] for i in range(7_000)]
+    assert len(calls) <= 3
+
+
+def test_dates_that_cannot_be_hashed_are_still_written():
+    series = pd.Series([dt.date(2025, 1, 2), [], None, pd.NaT], dtype=object)
+    assert staging.iso_dates(series) == ["2025-01-02", None, None, None]
