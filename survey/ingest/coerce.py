@@ -425,23 +425,63 @@ def _coerce_text(raw: pd.Series, nfc: bool = False) -> pd.Series:
     return _by_unique(raw, one, missing=pd.NA)[0]
 
 
+#: most option columns compared as the bits of one int64 (:func:`_cross_check`)
+OPTION_BITS = 62
+
+
 def _cross_check(whole: pd.Series, raw: pd.DataFrame, qn: Questionnaire, q: Question, column: str,
                  options: dict[int, str], out: _Problems) -> None:
     """Rows whose option columns (0/1) say other choices than the whole column: both are the firm's
-    answer as exported, so neither is taken over the other; the row is refused with both shown."""
-    import pyarrow.compute as pc
+    answer as exported, so neither is taken over the other; the row is refused with both shown.
 
-    split = _coerce_split(raw, qn, q, options, _Problems())  # unreadable flags are reported by no one else
-    # row by row, a missing answer read as empty (both are Arrow strings, as _arrow_spread makes them)
-    differ = pc.not_equal(arrow_strings(whole).fill_null(""), arrow_strings(split).fill_null("")) \
-        .to_numpy(zero_copy_only=False)
-    if not differ.any():
-        return
-    a, b = whole.fillna(""), split.fillna("")
-    for row in raw.index[differ]:
+    Compared as sets of choices, one bit per option column: each row's chosen options (a missing or
+    unreadable option cell is not chosen), and each distinct text of the whole column ("1 3") once; a
+    code with no option column is never what the columns say. (Joining every row's chosen options into
+    a text and comparing texts cost twice as much, issue 18.) Past :data:`OPTION_BITS` options, as texts.
+    """
+    columns = dict(sorted(options.items()))
+    names = [str(code) for code in columns]
+    if len(columns) > OPTION_BITS:
+        split = _coerce_split(raw, qn, q, columns, _Problems()).fillna("")
+        differ = _texts_differ(whole, split)
+
+        def options_said(i: int) -> str:
+            return split.iloc[i]
+    else:
+        chosen = _split_flags(raw, qn, q, columns, _Problems()) == 1.0  # unreadable flags: reported by no one else
+        codes, distinct = dictionary_codes(whole)
+        position = {name: i for i, name in enumerate(names)}
+        said = np.array([_option_bits(text, position) for text in distinct.to_pylist()] + [0], dtype=np.int64)
+        # code -1 (a missing answer) takes the last entry: nothing chosen
+        differ = said[codes] != chosen @ (np.int64(1) << np.arange(len(names), dtype=np.int64))
+
+        def options_said(i: int) -> str:
+            return " ".join(name for name, on in zip(names, chosen[i]) if on)
+    for i in np.flatnonzero(differ):
+        row = raw.index[i]
         out.append({"row": int(row), "column": column, "question": q.id, "value": cell_text(raw.at[row, column]),
                     "reason": "options_disagree",
-                    "params": {"question": q.id, "value": a[row] or "-", "options": b[row] or "-"}})
+                    "params": {"question": q.id, "value": cell_text(whole.iloc[i]) or "-",
+                               "options": options_said(i) or "-"}})
+
+
+def _option_bits(text: str, position: dict[str, int]) -> int:
+    """The set of codes a multiple-choice text names ("1 3"), one bit per option column (``position``:
+    code -> bit); -1 when it names a code that has no column (no row of the columns can say it)."""
+    bits = 0
+    for code in text.split():
+        if code not in position:
+            return -1
+        bits |= 1 << position[code]
+    return bits
+
+
+def _texts_differ(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Row by row, whether two columns of texts differ, a missing text read as empty."""
+    import pyarrow.compute as pc
+
+    return pc.not_equal(arrow_strings(a).fill_null(""), arrow_strings(b).fill_null("")) \
+        .to_numpy(zero_copy_only=False)
 
 
 def coerce_answers(raw: pd.DataFrame, qn: Questionnaire, cmap: ColumnMap, *,

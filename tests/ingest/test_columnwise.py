@@ -250,3 +250,42 @@ def test_dates_are_written_once_per_distinct_date(monkeypatch):
 def test_dates_that_cannot_be_hashed_are_still_written():
     series = pd.Series([dt.date(2025, 1, 2), [], None, pd.NaT], dtype=object)
     assert staging.iso_dates(series) == ["2025-01-02", None, None, None]
+
+
+_OPTION_CELLS = st.sampled_from(["1", "0", "", None, " 1", "x", "Có", "không", "TRUE"])
+# whole-column cells: codes (in any order, repeated), a code with no option column (2), a label, blank, junk
+_WHOLE_CELLS = st.sampled_from(["1", "10", "1 10", "10 1", "1 1", "2", "1 2", "", None, "zz", "1 zz", "Khác",
+                                " 10 "])
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.tuples(_WHOLE_CELLS, st.lists(_OPTION_CELLS, min_size=2, max_size=2)), min_size=1,
+                     max_size=40),
+       as_texts=st.booleans())
+def test_option_columns_that_contradict_the_whole_column_are_the_rows_read_alone_say(rows, as_texts, monthly):
+    """A row is refused for its option columns exactly when the set of codes its whole column names
+    (each cell read alone by ``_tokens_to_codes``) is not the set of options its columns mark chosen (each
+    cell read alone by ``_truthy``); the message shows both. Compared as bits, or (``as_texts``, the way
+    past 62 options) as texts: the same rows, the same words."""
+    q = next(x for x in monthly.questions if x.id == "difficulty_types")
+    codes = [1, 10]
+    index = pd.RangeIndex(2, len(rows) + 2)
+    raw = pd.DataFrame({"whole": pd.Series([w for w, _ in rows], dtype="string[pyarrow]", index=index)}
+                       | {f"o{c}": pd.Series([o[i] for _, o in rows], dtype="string[pyarrow]", index=index)
+                          for i, c in enumerate(codes)})
+    whole = coerce._coerce_multiple(raw["whole"], monthly, q, "whole", coerce._Problems())
+    out = coerce._Problems()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coerce, "OPTION_BITS", 0 if as_texts else coerce.OPTION_BITS)
+        coerce._cross_check(whole, raw, monthly, q, "whole", {10: "o10", 1: "o1"}, out)  # columns out of code order
+    expected = []
+    for row, (w, options) in zip(index, rows):
+        said, _unknown = coerce._tokens_to_codes(w, monthly, q) if w is not None else ([], [])
+        marked = {c for c, v in zip(codes, options) if v is not None and coerce._truthy(
+            v, {coerce.fold(ch.label.vi) for ch in monthly.choices(q) if ch.code == c}
+            | {coerce.fold(ch.label.en) for ch in monthly.choices(q) if ch.code == c}) == 1.0}
+        if set(said) != marked:
+            expected.append((row, " ".join(str(c) for c in sorted(set(said))) or "-",
+                             " ".join(str(c) for c in sorted(marked)) or "-"))
+    assert [(p["row"], p["params"]["value"], p["params"]["options"]) for p in out] == expected
+    assert all(p["reason"] == "options_disagree" and p["question"] == "difficulty_types" for p in out)
