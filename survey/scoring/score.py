@@ -243,13 +243,14 @@ def _values(W: np.ndarray, num: np.ndarray, den: np.ndarray, doms) -> np.ndarray
     return out
 
 
-def _sorted_values(W: np.ndarray, pairs: _Pairs, order: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def _sorted_values(W: np.ndarray, pairs: _Pairs, order: np.ndarray, bounds: np.ndarray,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """As :func:`_values`, with numerators and denominators (``pairs``) already in domain order (``order``:
     each domain d the rows ``bounds[d]:bounds[d + 1]`` of ``pairs``): one product per domain, and only
     the domain's weights gathered, then upcast to float64 (``W`` may be a view of float32 replicates; a
-    NaN weight counts as 0)."""
+    NaN weight counts as 0). Written into ``out`` (C, D, I) when given."""
     I = pairs.main.shape[1] // 2
-    out = np.empty((W.shape[1], len(bounds) - 1, I))
+    out = np.empty((W.shape[1], len(bounds) - 1, I)) if out is None else out
     for d in range(len(bounds) - 1):
         rows = slice(bounds[d], bounds[d + 1])
         w = W[order[rows]].astype(np.float64, copy=False)  # a new array (a gather copies)
@@ -263,10 +264,10 @@ def _sorted_values(W: np.ndarray, pairs: _Pairs, order: np.ndarray, bounds: np.n
 
 
 def _normalise(qn: Questionnaire, values: np.ndarray, hidden: np.ndarray, methods: list[str],
-               goalposts: list) -> np.ndarray:
-    """Scores (C, D, I). A min-max normaliser learns its min and max from the domains shown (never the
-    hidden ones), separately for each weight column (each replicate)."""
-    scores = np.empty_like(values)
+               goalposts: list, out: np.ndarray | None = None) -> np.ndarray:
+    """Scores (C, D, I), written into ``out`` when given. A min-max normaliser learns its min and max from
+    the domains shown (never the hidden ones), separately for each weight column (each replicate)."""
+    scores = np.empty_like(values) if out is None else out
     for i, ind in enumerate(qn.indicators):
         norm = normaliser_for(ind, methods[i], goalposts[i])
         if methods[i] == "minmax":
@@ -334,15 +335,29 @@ def _statistic(qn: Questionnaire, pairs: _Pairs, doms, hidden, methods, goalpost
     bounds = np.concatenate([[0], np.cumsum([len(rows) for _, rows in doms])])
     pairs = pairs.in_order(order)
 
+    D, I = len(doms), len(qn.indicators)
+
     def statistic(W: np.ndarray) -> np.ndarray:
-        values = _sorted_values(W, pairs, order, bounds)
-        scores = _normalise(qn, values, hidden, methods, goalposts)
+        # each part written into its place in the one row per weight column (no parts beside their
+        # concatenation: 64 columns x 128,000 estimates is 65 MB at a million responses)
+        C = W.shape[1]
+        out = np.empty((C, D * (2 * I + 5)))
+        values = _sorted_values(W, pairs, order, bounds, out=_part(out, 0, D, I))
+        scores = _normalise(qn, values, hidden, methods, goalposts, out=_part(out, D * I, D, I))
         scores[np.broadcast_to(hidden[None], scores.shape)] = np.nan
         sub, tot = _aggregate(qn, scores, weights)
-        C = W.shape[1]
-        return np.concatenate([values.reshape(C, -1), scores.reshape(C, -1), sub.reshape(C, -1),
-                               tot.reshape(C, -1)], axis=1)
+        out[:, 2 * D * I:2 * D * I + 4 * D] = sub.reshape(C, -1)
+        out[:, 2 * D * I + 4 * D:] = tot
+        return out
     return statistic
+
+
+def _part(out: np.ndarray, first: int, D: int, I: int) -> np.ndarray:
+    """Columns ``first .. first + D * I - 1`` of ``out`` (C, p), C-ordered, as a (C, D, I) view (strides
+    set, so never a copy, which would leave ``out`` unwritten)."""
+    step = out.itemsize
+    return np.lib.stride_tricks.as_strided(out[:, first:], shape=(out.shape[0], D, I),
+                                           strides=(out.strides[0], I * step, step))
 
 
 def score(design: Design, qn: Questionnaire, *, by: str | None = None,
@@ -375,7 +390,9 @@ def score(design: Design, qn: Questionnaire, *, by: str | None = None,
         # the replicates as the design holds them (no float64 copy of every row), 64 columns at a time:
         # each domain's product then spans 64 weight columns, not the 8 a 64 MiB float64 block holds at a
         # million rows (3.4 s -> 2.2 s at a million responses in 1,667 domains)
-        res = with_replicates(design, statistic, covariance=False, views=True)
+        # and only the variances kept, summed as the blocks come: not the 201 x 128,000 replicate
+        # estimates of a million responses (206 MB, most of what the score added to the design's memory)
+        res = with_replicates(design, statistic, covariance=False, views=True, keep=False)
         est, var = res.estimate, res.variance
     parts = np.split(np.arange(est.size), np.cumsum([D * I, D * I, D * 4]))
     shaped = [(est[p].reshape(D, -1), np.sqrt(var[p]).reshape(D, -1)) for p in parts]
