@@ -103,7 +103,8 @@ def _counts(mh: int, size: int, replicates: int, rng: np.random.Generator,
     else:
         pool = np.resize(np.arange(mh), int(round(popsize)))
         draws = np.array([rng.choice(pool, size, replace=False) for _ in range(replicates)])
-    flat = (draws + mh * np.arange(replicates)[:, None]).ravel()  # one bincount for every replicate
+    draws += mh * np.arange(replicates)[:, None]  # one bincount for every replicate
+    flat = draws.ravel()
     return np.bincount(flat, minlength=mh * replicates).reshape(replicates, mh).T
 
 
@@ -120,7 +121,10 @@ def _bootstrap(design: Design, strata: np.ndarray, psu_of_row: np.ndarray, out: 
     """
     replicates = out.shape[1]
     sizes = []
-    per_block = max(1, BLOCK_BYTES // (8 * max(len(strata), 1)))
+    # a quarter of a block: each block's draws pass through a few arrays of that size at once (the draws,
+    # their counts, the multipliers, each row's, the weights): 4 x 64 MiB at a million units was the peak
+    # of weighting a million responses, 2.1 GiB; the draws are the same whatever the block (one stream)
+    per_block = max(1, BLOCK_BYTES // 4 // (8 * max(len(strata), 1)))
     codes, names = pd.factorize(strata)  # strata in order of appearance
     units_of, local = _groups(codes, len(names))
     rows_of, _ = _groups(codes[psu_of_row], len(names))
