@@ -334,7 +334,7 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
 
     ``keep=False``: the replicate estimates are not held (the result's ``replicates`` is None); their
     variance is summed a block at a time (:class:`_RunningVariance`): the numbers of
-    :func:`replicate_variance` up to rounding (a relative 1e-12), without the (R, p) matrix, for a statistic
+    :func:`replicate_variance` up to rounding (tested to a relative 1e-9), without the (R, p) matrix, for a statistic
     of many estimates (the score at a million responses: 201 x 128,000, 206 MB). With ``covariance``, they
     are kept all the same (it needs them).
 
@@ -358,7 +358,7 @@ def with_replicates(design: Design, statistic: Callable[[np.ndarray], np.ndarray
         del W  # one block of weights at a time
         if not keep:
             if running is None:  # the first block starts with the full-sample estimates
-                running = _RunningVariance(design, block[0])
+                running = _RunningVariance(design, block[0].copy())  # a copy: not the whole block kept
             running.add(block[1:] if first == 0 else block)
         else:
             if thetas is None:  # filled block by block: no list of blocks beside their concatenation
@@ -422,17 +422,9 @@ class _RunningVariance:
         centre[:] = merged
 
     def variance(self) -> np.ndarray:
-        R = self.next
-        scale = np.full(len(self.s2), self.design.scale)
-        part = self.used < R
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if self.design.rep_type in ("bootstrap", "subbootstrap"):
-                scale[part] = np.where(self.used[part] > 1,
-                                       self.design.scale * (R - 1) / (self.used[part] - 1), np.nan)
-            else:
-                scale[part] = np.where(self.used[part] > 0, self.design.scale * R / self.used[part], np.nan)
         # NaN where no finite replicate has a positive rscale (no centre), as there
-        return np.where((self.used > 0) & (self.count > 0), scale * self.s2, np.nan)
+        return np.where((self.used > 0) & (self.count > 0), _kept_scales(self.design, self.next, self.used) * self.s2,
+                        np.nan)
 
     def dropped(self) -> np.ndarray:
         return self.next - self.used
@@ -441,12 +433,20 @@ class _RunningVariance:
 def _kept_scale(design: Design, kept: np.ndarray) -> float:
     """The scale over the replicates kept: for the bootstrap 1/(R'-1) in place of 1/(R-1) (times the same
     constant), for the jackknife and BRR the sum is taken as R/R' times that of the kept replicates."""
-    total, used = len(kept), int(kept.sum())
-    if used == total:
-        return design.scale
-    if design.rep_type in ("bootstrap", "subbootstrap"):
-        return design.scale * (total - 1) / (used - 1) if used > 1 else np.nan
-    return design.scale * total / used if used else np.nan
+    return float(_kept_scales(design, len(kept), np.array([int(kept.sum())]))[0])
+
+
+def _kept_scales(design: Design, total: int, used: np.ndarray) -> np.ndarray:
+    """:func:`_kept_scale` for estimates that kept ``used`` (array) of ``total`` replicates each."""
+    used = np.asarray(used)
+    out = np.full(used.shape, float(design.scale))
+    part = used < total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if design.rep_type in ("bootstrap", "subbootstrap"):
+            out[part] = np.where(used[part] > 1, design.scale * (total - 1) / (used[part] - 1), np.nan)
+        else:
+            out[part] = np.where(used[part] > 0, design.scale * total / used[part], np.nan)
+    return out
 
 
 #: estimates whose replicate variance is formed at a time (R x this many values per temporary)
