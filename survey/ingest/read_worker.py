@@ -128,8 +128,6 @@ def _spawn(write_fd: int, task: str, info: FileInfo, options: dict[str, Any]) ->
     return child
 
 
-#: one fork at a time (see :func:`fork_call`)
-_FORKING = threading.Lock()
 def forks_on(platform: str) -> bool:
     """Whether children are forks of the loading process on ``platform`` (``sys.platform``): on Linux
     only. macOS has fork too, but its system libraries are not safe in a child forked without exec (Python's
@@ -172,6 +170,10 @@ class Forked:
     def kill(self) -> None:
         if self.poll() is None:
             os.kill(self.pid, signal.SIGKILL)
+
+
+#: one fork at a time (see :func:`fork_call`)
+_FORKING = threading.Lock()
 
 
 def fork_call(work: Callable[[], None], keep: int | None = None) -> Forked | None:

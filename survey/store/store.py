@@ -268,9 +268,9 @@ def _new_response_table(name: str, qn: Questionnaire) -> Table:
                  Index(f"uq_{name}_key", "_wave_id", "_key", unique=True))
 
 
-def _largest_id(conn: Connection, table: str, schema: str = "main") -> int:
-    """The largest response id in ``schema.table`` (0 when empty): one look-up of the rowid, not a count."""
-    return conn.exec_driver_sql(f'SELECT max("_id") FROM {schema}."{table}"').scalar() or 0
+def _largest_id(conn: Connection, table: str) -> int:
+    """The largest response id in the store's ``table`` (0 when empty): one look-up of the rowid, not a count."""
+    return conn.exec_driver_sql(f'SELECT max("_id") FROM main."{table}"').scalar() or 0
 
 
 def _declared(conn: Connection, schema: str, table: str) -> list[tuple]:
